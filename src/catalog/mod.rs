@@ -1,0 +1,512 @@
+//! The port catalog: every row of the Lync Server 2013 port summary tables, as typed data.
+//!
+//! The rows live in `catalog.toml` next to this file and are compiled into the binary with
+//! `include_str!`. This module owns the row model (roles, transports, port ranges, features) and the
+//! load balancer facts the topology linter checks; it knows nothing about a concrete deployment.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+const CATALOG_TOML: &str = include_str!("catalog.toml");
+
+/// Layer 4 protocol of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An inclusive port range; a single port has `start == end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct PortRange {
+    pub start: u16,
+    pub end: u16,
+}
+
+impl PortRange {
+    pub fn new(start: u16, end: u16) -> Result<Self, String> {
+        if start == 0 {
+            return Err("port 0 is not a usable port".into());
+        }
+        if start > end {
+            return Err(format!("range {start}-{end} runs backwards"));
+        }
+        Ok(PortRange { start, end })
+    }
+    pub fn single(port: u16) -> Self {
+        PortRange {
+            start: port,
+            end: port,
+        }
+    }
+    pub fn is_single(&self) -> bool {
+        self.start == self.end
+    }
+    pub fn len(&self) -> u32 {
+        u32::from(self.end) - u32::from(self.start) + 1
+    }
+    pub fn contains(&self, port: u16) -> bool {
+        (self.start..=self.end).contains(&port)
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_single() {
+            write!(f, "{}", self.start)
+        } else {
+            write!(f, "{}-{}", self.start, self.end)
+        }
+    }
+}
+
+impl FromStr for PortRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let parse = |p: &str| {
+            p.trim()
+                .parse::<u16>()
+                .map_err(|_| format!("`{p}` is not a port number (1-65535)"))
+        };
+        match s.split_once('-') {
+            Some((a, b)) => PortRange::new(parse(a)?, parse(b)?),
+            None => {
+                let p = parse(s)?;
+                PortRange::new(p, p)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(u16),
+            Object { start: u16, end: u16 },
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+            Raw::Number(n) => PortRange::new(n, n).map_err(serde::de::Error::custom),
+            Raw::Object { start, end } => {
+                PortRange::new(start, end).map_err(serde::de::Error::custom)
+            }
+        }
+    }
+}
+
+/// Which way a row points, seen from the server role its table describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal : $doc:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $(#[doc = $doc] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn description(self) -> &'static str {
+                match self { $($name::$variant => $doc),+ }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "unknown {} `{}`; expected one of: {}",
+                        stringify!($name).to_lowercase(), s,
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// An endpoint of a catalog row: a role of the deployment, resolved to addresses by the planner.
+    Role {
+        Any = "any": "anything on the far side of the firewall the flow crosses",
+        InternalClients = "internal-clients": "client networks on the internal side",
+        FederatedPartner = "federated-partner": "federated SIP partners (their Access Edges); any internet address when none are listed",
+        ReverseProxyExternal = "reverse-proxy.external": "the reverse proxy's external listener addresses",
+        ReverseProxyInternal = "reverse-proxy.internal": "the reverse proxy's internal interface addresses",
+        Director = "director": "each Director server's own address",
+        DirectorVip = "director.vip": "the Director pool's load balancer VIP",
+        DirectorPool = "director.pool": "the Director servers and their VIP",
+        FrontEndPool = "front-end.pool": "the Front End servers and their pool VIP",
+        FrontEndCms = "front-end.cms": "the Front End pool that holds the Central Management store",
+        WebPools = "web-pools": "every Front End and Director pool that the reverse proxy publishes (servers and VIPs)",
+        OfficeWebApps = "office-web-apps": "the Office Web Apps servers",
+        SurvivableBranch = "survivable-branch": "Survivable Branch Appliances or Servers that use this Edge",
+        EdgeAccessPublic = "edge.access.public": "each Edge server's real Access Edge address",
+        EdgeWebconfPublic = "edge.webconf.public": "each Edge server's real Web Conferencing Edge address",
+        EdgeAvPublic = "edge.av.public": "each Edge server's real A/V Edge address",
+        EdgeAccessVip = "edge.access.vip": "the Access Edge VIP of the external load balancer",
+        EdgeWebconfVip = "edge.webconf.vip": "the Web Conferencing Edge VIP of the external load balancer",
+        EdgeAvVip = "edge.av.vip": "the A/V Edge VIP of the external load balancer",
+        EdgeInternal = "edge.internal": "each Edge server's internal interface address",
+        EdgeInternalVip = "edge.internal.vip": "the Edge pool's internal load balancer VIP",
+    }
+}
+
+string_enum! {
+    /// An optional part of a deployment; rows with a condition are only planned when it is on.
+    Feature {
+        Federation = "federation": "SIP federation with partner organisations and public IM providers",
+        Ocs2007Federation = "ocs2007-federation": "federation with partners still running OCS 2007 (extra media ranges)",
+        Xmpp = "xmpp": "XMPP federation through the Edge XMPP proxy and the Front End XMPP gateway",
+        CentralizedLogging = "centralized-logging": "Centralized Logging Service collection from Directors and Edges",
+        MobilityAutodiscoverHttp = "mobility-autodiscover-http": "mobile autodiscover over plain HTTP (published certificate left unchanged)",
+        OfficeWebApps = "office-web-apps": "Office Web Apps Server published for conferencing",
+    }
+}
+
+string_enum! {
+    /// A server role as a topology names it.
+    ServerRole {
+        FrontEnd = "front-end": "Front End pool",
+        Director = "director": "Director or Director pool",
+        Edge = "edge": "consolidated Edge pool",
+        ReverseProxy = "reverse-proxy": "reverse proxy",
+        OfficeWebApps = "office-web-apps": "Office Web Apps Server farm",
+        SurvivableBranch = "survivable-branch": "Survivable Branch Appliance or Server",
+    }
+}
+
+/// One table of a scenario document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub id: String,
+    pub title: String,
+    pub reference: String,
+    pub subject: ServerRole,
+    pub sources: Vec<String>,
+}
+
+/// One row of one port table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Row {
+    pub scenario: String,
+    pub table: String,
+    pub service: String,
+    pub transport: Transport,
+    pub ports: PortRange,
+    pub source: Role,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub narrow_source: Vec<Role>,
+    pub destination: Role,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub narrow_destination: Vec<Role>,
+    pub direction: Direction,
+    #[serde(default)]
+    pub condition: Option<Feature>,
+    pub reference: String,
+    pub note: String,
+}
+
+/// A stable id for a row: `scenario/table#n`, n counting from 1 inside its table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct RowId {
+    pub scenario: String,
+    pub table: String,
+    pub index: usize,
+}
+
+impl fmt::Display for RowId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}#{}", self.scenario, self.table, self.index)
+    }
+}
+
+/// The hardware load balancer requirements of the scaled Edge design.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerFacts {
+    pub reference: String,
+    /// Edge services whose VIP may rewrite the client's source address.
+    pub snat_allowed: Vec<String>,
+    /// Edge services whose VIP must never rewrite the source address.
+    pub snat_forbidden: Vec<String>,
+    /// Public addresses each Edge server needs on its external side (one per service).
+    pub public_addresses_per_server: usize,
+    /// Public VIPs the external load balancer needs (one per service).
+    pub vips_per_pool: usize,
+    pub replies_from_contacted_address: bool,
+    /// The VIP that is each Edge server's default gateway.
+    pub default_gateway: String,
+    pub persistent_internal_routes: bool,
+}
+
+impl LoadBalancerFacts {
+    /// Public addresses a pool of `servers` Edge servers needs (the "N+1" rule).
+    pub fn public_addresses_needed(&self, servers: usize) -> usize {
+        servers * self.public_addresses_per_server + self.vips_per_pool
+    }
+}
+
+/// The whole catalog.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    #[serde(rename = "scenario")]
+    pub scenarios: Vec<Scenario>,
+    pub load_balancer: LoadBalancerFacts,
+    #[serde(rename = "row")]
+    pub rows: Vec<Row>,
+}
+
+/// Errors in catalog data (only reachable with a hand-edited catalog; the built-in one is tested).
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog data does not parse: {0}")]
+    Syntax(#[from] toml::de::Error),
+    #[error("catalog row {index} ({service} {ports}): {problem}")]
+    Row {
+        index: usize,
+        service: String,
+        ports: PortRange,
+        problem: String,
+    },
+}
+
+impl Catalog {
+    /// The catalog compiled into the binary.
+    pub fn builtin() -> &'static Catalog {
+        static CATALOG: OnceLock<Catalog> = OnceLock::new();
+        CATALOG.get_or_init(|| {
+            Catalog::parse(CATALOG_TOML)
+                .expect("the built-in catalog is validated by the test suite")
+        })
+    }
+
+    /// The catalog's source text (for `portplan catalog --format toml`).
+    pub fn builtin_source() -> &'static str {
+        CATALOG_TOML
+    }
+
+    /// Parses and checks catalog data.
+    pub fn parse(text: &str) -> Result<Catalog, CatalogError> {
+        let catalog: Catalog = toml::from_str(text)?;
+        catalog.check()?;
+        Ok(catalog)
+    }
+
+    fn check(&self) -> Result<(), CatalogError> {
+        for (i, row) in self.rows.iter().enumerate() {
+            let fail = |problem: String| CatalogError::Row {
+                index: i + 1,
+                service: row.service.clone(),
+                ports: row.ports,
+                problem,
+            };
+            let scenario = self
+                .scenario(&row.scenario)
+                .ok_or_else(|| fail(format!("unknown scenario `{}`", row.scenario)))?;
+            if scenario.reference != row.reference {
+                return Err(fail(format!(
+                    "reference {} differs from its scenario's {}",
+                    row.reference, scenario.reference
+                )));
+            }
+            let subject_is = |role: Role| role_belongs_to(role, scenario.subject);
+            let expected = match (subject_is(row.source), subject_is(row.destination)) {
+                (true, false) => Direction::Outbound,
+                (false, true) => Direction::Inbound,
+                _ => {
+                    return Err(fail(format!(
+                        "exactly one end must be the table's subject `{}`",
+                        scenario.subject
+                    )));
+                }
+            };
+            if expected != row.direction {
+                return Err(fail(format!(
+                    "direction says {} but the subject is the {}",
+                    row.direction.as_str(),
+                    if expected == Direction::Inbound {
+                        "destination"
+                    } else {
+                        "source"
+                    }
+                )));
+            }
+            if !row.narrow_source.is_empty() && row.source != Role::Any {
+                return Err(fail("narrow_source only applies to an `any` source".into()));
+            }
+            if !row.narrow_destination.is_empty() && row.destination != Role::Any {
+                return Err(fail(
+                    "narrow_destination only applies to an `any` destination".into(),
+                ));
+            }
+            if row.note.trim().is_empty() {
+                return Err(fail("note is empty".into()));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn scenario(&self, id: &str) -> Option<&Scenario> {
+        self.scenarios.iter().find(|s| s.id == id)
+    }
+
+    /// Rows with their stable ids, in catalog order.
+    pub fn rows_with_ids(&self) -> impl Iterator<Item = (RowId, &Row)> {
+        let mut counters: Vec<(&str, &str, usize)> = Vec::new();
+        self.rows.iter().map(move |row| {
+            let index = match counters
+                .iter_mut()
+                .find(|(s, t, _)| *s == row.scenario && *t == row.table)
+            {
+                Some(entry) => {
+                    entry.2 += 1;
+                    entry.2
+                }
+                None => {
+                    counters.push((&row.scenario, &row.table, 1));
+                    1
+                }
+            };
+            (
+                RowId {
+                    scenario: row.scenario.clone(),
+                    table: row.table.clone(),
+                    index,
+                },
+                row,
+            )
+        })
+    }
+
+    /// Table ids of a scenario, in catalog order.
+    pub fn tables(&self, scenario: &str) -> Vec<&str> {
+        let mut tables: Vec<&str> = Vec::new();
+        for row in self.rows.iter().filter(|r| r.scenario == scenario) {
+            if !tables.contains(&row.table.as_str()) {
+                tables.push(&row.table);
+            }
+        }
+        tables
+    }
+}
+
+/// Whether a role endpoint is played by servers of the given server role.
+pub fn role_belongs_to(role: Role, server: ServerRole) -> bool {
+    use Role::*;
+    match server {
+        ServerRole::Director => matches!(role, Director | DirectorVip | DirectorPool),
+        ServerRole::FrontEnd => matches!(role, FrontEndPool | FrontEndCms),
+        ServerRole::Edge => matches!(
+            role,
+            EdgeAccessPublic
+                | EdgeWebconfPublic
+                | EdgeAvPublic
+                | EdgeAccessVip
+                | EdgeWebconfVip
+                | EdgeAvVip
+                | EdgeInternal
+                | EdgeInternalVip
+        ),
+        ServerRole::ReverseProxy => matches!(role, ReverseProxyExternal | ReverseProxyInternal),
+        ServerRole::OfficeWebApps => matches!(role, OfficeWebApps),
+        ServerRole::SurvivableBranch => matches!(role, SurvivableBranch),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_parses_and_has_56_rows() {
+        assert_eq!(Catalog::builtin().rows.len(), 56);
+    }
+
+    #[test]
+    fn port_range_parsing_rejects_bad_text() {
+        assert_eq!("50000-59999".parse::<PortRange>().unwrap().len(), 10000);
+        assert!("0".parse::<PortRange>().is_err());
+        assert!("80-79".parse::<PortRange>().is_err());
+        assert!("http".parse::<PortRange>().is_err());
+        assert!("70000".parse::<PortRange>().is_err());
+    }
+
+    #[test]
+    fn row_ids_count_within_each_table() {
+        let ids: Vec<String> = Catalog::builtin()
+            .rows_with_ids()
+            .map(|(id, _)| id.to_string())
+            .collect();
+        assert_eq!(ids[0], "director-pool-hlb/director#1");
+        assert!(ids.contains(&"edge-consolidated-hlb/internal-vip#6".to_string()));
+        assert!(!ids.contains(&"edge-consolidated-hlb/internal-vip#7".to_string()));
+    }
+
+    #[test]
+    fn catalog_check_catches_a_wrong_direction() {
+        let bad = CATALOG_TOML.replacen(
+            "destination = \"director.vip\"\ndirection = \"inbound\"",
+            "destination = \"director.vip\"\ndirection = \"outbound\"",
+            1,
+        );
+        let err = Catalog::parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("direction says outbound"), "{err}");
+    }
+}

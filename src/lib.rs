@@ -1,0 +1,5 @@
+//! portplan: Lync Server 2013 / Skype for Business Server firewall port requirements as verified policy.
+//!
+//! Data flows one way: [`catalog`] + [`topology`] → [`plan`] → render / audit / probe.
+
+pub mod catalog;
