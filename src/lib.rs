@@ -3,3 +3,6 @@
 //! Data flows one way: [`catalog`] + [`topology`] → [`plan`] → render / audit / probe.
 
 pub mod catalog;
+pub mod plan;
+pub mod render;
+pub mod topology;

@@ -1,0 +1,474 @@
+//! Compile a topology and the catalog into concrete firewall rules.
+//!
+//! For every catalog row of a scenario the topology uses: resolve both roles to addresses, find the
+//! firewalls between their zones, and emit one rule per firewall hop and address family. `any` is
+//! relative: it stands for the networks on the far side of the firewalls the other end can reach.
+//! Rows whose feature is off, or whose role the deployment lacks, are kept as [`Skipped`] with the
+//! reason, so `plan --explain` can say why a port is not open.
+
+mod route;
+
+use crate::catalog::{Catalog, Feature, PortRange, Role, Row, RowId, Transport};
+use crate::topology::{Endpoint, Topology};
+use ipnet::IpNet;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use route::{Hop, Router};
+
+/// IP version of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Family {
+    #[serde(rename = "ipv4")]
+    V4,
+    #[serde(rename = "ipv6")]
+    V6,
+}
+
+impl Family {
+    pub fn of(net: &IpNet) -> Family {
+        match net {
+            IpNet::V4(_) => Family::V4,
+            IpNet::V6(_) => Family::V6,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
+}
+
+/// One address of a group, with the host (or network) it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Member {
+    pub host: String,
+    pub net: IpNet,
+}
+
+/// The addresses one end of a flow stands for, all in one zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    /// The catalog role (or roles, joined by `+`) the addresses play.
+    pub role: String,
+    pub zone: String,
+    pub members: Vec<Member>,
+}
+
+impl Group {
+    pub fn nets(&self) -> Vec<IpNet> {
+        self.members.iter().map(|m| m.net).collect()
+    }
+    fn family(&self, family: Family) -> Group {
+        Group {
+            role: self.role.clone(),
+            zone: self.zone.clone(),
+            members: self
+                .members
+                .iter()
+                .filter(|m| Family::of(&m.net) == family)
+                .cloned()
+                .collect(),
+        }
+    }
+    /// Distinct host names, in order.
+    pub fn hosts(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for m in &self.members {
+            if !out.contains(&m.host.as_str()) {
+                out.push(&m.host);
+            }
+        }
+        out
+    }
+}
+
+/// A catalog row made concrete between two groups, with the firewalls it crosses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flow {
+    pub rows: Vec<RowId>,
+    pub service: String,
+    pub transport: Transport,
+    pub ports: PortRange,
+    pub condition: Option<Feature>,
+    pub reason: String,
+    pub source: Group,
+    pub destination: Group,
+    /// Firewalls in order from source to destination; empty when both ends share a zone.
+    pub path: Vec<Hop>,
+    /// False when the zones differ and no firewall path joins them.
+    pub routed: bool,
+}
+
+/// One concrete rule on one firewall.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    /// 1-based, in plan order.
+    pub id: usize,
+    pub firewall: String,
+    pub ingress_interface: String,
+    pub ingress_zone: String,
+    pub egress_interface: String,
+    pub egress_zone: String,
+    pub family: Family,
+    pub source: Group,
+    pub destination: Group,
+    pub transport: Transport,
+    pub ports: PortRange,
+    pub service: String,
+    /// Catalog rows this rule implements.
+    pub rows: Vec<RowId>,
+    /// Features that required it; empty when at least one row is unconditional.
+    pub features: Vec<Feature>,
+    pub reason: String,
+}
+
+impl Rule {
+    pub fn rows_text(&self) -> String {
+        self.rows
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A catalog row the plan does not implement, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub row: RowId,
+    pub service: String,
+    pub transport: Transport,
+    pub ports: PortRange,
+    pub reason: String,
+}
+
+/// The compiled plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub topology: String,
+    pub scenarios: Vec<String>,
+    pub features: Vec<Feature>,
+    pub rules: Vec<Rule>,
+    pub flows: Vec<Flow>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Plan {
+    /// Rules of one firewall.
+    pub fn rules_for<'a>(&'a self, firewall: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
+        self.rules.iter().filter(move |r| r.firewall == firewall)
+    }
+
+    /// Flows that cross at least one firewall.
+    pub fn crossing_flows(&self) -> impl Iterator<Item = &Flow> {
+        self.flows.iter().filter(|f| !f.path.is_empty())
+    }
+
+    /// Flows between different zones that no firewall path joins.
+    pub fn unrouted_flows(&self) -> impl Iterator<Item = &Flow> {
+        self.flows.iter().filter(|f| !f.routed)
+    }
+
+    /// Keeps only the rules of one firewall (flows and skipped rows are kept for context).
+    pub fn retain_firewall(&mut self, firewall: &str) {
+        self.rules.retain(|r| r.firewall == firewall);
+    }
+}
+
+/// Planning failed: the topology and the catalog do not fit together.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("firewall `{name}` is not in the topology (it has: {known})")]
+    UnknownFirewall { name: String, known: String },
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compiles `topology` × the built-in catalog.
+pub fn compile(topology: &Topology) -> Plan {
+    compile_with(topology, Catalog::builtin())
+}
+
+/// Compiles `topology` × `catalog`.
+pub fn compile_with(topology: &Topology, catalog: &Catalog) -> Plan {
+    let router = Router::new(topology);
+    let scenarios = topology.scenarios();
+    let mut flows = Vec::new();
+    let mut skipped = Vec::new();
+    for (id, row) in catalog.rows_with_ids() {
+        if !scenarios.contains(&row.scenario.as_str()) {
+            continue;
+        }
+        let skip = |reason: String| Skipped {
+            row: id.clone(),
+            service: row.service.clone(),
+            transport: row.transport,
+            ports: row.ports,
+            reason,
+        };
+        if let Some(feature) = row.condition
+            && !topology.has_feature(feature)
+        {
+            skipped.push(skip(format!("feature `{feature}` is off")));
+            continue;
+        }
+        match expand_row(topology, &router, &id, row) {
+            Ok(mut row_flows) => flows.append(&mut row_flows),
+            Err(reason) => skipped.push(skip(reason)),
+        }
+    }
+    let rules = rules_from_flows(topology, &flows);
+    Plan {
+        topology: topology.name.clone(),
+        scenarios: scenarios.iter().map(|s| s.to_string()).collect(),
+        features: topology.features.iter().copied().collect(),
+        rules,
+        flows,
+        skipped,
+    }
+}
+
+/// Checks a firewall name given on the command line.
+pub fn check_firewall(topology: &Topology, name: &str) -> Result<(), PlanError> {
+    if topology.firewall(name).is_some() {
+        Ok(())
+    } else {
+        Err(PlanError::UnknownFirewall {
+            name: name.to_string(),
+            known: topology
+                .firewalls
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+}
+
+/// The concrete side of a row end, grouped by zone.
+fn concrete(topology: &Topology, role: Role, narrow: &[Role]) -> Result<Vec<Group>, String> {
+    let (label, endpoints): (String, Vec<Endpoint>) = if role == Role::Any {
+        if topology.narrow_any && !narrow.is_empty() {
+            let eps: Vec<Endpoint> = narrow.iter().flat_map(|r| topology.endpoints(*r)).collect();
+            let label = narrow
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join("+");
+            (label, eps)
+        } else {
+            return Ok(Vec::new());
+        }
+    } else {
+        (role.as_str().to_string(), topology.endpoints(role))
+    };
+    if endpoints.is_empty() {
+        return if role == Role::FederatedPartner {
+            Ok(Vec::new())
+        } else {
+            Err(format!(
+                "the topology has no `{label}` ({})",
+                role_hint(role)
+            ))
+        };
+    }
+    let mut by_zone: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+    for ep in endpoints {
+        let members = by_zone.entry(ep.zone.clone()).or_default();
+        let m = Member {
+            host: ep.host,
+            net: ep.net,
+        };
+        if !members.contains(&m) {
+            members.push(m);
+        }
+    }
+    Ok(by_zone
+        .into_iter()
+        .map(|(zone, members)| Group {
+            role: label.clone(),
+            zone,
+            members,
+        })
+        .collect())
+}
+
+fn role_hint(role: Role) -> &'static str {
+    role.description()
+}
+
+/// `any` (or a partner list left empty) seen from `other`: one group per zone reachable through at
+/// least one firewall.
+fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) -> Vec<Group> {
+    router
+        .reachable_from(&other.zone)
+        .into_iter()
+        .filter_map(|zone| topology.zone(&zone))
+        .map(|zone| Group {
+            role: label.to_string(),
+            zone: zone.name.clone(),
+            members: zone
+                .networks
+                .iter()
+                .map(|n| Member {
+                    host: zone.name.clone(),
+                    net: *n,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn expand_row(
+    topology: &Topology,
+    router: &Router,
+    id: &RowId,
+    row: &Row,
+) -> Result<Vec<Flow>, String> {
+    let sources = concrete(topology, row.source, &row.narrow_source)?;
+    let destinations = concrete(topology, row.destination, &row.narrow_destination)?;
+    let mut pairs: Vec<(Group, Group)> = Vec::new();
+    match (sources.is_empty(), destinations.is_empty()) {
+        (false, false) => {
+            for s in &sources {
+                for d in &destinations {
+                    pairs.push((s.clone(), d.clone()));
+                }
+            }
+        }
+        (true, false) => {
+            for d in &destinations {
+                for s in far_side(topology, router, d, row.source.as_str()) {
+                    pairs.push((s, d.clone()));
+                }
+            }
+        }
+        (false, true) => {
+            for s in &sources {
+                for d in far_side(topology, router, s, row.destination.as_str()) {
+                    pairs.push((s.clone(), d));
+                }
+            }
+        }
+        (true, true) => return Err("both ends are `any`; nothing to anchor the flow".into()),
+    }
+    if pairs.is_empty() {
+        return Err("no zone is reachable through a firewall from the other end".into());
+    }
+    Ok(pairs
+        .into_iter()
+        .map(|(source, destination)| {
+            let path = router.path(&source.zone, &destination.zone);
+            let routed = path.is_some() || source.zone == destination.zone;
+            Flow {
+                rows: vec![id.clone()],
+                service: row.service.clone(),
+                transport: row.transport,
+                ports: row.ports,
+                condition: row.condition,
+                reason: row.note.clone(),
+                source,
+                destination,
+                path: path.unwrap_or_default(),
+                routed,
+            }
+        })
+        .collect())
+}
+
+fn rules_from_flows(topology: &Topology, flows: &[Flow]) -> Vec<Rule> {
+    type Key = (
+        String,
+        String,
+        String,
+        Family,
+        Transport,
+        PortRange,
+        Vec<IpNet>,
+        Vec<IpNet>,
+    );
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut index: BTreeMap<Key, usize> = BTreeMap::new();
+    for flow in flows {
+        for hop in &flow.path {
+            for family in [Family::V4, Family::V6] {
+                let source = flow.source.family(family);
+                let destination = flow.destination.family(family);
+                if source.members.is_empty() || destination.members.is_empty() {
+                    continue;
+                }
+                let mut snets = source.nets();
+                snets.sort();
+                let mut dnets = destination.nets();
+                dnets.sort();
+                let key = (
+                    hop.firewall.clone(),
+                    hop.ingress_interface.clone(),
+                    hop.egress_interface.clone(),
+                    family,
+                    flow.transport,
+                    flow.ports,
+                    snets,
+                    dnets,
+                );
+                if let Some(&i) = index.get(&key) {
+                    let rule = &mut rules[i];
+                    for r in &flow.rows {
+                        if !rule.rows.contains(r) {
+                            rule.rows.push(r.clone());
+                        }
+                    }
+                    merge_role(&mut rule.source.role, &source.role);
+                    merge_role(&mut rule.destination.role, &destination.role);
+                    match flow.condition {
+                        None => rule.features.clear(),
+                        Some(f) if !rule.features.is_empty() && !rule.features.contains(&f) => {
+                            rule.features.push(f)
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+                index.insert(key, rules.len());
+                rules.push(Rule {
+                    id: 0,
+                    firewall: hop.firewall.clone(),
+                    ingress_interface: hop.ingress_interface.clone(),
+                    ingress_zone: hop.ingress_zone.clone(),
+                    egress_interface: hop.egress_interface.clone(),
+                    egress_zone: hop.egress_zone.clone(),
+                    family,
+                    source,
+                    destination,
+                    transport: flow.transport,
+                    ports: flow.ports,
+                    service: flow.service.clone(),
+                    rows: flow.rows.clone(),
+                    features: flow.condition.into_iter().collect(),
+                    reason: flow.reason.clone(),
+                });
+            }
+        }
+    }
+    // Group by firewall in topology order; keep catalog order inside a firewall.
+    let order = |name: &str| topology.firewalls.iter().position(|f| f.name == name);
+    rules.sort_by_key(|r| order(&r.firewall));
+    for (i, rule) in rules.iter_mut().enumerate() {
+        rule.id = i + 1;
+    }
+    rules
+}
+
+fn merge_role(into: &mut String, role: &str) {
+    if !into.split('+').any(|r| r == role) {
+        into.push('+');
+        into.push_str(role);
+    }
+}

@@ -1,0 +1,157 @@
+//! Writing a plan (and the catalog) for people and for firewalls.
+//!
+//! Every output format is one module behind the [`Renderer`] trait: it gets the plan, the topology
+//! and a [`Scope`] (one firewall, one host, or everything) and returns the text to write. Tabular
+//! views (text, CSV, Markdown) share [`tabular::Table`].
+
+pub mod tabular;
+mod views;
+
+pub use views::{
+    catalog_json, catalog_table, local_flow_table, net_text, plan_table, skipped_table,
+};
+
+use crate::plan::Plan;
+use crate::topology::Topology;
+use std::fmt;
+use std::str::FromStr;
+
+/// What part of the plan to render.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Scope {
+    #[default]
+    All,
+    Firewall(String),
+    Host(String),
+}
+
+/// A render failed because the request does not fit the topology.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("target `{target}` needs {what}")]
+    NeedsScope {
+        target: &'static str,
+        what: &'static str,
+    },
+    #[error("`{name}` is not a {kind} of the topology (it has: {known})")]
+    UnknownName {
+        kind: &'static str,
+        name: String,
+        known: String,
+    },
+    #[error("could not encode JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// One output format.
+pub trait Renderer {
+    /// Target name as the CLI spells it.
+    fn name(&self) -> &'static str;
+    fn render(
+        &self,
+        plan: &Plan,
+        topology: &Topology,
+        scope: &Scope,
+    ) -> Result<String, RenderError>;
+}
+
+/// Output formats of `portplan render --target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Table,
+    Csv,
+    Markdown,
+    Json,
+}
+
+impl Target {
+    pub const ALL: &'static [Target] =
+        &[Target::Table, Target::Csv, Target::Markdown, Target::Json];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Table => "table",
+            Target::Csv => "csv",
+            Target::Markdown => "markdown",
+            Target::Json => "json",
+        }
+    }
+
+    pub fn renderer(self) -> Box<dyn Renderer> {
+        match self {
+            Target::Table | Target::Csv | Target::Markdown => Box::new(views::TableRenderer(self)),
+            Target::Json => Box::new(views::JsonRenderer),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Target::ALL
+            .iter()
+            .copied()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("unknown target `{s}`"))
+    }
+}
+
+/// Renders the plan in one format.
+pub fn render(
+    plan: &Plan,
+    topology: &Topology,
+    target: Target,
+    scope: &Scope,
+) -> Result<String, RenderError> {
+    check_scope(topology, scope)?;
+    target.renderer().render(plan, topology, scope)
+}
+
+/// Checks that a scope names something the topology has.
+pub fn check_scope(topology: &Topology, scope: &Scope) -> Result<(), RenderError> {
+    match scope {
+        Scope::All => Ok(()),
+        Scope::Firewall(name) if topology.firewall(name).is_some() => Ok(()),
+        Scope::Firewall(name) => Err(RenderError::UnknownName {
+            kind: "firewall",
+            name: name.clone(),
+            known: topology
+                .firewalls
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+        Scope::Host(name) if topology.servers().any(|(_, s)| &s.name == name) => Ok(()),
+        Scope::Host(name) => Err(RenderError::UnknownName {
+            kind: "server",
+            name: name.clone(),
+            known: topology
+                .servers()
+                .map(|(_, s)| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// Rules a scope selects (a host scope selects rules with the host at either end).
+pub fn rules_in_scope<'a>(
+    plan: &'a Plan,
+    scope: &'a Scope,
+) -> impl Iterator<Item = &'a crate::plan::Rule> + 'a {
+    plan.rules.iter().filter(move |r| match scope {
+        Scope::All => true,
+        Scope::Firewall(f) => &r.firewall == f,
+        Scope::Host(h) => {
+            r.source.members.iter().any(|m| &m.host == h)
+                || r.destination.members.iter().any(|m| &m.host == h)
+        }
+    })
+}

@@ -1,0 +1,515 @@
+//! A deployment described as a TOML file: zones, the firewalls between them, pools of servers with
+//! their interfaces and load balancer VIPs, client networks, partners and the optional features.
+//!
+//! This module owns the file format ([`file`]), the checks that turn it into a trustworthy model
+//! ([`validate`]), the load balancer lint ([`lint`]) and the mapping of a catalog role onto the
+//! addresses of this deployment ([`Topology::endpoints`]).
+
+pub mod file;
+mod finding;
+pub mod lint;
+mod validate;
+
+pub use finding::{Finding, Severity, SourceFile, named_report};
+
+use crate::catalog::{Feature, Role, ServerRole};
+use ipnet::IpNet;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::Range;
+use std::str::FromStr;
+
+/// Byte range in the topology file.
+pub type Span = Range<usize>;
+
+const REFERENCE_TOML: &str = include_str!("../../examples/reference.toml");
+
+/// A topology that could not be read: every problem found, each with its place in the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {} problem(s) in the topology", problems.len())]
+pub struct TopologyError {
+    pub file: String,
+    pub problems: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ZoneKind {
+    Internet,
+    Perimeter,
+    Internal,
+}
+
+impl FromStr for ZoneKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "internet" => Ok(ZoneKind::Internet),
+            "perimeter" => Ok(ZoneKind::Perimeter),
+            "internal" => Ok(ZoneKind::Internal),
+            _ => Err(format!(
+                "unknown zone kind `{s}`; expected internet, perimeter or internal"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Zone {
+    pub name: String,
+    pub kind: ZoneKind,
+    pub networks: Vec<IpNet>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Firewall {
+    pub name: String,
+    pub interfaces: Vec<FirewallInterface>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FirewallInterface {
+    pub name: String,
+    pub zone: String,
+    /// The firewall's own addresses on this leg, with prefix length.
+    pub addresses: Vec<IpNet>,
+}
+
+/// How a pool spreads its load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadBalancing {
+    /// Hardware load balancer VIPs for every service.
+    Hlb,
+    /// DNS load balancing for SIP, hardware load balancer for web services.
+    DnsHlb,
+    /// DNS load balancing only.
+    Dns,
+    /// A single server, nothing to balance.
+    None,
+}
+
+impl FromStr for LoadBalancing {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "hlb" => Ok(LoadBalancing::Hlb),
+            "dns-hlb" => Ok(LoadBalancing::DnsHlb),
+            "dns" => Ok(LoadBalancing::Dns),
+            "none" => Ok(LoadBalancing::None),
+            _ => Err(format!(
+                "unknown load balancing `{s}`; expected hlb, dns-hlb, dns or none"
+            )),
+        }
+    }
+}
+
+/// What a load balancer VIP stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VipService {
+    /// The VIP of a Director, Front End or Office Web Apps pool.
+    Pool,
+    Access,
+    Webconf,
+    Av,
+    Internal,
+}
+
+impl VipService {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VipService::Pool => "pool",
+            VipService::Access => "access",
+            VipService::Webconf => "webconf",
+            VipService::Av => "av",
+            VipService::Internal => "internal",
+        }
+    }
+}
+
+impl FromStr for VipService {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pool" => Ok(VipService::Pool),
+            "access" => Ok(VipService::Access),
+            "webconf" => Ok(VipService::Webconf),
+            "av" => Ok(VipService::Av),
+            "internal" => Ok(VipService::Internal),
+            _ => Err(format!(
+                "unknown VIP service `{s}`; expected pool, access, webconf, av or internal"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Vip {
+    pub service: VipService,
+    pub zone: String,
+    pub addresses: Vec<IpAddr>,
+    /// The load balancer rewrites the client's source address to its own.
+    pub snat: bool,
+    #[serde(skip)]
+    pub span: Span,
+    #[serde(skip)]
+    pub snat_span: Option<Span>,
+}
+
+/// What an address on an interface is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressUse {
+    /// The host's ordinary address.
+    Host,
+    Access,
+    Webconf,
+    Av,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct InterfaceAddress {
+    pub ip: IpAddr,
+    #[serde(rename = "use")]
+    pub usage: AddressUse,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Interface {
+    pub name: String,
+    pub zone: String,
+    pub addresses: Vec<InterfaceAddress>,
+    pub gateway: Vec<IpAddr>,
+    pub routes: Vec<IpNet>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl Interface {
+    pub fn ips(&self, usage: AddressUse) -> impl Iterator<Item = IpAddr> + '_ {
+        self.addresses
+            .iter()
+            .filter(move |a| a.usage == usage)
+            .map(|a| a.ip)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Server {
+    pub name: String,
+    pub interfaces: Vec<Interface>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl Server {
+    pub fn interface(&self, name: &str) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| i.name == name)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pool {
+    pub name: String,
+    pub role: ServerRole,
+    pub load_balancing: LoadBalancing,
+    pub cms: bool,
+    pub vips: Vec<Vip>,
+    pub servers: Vec<Server>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl Pool {
+    pub fn vip(&self, service: VipService) -> Option<&Vip> {
+        self.vips.iter().find(|v| v.service == service)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientNetwork {
+    pub name: String,
+    pub zone: String,
+    pub networks: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Partner {
+    pub name: String,
+    /// `sip` (federation) or `xmpp`.
+    pub kind: String,
+    pub networks: Vec<IpNet>,
+}
+
+/// A validated deployment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Topology {
+    pub name: String,
+    pub description: Option<String>,
+    pub features: BTreeSet<Feature>,
+    pub narrow_any: bool,
+    pub zones: Vec<Zone>,
+    pub firewalls: Vec<Firewall>,
+    pub pools: Vec<Pool>,
+    pub clients: Vec<ClientNetwork>,
+    pub partners: Vec<Partner>,
+    #[serde(skip)]
+    pub source: SourceFile,
+    #[serde(skip)]
+    pub feature_spans: Vec<(Feature, Span)>,
+    #[serde(skip)]
+    pub narrow_any_span: Option<Span>,
+}
+
+/// One address a role stands for in this deployment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Endpoint {
+    /// Server, VIP or network name (`edge01`, `edgepool/access-vip`, `corp-clients`).
+    pub host: String,
+    pub zone: String,
+    pub net: IpNet,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.host, self.net)
+    }
+}
+
+impl Topology {
+    /// Reads and validates a topology file's text. `name` is used in messages (usually the path).
+    pub fn parse(name: &str, text: &str) -> Result<Topology, TopologyError> {
+        validate::parse(SourceFile::new(name, text))
+    }
+
+    /// The reference deployment of the seed documents, built into the binary.
+    pub fn reference() -> Topology {
+        Topology::parse("examples/reference.toml", REFERENCE_TOML)
+            .expect("the built-in reference topology is validated by the test suite")
+    }
+
+    pub fn reference_source() -> &'static str {
+        REFERENCE_TOML
+    }
+
+    pub fn zone(&self, name: &str) -> Option<&Zone> {
+        self.zones.iter().find(|z| z.name == name)
+    }
+
+    pub fn firewall(&self, name: &str) -> Option<&Firewall> {
+        self.firewalls.iter().find(|f| f.name == name)
+    }
+
+    pub fn has_feature(&self, feature: Feature) -> bool {
+        self.features.contains(&feature)
+    }
+
+    pub fn pools_of(&self, role: ServerRole) -> impl Iterator<Item = &Pool> {
+        self.pools.iter().filter(move |p| p.role == role)
+    }
+
+    /// Every server with the pool it belongs to.
+    pub fn servers(&self) -> impl Iterator<Item = (&Pool, &Server)> {
+        self.pools
+            .iter()
+            .flat_map(|p| p.servers.iter().map(move |s| (p, s)))
+    }
+
+    /// The catalog scenarios this deployment uses, in catalog order.
+    pub fn scenarios(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let mut add = |id: &'static str| {
+            if !out.contains(&id) {
+                out.push(id)
+            }
+        };
+        for pool in &self.pools {
+            match (pool.role, pool.load_balancing) {
+                (ServerRole::Director, LoadBalancing::Hlb) => add("director-pool-hlb"),
+                (ServerRole::Director, LoadBalancing::DnsHlb) => add("director-dns-hlb"),
+                (ServerRole::Edge, LoadBalancing::Hlb) => add("edge-consolidated-hlb"),
+                (ServerRole::ReverseProxy, _) => add("reverse-proxy"),
+                _ => {}
+            }
+        }
+        let order = [
+            "director-pool-hlb",
+            "director-dns-hlb",
+            "edge-consolidated-hlb",
+            "reverse-proxy",
+        ];
+        out.sort_by_key(|id| order.iter().position(|o| o == id));
+        out
+    }
+
+    /// The addresses a catalog role stands for. `Role::Any` is relative to the other end of a flow and
+    /// is resolved by the planner, so it yields nothing here; so does a role this deployment lacks.
+    pub fn endpoints(&self, role: Role) -> Vec<Endpoint> {
+        let mut out = Vec::new();
+        match role {
+            Role::Any => {}
+            Role::InternalClients => {
+                for c in &self.clients {
+                    for net in &c.networks {
+                        out.push(Endpoint {
+                            host: c.name.clone(),
+                            zone: c.zone.clone(),
+                            net: *net,
+                        });
+                    }
+                }
+            }
+            Role::FederatedPartner => {
+                for p in self.partners.iter().filter(|p| p.kind == "sip") {
+                    for net in &p.networks {
+                        let zone = self.zone_of_net(net).unwrap_or_default();
+                        out.push(Endpoint {
+                            host: p.name.clone(),
+                            zone,
+                            net: *net,
+                        });
+                    }
+                }
+            }
+            Role::ReverseProxyExternal => self.push_interface(
+                &mut out,
+                ServerRole::ReverseProxy,
+                "external",
+                AddressUse::Host,
+            ),
+            Role::ReverseProxyInternal => self.push_interface(
+                &mut out,
+                ServerRole::ReverseProxy,
+                "internal",
+                AddressUse::Host,
+            ),
+            Role::Director => self.push_servers(&mut out, ServerRole::Director),
+            Role::DirectorVip => self.push_vips(&mut out, ServerRole::Director, VipService::Pool),
+            Role::DirectorPool => {
+                self.push_servers(&mut out, ServerRole::Director);
+                self.push_vips(&mut out, ServerRole::Director, VipService::Pool);
+            }
+            Role::FrontEndPool => {
+                self.push_servers(&mut out, ServerRole::FrontEnd);
+                self.push_vips(&mut out, ServerRole::FrontEnd, VipService::Pool);
+            }
+            Role::FrontEndCms => {
+                for pool in self.pools_of(ServerRole::FrontEnd).filter(|p| p.cms) {
+                    push_pool_servers(&mut out, pool);
+                    push_pool_vips(&mut out, pool, VipService::Pool);
+                }
+            }
+            Role::WebPools => {
+                for r in [ServerRole::FrontEnd, ServerRole::Director] {
+                    self.push_servers(&mut out, r);
+                    self.push_vips(&mut out, r, VipService::Pool);
+                }
+            }
+            Role::OfficeWebApps => {
+                self.push_servers(&mut out, ServerRole::OfficeWebApps);
+                self.push_vips(&mut out, ServerRole::OfficeWebApps, VipService::Pool);
+            }
+            Role::SurvivableBranch => self.push_servers(&mut out, ServerRole::SurvivableBranch),
+            Role::EdgeAccessPublic => {
+                self.push_interface(&mut out, ServerRole::Edge, "external", AddressUse::Access)
+            }
+            Role::EdgeWebconfPublic => {
+                self.push_interface(&mut out, ServerRole::Edge, "external", AddressUse::Webconf)
+            }
+            Role::EdgeAvPublic => {
+                self.push_interface(&mut out, ServerRole::Edge, "external", AddressUse::Av)
+            }
+            Role::EdgeAccessVip => self.push_vips(&mut out, ServerRole::Edge, VipService::Access),
+            Role::EdgeWebconfVip => self.push_vips(&mut out, ServerRole::Edge, VipService::Webconf),
+            Role::EdgeAvVip => self.push_vips(&mut out, ServerRole::Edge, VipService::Av),
+            Role::EdgeInternal => {
+                self.push_interface(&mut out, ServerRole::Edge, "internal", AddressUse::Host)
+            }
+            Role::EdgeInternalVip => {
+                self.push_vips(&mut out, ServerRole::Edge, VipService::Internal)
+            }
+        }
+        out
+    }
+
+    fn zone_of_net(&self, net: &IpNet) -> Option<String> {
+        self.zones
+            .iter()
+            .filter(|z| z.networks.iter().any(|n| n.contains(net)))
+            .max_by_key(|z| {
+                z.networks
+                    .iter()
+                    .filter(|n| n.contains(net))
+                    .map(|n| n.prefix_len())
+                    .max()
+            })
+            .map(|z| z.name.clone())
+    }
+
+    fn push_servers(&self, out: &mut Vec<Endpoint>, role: ServerRole) {
+        for pool in self.pools_of(role) {
+            push_pool_servers(out, pool);
+        }
+    }
+
+    fn push_vips(&self, out: &mut Vec<Endpoint>, role: ServerRole, service: VipService) {
+        for pool in self.pools_of(role) {
+            push_pool_vips(out, pool, service);
+        }
+    }
+
+    fn push_interface(
+        &self,
+        out: &mut Vec<Endpoint>,
+        role: ServerRole,
+        interface: &str,
+        usage: AddressUse,
+    ) {
+        for pool in self.pools_of(role) {
+            for server in &pool.servers {
+                if let Some(iface) = server.interface(interface) {
+                    for ip in iface.ips(usage) {
+                        out.push(Endpoint {
+                            host: server.name.clone(),
+                            zone: iface.zone.clone(),
+                            net: IpNet::from(ip),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn push_pool_servers(out: &mut Vec<Endpoint>, pool: &Pool) {
+    for server in &pool.servers {
+        for iface in &server.interfaces {
+            for ip in iface.ips(AddressUse::Host) {
+                out.push(Endpoint {
+                    host: server.name.clone(),
+                    zone: iface.zone.clone(),
+                    net: IpNet::from(ip),
+                });
+            }
+        }
+    }
+}
+
+fn push_pool_vips(out: &mut Vec<Endpoint>, pool: &Pool, service: VipService) {
+    for vip in pool.vips.iter().filter(|v| v.service == service) {
+        for ip in &vip.addresses {
+            out.push(Endpoint {
+                host: format!("{}/{}-vip", pool.name, service.as_str()),
+                zone: vip.zone.clone(),
+                net: IpNet::from(*ip),
+            });
+        }
+    }
+}

@@ -1,0 +1,794 @@
+//! Raw file → validated [`Topology`]. Every problem is collected (not just the first) and points at
+//! the text that caused it, with a hint on how to fix it.
+
+use super::file::{OneOrMany, RawInterface, RawPool, RawTopology};
+use super::*;
+use std::collections::{BTreeMap, HashMap};
+use toml::Spanned;
+
+pub(super) fn parse(source: SourceFile) -> Result<Topology, TopologyError> {
+    let raw: RawTopology = match toml::from_str(&source.text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let finding = Finding::error("syntax", e.message().trim().to_string())
+                .help(syntax_hint(e.message()))
+                .at(&source, e.span());
+            return Err(TopologyError {
+                file: source.name.clone(),
+                problems: vec![finding],
+            });
+        }
+    };
+    let mut v = Validator {
+        source,
+        problems: Vec::new(),
+    };
+    let topology = v.topology(raw);
+    if v.problems.is_empty() {
+        Ok(topology)
+    } else {
+        Err(TopologyError {
+            file: v.source.name.clone(),
+            problems: v.problems,
+        })
+    }
+}
+
+fn syntax_hint(message: &str) -> String {
+    if message.contains("unknown field") {
+        "check the spelling; the topology format is described in the README (`portplan check --help`)"
+            .into()
+    } else if message.contains("missing field") {
+        "add the field; every zone, firewall interface, pool, server and VIP needs it".into()
+    } else if message.contains("invalid type") {
+        "the value has the wrong type: addresses and names are quoted strings, switches are true/false"
+            .into()
+    } else if message.contains("IP") || message.contains("address") || message.contains("prefix") {
+        "write IPv4 as 192.0.2.10, IPv6 as 2001:db8::10, networks with a prefix length (192.0.2.0/24)"
+            .into()
+    } else {
+        "fix the TOML syntax at this position".into()
+    }
+}
+
+struct Validator {
+    source: SourceFile,
+    problems: Vec<Finding>,
+}
+
+fn span_of<T>(s: &Spanned<T>) -> Span {
+    s.span()
+}
+
+impl Validator {
+    fn error(&mut self, code: &'static str, span: Span, message: String, help: impl Into<String>) {
+        let f = Finding::error(code, message)
+            .help(help)
+            .at(&self.source, Some(span));
+        self.problems.push(f);
+    }
+
+    fn parse_enum<T: FromStr<Err = String>>(
+        &mut self,
+        code: &'static str,
+        value: &Spanned<String>,
+    ) -> Option<T> {
+        match value.get_ref().parse::<T>() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.error(code, span_of(value), e, "use one of the listed values");
+                None
+            }
+        }
+    }
+
+    fn topology(&mut self, raw: RawTopology) -> Topology {
+        let name = raw
+            .name
+            .as_ref()
+            .map(|n| n.get_ref().clone())
+            .unwrap_or_else(|| "topology".into());
+
+        let mut features = BTreeSet::new();
+        let mut feature_spans = Vec::new();
+        for (key, on) in &raw.features {
+            match key.get_ref().parse::<Feature>() {
+                Ok(f) => {
+                    feature_spans.push((f, span_of(key)));
+                    if *on.get_ref() {
+                        features.insert(f);
+                    }
+                }
+                Err(e) => self.error(
+                    "unknown-feature",
+                    span_of(key),
+                    e,
+                    "features are switched on with `name = true` under [features]",
+                ),
+            }
+        }
+
+        let zones = self.zones(&raw);
+        let zone_names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
+        let firewalls = self.firewalls(&raw, &zones);
+        let pools: Vec<Pool> = raw
+            .pools
+            .iter()
+            .filter_map(|p| self.pool(p, &zones))
+            .collect();
+        self.unique_names(&raw);
+
+        let mut clients = Vec::new();
+        for c in &raw.clients {
+            let c = c.get_ref();
+            if self.known_zone(&c.zone, &zone_names) {
+                let zone = zones.iter().find(|z| &z.name == c.zone.get_ref());
+                for net in &c.networks.get_ref().0 {
+                    if let Some(zone) = zone
+                        && !zone.networks.iter().any(|n| n.contains(net))
+                    {
+                        self.error(
+                            "outside-zone",
+                            span_of(&c.networks),
+                            format!(
+                                "client network {net} is outside zone `{}` ({})",
+                                zone.name,
+                                join(&zone.networks)
+                            ),
+                            "move the network into the zone's address space or pick the right zone",
+                        );
+                    }
+                }
+            }
+            clients.push(ClientNetwork {
+                name: c.name.get_ref().clone(),
+                zone: c.zone.get_ref().clone(),
+                networks: c.networks.get_ref().0.clone(),
+            });
+        }
+
+        let mut partners = Vec::new();
+        for p in &raw.partners {
+            let p = p.get_ref();
+            let kind = match &p.kind {
+                Some(k) if k.get_ref() != "sip" && k.get_ref() != "xmpp" => {
+                    self.error(
+                        "partner-kind",
+                        span_of(k),
+                        format!("unknown partner kind `{}`", k.get_ref()),
+                        "use `sip` for SIP federation or `xmpp` for XMPP federation",
+                    );
+                    "sip".to_string()
+                }
+                Some(k) => k.get_ref().clone(),
+                None => "sip".to_string(),
+            };
+            partners.push(Partner {
+                name: p.name.get_ref().clone(),
+                kind,
+                networks: p.networks.get_ref().0.clone(),
+            });
+        }
+
+        let topology = Topology {
+            name,
+            description: raw.description.clone(),
+            features,
+            narrow_any: raw
+                .options
+                .narrow_any
+                .as_ref()
+                .map(|b| *b.get_ref())
+                .unwrap_or(false),
+            zones,
+            firewalls,
+            pools,
+            clients,
+            partners,
+            source: self.source.clone(),
+            feature_spans,
+            narrow_any_span: raw.options.narrow_any.as_ref().map(span_of),
+        };
+        self.duplicate_addresses(&topology);
+        self.features_need_roles(&topology, &raw);
+        topology
+    }
+
+    fn zones(&mut self, raw: &RawTopology) -> Vec<Zone> {
+        if raw.zones.is_empty() {
+            self.error(
+                "no-zones",
+                0..0,
+                "the topology defines no [[zone]]".into(),
+                "add the networks: an internet zone, the perimeter zone(s) and the internal zone",
+            );
+        }
+        let mut zones = Vec::new();
+        for z in &raw.zones {
+            let z_span = span_of(z);
+            let z = z.get_ref();
+            let kind = self.parse_enum::<ZoneKind>("zone-kind", &z.kind);
+            let networks = z.networks.get_ref().0.clone();
+            if networks.is_empty() {
+                self.error(
+                    "empty-zone",
+                    span_of(&z.networks),
+                    format!("zone `{}` has no networks", z.name.get_ref()),
+                    "list the zone's address ranges, e.g. networks = [\"10.0.0.0/16\"]",
+                );
+            }
+            for net in &networks {
+                if net.trunc() != *net {
+                    self.error(
+                        "host-bits",
+                        span_of(&z.networks),
+                        format!("network {net} has host bits set"),
+                        format!("did you mean {}?", net.trunc()),
+                    );
+                }
+            }
+            zones.push(Zone {
+                name: z.name.get_ref().clone(),
+                kind: kind.unwrap_or(ZoneKind::Internal),
+                networks,
+                span: z_span,
+            });
+        }
+        zones
+    }
+
+    fn known_zone(&mut self, zone: &Spanned<String>, zones: &[String]) -> bool {
+        if zones.iter().any(|z| z == zone.get_ref()) {
+            return true;
+        }
+        self.error(
+            "unknown-zone",
+            span_of(zone),
+            format!("zone `{}` is not defined", zone.get_ref()),
+            format!("defined zones: {}", zones.join(", ")),
+        );
+        false
+    }
+
+    /// Reports addresses that fall outside the zone they are declared in.
+    fn inside_zone(&mut self, what: &str, ips: &[IpNet], zone: Option<&Zone>, span: Span) {
+        let Some(zone) = zone else { return };
+        for ip in ips {
+            if !zone.networks.iter().any(|n| n.contains(ip)) {
+                self.error(
+                    "outside-zone",
+                    span.clone(),
+                    format!(
+                        "{what} {ip} is outside zone `{}` ({})",
+                        zone.name,
+                        join(&zone.networks)
+                    ),
+                    "fix the address, or put it in the zone whose network contains it",
+                );
+            }
+        }
+    }
+
+    fn firewalls(&mut self, raw: &RawTopology, zones: &[Zone]) -> Vec<Firewall> {
+        let zone_names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
+        let mut out = Vec::new();
+        for fw in &raw.firewalls {
+            let fw_span = span_of(fw);
+            let fw = fw.get_ref();
+            if fw.interfaces.len() < 2 {
+                self.error(
+                    "firewall-legs",
+                    span_of(&fw.name),
+                    format!(
+                        "firewall `{}` has {} interface(s); a firewall joins at least two zones",
+                        fw.name.get_ref(),
+                        fw.interfaces.len()
+                    ),
+                    "add an [[firewall.interface]] for each zone it connects",
+                );
+            }
+            let mut seen: HashMap<String, Span> = HashMap::new();
+            let mut interfaces = Vec::new();
+            for i in &fw.interfaces {
+                let i = i.get_ref();
+                if seen
+                    .insert(i.name.get_ref().clone(), span_of(&i.name))
+                    .is_some()
+                {
+                    self.error(
+                        "duplicate-name",
+                        span_of(&i.name),
+                        format!(
+                            "firewall `{}` has two interfaces named `{}`",
+                            fw.name.get_ref(),
+                            i.name.get_ref()
+                        ),
+                        "interface names must be unique within a firewall",
+                    );
+                }
+                let addresses: Vec<IpNet> = i
+                    .address
+                    .as_ref()
+                    .map(|a| a.get_ref().0.clone())
+                    .unwrap_or_default();
+                if self.known_zone(&i.zone, &zone_names) {
+                    let zone = zones.iter().find(|z| &z.name == i.zone.get_ref());
+                    if let Some(a) = &i.address {
+                        let hosts: Vec<IpNet> =
+                            addresses.iter().map(|n| IpNet::from(n.addr())).collect();
+                        self.inside_zone("firewall address", &hosts, zone, span_of(a));
+                    }
+                }
+                interfaces.push(FirewallInterface {
+                    name: i.name.get_ref().clone(),
+                    zone: i.zone.get_ref().clone(),
+                    addresses,
+                });
+            }
+            out.push(Firewall {
+                name: fw.name.get_ref().clone(),
+                interfaces,
+                span: fw_span,
+            });
+        }
+        out
+    }
+
+    fn pool(&mut self, raw_pool: &Spanned<RawPool>, zones: &[Zone]) -> Option<Pool> {
+        let pool_span = span_of(raw_pool);
+        let p = raw_pool.get_ref();
+        let role = self.parse_enum::<ServerRole>("pool-role", &p.role)?;
+        let pool_name = p.name.get_ref().clone();
+        let load_balancing = match &p.load_balancing {
+            Some(lb) => self.parse_enum::<LoadBalancing>("load-balancing", lb)?,
+            None if p.servers.len() <= 1 => LoadBalancing::None,
+            None => LoadBalancing::Dns,
+        };
+        let lb_span = p
+            .load_balancing
+            .as_ref()
+            .map(span_of)
+            .unwrap_or_else(|| span_of(&p.name));
+        match (role, load_balancing) {
+            (ServerRole::Director, LoadBalancing::Hlb | LoadBalancing::DnsHlb) => {}
+            (ServerRole::Director, lb) => self.error(
+                "unsupported-scenario",
+                lb_span.clone(),
+                format!(
+                    "director pool `{pool_name}` uses load balancing `{}`, which has no port table in the catalog yet",
+                    lb_name(lb)
+                ),
+                "use `hlb` (scaled Director pool behind a hardware load balancer) or `dns-hlb` (DNS for SIP, HLB for web)",
+            ),
+            (ServerRole::Edge, LoadBalancing::Hlb) => {}
+            (ServerRole::Edge, lb) => self.error(
+                "unsupported-scenario",
+                lb_span.clone(),
+                format!(
+                    "edge pool `{pool_name}` uses load balancing `{}`, which has no port table in the catalog yet",
+                    lb_name(lb)
+                ),
+                "use `hlb`: the catalog covers the scaled consolidated Edge behind hardware load balancers",
+            ),
+            _ => {}
+        }
+        if p.servers.is_empty() {
+            self.error(
+                "empty-pool",
+                span_of(&p.name),
+                format!("pool `{pool_name}` has no servers"),
+                "add at least one [[pool.server]] with its interface(s)",
+            );
+        }
+        if let Some(cms) = &p.cms
+            && *cms.get_ref()
+            && role != ServerRole::FrontEnd
+        {
+            self.error(
+                "cms-role",
+                span_of(cms),
+                format!("pool `{pool_name}` is a {role} pool; only a Front End pool holds the Central Management store"),
+                "remove `cms`, or set it on the Front End pool",
+            );
+        }
+
+        let zone_names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
+        let mut vips = Vec::new();
+        for v in &p.vips {
+            let v_span = span_of(v);
+            let v = v.get_ref();
+            let Some(service) = self.parse_enum::<VipService>("vip-service", &v.service) else {
+                continue;
+            };
+            let allowed: &[VipService] = match role {
+                ServerRole::Edge => &[
+                    VipService::Access,
+                    VipService::Webconf,
+                    VipService::Av,
+                    VipService::Internal,
+                ],
+                _ => &[VipService::Pool],
+            };
+            if !allowed.contains(&service) {
+                self.error(
+                    "vip-service",
+                    span_of(&v.service),
+                    format!("a {role} pool has no `{}` VIP", service.as_str()),
+                    format!(
+                        "use {}",
+                        allowed
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+            if vips.iter().any(|x: &Vip| x.service == service) {
+                self.error(
+                    "duplicate-vip",
+                    span_of(&v.service),
+                    format!("pool `{pool_name}` has two `{}` VIPs", service.as_str()),
+                    "list every address of one VIP in its `address` array",
+                );
+            }
+            let addresses = v.address.get_ref().0.clone();
+            if addresses.is_empty() {
+                self.error(
+                    "empty-vip",
+                    span_of(&v.address),
+                    "the VIP has no address".into(),
+                    "give the VIP its address, e.g. address = \"203.0.113.10\"",
+                );
+            }
+            if self.known_zone(&v.zone, &zone_names) {
+                let zone = zones.iter().find(|z| &z.name == v.zone.get_ref());
+                let nets: Vec<IpNet> = addresses.iter().map(|a| IpNet::from(*a)).collect();
+                self.inside_zone("VIP", &nets, zone, span_of(&v.address));
+            }
+            vips.push(Vip {
+                service,
+                zone: v.zone.get_ref().clone(),
+                addresses,
+                snat: v.snat.as_ref().map(|s| *s.get_ref()).unwrap_or(false),
+                span: v_span,
+                snat_span: v.snat.as_ref().map(span_of),
+            });
+        }
+        let needs_vip: &[VipService] = match (role, load_balancing) {
+            (ServerRole::Director, _) => &[VipService::Pool],
+            (ServerRole::Edge, LoadBalancing::Hlb) => &[
+                VipService::Access,
+                VipService::Webconf,
+                VipService::Av,
+                VipService::Internal,
+            ],
+            _ => &[],
+        };
+        for need in needs_vip {
+            if !vips.iter().any(|v| v.service == *need) {
+                self.error(
+                    "missing-vip",
+                    span_of(&p.name),
+                    format!(
+                        "{role} pool `{pool_name}` behind a hardware load balancer needs a `{}` VIP",
+                        need.as_str()
+                    ),
+                    format!(
+                        "add [[pool.vip]] with service = \"{}\", its zone and address",
+                        need.as_str()
+                    ),
+                );
+            }
+        }
+
+        let mut servers = Vec::new();
+        for s in &p.servers {
+            let s_span = span_of(s);
+            let s = s.get_ref();
+            let mut interfaces = Vec::new();
+            if s.interfaces.is_empty() {
+                self.error(
+                    "no-interface",
+                    span_of(&s.name),
+                    format!("server `{}` has no interface", s.name.get_ref()),
+                    "add [[pool.server.interface]] with its name, zone and address",
+                );
+            }
+            for i in &s.interfaces {
+                if let Some(iface) = self.interface(role, s.name.get_ref(), i, zones) {
+                    interfaces.push(iface);
+                }
+            }
+            self.role_interfaces(role, s.name.get_ref(), &s.name, &interfaces);
+            servers.push(Server {
+                name: s.name.get_ref().clone(),
+                interfaces,
+                span: s_span,
+            });
+        }
+        Some(Pool {
+            name: pool_name,
+            role,
+            load_balancing,
+            cms: p.cms.as_ref().map(|c| *c.get_ref()).unwrap_or(false),
+            vips,
+            servers,
+            span: pool_span,
+        })
+    }
+
+    fn interface(
+        &mut self,
+        role: ServerRole,
+        server: &str,
+        i: &Spanned<RawInterface>,
+        zones: &[Zone],
+    ) -> Option<Interface> {
+        let i_span = span_of(i);
+        let i = i.get_ref();
+        let zone_names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
+        let zone_ok = self.known_zone(&i.zone, &zone_names);
+        let zone = zones.iter().find(|z| &z.name == i.zone.get_ref());
+        let mut addresses = Vec::new();
+        let groups: [(&Option<Spanned<OneOrMany<IpAddr>>>, AddressUse, &str); 4] = [
+            (&i.address, AddressUse::Host, "address"),
+            (&i.access, AddressUse::Access, "access"),
+            (&i.webconf, AddressUse::Webconf, "webconf"),
+            (&i.av, AddressUse::Av, "av"),
+        ];
+        for (field, usage, key) in groups {
+            let Some(field) = field else { continue };
+            if usage != AddressUse::Host && role != ServerRole::Edge {
+                self.error(
+                    "edge-only-key",
+                    span_of(field),
+                    format!("`{key}` addresses only exist on an Edge server's external interface"),
+                    "use `address` for this server",
+                );
+                continue;
+            }
+            if zone_ok {
+                let nets: Vec<IpNet> = field.get_ref().0.iter().map(|a| IpNet::from(*a)).collect();
+                self.inside_zone("address", &nets, zone, span_of(field));
+            }
+            for ip in &field.get_ref().0 {
+                addresses.push(InterfaceAddress { ip: *ip, usage });
+            }
+        }
+        if addresses.is_empty() {
+            self.error(
+                "no-address",
+                span_of(&i.name),
+                format!(
+                    "interface `{}` of server `{server}` has no address",
+                    i.name.get_ref()
+                ),
+                if role == ServerRole::Edge {
+                    "an Edge external interface lists access, webconf and av; the internal one lists address"
+                } else {
+                    "add address = \"<ip>\" (or a list with IPv4 and IPv6)"
+                },
+            );
+        }
+        let _ = zone_ok;
+        Some(Interface {
+            name: i.name.get_ref().clone(),
+            zone: i.zone.get_ref().clone(),
+            addresses,
+            gateway: i
+                .gateway
+                .as_ref()
+                .map(|g| g.get_ref().0.clone())
+                .unwrap_or_default(),
+            routes: i
+                .routes
+                .as_ref()
+                .map(|r| r.get_ref().0.clone())
+                .unwrap_or_default(),
+            span: i_span,
+        })
+    }
+
+    /// Multi-homed roles need their two named legs.
+    fn role_interfaces(
+        &mut self,
+        role: ServerRole,
+        server: &str,
+        name: &Spanned<String>,
+        interfaces: &[Interface],
+    ) {
+        let needs: &[(&str, &[AddressUse])] = match role {
+            ServerRole::Edge => &[
+                (
+                    "external",
+                    &[AddressUse::Access, AddressUse::Webconf, AddressUse::Av],
+                ),
+                ("internal", &[AddressUse::Host]),
+            ],
+            ServerRole::ReverseProxy => &[
+                ("external", &[AddressUse::Host]),
+                ("internal", &[AddressUse::Host]),
+            ],
+            _ => &[],
+        };
+        for (leg, uses) in needs {
+            match interfaces.iter().find(|i| i.name == *leg) {
+                None => self.error(
+                    "missing-interface",
+                    span_of(name),
+                    format!("{role} server `{server}` has no `{leg}` interface"),
+                    format!(
+                        "{role} servers are multi-homed: add interfaces named `external` and `internal`"
+                    ),
+                ),
+                Some(iface) => {
+                    for usage in *uses {
+                        if iface.ips(*usage).next().is_none() {
+                            let key = match usage {
+                                AddressUse::Host => "address",
+                                AddressUse::Access => "access",
+                                AddressUse::Webconf => "webconf",
+                                AddressUse::Av => "av",
+                            };
+                            self.error(
+                                "missing-address",
+                                iface.span.clone(),
+                                format!("`{leg}` interface of `{server}` lacks `{key}`"),
+                                format!("add {key} = \"<ip>\" to this interface"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn unique_names(&mut self, raw: &RawTopology) {
+        let mut seen: BTreeMap<(&str, String), Span> = BTreeMap::new();
+        let mut check = |kind: &'static str, name: &Spanned<String>, problems: &mut Vec<Span>| {
+            if seen
+                .insert((kind, name.get_ref().clone()), span_of(name))
+                .is_some()
+            {
+                problems.push(span_of(name));
+            }
+        };
+        let mut dup: Vec<(Span, &'static str)> = Vec::new();
+        let mut spans = Vec::new();
+        for z in &raw.zones {
+            check("zone", &z.get_ref().name, &mut spans);
+        }
+        dup.extend(spans.drain(..).map(|s| (s, "zone")));
+        for f in &raw.firewalls {
+            check("firewall", &f.get_ref().name, &mut spans);
+        }
+        dup.extend(spans.drain(..).map(|s| (s, "firewall")));
+        for p in &raw.pools {
+            check("pool", &p.get_ref().name, &mut spans);
+            for s in &p.get_ref().servers {
+                check("server", &s.get_ref().name, &mut spans);
+            }
+        }
+        dup.extend(spans.drain(..).map(|s| (s, "pool or server")));
+        for (span, kind) in dup {
+            let name = self.source.text[span.clone()].trim_matches('"').to_string();
+            self.error(
+                "duplicate-name",
+                span,
+                format!("{kind} name {name} is used twice"),
+                "names identify things in rules and reports; give each its own",
+            );
+        }
+    }
+
+    fn duplicate_addresses(&mut self, t: &Topology) {
+        let mut owners: HashMap<IpAddr, String> = HashMap::new();
+        let mut clashes = Vec::new();
+        let mut claim = |ip: IpAddr, owner: String, span: Span| {
+            if let Some(prev) = owners.get(&ip) {
+                if *prev != owner {
+                    clashes.push((span, ip, prev.clone(), owner));
+                }
+            } else {
+                owners.insert(ip, owner);
+            }
+        };
+        for pool in &t.pools {
+            for s in &pool.servers {
+                for i in &s.interfaces {
+                    for a in &i.addresses {
+                        claim(a.ip, format!("server {}", s.name), i.span.clone());
+                    }
+                }
+            }
+            for v in &pool.vips {
+                for ip in &v.addresses {
+                    claim(
+                        *ip,
+                        format!("VIP {}/{}", pool.name, v.service.as_str()),
+                        v.span.clone(),
+                    );
+                }
+            }
+        }
+        for fw in &t.firewalls {
+            for i in &fw.interfaces {
+                for a in &i.addresses {
+                    claim(a.addr(), format!("firewall {}", fw.name), fw.span.clone());
+                }
+            }
+        }
+        for (span, ip, a, b) in clashes {
+            self.error(
+                "duplicate-address",
+                span,
+                format!("address {ip} is used by both {a} and {b}"),
+                "every server interface, service address and VIP needs its own address",
+            );
+        }
+    }
+
+    fn features_need_roles(&mut self, t: &Topology, raw: &RawTopology) {
+        let has = |r: ServerRole| t.pools.iter().any(|p| p.role == r);
+        for (feature, span) in &t.feature_spans {
+            if !t.features.contains(feature) {
+                continue;
+            }
+            let needs: &[ServerRole] = match feature {
+                Feature::Federation | Feature::Ocs2007Federation => &[ServerRole::Edge],
+                Feature::Xmpp => &[ServerRole::Edge, ServerRole::FrontEnd],
+                Feature::MobilityAutodiscoverHttp => &[ServerRole::ReverseProxy],
+                Feature::OfficeWebApps => &[ServerRole::OfficeWebApps, ServerRole::ReverseProxy],
+                Feature::CentralizedLogging => &[],
+            };
+            for need in needs {
+                if !has(*need) {
+                    self.error(
+                        "feature-needs-role",
+                        span.clone(),
+                        format!(
+                            "feature `{feature}` needs a {} pool, and the topology has none",
+                            need.description()
+                        ),
+                        format!(
+                            "add a [[pool]] with role = \"{need}\", or set `{feature} = false`"
+                        ),
+                    );
+                }
+            }
+        }
+        if t.has_feature(Feature::Ocs2007Federation)
+            && !t.has_feature(Feature::Federation)
+            && let Some((_, span)) = t
+                .feature_spans
+                .iter()
+                .find(|(f, _)| *f == Feature::Ocs2007Federation)
+        {
+            self.error(
+                "feature-needs-feature",
+                span.clone(),
+                "`ocs2007-federation` adds media ranges to federation, but `federation` is off"
+                    .into(),
+                "set federation = true as well",
+            );
+        }
+        let _ = raw;
+    }
+}
+
+fn lb_name(lb: LoadBalancing) -> &'static str {
+    match lb {
+        LoadBalancing::Hlb => "hlb",
+        LoadBalancing::DnsHlb => "dns-hlb",
+        LoadBalancing::Dns => "dns",
+        LoadBalancing::None => "none",
+    }
+}
+
+fn join(nets: &[IpNet]) -> String {
+    nets.iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
