@@ -60,7 +60,7 @@ impl PortRange {
     pub fn is_single(&self) -> bool {
         self.start == self.end
     }
-    pub fn len(&self) -> u32 {
+    pub fn count(&self) -> u32 {
         u32::from(self.end) - u32::from(self.start) + 1
     }
     pub fn contains(&self, port: u16) -> bool {
@@ -481,7 +481,7 @@ mod tests {
 
     #[test]
     fn port_range_parsing_rejects_bad_text() {
-        assert_eq!("50000-59999".parse::<PortRange>().unwrap().len(), 10000);
+        assert_eq!("50000-59999".parse::<PortRange>().unwrap().count(), 10000);
         assert!("0".parse::<PortRange>().is_err());
         assert!("80-79".parse::<PortRange>().is_err());
         assert!("http".parse::<PortRange>().is_err());

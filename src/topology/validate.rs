@@ -56,6 +56,8 @@ struct Validator {
     problems: Vec<Finding>,
 }
 
+type AddressField = Option<Spanned<OneOrMany<IpAddr>>>;
+
 fn span_of<T>(s: &Spanned<T>) -> Span {
     s.span()
 }
@@ -531,7 +533,7 @@ impl Validator {
         let zone_ok = self.known_zone(&i.zone, &zone_names);
         let zone = zones.iter().find(|z| &z.name == i.zone.get_ref());
         let mut addresses = Vec::new();
-        let groups: [(&Option<Spanned<OneOrMany<IpAddr>>>, AddressUse, &str); 4] = [
+        let groups: [(&AddressField, AddressUse, &str); 4] = [
             (&i.address, AddressUse::Host, "address"),
             (&i.access, AddressUse::Access, "access"),
             (&i.webconf, AddressUse::Webconf, "webconf"),
