@@ -257,6 +257,11 @@ impl Validator {
         let Some(zone) = zone else { return };
         for ip in ips {
             if !zone.networks.iter().any(|n| n.contains(ip)) {
+                let ip = if ip.prefix_len() == ip.max_prefix_len() {
+                    ip.addr().to_string()
+                } else {
+                    ip.to_string()
+                };
                 self.error(
                     "outside-zone",
                     span.clone(),
