@@ -200,8 +200,8 @@ mod tests {
         let src = SourceFile::new("t.toml", "a = 1\nnäme = \"x\"\n");
         assert_eq!(src.line_col(0), (1, 1));
         assert_eq!(src.line_col(6), (2, 1));
-        // byte 13 is after "näme = " (ä is two bytes): column 8 in characters
-        assert_eq!(src.line_col(13), (2, 8));
+        // line 2 starts at byte 6; "näme = " is 8 bytes (ä takes two) but 7 characters
+        assert_eq!(src.line_col(14), (2, 8));
         assert_eq!(src.line_col(10_000).0, 3);
     }
 }

@@ -1,0 +1,189 @@
+//! The `portplan` binary: help and man page snapshots, exit codes, formats, closed pipes.
+
+mod common;
+
+use assert_cmd::Command;
+use std::io::Read;
+use std::process::Stdio;
+
+fn portplan() -> Command {
+    let mut c = Command::cargo_bin("portplan").unwrap();
+    c.env("NO_COLOR", "1").env("COLUMNS", "100");
+    c
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = portplan().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_snapshots() {
+    for (name, args) in [
+        ("help.txt", vec!["--help"]),
+        ("help-plan.txt", vec!["plan", "--help"]),
+        ("help-check.txt", vec!["check", "--help"]),
+        ("help-catalog.txt", vec!["catalog", "--help"]),
+        ("help-render.txt", vec!["render", "--help"]),
+    ] {
+        common::golden(&format!("cli/{name}"), &stdout_of(&args));
+    }
+}
+
+#[test]
+fn man_page_and_completions_come_from_the_same_flags() {
+    let man = stdout_of(&["man"]);
+    assert!(man.starts_with(".ie \\n(.g .ds Aq"), "roff output");
+    for sub in ["catalog", "check", "plan", "render"] {
+        assert!(man.contains(sub), "man page lists {sub}");
+    }
+    let bash = stdout_of(&["completions", "bash"]);
+    assert!(bash.contains("--firewall") && bash.contains("--explain"));
+    let zsh = stdout_of(&["completions", "zsh"]);
+    assert!(zsh.contains("#compdef portplan"));
+}
+
+#[test]
+fn catalog_json_has_the_documented_fields() {
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["catalog", "--format", "json"])).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 56);
+    for field in [
+        "scenario",
+        "table",
+        "service",
+        "transport",
+        "ports",
+        "source",
+        "destination",
+        "condition",
+        "reference",
+        "note",
+    ] {
+        assert!(rows[0].get(field).is_some(), "field {field}");
+    }
+    assert_eq!(
+        rows[0]["ports"],
+        serde_json::json!({"start": 8080, "end": 8080})
+    );
+    let rtp = rows.iter().find(|r| r["ports"]["start"] == 50000).unwrap();
+    assert_eq!(rtp["ports"]["end"], 59999);
+    assert!(rows.iter().any(|r| r["condition"].is_null()));
+}
+
+#[test]
+fn catalog_scenario_filter_and_formats() {
+    let csv = stdout_of(&["catalog", "--scenario", "reverse-proxy", "--format", "csv"]);
+    assert_eq!(csv.lines().count(), 1 + 5);
+    let md = stdout_of(&[
+        "catalog",
+        "--scenario",
+        "director-dns-hlb",
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(md.lines().count(), 2 + 9);
+    let out = portplan()
+        .args(["catalog", "--scenario", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("director-pool-hlb"));
+}
+
+#[test]
+fn check_exit_codes() {
+    // clean
+    portplan().arg("check").assert().code(0);
+    // lint error: SNAT on A/V
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("snat.toml");
+    let text = common::read(&common::example("reference.toml")).replace(
+        "address = \"203.0.113.102\"\n  snat = false",
+        "address = \"203.0.113.102\"\n  snat = true",
+    );
+    std::fs::write(&bad, text).unwrap();
+    let out = portplan().arg("check").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("lb-snat-av") && err.contains("snat.toml:"),
+        "{err}"
+    );
+    // unreadable and invalid input
+    portplan()
+        .args(["check", "/nonexistent.toml"])
+        .assert()
+        .code(2);
+    let invalid = dir.path().join("invalid.toml");
+    std::fs::write(&invalid, "[[zone]]\nname = 1\n").unwrap();
+    let out = portplan().arg("check").arg(&invalid).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid.toml:2:8"));
+}
+
+#[test]
+fn check_json_reports_the_public_address_count() {
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["check", "--format", "json"])).unwrap();
+    assert_eq!(json["public_addresses"][0]["vips"], 3);
+    assert_eq!(json["public_addresses"][0]["server_addresses"], 6);
+    assert_eq!(json["rules"], 41);
+}
+
+#[test]
+fn plan_firewall_filter_and_unknown_firewall() {
+    let out = stdout_of(&["plan", "--firewall", "fw-external", "--format", "csv"]);
+    assert_eq!(out.lines().count(), 1 + 18);
+    let out = portplan()
+        .args(["plan", "--firewall", "fw-nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fw-external, fw-internal"));
+}
+
+#[test]
+fn plan_explain_and_all_add_their_sections() {
+    let out = stdout_of(&["plan", "--explain", "--all"]);
+    assert!(out.contains("Catalog rows not planned"));
+    assert!(out.contains("feature `ocs2007-federation` is off"));
+    assert!(out.contains("Flows that cross no firewall"));
+    assert!(out.contains("director-pool-hlb/director#3"));
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portplan"))
+        .args(["catalog", "--format", "toml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // read a few bytes, then hang up
+    let mut buf = [0u8; 16];
+    child.stdout.as_mut().unwrap().read_exact(&mut buf).unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "status {status:?}, stderr {err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn example_prints_the_builtin_topology() {
+    let out = stdout_of(&["example"]);
+    assert_eq!(out, common::read(&common::example("reference.toml")));
+}

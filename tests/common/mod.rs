@@ -1,0 +1,53 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn example(name: &str) -> PathBuf {
+    repo().join("examples").join(name)
+}
+
+/// Compares `actual` with the golden file `tests/golden/<name>`. With `PORTPLAN_BLESS=1` the file is
+/// (re)written instead, so an intended change is one command and a reviewed diff.
+pub fn golden(name: &str, actual: &str) {
+    let path = repo().join("tests/golden").join(name);
+    if std::env::var_os("PORTPLAN_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "golden file {} is missing; run with PORTPLAN_BLESS=1 to create it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let diff = first_difference(&expected, actual);
+        panic!(
+            "output differs from {} ({diff}); if the change is intended, rerun with PORTPLAN_BLESS=1 and review the diff",
+            path.display()
+        );
+    }
+}
+
+fn first_difference(expected: &str, actual: &str) -> String {
+    for (i, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
+        if e != a {
+            return format!("line {}: expected `{e}`, got `{a}`", i + 1);
+        }
+    }
+    format!(
+        "expected {} lines, got {}",
+        expected.lines().count(),
+        actual.lines().count()
+    )
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
