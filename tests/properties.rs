@@ -26,11 +26,14 @@ fn exercise(text: &str) {
     }
 }
 
+/// (role index, load balancing index, servers as (zone a, zone b), IPv6 too)
+type GenPool = (usize, usize, Vec<(usize, usize)>, bool);
+
 #[derive(Debug, Clone)]
 struct Gen {
     zones: usize,
     firewalls: Vec<Vec<usize>>,
-    pools: Vec<(usize, usize, Vec<(usize, usize)>, bool)>,
+    pools: Vec<GenPool>,
     features: Vec<bool>,
     narrow: bool,
     /// Keep raw random choices (mostly invalid files) instead of repairing them.
