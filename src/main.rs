@@ -128,7 +128,8 @@ struct RenderArgs {
     /// Only the rules of this server (host firewall targets)
     #[arg(long, value_name = "NAME")]
     host: Option<String>,
-    /// Write to this file instead of standard output
+    /// Write to this file instead of standard output; a directory when the target writes one file
+    /// per firewall or host (created if missing)
     #[arg(short, long, value_name = "PATH")]
     output: Option<PathBuf>,
 }
@@ -342,11 +343,28 @@ fn render_cmd(args: RenderArgs) -> Result<(), Failure> {
         _ => Scope::All,
     };
     let plan = plan::compile(&topology);
-    let text =
-        render::render(&plan, &topology, args.target, &scope).map_err(anyhow::Error::from)?;
     match &args.output {
-        Some(path) => write_file(path, &text),
-        None => out(&text),
+        None => {
+            let text = render::render(&plan, &topology, args.target, &scope)
+                .map_err(anyhow::Error::from)?;
+            out(&text)
+        }
+        Some(path) => {
+            let files = render::render_files(&plan, &topology, args.target, &scope)
+                .map_err(anyhow::Error::from)?;
+            // several files (one per firewall or host) go into a directory; one file goes to the
+            // path itself unless that path is an existing directory
+            if files.len() > 1 || path.is_dir() {
+                std::fs::create_dir_all(path)
+                    .with_context(|| format!("cannot create directory {}", path.display()))?;
+                for file in &files {
+                    write_file(&path.join(&file.file), &file.text)?;
+                }
+            } else if let Some(file) = files.first() {
+                write_file(path, &file.text)?;
+            }
+            Ok(())
+        }
     }
 }
 

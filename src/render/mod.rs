@@ -4,6 +4,8 @@
 //! and a [`Scope`] (one firewall, one host, or everything) and returns the text to write. Tabular
 //! views (text, CSV, Markdown) share [`tabular::Table`].
 
+pub mod address_book;
+mod nftables;
 pub mod tabular;
 mod views;
 
@@ -43,21 +45,31 @@ pub enum RenderError {
     Json(#[from] serde_json::Error),
 }
 
+/// One file of rendered output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Suggested file name (e.g. `fw-external.nft`).
+    pub file: String,
+    pub text: String,
+}
+
 /// One output format.
 pub trait Renderer {
     /// Target name as the CLI spells it.
     fn name(&self) -> &'static str;
+    /// The files of this format for the scope (one per firewall or host where that is the unit).
     fn render(
         &self,
         plan: &Plan,
         topology: &Topology,
         scope: &Scope,
-    ) -> Result<String, RenderError>;
+    ) -> Result<Vec<Artifact>, RenderError>;
 }
 
 /// Output formats of `portplan render --target`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
+    Nftables,
     Table,
     Csv,
     Markdown,
@@ -65,20 +77,21 @@ pub enum Target {
 }
 
 impl Target {
-    pub const ALL: &'static [Target] =
-        &[Target::Table, Target::Csv, Target::Markdown, Target::Json];
+    pub const ALL: &'static [Target] = &[
+        Target::Nftables,
+        Target::Table,
+        Target::Csv,
+        Target::Markdown,
+        Target::Json,
+    ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Target::Table => "table",
-            Target::Csv => "csv",
-            Target::Markdown => "markdown",
-            Target::Json => "json",
-        }
+        self.renderer().name()
     }
 
     pub fn renderer(self) -> Box<dyn Renderer> {
         match self {
+            Target::Nftables => Box::new(nftables::Nftables),
             Target::Table | Target::Csv | Target::Markdown => Box::new(views::TableRenderer(self)),
             Target::Json => Box::new(views::JsonRenderer),
         }
@@ -102,15 +115,50 @@ impl FromStr for Target {
     }
 }
 
-/// Renders the plan in one format.
+/// Renders the plan in one format, as one or more files.
+pub fn render_files(
+    plan: &Plan,
+    topology: &Topology,
+    target: Target,
+    scope: &Scope,
+) -> Result<Vec<Artifact>, RenderError> {
+    check_scope(topology, scope)?;
+    target.renderer().render(plan, topology, scope)
+}
+
+/// Renders the plan in one format as one text; several files are joined, each under a banner line
+/// (`# ==> name <==`) so the output stays readable on a terminal.
 pub fn render(
     plan: &Plan,
     topology: &Topology,
     target: Target,
     scope: &Scope,
 ) -> Result<String, RenderError> {
-    check_scope(topology, scope)?;
-    target.renderer().render(plan, topology, scope)
+    let files = render_files(plan, topology, target, scope)?;
+    if files.len() == 1 {
+        return Ok(files.into_iter().next().map(|a| a.text).unwrap_or_default());
+    }
+    Ok(files
+        .iter()
+        .map(|a| format!("# ==> {} <==\n{}", a.file, a.text))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// Firewalls a scope selects; host scopes are refused by firewall targets.
+pub fn firewalls_in_scope(
+    topology: &Topology,
+    scope: &Scope,
+    target: &'static str,
+) -> Result<Vec<String>, RenderError> {
+    match scope {
+        Scope::All => Ok(topology.firewalls.iter().map(|f| f.name.clone()).collect()),
+        Scope::Firewall(f) => Ok(vec![f.clone()]),
+        Scope::Host(_) => Err(RenderError::NeedsScope {
+            target,
+            what: "--firewall NAME (or no scope); it writes network firewalls, not host firewalls",
+        }),
+    }
 }
 
 /// Checks that a scope names something the topology has.

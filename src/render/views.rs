@@ -1,7 +1,7 @@
 //! Tabular and JSON views of the catalog and the plan.
 
 use super::tabular::Table;
-use super::{RenderError, Renderer, Scope, Target, rules_in_scope};
+use super::{Artifact, RenderError, Renderer, Scope, Target, rules_in_scope};
 use crate::catalog::{Catalog, Row, RowId};
 use crate::plan::{Flow, Group, Plan, Rule};
 use crate::topology::Topology;
@@ -200,15 +200,28 @@ pub(super) struct TableRenderer(pub Target);
 
 impl Renderer for TableRenderer {
     fn name(&self) -> &'static str {
-        self.0.as_str()
+        match self.0 {
+            Target::Csv => "csv",
+            Target::Markdown => "markdown",
+            _ => "table",
+        }
     }
-    fn render(&self, plan: &Plan, _t: &Topology, scope: &Scope) -> Result<String, RenderError> {
+    fn render(
+        &self,
+        plan: &Plan,
+        _t: &Topology,
+        scope: &Scope,
+    ) -> Result<Vec<Artifact>, RenderError> {
         let table = plan_table(plan, scope);
-        Ok(match self.0 {
-            Target::Csv => table.to_csv(),
-            Target::Markdown => table.to_markdown(),
-            _ => table.to_text(),
-        })
+        let (file, text) = match self.0 {
+            Target::Csv => ("plan.csv", table.to_csv()),
+            Target::Markdown => ("plan.md", table.to_markdown()),
+            _ => ("plan.txt", table.to_text()),
+        };
+        Ok(vec![Artifact {
+            file: file.into(),
+            text,
+        }])
     }
 }
 
@@ -229,7 +242,12 @@ impl Renderer for JsonRenderer {
     fn name(&self) -> &'static str {
         "json"
     }
-    fn render(&self, plan: &Plan, _t: &Topology, scope: &Scope) -> Result<String, RenderError> {
+    fn render(
+        &self,
+        plan: &Plan,
+        _t: &Topology,
+        scope: &Scope,
+    ) -> Result<Vec<Artifact>, RenderError> {
         let doc = PlanJson {
             topology: &plan.topology,
             scenarios: &plan.scenarios,
@@ -243,6 +261,9 @@ impl Renderer for JsonRenderer {
             unrouted_flows: plan.unrouted_flows().collect(),
             skipped: &plan.skipped,
         };
-        Ok(serde_json::to_string_pretty(&doc)? + "\n")
+        Ok(vec![Artifact {
+            file: "plan.json".into(),
+            text: serde_json::to_string_pretty(&doc)? + "\n",
+        }])
     }
 }

@@ -1,0 +1,223 @@
+//! nftables: one `table inet portplan` per firewall, loaded atomically with `nft -f`.
+//!
+//! The forward chain drops by default, accepts established/related traffic, and jumps to one chain
+//! per (ingress, egress) interface pair. Address groups are named interval sets, so the rule count
+//! follows the plan's rules, not the number of servers. The file first creates and deletes the table
+//! so that loading it replaces any previous version in one transaction.
+
+use super::address_book::{AddressBook, identifier, rule_comment};
+use super::{Artifact, RenderError, Renderer, Scope, firewalls_in_scope, net_text};
+use crate::plan::{Family, Plan, Rule};
+use crate::topology::Topology;
+use std::fmt::Write;
+
+pub struct Nftables;
+
+/// nft limits rule comments to 128 bytes.
+const COMMENT_MAX: usize = 127;
+
+fn set_name(base: &str, family: Family) -> String {
+    format!(
+        "{base}_{}",
+        match family {
+            Family::V4 => "v4",
+            Family::V6 => "v6",
+        }
+    )
+}
+
+fn chain_name(rule: &Rule) -> String {
+    identifier(&format!(
+        "{}_to_{}",
+        rule.ingress_interface, rule.egress_interface
+    ))
+}
+
+/// Rules that share chain, family, both address sets and the protocol, in plan order.
+fn port_groups<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<Vec<&'a Rule>> {
+    let mut groups: Vec<Vec<&Rule>> = Vec::new();
+    for r in rules {
+        match groups.iter_mut().find(|g| {
+            let f = g[0];
+            f.family == r.family
+                && f.transport == r.transport
+                && f.source.nets() == r.source.nets()
+                && f.destination.nets() == r.destination.nets()
+                && f.ingress_interface == r.ingress_interface
+                && f.egress_interface == r.egress_interface
+        }) {
+            Some(g) => g.push(r),
+            None => groups.push(vec![r]),
+        }
+    }
+    groups
+}
+
+fn port_set_name(rule: &Rule, src: &str, dst: &str) -> String {
+    format!(
+        "{}_{}_{}_from_{src}",
+        chain_name(rule),
+        dst,
+        rule.transport
+    )
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        text.to_string()
+    } else {
+        format!("{}...", &text[..max - 3])
+    }
+}
+
+/// The ruleset for one firewall.
+pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
+    let rules: Vec<&Rule> = plan.rules_for(firewall).collect();
+    let book = AddressBook::new(rules.iter().copied());
+    let mut s = String::new();
+    let _ = writeln!(s, "#!/usr/sbin/nft -f");
+    let _ = writeln!(
+        s,
+        "# portplan: Lync Server 2013 / Skype for Business firewall policy for `{firewall}`"
+    );
+    let _ = writeln!(
+        s,
+        "# topology `{}`, scenarios: {}",
+        topology.name,
+        plan.scenarios.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "# Load with `nft -f {firewall}.nft`: the table is replaced in one transaction."
+    );
+    let _ = writeln!(
+        s,
+        "# Interface names are the firewall's interface names in the topology."
+    );
+    s.push('\n');
+    s.push_str("table inet portplan\ndelete table inet portplan\n\n");
+    s.push_str("table inet portplan {\n");
+    for family in [Family::V4, Family::V6] {
+        let used: Vec<&str> = rules
+            .iter()
+            .filter(|r| r.family == family)
+            .flat_map(|r| [book.name(&r.source), book.name(&r.destination)])
+            .collect();
+        for (name, nets) in book.entries(family) {
+            if !used.contains(&name) {
+                continue;
+            }
+            let elements: Vec<String> = nets.iter().map(net_text).collect();
+            let _ = writeln!(s, "\tset {} {{", set_name(name, family));
+            let _ = writeln!(
+                s,
+                "\t\ttype {}",
+                match family {
+                    Family::V4 => "ipv4_addr",
+                    Family::V6 => "ipv6_addr",
+                }
+            );
+            s.push_str("\t\tflags interval\n\t\tauto-merge\n");
+            let _ = writeln!(s, "\t\telements = {{ {} }}", elements.join(", "));
+            s.push_str("\t}\n\n");
+        }
+    }
+
+    // port sets: rules that differ only in their ports share one rule over a named set whose
+    // elements keep each rule's catalog rows as comments
+    let mut chain_order: Vec<String> = Vec::new();
+    for r in &rules {
+        let c = chain_name(r);
+        if !chain_order.contains(&c) {
+            chain_order.push(c);
+        }
+    }
+    for chain in &chain_order {
+        for group in port_groups(rules.iter().copied().filter(|r| chain_name(r) == *chain)) {
+            if group.len() < 2 {
+                continue;
+            }
+            let first = group[0];
+            let src = set_name(book.name(&first.source), first.family);
+            let dst = set_name(book.name(&first.destination), first.family);
+            let _ = writeln!(s, "\tset {} {{", port_set_name(first, &src, &dst));
+            s.push_str("\t\ttype inet_service\n\t\tflags interval\n\t\telements = {\n");
+            for (i, r) in group.iter().enumerate() {
+                let sep = if i + 1 == group.len() { "" } else { "," };
+                let _ = writeln!(
+                    s,
+                    "\t\t\t{} comment \"{}\"{sep}",
+                    r.ports,
+                    rule_comment(r, COMMENT_MAX)
+                );
+            }
+            s.push_str("\t\t}\n\t}\n\n");
+        }
+    }
+
+    // dispatch: one chain per interface pair, in plan order
+    let mut chains: Vec<(String, &str, &str)> = Vec::new();
+    for r in &rules {
+        let name = chain_name(r);
+        if !chains.iter().any(|(n, _, _)| *n == name) {
+            chains.push((name, &r.ingress_interface, &r.egress_interface));
+        }
+    }
+    s.push_str("\tchain forward {\n");
+    s.push_str("\t\ttype filter hook forward priority filter; policy drop;\n");
+    s.push_str("\t\tct state established,related accept\n");
+    s.push_str("\t\tct state invalid drop\n");
+    for (name, i, o) in &chains {
+        let _ = writeln!(s, "\t\tiifname \"{i}\" oifname \"{o}\" jump {name}");
+    }
+    s.push_str("\t}\n");
+    for (name, _, _) in &chains {
+        let _ = writeln!(s, "\n\tchain {name} {{");
+        for group in port_groups(rules.iter().copied().filter(|r| chain_name(r) == *name)) {
+            let first = group[0];
+            let ip = match first.family {
+                Family::V4 => "ip",
+                Family::V6 => "ip6",
+            };
+            let src = set_name(book.name(&first.source), first.family);
+            let dst = set_name(book.name(&first.destination), first.family);
+            let (ports, comment) = if group.len() == 1 {
+                (first.ports.to_string(), rule_comment(first, COMMENT_MAX))
+            } else {
+                let ids: Vec<String> = group.iter().map(|r| format!("r{}", r.id)).collect();
+                (
+                    format!("@{}", port_set_name(first, &src, &dst)),
+                    truncate(&format!("portplan {}", ids.join(" ")), COMMENT_MAX),
+                )
+            };
+            let _ = writeln!(
+                s,
+                "\t\t{ip} saddr @{src} {ip} daddr @{dst} {} dport {ports} counter accept comment \"{comment}\"",
+                first.transport
+            );
+        }
+        s.push_str("\t}\n");
+    }
+    s.push_str("}\n");
+    s
+}
+
+impl Renderer for Nftables {
+    fn name(&self) -> &'static str {
+        "nftables"
+    }
+    fn render(
+        &self,
+        plan: &Plan,
+        topology: &Topology,
+        scope: &Scope,
+    ) -> Result<Vec<Artifact>, RenderError> {
+        Ok(firewalls_in_scope(topology, scope, self.name())?
+            .into_iter()
+            .map(|fw| Artifact {
+                file: format!("{fw}.nft"),
+                text: ruleset(plan, topology, &fw),
+            })
+            .collect())
+    }
+}
