@@ -107,7 +107,12 @@ impl AddressBook {
 /// A one-line comment for a rule: its plan id, catalog rows and service, at most `max` bytes of
 /// printable ASCII without quotes (firewalls differ in what they accept; this suits all of them).
 pub fn rule_comment(rule: &Rule, max: usize) -> String {
-    let text = format!("portplan r{} {} {}", rule.id, rule.rows_text(), rule.service);
+    let text = format!(
+        "portplan r{} {} {}",
+        rule.id,
+        rule.rows_text(),
+        rule.service
+    );
     let clean: String = text
         .chars()
         .map(|c| {
@@ -132,7 +137,10 @@ mod tests {
     #[test]
     fn identifiers_are_safe_names() {
         assert_eq!(identifier("edge.access.vip"), "edge_access_vip");
-        assert_eq!(identifier("director+front-end.pool"), "director_front_end_pool");
+        assert_eq!(
+            identifier("director+front-end.pool"),
+            "director_front_end_pool"
+        );
         assert_eq!(identifier("10net"), "g_10net");
         assert_eq!(identifier("..."), "g_");
     }

@@ -5,6 +5,7 @@
 //! views (text, CSV, Markdown) share [`tabular::Table`].
 
 pub mod address_book;
+mod iptables;
 mod nftables;
 pub mod tabular;
 mod views;
@@ -70,6 +71,7 @@ pub trait Renderer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Nftables,
+    Iptables,
     Table,
     Csv,
     Markdown,
@@ -79,6 +81,7 @@ pub enum Target {
 impl Target {
     pub const ALL: &'static [Target] = &[
         Target::Nftables,
+        Target::Iptables,
         Target::Table,
         Target::Csv,
         Target::Markdown,
@@ -92,6 +95,7 @@ impl Target {
     pub fn renderer(self) -> Box<dyn Renderer> {
         match self {
             Target::Nftables => Box::new(nftables::Nftables),
+            Target::Iptables => Box::new(iptables::Iptables),
             Target::Table | Target::Csv | Target::Markdown => Box::new(views::TableRenderer(self)),
             Target::Json => Box::new(views::JsonRenderer),
         }

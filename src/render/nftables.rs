@@ -54,12 +54,7 @@ fn port_groups<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<Vec<&'a Rule>> 
 }
 
 fn port_set_name(rule: &Rule, src: &str, dst: &str) -> String {
-    format!(
-        "{}_{}_{}_from_{src}",
-        chain_name(rule),
-        dst,
-        rule.transport
-    )
+    format!("{}_{}_{}_from_{src}", chain_name(rule), dst, rule.transport)
 }
 
 fn truncate(text: &str, max: usize) -> String {
