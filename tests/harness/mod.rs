@@ -1,0 +1,438 @@
+//! The namespace lab: builds any topology as Linux network namespaces joined by veth pairs, so the
+//! generated rules run in the real kernel and real sockets cross them.
+//!
+//! Layout, for a lab with prefix P:
+//! - `P-sw` holds one bridge per zone (the zone's L2 segment);
+//! - `P-<firewall>` per firewall, one veth leg per firewall interface, named as in the topology, with
+//!   the interface's address and forwarding on;
+//! - `P-<server>` per server, one veth per interface (named as in the topology) with all its addresses;
+//!   a pool's VIPs are added to its first server's interface in the VIP's zone;
+//! - `P-c-<zone>` per zone: a client that stands for "any host in this zone" (its address is near the
+//!   top of the zone's firewall leg subnet), and `P-n-<clients>` per client network.
+//!
+//! Hosts route every other zone through the firewall leg of their own zone that leads there. The lab
+//! removes all its namespaces when dropped, even when the test panics.
+
+#![allow(dead_code)]
+
+pub mod flows;
+
+use ipnet::IpNet;
+use portplan::plan::Router;
+use portplan::topology::Topology;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+/// Namespace tests share one kernel: one at a time.
+static LOCK: Mutex<()> = Mutex::new(());
+
+pub fn serialize() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether this machine can run namespace tests; in CI a missing prerequisite is a failure.
+pub fn available(tools: &[&str]) -> bool {
+    let mut missing = Vec::new();
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push("root".to_string());
+    }
+    for tool in ["ip"].iter().chain(tools) {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !found {
+            missing.push(tool.to_string());
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let reason = format!("namespace test needs {}", missing.join(", "));
+    if std::env::var_os("CI").is_some() {
+        panic!("{reason}: CI must run it (install it in .ci/run)");
+    }
+    eprintln!("skipped: {reason}");
+    false
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub ns: String,
+    /// Server, firewall or client name.
+    pub name: String,
+    pub addresses: Vec<IpAddr>,
+}
+
+pub struct Lab {
+    pub prefix: String,
+    pub nodes: Vec<Node>,
+    /// address -> namespace that owns it
+    owners: BTreeMap<IpAddr, String>,
+    firewalls: BTreeMap<String, String>,
+}
+
+fn run(cmd: &[&str]) -> Output {
+    Command::new(cmd[0])
+        .args(&cmd[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn must(cmd: &[&str]) {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The `n`th address from the top of a subnet (n = 1 is the broadcast/last address).
+fn from_top(net: &IpNet, n: u128) -> IpAddr {
+    match net.broadcast() {
+        IpAddr::V4(b) => IpAddr::V4((u32::from(b) - n as u32).into()),
+        IpAddr::V6(b) => IpAddr::V6((u128::from(b) - n).into()),
+    }
+}
+
+impl Lab {
+    /// Builds the topology as namespaces named `<prefix>-…`. Leftovers of an earlier run with the same
+    /// prefix are removed first.
+    pub fn build(t: &Topology, prefix: &str) -> Lab {
+        remove_namespaces(prefix);
+        let mut lab = Lab {
+            prefix: prefix.to_string(),
+            nodes: Vec::new(),
+            owners: BTreeMap::new(),
+            firewalls: BTreeMap::new(),
+        };
+        let sw = format!("{prefix}-sw");
+        lab.add_ns(&sw);
+        // one bridge per zone
+        let mut bridges = BTreeMap::new();
+        for (i, z) in t.zones.iter().enumerate() {
+            let br = format!("br{i}");
+            lab.exec_ok(&sw, &["ip", "link", "add", &br, "type", "bridge"]);
+            lab.exec_ok(&sw, &["ip", "link", "set", &br, "up"]);
+            bridges.insert(z.name.clone(), br);
+        }
+        // L2 subnets: the firewall legs
+        let mut legs: Vec<(String, String, IpNet)> = Vec::new(); // zone, firewall, address
+        for fw in &t.firewalls {
+            for i in &fw.interfaces {
+                for a in &i.addresses {
+                    legs.push((i.zone.clone(), fw.name.clone(), *a));
+                }
+            }
+        }
+        let prefix_len = |ip: IpAddr| -> u8 {
+            legs.iter()
+                .filter(|(_, _, n)| n.contains(&ip))
+                .map(|(_, _, n)| n.prefix_len())
+                .max()
+                .unwrap_or(if ip.is_ipv4() { 32 } else { 128 })
+        };
+        let mut veth = 0usize;
+        let mut plug =
+            |lab: &mut Lab, ns: &str, ifname: &str, zone: &str, addrs: &[(IpAddr, u8)]| {
+                veth += 1;
+                let peer = format!("v{veth}");
+                let tmp = format!("pp{veth}");
+                must(&[
+                    "ip", "link", "add", &tmp, "netns", ns, "type", "veth", "peer", "name", &peer,
+                    "netns", &sw,
+                ]);
+                lab.exec_ok(ns, &["ip", "link", "set", &tmp, "name", ifname]);
+                lab.exec_ok(&sw, &["ip", "link", "set", &peer, "master", &bridges[zone]]);
+                lab.exec_ok(&sw, &["ip", "link", "set", &peer, "up"]);
+                for (ip, len) in addrs {
+                    let cidr = format!("{ip}/{len}");
+                    if ip.is_ipv6() {
+                        lab.exec_ok(
+                            ns,
+                            &["ip", "-6", "addr", "add", &cidr, "dev", ifname, "nodad"],
+                        );
+                    } else {
+                        lab.exec_ok(ns, &["ip", "addr", "add", &cidr, "dev", ifname]);
+                    }
+                }
+                lab.exec_ok(ns, &["ip", "link", "set", ifname, "up"]);
+            };
+
+        // firewalls
+        for fw in &t.firewalls {
+            let ns = format!("{prefix}-{}", fw.name);
+            lab.add_ns(&ns);
+            lab.sysctl(&ns, "net.ipv4.ip_forward", "1");
+            lab.sysctl(&ns, "net.ipv6.conf.all.forwarding", "1");
+            let mut addrs = Vec::new();
+            for i in &fw.interfaces {
+                let a: Vec<(IpAddr, u8)> = i
+                    .addresses
+                    .iter()
+                    .map(|n| (n.addr(), n.prefix_len()))
+                    .collect();
+                plug(&mut lab, &ns, &i.name, &i.zone, &a);
+                addrs.extend(a.iter().map(|(ip, _)| *ip));
+            }
+            lab.firewalls.insert(fw.name.clone(), ns.clone());
+            lab.nodes.push(Node {
+                ns,
+                name: fw.name.clone(),
+                addresses: addrs,
+            });
+        }
+
+        // servers (with their pool's VIPs on the first server)
+        for pool in &t.pools {
+            for (k, server) in pool.servers.iter().enumerate() {
+                let ns = format!("{prefix}-{}", server.name);
+                lab.add_ns(&ns);
+                let mut all = Vec::new();
+                for iface in &server.interfaces {
+                    let mut ips: Vec<IpAddr> = iface.addresses.iter().map(|a| a.ip).collect();
+                    if k == 0 {
+                        for vip in pool.vips.iter().filter(|v| v.zone == iface.zone) {
+                            ips.extend(vip.addresses.iter().copied());
+                        }
+                    }
+                    let a: Vec<(IpAddr, u8)> =
+                        ips.iter().map(|ip| (*ip, prefix_len(*ip))).collect();
+                    plug(&mut lab, &ns, &iface.name, &iface.zone, &a);
+                    all.extend(ips);
+                }
+                lab.nodes.push(Node {
+                    ns,
+                    name: server.name.clone(),
+                    addresses: all,
+                });
+            }
+        }
+
+        // a client per zone (for `any`) and per client network
+        for (zi, zone) in t.zones.iter().enumerate() {
+            let subnets: Vec<IpNet> = legs
+                .iter()
+                .filter(|(z, _, _)| *z == zone.name)
+                .map(|(_, _, n)| n.trunc())
+                .collect();
+            if subnets.is_empty() {
+                continue;
+            }
+            let ns = format!("{prefix}-c{zi}");
+            lab.add_ns(&ns);
+            let mut a: Vec<(IpAddr, u8)> = Vec::new();
+            for net in &subnets {
+                if !a.iter().any(|(ip, _)| ip.is_ipv4() == net.addr().is_ipv4()) {
+                    a.push((from_top(net, 5), net.prefix_len()));
+                }
+            }
+            plug(&mut lab, &ns, "eth0", &zone.name, &a);
+            lab.nodes.push(Node {
+                ns,
+                name: format!("any@{}", zone.name),
+                addresses: a.iter().map(|(ip, _)| *ip).collect(),
+            });
+        }
+        for (ci, clients) in t.clients.iter().enumerate() {
+            let ns = format!("{prefix}-n{ci}");
+            lab.add_ns(&ns);
+            let a: Vec<(IpAddr, u8)> = clients
+                .networks
+                .iter()
+                .map(|n| {
+                    let ip = from_top(n, 5);
+                    (ip, prefix_len(ip))
+                })
+                .collect();
+            plug(&mut lab, &ns, "eth0", &clients.zone, &a);
+            lab.nodes.push(Node {
+                ns,
+                name: clients.name.clone(),
+                addresses: a.iter().map(|(ip, _)| *ip).collect(),
+            });
+        }
+
+        lab.routes(t, &legs);
+        for node in &lab.nodes {
+            for ip in &node.addresses {
+                lab.owners.entry(*ip).or_insert_with(|| node.ns.clone());
+            }
+        }
+        lab
+    }
+
+    /// Every non-firewall node routes each other zone through the firewall leg of its own zone on the
+    /// path there; firewalls route zones they do not touch through the next firewall.
+    fn routes(&self, t: &Topology, legs: &[(String, String, IpNet)]) {
+        let router = Router::new(t);
+        let zone_of = |ip: &IpAddr| -> Option<String> {
+            legs.iter()
+                .filter(|(_, _, n)| n.contains(ip))
+                .max_by_key(|(_, _, n)| n.prefix_len())
+                .map(|(z, _, _)| z.clone())
+        };
+        let gateway = |zone: &str, firewall: &str, v4: bool| -> Option<IpAddr> {
+            legs.iter()
+                .find(|(z, f, n)| z == zone && f == firewall && n.addr().is_ipv4() == v4)
+                .map(|(_, _, n)| n.addr())
+        };
+        for node in &self.nodes {
+            let is_fw = self.firewalls.values().any(|ns| *ns == node.ns);
+            let mut my_zones: Vec<String> = node.addresses.iter().filter_map(zone_of).collect();
+            my_zones.sort();
+            my_zones.dedup();
+            for target in &t.zones {
+                if my_zones.contains(&target.name) {
+                    continue;
+                }
+                for from in &my_zones {
+                    let Some(path) = router.path(from, &target.name) else {
+                        continue;
+                    };
+                    let Some(hop) = path.first() else { continue };
+                    if is_fw && hop.firewall == node.name {
+                        continue; // directly attached through this firewall: the kernel knows
+                    }
+                    for net in &target.networks {
+                        let v4 = net.addr().is_ipv4();
+                        if let Some(gw) = gateway(from, &hop.firewall, v4) {
+                            let dst = if net.prefix_len() == 0 {
+                                "default".to_string()
+                            } else {
+                                net.to_string()
+                            };
+                            let fam = if v4 { "-4" } else { "-6" };
+                            // first route wins (a shorter path was added first)
+                            let _ = self.exec(
+                                &node.ns,
+                                &["ip", fam, "route", "add", &dst, "via", &gw.to_string()],
+                            );
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    fn add_ns(&mut self, ns: &str) {
+        must(&["ip", "netns", "add", ns]);
+        self.exec_ok(ns, &["ip", "link", "set", "lo", "up"]);
+        self.sysctl(ns, "net.ipv4.conf.all.rp_filter", "0");
+        self.sysctl(ns, "net.ipv4.conf.default.rp_filter", "0");
+        self.sysctl(ns, "net.ipv6.conf.all.accept_dad", "0");
+        self.sysctl(ns, "net.ipv6.conf.default.accept_dad", "0");
+        self.nodes.retain(|n| n.ns != ns);
+    }
+
+    fn sysctl(&self, ns: &str, key: &str, value: &str) {
+        let _ = self.exec(ns, &["sysctl", "-qw", &format!("{key}={value}")]);
+    }
+
+    /// Runs a command inside a namespace.
+    pub fn exec(&self, ns: &str, cmd: &[&str]) -> Output {
+        let mut full = vec!["ip", "netns", "exec", ns];
+        full.extend_from_slice(cmd);
+        run(&full)
+    }
+
+    pub fn exec_ok(&self, ns: &str, cmd: &[&str]) {
+        let out = self.exec(ns, cmd);
+        assert!(
+            out.status.success(),
+            "{ns}: {cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs a shell command inside a namespace with `input` on standard input.
+    pub fn exec_stdin(&self, ns: &str, cmd: &str, input: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns, "sh", "-c", cmd])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    pub fn firewall_ns(&self, firewall: &str) -> &str {
+        &self.firewalls[firewall]
+    }
+
+    /// The namespace that owns an address.
+    pub fn owner(&self, ip: IpAddr) -> Option<&str> {
+        self.owners.get(&ip).map(|s| s.as_str())
+    }
+
+    /// A lab address inside `net`, for a group in `zone`: a host address is itself; for a network,
+    /// the zone's client when its address is inside, else a client network's host inside it.
+    pub fn host_in(&self, zone: &str, net: &IpNet) -> Option<(String, IpAddr)> {
+        if net.prefix_len() == net.max_prefix_len() {
+            return self
+                .owner(net.addr())
+                .map(|ns| (ns.to_string(), net.addr()));
+        }
+        let zone_client = format!("any@{zone}");
+        let candidates = self.nodes.iter().filter(|n| n.name == zone_client).chain(
+            self.nodes
+                .iter()
+                .filter(|n| n.ns.starts_with(&format!("{}-n", self.prefix))),
+        );
+        for node in candidates {
+            if let Some(ip) = node.addresses.iter().find(|ip| net.contains(*ip)) {
+                return Some((node.ns.clone(), *ip));
+            }
+        }
+        None
+    }
+
+    /// Runs `f` on a thread that has entered the namespace: sockets it creates live there.
+    pub fn in_ns<T: Send + 'static>(&self, ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/run/netns/{ns}");
+        std::thread::spawn(move || {
+            enter(&path);
+            f()
+        })
+        .join()
+        .expect("namespace thread panicked")
+    }
+}
+
+/// Moves the calling thread into the network namespace at `path`.
+pub fn enter(path: &str) {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+}
+
+fn remove_namespaces(prefix: &str) {
+    let out = run(&["ip", "netns", "list"]);
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        if name.starts_with(&format!("{prefix}-")) {
+            let _ = run(&["ip", "netns", "del", name]);
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        remove_namespaces(&self.prefix);
+    }
+}
