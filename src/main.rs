@@ -120,7 +120,7 @@ struct RenderArgs {
     #[command(flatten)]
     topology: TopologyArg,
     /// Output format
-    #[arg(long, value_parser = parse_target)]
+    #[arg(long, value_parser = target_parser())]
     target: Target,
     /// Only this firewall's rules
     #[arg(long, value_name = "NAME", conflicts_with = "host")]
@@ -134,11 +134,11 @@ struct RenderArgs {
     output: Option<PathBuf>,
 }
 
-fn parse_target(s: &str) -> Result<Target, String> {
-    s.parse::<Target>().map_err(|e| {
-        let names: Vec<&str> = Target::ALL.iter().map(|t| t.as_str()).collect();
-        format!("{e}; expected one of: {}", names.join(", "))
-    })
+/// `--target` values come from the library's list, so help, completions and the man page show them.
+fn target_parser() -> impl clap::builder::TypedValueParser<Value = Target> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Target::ALL.iter().map(|t| t.as_str()))
+        .map(|name| name.parse::<Target>().expect("listed targets parse"))
 }
 
 /// How a command ended when it did not simply succeed.
@@ -369,6 +369,10 @@ fn render_cmd(args: RenderArgs) -> Result<(), Failure> {
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

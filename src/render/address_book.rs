@@ -130,6 +130,35 @@ pub fn rule_comment(rule: &Rule, max: usize) -> String {
     }
 }
 
+/// A comment for several rules merged into one firewall rule: their plan ids, then their catalog
+/// rows grouped by table (`portplan r25 r26 edge-consolidated-hlb/internal-interface#1,2`), cut to
+/// `max` bytes. The ids come first so a cut never hides which plan rules are inside.
+pub fn merged_comment(rules: &[&Rule], max: usize) -> String {
+    let ids: Vec<String> = rules.iter().map(|r| format!("r{}", r.id)).collect();
+    let mut tables: Vec<(String, Vec<usize>)> = Vec::new();
+    for row in rules.iter().flat_map(|r| r.rows.iter()) {
+        let key = format!("{}/{}", row.scenario, row.table);
+        match tables.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, idx)) if !idx.contains(&row.index) => idx.push(row.index),
+            Some(_) => {}
+            None => tables.push((key, vec![row.index])),
+        }
+    }
+    let rows: Vec<String> = tables
+        .iter()
+        .map(|(k, idx)| {
+            let idx: Vec<String> = idx.iter().map(|i| i.to_string()).collect();
+            format!("{k}#{}", idx.join(","))
+        })
+        .collect();
+    let text = format!("portplan {} {}", ids.join(" "), rows.join(" "));
+    if text.len() <= max {
+        text
+    } else {
+        format!("{}...", &text[..max.saturating_sub(3)])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

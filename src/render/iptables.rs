@@ -6,7 +6,7 @@
 //! that differ only in their destination ports are joined with `multiport` (at most 15 ports).
 //! Load order: `ipset restore -exist < FW.ipset`, then `iptables-restore < FW.iptables`.
 
-use super::address_book::{AddressBook, identifier, rule_comment};
+use super::address_book::{AddressBook, identifier, merged_comment, rule_comment};
 use super::{Artifact, RenderError, Renderer, Scope, firewalls_in_scope, net_text};
 use crate::plan::{Family, Group, Plan, Rule};
 use crate::topology::Topology;
@@ -203,16 +203,7 @@ fn restore_file(
             let comment = if group.len() == 1 {
                 rule_comment(first, COMMENT_MAX)
             } else {
-                let parts: Vec<String> = group
-                    .iter()
-                    .map(|r| format!("r{} {}", r.id, r.rows_text()))
-                    .collect();
-                let text = format!("portplan {}", parts.join("; "));
-                if text.len() > COMMENT_MAX {
-                    format!("{}...", &text[..COMMENT_MAX - 3])
-                } else {
-                    text
-                }
+                merged_comment(&group, COMMENT_MAX)
             };
             let _ = writeln!(
                 s,

@@ -5,10 +5,13 @@
 //! views (text, CSV, Markdown) share [`tabular::Table`].
 
 pub mod address_book;
+mod aerleon;
+mod asa;
 mod iptables;
 mod nftables;
 pub mod tabular;
 mod views;
+mod windows;
 
 pub use views::{
     catalog_json, catalog_table, local_flow_table, net_text, plan_table, skipped_table,
@@ -72,6 +75,9 @@ pub trait Renderer {
 pub enum Target {
     Nftables,
     Iptables,
+    Windows,
+    Asa,
+    Aerleon,
     Table,
     Csv,
     Markdown,
@@ -82,6 +88,9 @@ impl Target {
     pub const ALL: &'static [Target] = &[
         Target::Nftables,
         Target::Iptables,
+        Target::Windows,
+        Target::Asa,
+        Target::Aerleon,
         Target::Table,
         Target::Csv,
         Target::Markdown,
@@ -96,6 +105,9 @@ impl Target {
         match self {
             Target::Nftables => Box::new(nftables::Nftables),
             Target::Iptables => Box::new(iptables::Iptables),
+            Target::Windows => Box::new(windows::Windows),
+            Target::Asa => Box::new(asa::Asa),
+            Target::Aerleon => Box::new(aerleon::Aerleon),
             Target::Table | Target::Csv | Target::Markdown => Box::new(views::TableRenderer(self)),
             Target::Json => Box::new(views::JsonRenderer),
         }

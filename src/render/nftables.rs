@@ -5,7 +5,7 @@
 //! follows the plan's rules, not the number of servers. The file first creates and deletes the table
 //! so that loading it replaces any previous version in one transaction.
 
-use super::address_book::{AddressBook, identifier, rule_comment};
+use super::address_book::{AddressBook, identifier, merged_comment, rule_comment};
 use super::{Artifact, RenderError, Renderer, Scope, firewalls_in_scope, net_text};
 use crate::plan::{Family, Plan, Rule};
 use crate::topology::Topology;
@@ -55,14 +55,6 @@ fn port_groups<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<Vec<&'a Rule>> 
 
 fn port_set_name(rule: &Rule, src: &str, dst: &str) -> String {
     format!("{}_{}_{}_from_{src}", chain_name(rule), dst, rule.transport)
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        text.to_string()
-    } else {
-        format!("{}...", &text[..max - 3])
-    }
 }
 
 /// The ruleset for one firewall.
@@ -179,10 +171,9 @@ pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
             let (ports, comment) = if group.len() == 1 {
                 (first.ports.to_string(), rule_comment(first, COMMENT_MAX))
             } else {
-                let ids: Vec<String> = group.iter().map(|r| format!("r{}", r.id)).collect();
                 (
                     format!("@{}", port_set_name(first, &src, &dst)),
-                    truncate(&format!("portplan {}", ids.join(" ")), COMMENT_MAX),
+                    merged_comment(&group, COMMENT_MAX),
                 )
             };
             let _ = writeln!(
