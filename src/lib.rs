@@ -4,5 +4,6 @@
 
 pub mod catalog;
 pub mod plan;
+pub mod probe;
 pub mod render;
 pub mod topology;
