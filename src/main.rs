@@ -39,6 +39,10 @@ enum Command {
     Plan(PlanArgs),
     /// Write the plan in an output format
     Render(RenderArgs),
+    /// Answer on every port this host must receive (run it before Lync is installed)
+    Listen(ListenArgs),
+    /// Test every flow this host must be able to open, and print the verdict matrix
+    Probe(ProbeArgs),
     /// Print the built-in reference topology (a starting point for your own)
     Example,
     /// Print a shell completion script
@@ -141,6 +145,50 @@ fn target_parser() -> impl clap::builder::TypedValueParser<Value = Target> {
         .map(|name| name.parse::<Target>().expect("listed targets parse"))
 }
 
+#[derive(Args)]
+struct ListenArgs {
+    #[command(flatten)]
+    topology: TopologyArg,
+    /// The server this runs on (a server name of the topology)
+    #[arg(long, value_name = "NAME")]
+    host: String,
+    /// Listen on the wildcard address instead of each planned address
+    #[arg(long)]
+    bind_all: bool,
+    /// Answer TLS handshakes on TLS ports with a throwaway self-signed certificate
+    #[arg(long)]
+    tls: bool,
+    /// Listen on every port of a range (default: the first, middle and last port, as probe tests)
+    #[arg(long)]
+    full_ranges: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProbeFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args)]
+struct ProbeArgs {
+    #[command(flatten)]
+    topology: TopologyArg,
+    /// Where the probes start: a server, a client network, or a zone (for `any` flows)
+    #[arg(long, value_name = "NAME")]
+    from: String,
+    /// How long to wait for an answer, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 1500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    timeout: u64,
+    /// Probes in flight at once
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    concurrency: u64,
+    /// Probes started per second
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    rate: u32,
+    #[arg(long, value_enum, default_value = "table")]
+    format: ProbeFormat,
+}
+
 /// How a command ended when it did not simply succeed.
 enum Failure {
     /// The job ran and found problems (exit 1).
@@ -175,6 +223,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Check(args) => check(args),
         Command::Plan(args) => plan_cmd(args),
         Command::Render(args) => render_cmd(args),
+        Command::Listen(args) => listen(args),
+        Command::Probe(args) => probe(args),
         Command::Example => out(Topology::reference_source()),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -375,4 +425,170 @@ fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
     }
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?)
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+fn listen(args: ListenArgs) -> Result<(), Failure> {
+    use portplan::probe::listener::{BindState, Listener, Options};
+    use portplan::probe::targets;
+    let topology = load(&args.topology)?;
+    let Some((pool, server)) = topology.servers().find(|(_, s)| s.name == args.host) else {
+        let known: Vec<&str> = topology.servers().map(|(_, s)| s.name.as_str()).collect();
+        return Err(anyhow!(
+            "`{}` is not a server of the topology (known: {})",
+            args.host,
+            known.join(", ")
+        )
+        .into());
+    };
+    let plan = plan::compile(&topology);
+    let specs = targets::listen_specs(&plan, &topology, &args.host, args.full_ranges);
+    let tls = if args.tls {
+        let addrs: Vec<std::net::IpAddr> = server
+            .interfaces
+            .iter()
+            .flat_map(|i| i.addresses.iter().map(|a| a.ip))
+            .collect();
+        Some(
+            portplan::probe::tls::self_signed_server(&server.name, &addrs)
+                .map_err(|e| anyhow!("creating the TLS certificate: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let rt = runtime()?;
+    let _enter = rt.enter();
+    let options = Options {
+        bind_all: args.bind_all,
+        tls,
+        ..Options::default()
+    };
+    let (listener, bound) = Listener::bind(&specs, options);
+    let mut text = format!(
+        "portplan listen: {} ({}) - {} socket(s) from the plan\n",
+        server.name,
+        pool.role.description(),
+        bound.len()
+    );
+    for b in &bound {
+        let state = match &b.state {
+            BindState::Listening => "listening".to_string(),
+            BindState::ServedByAnotherProcess => "served by another process".to_string(),
+            BindState::AddressNotHere => {
+                "address not on this host (a VIP on the load balancer?)".to_string()
+            }
+            BindState::Failed(e) => format!("failed: {e}"),
+        };
+        let sample = match b.spec.sampled_from {
+            Some(r) => format!(" [sample of {r}]"),
+            None => String::new(),
+        };
+        text.push_str(&format!(
+            "  {:<3} {:<24} {:<12} {state}{sample}\n",
+            b.spec.transport,
+            b.socket.to_string(),
+            b.spec.service
+        ));
+    }
+    let listening = bound
+        .iter()
+        .filter(|b| b.state == BindState::Listening)
+        .count();
+    text.push_str(&format!(
+        "listening on {listening} of {} socket(s); Ctrl-C stops\n",
+        bound.len()
+    ));
+    out(&text)?;
+    let stats = rt.block_on(listener.serve(stop_signal()));
+    use std::sync::atomic::Ordering::Relaxed;
+    out(&format!(
+        "stopped: {} connection(s), {} refused by the per-peer cap, {} STUN answer(s), {} HTTP answer(s), {} TLS handshake(s), {} UDP echo(es), {} UDP datagram(s) not answered\n",
+        stats.connections.load(Relaxed),
+        stats.connections_refused_by_cap.load(Relaxed),
+        stats.stun_answers.load(Relaxed),
+        stats.http_answers.load(Relaxed),
+        stats.tls_handshakes.load(Relaxed),
+        stats.udp_echoes.load(Relaxed),
+        stats.udp_not_answered.load(Relaxed),
+    ))
+}
+
+fn probe(args: ProbeArgs) -> Result<(), Failure> {
+    use portplan::probe::{prober, report, targets};
+    use std::io::IsTerminal;
+    let topology = load(&args.topology)?;
+    let origin = targets::origin(&topology, &args.from).map_err(|e| anyhow!(e))?;
+    let plan = plan::compile(&topology);
+    let (list, untestable) = targets::probe_targets(&plan, &origin);
+    let settings = prober::Settings {
+        timeout: std::time::Duration::from_millis(args.timeout),
+        concurrency: args.concurrency as usize,
+        rate: args.rate,
+    };
+    let show_progress =
+        std::io::stderr().is_terminal() && matches!(args.format, ProbeFormat::Table);
+    let rt = runtime()?;
+    let outcomes = rt.block_on(async {
+        tokio::select! {
+            outcomes = prober::run(list, settings, |done, total| {
+                if show_progress {
+                    eprint!("\rprobing {done}/{total}");
+                    if done == total {
+                        eprint!("\r{:30}\r", "");
+                    }
+                }
+            }) => Some(outcomes),
+            _ = stop_signal() => None,
+        }
+    });
+    let Some(outcomes) = outcomes else {
+        eprintln!("portplan: interrupted");
+        return Err(Failure::Findings);
+    };
+    let summary = report::Summary::of(&outcomes, &untestable);
+    let text = match args.format {
+        ProbeFormat::Json => {
+            let doc = report::ProbeJson {
+                from: &args.from,
+                summary: &summary,
+                outcomes: &outcomes,
+                untestable: &untestable,
+            };
+            serde_json::to_string_pretty(&doc).context("encoding JSON")? + "\n"
+        }
+        ProbeFormat::Table => format!(
+            "{}\n{}\n",
+            report::matrix(&outcomes).to_text(),
+            summary.line()
+        ),
+    };
+    out(&text)?;
+    if summary.all_passed() {
+        Ok(())
+    } else {
+        Err(Failure::Findings)
+    }
 }

@@ -269,3 +269,245 @@ fn a_missing_rule_shows_up_as_dropped_flows() {
         );
     }
 }
+
+const PORTPLAN: &str = env!("CARGO_BIN_EXE_portplan");
+
+fn reference_file() -> String {
+    common::example("reference.toml").display().to_string()
+}
+
+/// Runs `portplan probe --from NAME` inside `ns`; returns the exit code and the JSON document.
+fn probe_from(lab: &Lab, ns: &str, from: &str) -> (i32, serde_json::Value) {
+    let file = reference_file();
+    let out = lab.exec(
+        ns,
+        &[
+            PORTPLAN,
+            "probe",
+            &file,
+            "--from",
+            from,
+            "--format",
+            "json",
+            "--timeout",
+            "800",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "probe --from {from}: {e}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+fn failures(json: &serde_json::Value) -> Vec<String> {
+    json["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| !matches!(o["verdict"].as_str(), Some("open") | Some("answered")))
+        .map(|o| {
+            format!(
+                "flow {} {} {}/{} -> {}: {} {}",
+                o["flow"],
+                o["rows"],
+                o["transport"],
+                o["port"],
+                o["destination"],
+                o["verdict"],
+                o["detail"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn listen_and_probe_prove_every_planned_flow_through_the_firewalls() {
+    let _guard = serialize();
+    if !available(&["nft"]) {
+        return;
+    }
+    let (t, p) = load("reference.toml");
+    let lab = Lab::build(&t, "ppprobe");
+    load_rules(&lab, &t, &p, Target::Nftables);
+    let file = reference_file();
+
+    // a listener on every server that receives something
+    let mut listeners = Vec::new();
+    for (_, server) in t.servers() {
+        let ns = lab.ns_of(&server.name).unwrap().to_string();
+        let (proc_, printed) = lab.spawn(
+            &ns,
+            &[PORTPLAN, "listen", &file, "--host", &server.name, "--tls"],
+            Some("listening on"),
+        );
+        assert!(!printed.contains("failed:"), "{printed}");
+        listeners.push((server.name.clone(), proc_));
+    }
+
+    // probe from every server, every zone with a client, and the client network
+    let mut origins: Vec<(String, String)> = t
+        .servers()
+        .map(|(_, s)| (s.name.clone(), lab.ns_of(&s.name).unwrap().to_string()))
+        .collect();
+    for zone in &t.zones {
+        if let Some(ns) = lab.ns_of(&format!("any@{}", zone.name)) {
+            origins.push((zone.name.clone(), ns.to_string()));
+        }
+    }
+    for c in &t.clients {
+        origins.push((c.name.clone(), lab.ns_of(&c.name).unwrap().to_string()));
+    }
+    let mut total = 0;
+    let mut passed = 0;
+    let mut through_firewall = 0;
+    for (from, ns) in &origins {
+        let (code, json) = probe_from(&lab, ns, from);
+        let fails = failures(&json);
+        assert!(
+            fails.is_empty(),
+            "probe --from {from}:\n{}",
+            fails.join("\n")
+        );
+        assert_eq!(
+            code, 0,
+            "probe --from {from} exits 0 when every flow passed"
+        );
+        total += json["summary"]["probes"].as_u64().unwrap();
+        passed += json["summary"]["passed"].as_u64().unwrap();
+        through_firewall += json["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| {
+                !p.flows[o["flow"].as_u64().unwrap() as usize - 1]
+                    .path
+                    .is_empty()
+            })
+            .count();
+    }
+    assert!(total > 100, "{total} probes");
+    assert!(
+        through_firewall > 50,
+        "{through_firewall} probes crossed a firewall"
+    );
+    eprintln!(
+        "probe matrix: {passed} of {total} probes passed from {} origins ({through_firewall} through a firewall)",
+        origins.len()
+    );
+
+    // TLS, STUN and HTTP details came through
+    let (_, internet) = probe_from(&lab, lab.ns_of("any@internet").unwrap(), "internet");
+    let outcomes = internet["outcomes"].as_array().unwrap();
+    let stun = outcomes
+        .iter()
+        .find(|o| {
+            o["transport"] == "udp" && o["port"] == 3478 && o["destination"] == "203.0.113.13"
+        })
+        .unwrap();
+    assert!(
+        stun["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("stun: binding ok, mapped 198.51.100."),
+        "{stun}"
+    );
+    let sip = outcomes
+        .iter()
+        .find(|o| o["port"] == 443 && o["destination"] == "203.0.113.100")
+        .unwrap();
+    assert!(
+        sip["certificate"]["sans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "edge01"),
+        "{sip}"
+    );
+
+    // a rule removed from the firewall shows up as filtered, and probe exits 1
+    let mut sabotaged = p.clone();
+    sabotaged
+        .rules
+        .retain(|r| !(r.destination.role == "edge.access.vip" && r.ports.start == 443));
+    load_rules(&lab, &t, &sabotaged, Target::Nftables);
+    let (code, json) = probe_from(&lab, lab.ns_of("any@internet").unwrap(), "internet");
+    assert_eq!(code, 1);
+    let fails = failures(&json);
+    assert_eq!(fails.len(), 1, "{fails:?}");
+    assert!(
+        fails[0].contains("203.0.113.100") && fails[0].contains("\"filtered\""),
+        "{}",
+        fails[0]
+    );
+
+    // listeners stop cleanly on Ctrl-C and report what they served
+    for (name, proc_) in listeners {
+        let (status, printed) = proc_.interrupt();
+        assert!(status.success(), "{name}: {status:?}");
+        assert!(printed.contains("stopped:"), "{name}: {printed}");
+    }
+}
+
+#[test]
+fn stun_probe_passes_against_a_real_stun_server() {
+    let _guard = serialize();
+    if !available(&["nft", "turnserver"]) {
+        return;
+    }
+    let (t, p) = load("reference.toml");
+    let lab = Lab::build(&t, "ppstun");
+    load_rules(&lab, &t, &p, Target::Nftables);
+    // coturn on edge02's A/V Edge address, where portplan listen would otherwise answer
+    let (_coturn, _) = lab.spawn(
+        lab.ns_of("edge02").unwrap(),
+        &[
+            "turnserver",
+            "--stun-only",
+            "--no-cli",
+            "--no-tls",
+            "--no-dtls",
+            "--listening-ip",
+            "203.0.113.23",
+            "--listening-port",
+            "3478",
+            "--log-file",
+            "stdout",
+            "--simple-log",
+            "--no-stdout-log",
+        ],
+        None,
+    );
+    // wait until coturn answers from inside its own namespace, then probe through the firewall
+    let mut answered = None;
+    for _ in 0..50 {
+        let (_, json) = probe_from(&lab, lab.ns_of("any@internet").unwrap(), "internet");
+        let o = json["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| {
+                o["transport"] == "udp" && o["port"] == 3478 && o["destination"] == "203.0.113.23"
+            })
+            .cloned()
+            .unwrap();
+        if o["verdict"] == "answered" {
+            answered = Some(o);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let o = answered.expect("coturn answered the STUN probe");
+    let detail = o["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("stun: binding ok, mapped 198.51.100."),
+        "{detail}"
+    );
+    assert!(
+        detail.to_lowercase().contains("coturn"),
+        "coturn names itself in SOFTWARE: {detail}"
+    );
+}

@@ -436,3 +436,92 @@ impl Drop for Lab {
         remove_namespaces(&self.prefix);
     }
 }
+
+/// A process started inside a namespace, killed when dropped.
+pub struct Spawned {
+    pub child: std::process::Child,
+    pub what: String,
+    /// Output read after the ready line (the drain thread keeps it).
+    drained: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Lab {
+    /// Starts `args` in a namespace with stdout piped; waits until a stdout line contains `ready`
+    /// (if given), returning what it printed so far.
+    pub fn spawn(&self, ns: &str, args: &[&str], ready: Option<&str>) -> (Spawned, String) {
+        use std::io::BufRead;
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {args:?}: {e}"));
+        let mut seen = String::new();
+        let mut drained = None;
+        if let Some(marker) = ready {
+            let stdout = child.stdout.take().unwrap();
+            let mut reader = std::io::BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                let n = reader.read_line(&mut line).unwrap_or(0);
+                if n == 0 {
+                    let _ = child.kill();
+                    panic!("{args:?} in {ns} ended before `{marker}`:\n{seen}");
+                }
+                seen.push_str(&line);
+                if line.contains(marker) {
+                    break;
+                }
+            }
+            // keep draining so the process never blocks on a full pipe; keep the text
+            drained = Some(std::thread::spawn(move || {
+                let mut rest = String::new();
+                while reader.read_line(&mut rest).map(|n| n > 0).unwrap_or(false) {}
+                rest
+            }));
+        }
+        (
+            Spawned {
+                child,
+                what: format!("{args:?} in {ns}"),
+                drained,
+            },
+            seen,
+        )
+    }
+
+    /// The namespace of a topology node (server, firewall, `any@zone`, client network).
+    pub fn ns_of(&self, name: &str) -> Option<&str> {
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .map(|n| n.ns.as_str())
+    }
+}
+
+impl Spawned {
+    /// Sends SIGINT (Ctrl-C) and waits for the process to end; returns its stdout.
+    pub fn interrupt(mut self) -> (std::process::ExitStatus, String) {
+        use std::io::Read;
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGINT);
+        }
+        let status = self.child.wait().unwrap();
+        let mut out = String::new();
+        if let Some(mut s) = self.child.stdout.take() {
+            let _ = s.read_to_string(&mut out);
+        }
+        if let Some(handle) = self.drained.take() {
+            out.push_str(&handle.join().unwrap_or_default());
+        }
+        (status, out)
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

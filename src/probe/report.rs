@@ -1,0 +1,113 @@
+//! The probe matrix: one row per flow × destination × port, with the verdict and the catalog
+//! reason, and a summary line that counts every kind of failure separately.
+
+use super::prober::{Outcome, Verdict};
+use super::targets::Untestable;
+use crate::render::tabular::Table;
+use serde::Serialize;
+
+/// Counts of a probe run.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub probes: usize,
+    pub passed: usize,
+    pub refused: usize,
+    pub filtered: usize,
+    pub silent: usize,
+    pub unreachable: usize,
+    pub errors: usize,
+    pub untestable: usize,
+}
+
+impl Summary {
+    pub fn of(outcomes: &[Outcome], untestable: &[Untestable]) -> Summary {
+        let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
+        Summary {
+            probes: outcomes.len(),
+            passed: outcomes.iter().filter(|o| o.verdict.passed()).count(),
+            refused: count(Verdict::Refused),
+            filtered: count(Verdict::Filtered),
+            silent: count(Verdict::Silent),
+            unreachable: count(Verdict::Unreachable),
+            errors: count(Verdict::Error),
+            untestable: untestable.len(),
+        }
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.passed == self.probes
+    }
+
+    /// One line, with a closing `N passed, M failed` any test runner can read.
+    pub fn line(&self) -> String {
+        let failed = self.probes - self.passed;
+        format!(
+            "{} probes: {} refused, {} filtered, {} silent, {} unreachable, {} errors; {} flows had nothing concrete to probe\n{} passed, {} failed",
+            self.probes,
+            self.refused,
+            self.filtered,
+            self.silent,
+            self.unreachable,
+            self.errors,
+            self.untestable,
+            self.passed,
+            failed
+        )
+    }
+}
+
+/// The matrix as a table.
+pub fn matrix(outcomes: &[Outcome]) -> Table {
+    let mut t = Table::new(&[
+        "flow",
+        "catalog rows",
+        "from",
+        "to",
+        "proto",
+        "port",
+        "verdict",
+        "detail",
+        "service",
+    ]);
+    for o in outcomes {
+        let t_ = &o.target;
+        let mut detail = o.detail.clone().unwrap_or_default();
+        if let Some(cert) = &o.certificate {
+            if !detail.is_empty() {
+                detail.push_str("; ");
+            }
+            detail.push_str(&cert.summary());
+        }
+        let port = match t_.range {
+            Some(r) => format!("{} (of {r})", t_.port),
+            None => t_.port.to_string(),
+        };
+        t.push(vec![
+            t_.flow.to_string(),
+            t_.rows.clone(),
+            t_.source
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "(this host)".into()),
+            format!("{} {}", t_.destination_host, t_.destination),
+            t_.transport.to_string(),
+            port,
+            if o.verdict.passed() {
+                o.verdict.as_str().to_string()
+            } else {
+                format!("{} !", o.verdict.as_str().to_uppercase())
+            },
+            detail,
+            t_.service.clone(),
+        ]);
+    }
+    t
+}
+
+/// The JSON document of `probe --format json`.
+#[derive(Serialize)]
+pub struct ProbeJson<'a> {
+    pub from: &'a str,
+    pub summary: &'a Summary,
+    pub outcomes: &'a [Outcome],
+    pub untestable: &'a [Untestable],
+}

@@ -1,0 +1,394 @@
+//! What to test: the flows a host must be able to open (probe) and the ports it must answer on
+//! (listen), both read from the plan. Only addresses the topology names are ever contacted; `any`
+//! destinations have nothing concrete to test and are reported as skipped.
+
+use crate::catalog::{PortRange, Transport};
+use crate::plan::{Flow, Group, Plan};
+use crate::topology::Topology;
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// How a port is exercised beyond the TCP handshake or UDP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Connect (TCP) or token echo (UDP).
+    Plain,
+    /// TLS handshake after connect; the certificate is reported.
+    Tls,
+    /// HTTP status line.
+    Http,
+    /// TLS, then the HTTP status line.
+    Https,
+    /// STUN Binding (over UDP, or framed over TCP).
+    Stun,
+}
+
+impl Kind {
+    /// From a catalog service label.
+    pub fn of(service: &str) -> Kind {
+        let s = service.to_ascii_uppercase();
+        if s.contains("STUN") {
+            Kind::Stun
+        } else if s.contains("HTTPS") {
+            Kind::Https
+        } else if s.contains("HTTP") {
+            Kind::Http
+        } else if s.contains("TLS") {
+            Kind::Tls
+        } else {
+            Kind::Plain
+        }
+    }
+}
+
+/// Ports of a range that are tested: the first, the middle and the last. `listen` answers on the
+/// same ones unless told to take the whole range.
+pub fn sample(range: PortRange) -> Vec<u16> {
+    let mid = range.start + (range.end - range.start) / 2;
+    let mut ports = vec![range.start, mid, range.end];
+    ports.dedup();
+    ports
+}
+
+/// Where a probe run starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A server of the topology (name, its addresses): flows whose source is that server, or a
+    /// network (`any`, clients) that contains one of its addresses; probes leave from that address.
+    Server(String, Vec<(String, IpAddr)>),
+    /// A host somewhere in a zone (`any` on that side): flows whose source is a network of the zone.
+    Zone(String),
+    /// A host in a client network.
+    Clients(String),
+}
+
+/// Resolves `--from NAME`: a server, a client network, or a zone.
+pub fn origin(t: &Topology, name: &str) -> Result<Origin, String> {
+    if let Some((_, s)) = t.servers().find(|(_, s)| s.name == name) {
+        let addrs = s
+            .interfaces
+            .iter()
+            .flat_map(|i| i.addresses.iter().map(|a| (i.zone.clone(), a.ip)))
+            .collect();
+        return Ok(Origin::Server(name.into(), addrs));
+    }
+    if t.clients.iter().any(|c| c.name == name) {
+        return Ok(Origin::Clients(name.into()));
+    }
+    if t.zone(name).is_some() {
+        return Ok(Origin::Zone(name.into()));
+    }
+    let mut known: Vec<&str> = t.servers().map(|(_, s)| s.name.as_str()).collect();
+    known.extend(t.clients.iter().map(|c| c.name.as_str()));
+    known.extend(t.zones.iter().map(|z| z.name.as_str()));
+    Err(format!(
+        "`{name}` is not a server, client network or zone of the topology (known: {})",
+        known.join(", ")
+    ))
+}
+
+/// One connection attempt the prober makes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// 1-based index of the flow in the plan.
+    pub flow: usize,
+    pub rows: String,
+    pub service: String,
+    pub reason: String,
+    pub transport: Transport,
+    pub port: u16,
+    /// The flow's whole range when `port` is a sample of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<PortRange>,
+    /// Source address to bind (a server origin); the OS chooses otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<IpAddr>,
+    pub destination: IpAddr,
+    pub destination_host: String,
+    pub kind: Kind,
+}
+
+/// A flow of the origin that has nothing to test, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Untestable {
+    pub flow: usize,
+    pub rows: String,
+    pub why: String,
+}
+
+fn rows(f: &Flow) -> String {
+    f.rows
+        .iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn is_host(net: &ipnet::IpNet) -> bool {
+    net.prefix_len() == net.max_prefix_len()
+}
+
+/// The source addresses a flow offers the origin, or `None` when the origin is not its source.
+fn origin_sources(origin: &Origin, g: &Group) -> Option<Vec<Option<IpAddr>>> {
+    match origin {
+        Origin::Server(name, addrs) => {
+            let own: Vec<Option<IpAddr>> = g
+                .members
+                .iter()
+                .filter(|m| &m.host == name && is_host(&m.net))
+                .map(|m| Some(m.net.addr()))
+                .collect();
+            if !own.is_empty() {
+                return Some(own);
+            }
+            // `any` (or a client network) on this server's side
+            let inside: Vec<Option<IpAddr>> = addrs
+                .iter()
+                .filter(|(zone, a)| {
+                    *zone == g.zone
+                        && g.members
+                            .iter()
+                            .any(|m| !is_host(&m.net) && m.net.contains(a))
+                })
+                .map(|(_, a)| Some(*a))
+                .collect();
+            (!inside.is_empty()).then_some(inside)
+        }
+        Origin::Zone(zone) => {
+            (g.zone == *zone && g.members.iter().any(|m| !is_host(&m.net))).then(|| vec![None])
+        }
+        Origin::Clients(name) => g
+            .members
+            .iter()
+            .any(|m| &m.host == name)
+            .then(|| vec![None]),
+    }
+}
+
+/// Every connection attempt for the origin, and the flows with nothing concrete to test.
+pub fn probe_targets(plan: &Plan, origin: &Origin) -> (Vec<Target>, Vec<Untestable>) {
+    let mut targets: Vec<Target> = Vec::new();
+    let mut untestable = Vec::new();
+    for (i, f) in plan.flows.iter().enumerate() {
+        let Some(sources) = origin_sources(origin, &f.source) else {
+            continue;
+        };
+        let hosts: Vec<&crate::plan::Member> = f
+            .destination
+            .members
+            .iter()
+            .filter(|m| is_host(&m.net))
+            .collect();
+        if hosts.is_empty() {
+            untestable.push(Untestable {
+                flow: i + 1,
+                rows: rows(f),
+                why: format!(
+                    "destination `{}` is a network, not a host: nothing concrete to contact",
+                    f.destination.role
+                ),
+            });
+            continue;
+        }
+        let ports = if f.ports.is_single() {
+            vec![f.ports.start]
+        } else {
+            sample(f.ports)
+        };
+        for m in hosts {
+            let dst = m.net.addr();
+            // a server probes from its address of the destination's family
+            let Some(source) = sources
+                .iter()
+                .find(|s| s.is_none_or(|ip| ip.is_ipv4() == dst.is_ipv4()))
+            else {
+                continue;
+            };
+            for port in &ports {
+                let t = Target {
+                    flow: i + 1,
+                    rows: rows(f),
+                    service: f.service.clone(),
+                    reason: f.reason.clone(),
+                    transport: f.transport,
+                    port: *port,
+                    range: (!f.ports.is_single()).then_some(f.ports),
+                    source: *source,
+                    destination: dst,
+                    destination_host: m.host.clone(),
+                    kind: Kind::of(&f.service),
+                };
+                let dup = targets.iter().any(|x| {
+                    x.transport == t.transport
+                        && x.port == t.port
+                        && x.destination == t.destination
+                        && x.source == t.source
+                });
+                if !dup {
+                    targets.push(t);
+                }
+            }
+        }
+    }
+    (targets, untestable)
+}
+
+/// One socket the listener opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListenSpec {
+    pub address: IpAddr,
+    pub transport: Transport,
+    pub port: u16,
+    pub kind: Kind,
+    pub service: String,
+    /// The flow's whole range when only a sample is listened on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampled_from: Option<PortRange>,
+}
+
+/// The sockets `host` must answer on: its own addresses that flows reach, and its pool's VIPs (a
+/// load balancer may deliver those unchanged). With `full_ranges`, every port of a range.
+pub fn listen_specs(plan: &Plan, t: &Topology, host: &str, full_ranges: bool) -> Vec<ListenSpec> {
+    let pool = t.servers().find(|(_, s)| s.name == host).map(|(p, _)| p);
+    let vip_prefix = pool.map(|p| format!("{}/", p.name));
+    let mut out: Vec<ListenSpec> = Vec::new();
+    for f in &plan.flows {
+        for m in &f.destination.members {
+            let mine =
+                m.host == host || vip_prefix.as_deref().is_some_and(|p| m.host.starts_with(p));
+            if !mine || !is_host(&m.net) {
+                continue;
+            }
+            let ports: Vec<u16> = if f.ports.is_single() {
+                vec![f.ports.start]
+            } else if full_ranges {
+                (f.ports.start..=f.ports.end).collect()
+            } else {
+                sample(f.ports)
+            };
+            for port in ports {
+                let spec = ListenSpec {
+                    address: m.net.addr(),
+                    transport: f.transport,
+                    port,
+                    kind: Kind::of(&f.service),
+                    service: f.service.clone(),
+                    sampled_from: (!f.ports.is_single() && !full_ranges).then_some(f.ports),
+                };
+                if !out.iter().any(|x| {
+                    x.address == spec.address
+                        && x.transport == spec.transport
+                        && x.port == spec.port
+                }) {
+                    out.push(spec);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan;
+
+    #[test]
+    fn service_labels_map_to_the_right_checks() {
+        assert_eq!(Kind::of("STUN,MSTURN"), Kind::Stun);
+        assert_eq!(Kind::of("HTTPS"), Kind::Https);
+        assert_eq!(Kind::of("HTTP"), Kind::Http);
+        assert_eq!(Kind::of("SIP(TLS)"), Kind::Tls);
+        assert_eq!(Kind::of("SIP/MTLS"), Kind::Tls);
+        assert_eq!(Kind::of("RTP"), Kind::Plain);
+        assert_eq!(Kind::of("DNS"), Kind::Plain);
+    }
+
+    #[test]
+    fn ranges_are_sampled_at_both_ends_and_the_middle() {
+        assert_eq!(
+            sample(PortRange::new(50000, 59999).unwrap()),
+            vec![50000, 54999, 59999]
+        );
+        assert_eq!(sample(PortRange::single(443)), vec![443]);
+    }
+
+    #[test]
+    fn edge_probes_its_director_and_skips_the_internet() {
+        let t = Topology::reference();
+        let p = plan::compile(&t);
+        let (targets, untestable) = probe_targets(&p, &origin(&t, "edge01").unwrap());
+        // SIP to the Director VIP, from the Edge's internal address
+        assert!(targets.iter().any(|x| x.port == 5061
+            && x.destination.to_string() == "10.10.1.10"
+            && x.source.map(|s| s.to_string()) == Some("172.25.33.11".into())));
+        // DNS to "any" has no concrete destination
+        assert!(
+            untestable
+                .iter()
+                .any(|u| u.rows.contains("external-interface#2"))
+        );
+        // the Front End reaches the Edge through `any` on its side, from its own address
+        let (fe, _) = probe_targets(&p, &origin(&t, "fe01").unwrap());
+        assert!(fe.iter().any(|x| x.port == 4443
+            && x.destination.to_string() == "172.25.33.21"
+            && x.source.map(|s| s.to_string()) == Some("10.10.2.11".into())));
+        // only addresses the topology names
+        let named: Vec<IpAddr> = t
+            .servers()
+            .flat_map(|(_, s)| {
+                s.interfaces
+                    .iter()
+                    .flat_map(|i| i.addresses.iter().map(|a| a.ip))
+            })
+            .chain(
+                t.pools
+                    .iter()
+                    .flat_map(|p| p.vips.iter().flat_map(|v| v.addresses.clone())),
+            )
+            .collect();
+        assert!(targets.iter().all(|x| named.contains(&x.destination)));
+    }
+
+    #[test]
+    fn internet_zone_probes_the_public_edge_addresses() {
+        let t = Topology::reference();
+        let p = plan::compile(&t);
+        let (targets, _) = probe_targets(&p, &origin(&t, "internet").unwrap());
+        assert!(
+            targets
+                .iter()
+                .any(|x| x.port == 443 && x.destination.to_string() == "203.0.113.100")
+        );
+        assert!(
+            targets
+                .iter()
+                .any(|x| x.transport == Transport::Udp && x.port == 3478 && x.kind == Kind::Stun)
+        );
+        assert!(targets.iter().all(|x| x.source.is_none()));
+    }
+
+    #[test]
+    fn listener_covers_own_addresses_and_pool_vips() {
+        let t = Topology::reference();
+        let p = plan::compile(&t);
+        let specs = listen_specs(&p, &t, "dir01", false);
+        assert!(
+            specs
+                .iter()
+                .any(|s| s.address.to_string() == "10.10.1.10" && s.port == 4443)
+        );
+        assert!(
+            specs
+                .iter()
+                .any(|s| s.address.to_string() == "10.10.1.11" && s.port == 50001)
+        );
+        let edge = listen_specs(&p, &t, "edge02", false);
+        assert!(
+            edge.iter()
+                .any(|s| s.address.to_string() == "203.0.113.23" && s.port == 3478)
+        );
+        assert!(origin(&t, "nobody").is_err());
+    }
+}
