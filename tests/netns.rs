@@ -511,3 +511,76 @@ fn stun_probe_passes_against_a_real_stun_server() {
         "coturn names itself in SOFTWARE: {detail}"
     );
 }
+
+/// Benchmark (run by `bench/probe-vs-nmap.sh`, not in the normal suite): the same flow set probed by
+/// `portplan probe` and by `nmap -sT` / `nmap -sU`, with some rules removed so filtered ports are in
+/// the set too. Prints wall times and the ratio.
+#[test]
+#[ignore = "benchmark: run bench/probe-vs-nmap.sh"]
+fn bench_probe_against_nmap() {
+    let _guard = serialize();
+    if !available(&["nft", "nmap"]) {
+        return;
+    }
+    let (t, p) = load("reference.toml");
+    let lab = Lab::build(&t, "ppbench");
+    // drop the web conferencing and A/V VIP rules: their ports become filtered
+    let mut partial = p.clone();
+    partial
+        .rules
+        .retain(|r| !matches!(r.destination.role.as_str(), "edge.webconf.vip" | "edge.av.vip"));
+    load_rules(&lab, &t, &partial, Target::Nftables);
+    let file = reference_file();
+    let mut listeners = Vec::new();
+    for name in ["edge01", "edge02", "rp01"] {
+        listeners.push(lab.spawn(lab.ns_of(name).unwrap(), &[PORTPLAN, "listen", &file, "--host", name], Some("listening on")).0);
+    }
+    let client = lab.ns_of("any@internet").unwrap().to_string();
+
+    let started = std::time::Instant::now();
+    let (_, json) = probe_from(&lab, &client, "internet");
+    let portplan_time = started.elapsed();
+    let outcomes = json["outcomes"].as_array().unwrap().clone();
+    let count = |v: &str| outcomes.iter().filter(|o| o["verdict"] == v).count();
+
+    // the same (destination, transport, port) set, one nmap run per destination and protocol
+    let mut sets: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for o in &outcomes {
+        sets.entry((o["destination"].as_str().unwrap().to_string(), o["transport"].as_str().unwrap().to_string()))
+            .or_default()
+            .push(o["port"].to_string());
+    }
+    let started = std::time::Instant::now();
+    let mut nmap_open = 0;
+    let mut nmap_filtered = 0;
+    for ((dst, proto), ports) in &sets {
+        let scan = if proto == "tcp" { "-sT" } else { "-sU" };
+        let out = lab.exec(&client, &["nmap", scan, "-Pn", "-n", "-T4", "-p", &ports.join(","), dst]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        nmap_open += text.lines().filter(|l| l.contains(" open ")).count();
+        nmap_filtered += text.lines().filter(|l| l.contains("filtered")).count();
+    }
+    let nmap_time = started.elapsed();
+    drop(listeners);
+    println!(
+        "flow set: {} probes over {} destination/protocol pairs",
+        outcomes.len(),
+        sets.len()
+    );
+    println!(
+        "portplan probe: {:.2} s ({} open, {} answered, {} filtered, {} silent)",
+        portplan_time.as_secs_f64(),
+        count("open"),
+        count("answered"),
+        count("filtered"),
+        count("silent")
+    );
+    println!(
+        "nmap -sT/-sU:   {:.2} s ({nmap_open} open, {nmap_filtered} filtered or open|filtered)",
+        nmap_time.as_secs_f64()
+    );
+    println!(
+        "ratio portplan/nmap: {:.2}",
+        portplan_time.as_secs_f64() / nmap_time.as_secs_f64()
+    );
+}
