@@ -7,3 +7,4 @@ pub mod plan;
 pub mod probe;
 pub mod render;
 pub mod topology;
+pub mod audit;

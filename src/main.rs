@@ -43,6 +43,8 @@ enum Command {
     Listen(ListenArgs),
     /// Test every flow this host must be able to open, and print the verdict matrix
     Probe(ProbeArgs),
+    /// Audit an existing firewall configuration against the plan
+    Audit(AuditArgs),
     /// Print the built-in reference topology (a starting point for your own)
     Example,
     /// Print a shell completion script
@@ -189,6 +191,36 @@ struct ProbeArgs {
     format: ProbeFormat,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum AuditOut {
+    Table,
+    Json,
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    topology: TopologyArg,
+    /// The firewall of the topology the configuration belongs to
+    #[arg(long, value_name = "NAME")]
+    firewall: String,
+    /// The configuration to audit
+    #[arg(long, value_name = "PATH")]
+    config: PathBuf,
+    /// Its format
+    #[arg(long, value_parser = audit_format_parser())]
+    format: portplan::audit::Format,
+    #[arg(long, value_enum, default_value = "table")]
+    format_out: AuditOut,
+}
+
+fn audit_format_parser() -> impl clap::builder::TypedValueParser<Value = portplan::audit::Format> {
+    use clap::builder::TypedValueParser;
+    use portplan::audit::Format;
+    clap::builder::PossibleValuesParser::new(Format::ALL.iter().map(|f| f.as_str()))
+        .map(|name| name.parse::<Format>().expect("listed formats parse"))
+}
+
 /// How a command ended when it did not simply succeed.
 enum Failure {
     /// The job ran and found problems (exit 1).
@@ -225,6 +257,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Render(args) => render_cmd(args),
         Command::Listen(args) => listen(args),
         Command::Probe(args) => probe(args),
+        Command::Audit(args) => audit(args),
         Command::Example => out(Topology::reference_source()),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -591,4 +624,97 @@ fn probe(args: ProbeArgs) -> Result<(), Failure> {
     } else {
         Err(Failure::Findings)
     }
+}
+
+fn audit(args: AuditArgs) -> Result<(), Failure> {
+    use portplan::audit::report;
+    let topology = load(&args.topology)?;
+    plan::check_firewall(&topology, &args.firewall).map_err(anyhow::Error::from)?;
+    let bytes = std::fs::read(&args.config)
+        .with_context(|| format!("cannot read configuration {}", args.config.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let config = portplan::audit::parse(args.format, &text).map_err(anyhow::Error::from)?;
+    let plan = plan::compile(&topology);
+    let audit = report::audit(&plan, &topology, &args.firewall, &config);
+    let text = match args.format_out {
+        AuditOut::Json => serde_json::to_string_pretty(&audit).context("encoding JSON")? + "\n",
+        AuditOut::Table => audit_text(&audit, &args.config),
+    };
+    out(&text)?;
+    if audit.all_allowed() { Ok(()) } else { Err(Failure::Findings) }
+}
+
+fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
+    use portplan::audit::report::Status;
+    use portplan::render::tabular::Table;
+    let mut t = Table::new(&["rule", "catalog rows", "in -> out", "family", "proto", "ports", "status", "decided by"]);
+    for r in &a.rules {
+        let by: Vec<String> = r.parts.iter().flat_map(|p| p.by.iter().map(|l| l.label())).collect();
+        let mut by_unique: Vec<String> = Vec::new();
+        for b in by {
+            if !by_unique.contains(&b) {
+                by_unique.push(b);
+            }
+        }
+        t.push(vec![
+            format!("r{}", r.rule),
+            r.rows.clone(),
+            format!("{} -> {}", r.ingress, r.egress),
+            r.family.to_string(),
+            r.transport.to_string(),
+            r.ports.clone(),
+            match r.status {
+                Status::Allowed => "allowed".into(),
+                other => format!("{} !", format!("{other:?}").to_uppercase()),
+            },
+            by_unique.join(", "),
+        ]);
+    }
+    let mut s = format!("audit of `{}` ({}, {})\n{}", a.firewall, a.format, path.display(), t.to_text());
+    let troubled: Vec<_> = a.rules.iter().filter(|r| r.status != Status::Allowed).collect();
+    if !troubled.is_empty() {
+        s.push_str("\nWhat is blocked or unclear:\n");
+        for r in troubled {
+            s.push_str(&format!("  r{} {} {} {} ({}):\n", r.rule, r.service, r.transport, r.ports, r.rows));
+            for p in &r.parts {
+                let by: Vec<String> = p.by.iter().map(|l| format!("{} `{}`", l.label(), l.text)).collect();
+                s.push_str(&format!("    {:<9} {}  [{}]\n", p.verdict, p.what.join("; "), by.join("; ")));
+            }
+        }
+    }
+    if !a.overexposure.is_empty() {
+        s.push_str("\nAllowed beyond the plan:\n");
+        for e in &a.overexposure {
+            s.push_str(&format!(
+                "  {} -> {} ({}{}) by {} `{}`: {}\n",
+                e.ingress,
+                e.egress,
+                e.family,
+                if e.into_protected_zone { ", into a protected zone" } else { "" },
+                e.by.label(),
+                e.by.text,
+                e.what.join("; ")
+            ));
+        }
+    }
+    if !a.unparsed.is_empty() {
+        s.push_str("\nLines not interpreted (verdicts they could change are marked uncertain):\n");
+        for u in &a.unparsed {
+            s.push_str(&format!("  line {}: {} ({})\n", u.line, u.text, u.why));
+        }
+    }
+    for n in &a.notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    s.push_str(&format!(
+        "{} planned rules: {} allowed, {} partial, {} blocked, {} uncertain; {} opening(s) beyond the plan; {} line(s) not interpreted\n",
+        a.rules.len(),
+        a.count(Status::Allowed),
+        a.count(Status::Partial),
+        a.count(Status::Blocked),
+        a.count(Status::Uncertain),
+        a.overexposure.len(),
+        a.unparsed.len()
+    ));
+    s
 }

@@ -1,0 +1,207 @@
+//! The evaluator: pushes a region of packets through the configuration the way the kernel or the
+//! ASA would — rule by rule, into jumps and gotos, back on returns, to the policy at the end — and
+//! says for each part of the region who decided and how. A rule marked uncertain splits nothing:
+//! the packets it may match go on as if it did not, tagged with its line; when the two possible
+//! outcomes differ, the verdict is "uncertain" and names that line.
+
+use super::model::{Action, Config, Location};
+use super::space::Region;
+use crate::plan::Family;
+
+/// Where a piece of the region ended up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate {
+    Allowed(Location),
+    Denied(Location),
+    /// The configuration cannot be read well enough to tell; the locations say why.
+    Uncertain(Vec<Location>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Piece {
+    pub region: Region,
+    pub fate: Fate,
+}
+
+/// What an uncertain rule would have done: accept, drop, or something that cannot be summarised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Would {
+    Accept,
+    Drop,
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+struct Tagged {
+    region: Region,
+    maybe: Vec<(Location, Would)>,
+}
+
+enum ChainEnd {
+    Accept(Location),
+    Drop(Location),
+    Return,
+    Uncertain(Location),
+}
+
+const MAX_DEPTH: usize = 64;
+/// Pieces a region may break into before the evaluation gives up on it (as "uncertain").
+const MAX_PIECES: usize = 200_000;
+
+struct Ctx<'a> {
+    config: &'a Config,
+    family: Family,
+    iif: &'a str,
+    oif: &'a str,
+}
+
+impl Ctx<'_> {
+    fn run(&self, chain: &str, input: Vec<Tagged>, depth: usize) -> Vec<(Tagged, ChainEnd)> {
+        let Some(chain_def) = self.config.chain(chain) else {
+            let at = Location { line: None, text: format!("chain `{chain}` is not defined") };
+            return input.into_iter().map(|t| (t, ChainEnd::Uncertain(at.clone()))).collect();
+        };
+        if depth > MAX_DEPTH {
+            let at = Location { line: None, text: format!("jumps nest deeper than {MAX_DEPTH} at `{chain}`") };
+            return input.into_iter().map(|t| (t, ChainEnd::Uncertain(at.clone()))).collect();
+        }
+        let mut pending = input;
+        let mut out = Vec::new();
+        for rule in &chain_def.rules {
+            if pending.is_empty() {
+                break;
+            }
+            if !rule.applies(self.family, self.iif, self.oif) {
+                continue;
+            }
+            let matched = rule.region(self.family);
+            if matched.is_empty() {
+                continue;
+            }
+            let mut next = Vec::with_capacity(pending.len());
+            for t in pending {
+                let hit = t.region.intersect(&matched);
+                if hit.is_empty() {
+                    next.push(t);
+                    continue;
+                }
+                let miss = t.region.minus(&matched);
+                if !miss.is_empty() {
+                    next.push(Tagged { region: miss, maybe: t.maybe.clone() });
+                }
+                let hit = Tagged { region: hit, maybe: t.maybe };
+                if rule.uncertain.is_some() {
+                    let would = match rule.action {
+                        Action::Accept => Would::Accept,
+                        Action::Drop => Would::Drop,
+                        Action::Continue => {
+                            next.push(hit);
+                            continue;
+                        }
+                        _ => Would::Unknown,
+                    };
+                    let mut maybe = hit.maybe;
+                    maybe.push((rule.at.clone(), would));
+                    next.push(Tagged { region: hit.region, maybe });
+                    continue;
+                }
+                match &rule.action {
+                    Action::Accept => out.push((hit, ChainEnd::Accept(rule.at.clone()))),
+                    Action::Drop => out.push((hit, ChainEnd::Drop(rule.at.clone()))),
+                    Action::Return => out.push((hit, ChainEnd::Return)),
+                    Action::Continue => next.push(hit),
+                    Action::Jump(target) => {
+                        for (piece, end) in self.run(target, vec![hit], depth + 1) {
+                            match end {
+                                ChainEnd::Return => next.push(piece),
+                                other => out.push((piece, other)),
+                            }
+                        }
+                    }
+                    Action::Goto(target) => out.extend(self.run(target, vec![hit], depth + 1)),
+                }
+            }
+            if next.iter().map(|t| t.region.0.len()).sum::<usize>() > MAX_PIECES {
+                let at = Location {
+                    line: rule.at.line,
+                    text: format!("evaluation stopped: the region broke into more than {MAX_PIECES} pieces here"),
+                };
+                out.extend(next.into_iter().map(|t| (t, ChainEnd::Uncertain(at.clone()))));
+                return out;
+            }
+            pending = next;
+        }
+        out.extend(pending.into_iter().map(|t| (t, ChainEnd::Return)));
+        out
+    }
+}
+
+/// Final fate of a tagged piece given what the clear path decided.
+fn settle(t: Tagged, clear: Fate) -> Piece {
+    let disagree: Vec<Location> = t
+        .maybe
+        .iter()
+        .filter(|(_, would)| match (&clear, would) {
+            (Fate::Allowed(_), Would::Accept) | (Fate::Denied(_), Would::Drop) => false,
+            _ => true,
+        })
+        .map(|(at, _)| at.clone())
+        .collect();
+    let fate = if disagree.is_empty() {
+        clear
+    } else {
+        match clear {
+            Fate::Uncertain(mut at) => {
+                at.extend(disagree);
+                Fate::Uncertain(at)
+            }
+            _ => Fate::Uncertain(disagree),
+        }
+    };
+    Piece { region: t.region, fate }
+}
+
+/// Evaluates new connections in `region` (one family) between two interfaces of the firewall.
+pub fn evaluate(config: &Config, family: Family, iif: &str, oif: &str, region: Region) -> Vec<Piece> {
+    if !config.families.contains(&family) {
+        let at = Location {
+            line: None,
+            text: format!("this {} configuration does not cover {}", config.format, family.as_str()),
+        };
+        return vec![Piece { region, fate: Fate::Uncertain(vec![at]) }];
+    }
+    let ctx = Ctx { config, family, iif, oif };
+    let entries: Vec<_> = config
+        .entries
+        .iter()
+        .filter(|e| e.iif.as_deref().is_none_or(|i| i == iif) && e.oif.as_deref().is_none_or(|o| o == oif))
+        .collect();
+    if entries.is_empty() {
+        let at = Location {
+            line: None,
+            text: format!("nothing in this {} configuration filters {iif} -> {oif}", config.format),
+        };
+        return vec![Piece { region, fate: Fate::Uncertain(vec![at]) }];
+    }
+    let mut done: Vec<Piece> = Vec::new();
+    let mut flowing = vec![Tagged { region, maybe: Vec::new() }];
+    let mut accepted: Vec<(Tagged, Location)> = Vec::new();
+    // a packet must pass every entry (nft base chains in priority order, ASA in and out ACLs)
+    for entry in entries {
+        accepted = Vec::new();
+        for (t, end) in ctx.run(&entry.chain, flowing, 0) {
+            match end {
+                ChainEnd::Accept(at) => accepted.push((t, at)),
+                ChainEnd::Drop(at) => done.push(settle(t, Fate::Denied(at))),
+                ChainEnd::Uncertain(at) => done.push(settle(t, Fate::Uncertain(vec![at]))),
+                ChainEnd::Return if entry.policy_accept => accepted.push((t, entry.policy_at.clone())),
+                ChainEnd::Return => done.push(settle(t, Fate::Denied(entry.policy_at.clone()))),
+            }
+        }
+        flowing = accepted.iter().map(|(t, _)| t.clone()).collect();
+    }
+    for (t, at) in accepted {
+        done.push(settle(t, Fate::Allowed(at)));
+    }
+    done
+}

@@ -1,0 +1,287 @@
+//! What every firewall parser produces: chains of rules whose matches are address, protocol and
+//! port sets (with negation), plus how a forwarded packet enters them. Anything a parser cannot
+//! interpret stays visible: as an unparsed line, or as a rule marked uncertain.
+
+use super::space::{PROTO_ALL, PROTO_OTHER, PROTO_TCP, PROTO_UDP, PacketBox, Region};
+use crate::plan::Family;
+use serde::Serialize;
+
+/// Where a rule came from: a line number (text formats) or a description (nft JSON handles).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub text: String,
+}
+
+impl Location {
+    pub fn line(line: usize, text: &str) -> Location {
+        Location { line: Some(line), text: text.trim().to_string() }
+    }
+    pub fn label(&self) -> String {
+        match self.line {
+            Some(l) => format!("line {l}"),
+            None => self.text.clone(),
+        }
+    }
+}
+
+/// A set of addresses of both families, as inclusive intervals.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddrSet {
+    pub v4: Vec<(u128, u128)>,
+    pub v6: Vec<(u128, u128)>,
+}
+
+impl AddrSet {
+    pub fn push_net(&mut self, net: &ipnet::IpNet) {
+        let iv = super::space::net_interval(net);
+        match net {
+            ipnet::IpNet::V4(_) => self.v4.push(iv),
+            ipnet::IpNet::V6(_) => self.v6.push(iv),
+        }
+    }
+    pub fn push_range(&mut self, a: std::net::IpAddr, b: std::net::IpAddr) {
+        let iv = (super::space::addr_value(a), super::space::addr_value(b));
+        if a.is_ipv4() { self.v4.push(iv) } else { self.v6.push(iv) }
+    }
+    pub fn any() -> AddrSet {
+        AddrSet { v4: vec![(0, u128::from(u32::MAX))], v6: vec![(0, u128::MAX)] }
+    }
+    fn intervals(&self, family: Family) -> &[(u128, u128)] {
+        match family {
+            Family::V4 => &self.v4,
+            Family::V6 => &self.v6,
+        }
+    }
+}
+
+/// An address match: the set, possibly negated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddrMatch {
+    pub set: AddrSet,
+    pub negated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortMatch {
+    pub ranges: Vec<(u16, u16)>,
+    pub negated: bool,
+}
+
+/// An interface match (`eth+` style wildcards end in `+` or `*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfaceMatch {
+    pub name: String,
+    pub negated: bool,
+}
+
+impl IfaceMatch {
+    pub fn matches(&self, iface: &str) -> bool {
+        let hit = match self.name.strip_suffix('+').or_else(|| self.name.strip_suffix('*')) {
+            Some(prefix) => iface.starts_with(prefix),
+            None => self.name == iface,
+        };
+        hit != self.negated
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Accept,
+    /// Drop or reject.
+    Drop,
+    Return,
+    Jump(String),
+    Goto(String),
+    /// Logging, counting, marking: the packet goes on to the next rule.
+    Continue,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub at: Location,
+    /// Only packets of this family (e.g. `ip saddr` in an inet table); `None` = both.
+    pub family: Option<Family>,
+    pub iif: Option<IfaceMatch>,
+    pub oif: Option<IfaceMatch>,
+    pub src: Option<AddrMatch>,
+    pub dst: Option<AddrMatch>,
+    /// Protocol bits (PROTO_*), possibly negated.
+    pub proto: Option<(u8, bool)>,
+    pub dport: Option<PortMatch>,
+    /// Whether the rule's connection-state match admits a new connection (`None`: no state match).
+    pub new_connections: Option<bool>,
+    pub action: Action,
+    /// Set when part of the rule could not be interpreted; its match is then only "maybe".
+    pub uncertain: Option<String>,
+}
+
+impl Rule {
+    pub fn new(at: Location, action: Action) -> Rule {
+        Rule {
+            at,
+            family: None,
+            iif: None,
+            oif: None,
+            src: None,
+            dst: None,
+            proto: None,
+            dport: None,
+            new_connections: None,
+            action,
+            uncertain: None,
+        }
+    }
+
+    /// Whether the rule can match a new connection of this family between these interfaces.
+    pub fn applies(&self, family: Family, iif: &str, oif: &str) -> bool {
+        self.family.is_none_or(|f| f == family)
+            && self.iif.as_ref().is_none_or(|m| m.matches(iif))
+            && self.oif.as_ref().is_none_or(|m| m.matches(oif))
+            && self.new_connections != Some(false)
+    }
+
+    /// The packets of one family the rule matches, as a region.
+    pub fn region(&self, family: Family) -> Region {
+        let full_addr = match family {
+            Family::V4 => (0, u128::from(u32::MAX)),
+            Family::V6 => (0, u128::MAX),
+        };
+        let addr = |m: &Option<AddrMatch>| -> Vec<(u128, u128)> {
+            match m {
+                None => vec![full_addr],
+                Some(m) => {
+                    let set = m.set.intervals(family).to_vec();
+                    if m.negated { complement(&set, full_addr) } else { set }
+                }
+            }
+        };
+        let mut proto = match self.proto {
+            None => PROTO_ALL,
+            Some((bits, false)) => bits,
+            Some((bits, true)) => PROTO_ALL & !bits,
+        };
+        let ports: Vec<(u16, u16)> = match &self.dport {
+            None => vec![(0, u16::MAX)],
+            Some(p) => {
+                proto &= PROTO_TCP | PROTO_UDP;
+                let r: Vec<(u128, u128)> = p.ranges.iter().map(|(a, b)| (u128::from(*a), u128::from(*b))).collect();
+                let r = if p.negated { complement(&r, (0, u128::from(u16::MAX))) } else { r };
+                r.into_iter().map(|(a, b)| (a as u16, b as u16)).collect()
+            }
+        };
+        let _ = PROTO_OTHER;
+        let mut boxes = Vec::new();
+        if proto == 0 {
+            return Region(boxes);
+        }
+        for s in addr(&self.src) {
+            for d in addr(&self.dst) {
+                for p in &ports {
+                    boxes.push(PacketBox { src: s, dst: d, proto, port: *p });
+                }
+            }
+        }
+        // overlapping set members would double count; make the union disjoint
+        let mut disjoint = Region::default();
+        for b in boxes {
+            let fresh = Region::of(b).minus(&disjoint);
+            disjoint.0.extend(fresh.0);
+        }
+        disjoint
+    }
+}
+
+/// `full − set` for inclusive intervals.
+pub fn complement(set: &[(u128, u128)], full: (u128, u128)) -> Vec<(u128, u128)> {
+    let mut sorted = set.to_vec();
+    sorted.sort();
+    let mut out = Vec::new();
+    let mut next = full.0;
+    let mut done = false;
+    for (a, b) in sorted {
+        let (a, b) = (a.max(full.0), b.min(full.1));
+        if a > b {
+            continue;
+        }
+        if a > next {
+            out.push((next, a - 1));
+        }
+        if b >= full.1 {
+            done = true;
+            break;
+        }
+        next = next.max(b + 1);
+    }
+    if !done && next <= full.1 {
+        out.push((next, full.1));
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+pub struct Chain {
+    pub name: String,
+    pub rules: Vec<Rule>,
+}
+
+/// How a forwarded packet meets the configuration: the chains it passes in order.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub chain: String,
+    /// Only for packets arriving on / leaving through this interface (ASA ACL bindings).
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    /// What happens to a packet that falls off the end: accept (`true`) or drop.
+    pub policy_accept: bool,
+    pub policy_at: Location,
+}
+
+/// A line the parser could not use.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unparsed {
+    pub line: usize,
+    pub text: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub format: &'static str,
+    pub chains: Vec<Chain>,
+    pub entries: Vec<Entry>,
+    pub unparsed: Vec<Unparsed>,
+    /// Families the configuration speaks for (iptables-save covers IPv4 only).
+    pub families: Vec<Family>,
+    /// Said about the configuration as a whole (e.g. an ASA interface without an ACL).
+    pub notes: Vec<String>,
+}
+
+impl Config {
+    pub fn chain(&self, name: &str) -> Option<&Chain> {
+        self.chains.iter().find(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complement_fills_the_gaps() {
+        assert_eq!(complement(&[(10, 20)], (0, 100)), vec![(0, 9), (21, 100)]);
+        assert_eq!(complement(&[(0, 100)], (0, 100)), vec![]);
+        assert_eq!(complement(&[], (0, 5)), vec![(0, 5)]);
+        assert_eq!(complement(&[(5, 7), (1, 2)], (0, 10)), vec![(0, 0), (3, 4), (8, 10)]);
+        assert_eq!(complement(&[(0, u128::MAX)], (0, u128::MAX)), vec![]);
+    }
+
+    #[test]
+    fn interface_wildcards() {
+        let m = IfaceMatch { name: "eth+".into(), negated: false };
+        assert!(m.matches("eth0") && !m.matches("dmz"));
+        let n = IfaceMatch { name: "dmz".into(), negated: true };
+        assert!(n.matches("outside") && !n.matches("dmz"));
+    }
+}

@@ -1,0 +1,336 @@
+//! The audit of one firewall against the plan: for every planned rule, whether the configuration
+//! allows all of it, none, part (and which part, decided by which line), or cannot tell; and what it
+//! allows beyond the plan.
+
+use super::eval::{self, Fate, Piece};
+use super::model::{Config, Location, Unparsed};
+use super::space::{PROTO_ALL, PROTO_TCP, PROTO_UDP, PacketBox, Region, net_interval, value_addr};
+use crate::catalog::Transport;
+use crate::plan::{Family, Plan, Rule};
+use crate::topology::Topology;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Allowed,
+    Partial,
+    Blocked,
+    Uncertain,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Part {
+    /// allowed, denied or uncertain
+    pub verdict: &'static str,
+    /// Which packets, relative to the planned rule ("tcp 55000-59999", "… from 10.0.0.0/8").
+    pub what: Vec<String>,
+    pub by: Vec<Location>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleAudit {
+    pub rule: usize,
+    pub rows: String,
+    pub service: String,
+    pub family: Family,
+    pub ingress: String,
+    pub egress: String,
+    pub transport: Transport,
+    pub ports: String,
+    pub status: Status,
+    pub parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Exposure {
+    pub ingress: String,
+    pub egress: String,
+    pub egress_zone: String,
+    /// The egress zone is not the internet: the opening leads into a protected zone.
+    pub into_protected_zone: bool,
+    pub family: Family,
+    pub by: Location,
+    pub what: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Audit {
+    pub firewall: String,
+    pub format: &'static str,
+    pub rules: Vec<RuleAudit>,
+    pub overexposure: Vec<Exposure>,
+    pub unparsed: Vec<Unparsed>,
+    pub notes: Vec<String>,
+}
+
+impl Audit {
+    /// Every planned rule is allowed in full.
+    pub fn all_allowed(&self) -> bool {
+        self.rules.iter().all(|r| r.status == Status::Allowed)
+    }
+    pub fn count(&self, status: Status) -> usize {
+        self.rules.iter().filter(|r| r.status == status).count()
+    }
+}
+
+fn family_bound(family: Family) -> u128 {
+    match family {
+        Family::V4 => u128::from(u32::MAX),
+        Family::V6 => u128::MAX,
+    }
+}
+
+/// The packets a planned rule stands for.
+pub fn rule_region(rule: &Rule) -> Region {
+    let proto = match rule.transport {
+        Transport::Tcp => PROTO_TCP,
+        Transport::Udp => PROTO_UDP,
+    };
+    let mut boxes = Vec::new();
+    for s in &rule.source.members {
+        for d in &rule.destination.members {
+            boxes.push(PacketBox {
+                src: net_interval(&s.net),
+                dst: net_interval(&d.net),
+                proto,
+                port: (rule.ports.start, rule.ports.end),
+            });
+        }
+    }
+    let mut disjoint = Region::default();
+    for b in boxes {
+        let fresh = Region::of(b).minus(&disjoint);
+        disjoint.0.extend(fresh.0);
+    }
+    disjoint
+}
+
+/// An address interval as people write it: one address, a prefix, or `a-b`.
+pub fn interval_text(iv: (u128, u128), family: Family) -> String {
+    let v4 = family == Family::V4;
+    let bits = if v4 { 32 } else { 128 };
+    let size = iv.1.wrapping_sub(iv.0).wrapping_add(1);
+    if iv.0 == iv.1 {
+        return value_addr(iv.0, v4).to_string();
+    }
+    if iv.0 == 0 && iv.1 == family_bound(family) {
+        return if v4 { "0.0.0.0/0".into() } else { "::/0".into() };
+    }
+    if size.is_power_of_two() && iv.0 % size == 0 {
+        let prefix = bits - size.trailing_zeros();
+        return format!("{}/{prefix}", value_addr(iv.0, v4));
+    }
+    format!("{}-{}", value_addr(iv.0, v4), value_addr(iv.1, v4))
+}
+
+fn proto_text(bits: u8) -> String {
+    match bits {
+        PROTO_TCP => "tcp".into(),
+        PROTO_UDP => "udp".into(),
+        b if b == PROTO_TCP | PROTO_UDP => "tcp/udp".into(),
+        b if b == PROTO_ALL => "any protocol".into(),
+        _ => "other protocols".into(),
+    }
+}
+
+/// Describes boxes relative to `whole` (address spans that equal the whole's are left out).
+fn describe(region: &Region, whole: &Region, family: Family) -> Vec<String> {
+    let span = |f: fn(&PacketBox) -> (u128, u128)| -> (u128, u128) {
+        let lo = whole.0.iter().map(|b| f(b).0).min().unwrap_or(0);
+        let hi = whole.0.iter().map(|b| f(b).1).max().unwrap_or(0);
+        (lo, hi)
+    };
+    let (src_all, dst_all) = (span(|b| b.src), span(|b| b.dst));
+    let ports_all = (
+        whole.0.iter().map(|b| b.port.0).min().unwrap_or(0),
+        whole.0.iter().map(|b| b.port.1).max().unwrap_or(0),
+    );
+    let mut out: Vec<String> = Vec::new();
+    for b in &region.0 {
+        let mut text = proto_text(b.proto);
+        if b.port != (0, u16::MAX) || ports_all != (0, u16::MAX) {
+            if b.port.0 == b.port.1 {
+                text.push_str(&format!(" {}", b.port.0));
+            } else {
+                text.push_str(&format!(" {}-{}", b.port.0, b.port.1));
+            }
+        } else {
+            text.push_str(" any port");
+        }
+        if b.src != src_all || whole.0.len() > 1 && b.src.0 != b.src.1 || b.src == (0, family_bound(family)) {
+            text.push_str(&format!(" from {}", interval_text(b.src, family)));
+        }
+        if b.dst != dst_all || whole.0.len() > 1 {
+            text.push_str(&format!(" to {}", interval_text(b.dst, family)));
+        }
+        if !out.contains(&text) {
+            out.push(text);
+        }
+    }
+    const SHOWN: usize = 8;
+    if out.len() > SHOWN {
+        let more = out.len() - SHOWN;
+        out.truncate(SHOWN);
+        out.push(format!("… and {more} more pieces"));
+    }
+    out
+}
+
+/// The bounding shape of a region: protocols, port span, source and destination spans, and how
+/// many (source, destination, port) combinations it holds.
+fn outline(region: &Region, family: Family) -> String {
+    let proto = region.0.iter().fold(0u8, |a, b| a | b.proto);
+    let lo = |f: fn(&PacketBox) -> (u128, u128)| region.0.iter().map(|b| f(b).0).min().unwrap_or(0);
+    let hi = |f: fn(&PacketBox) -> (u128, u128)| region.0.iter().map(|b| f(b).1).max().unwrap_or(0);
+    let p_lo = region.0.iter().map(|b| b.port.0).min().unwrap_or(0);
+    let p_hi = region.0.iter().map(|b| b.port.1).max().unwrap_or(0);
+    let ports = if (p_lo, p_hi) == (0, u16::MAX) {
+        "any port".to_string()
+    } else if p_lo == p_hi {
+        format!("port {p_lo}")
+    } else {
+        format!("ports {p_lo}-{p_hi}")
+    };
+    let size = region.size();
+    let amount = if size > 1u128 << 60 {
+        "an enormous number of".to_string()
+    } else {
+        size.to_string()
+    };
+    format!(
+        "{} {ports} from {} to {} ({amount} address/port combinations beyond the plan)",
+        proto_text(proto),
+        interval_text((lo(|b| b.src), hi(|b| b.src)), family),
+        interval_text((lo(|b| b.dst), hi(|b| b.dst)), family),
+    )
+}
+
+fn parts_of(pieces: &[Piece], whole: &Region, family: Family) -> Vec<Part> {
+    // group pieces that share verdict and deciding locations
+    let mut groups: Vec<(&'static str, Vec<Location>, Region)> = Vec::new();
+    for p in pieces {
+        let (verdict, by) = match &p.fate {
+            Fate::Allowed(at) => ("allowed", vec![at.clone()]),
+            Fate::Denied(at) => ("denied", vec![at.clone()]),
+            Fate::Uncertain(at) => ("uncertain", at.clone()),
+        };
+        match groups.iter_mut().find(|(v, b, _)| *v == verdict && *b == by) {
+            Some(g) => g.2.0.extend(p.region.0.iter().copied()),
+            None => groups.push((verdict, by, p.region.clone())),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(verdict, by, region)| Part { verdict, what: describe(&region, whole, family), by })
+        .collect()
+}
+
+/// Audits the plan's rules for `firewall` against `config`.
+pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) -> Audit {
+    let mut rules = Vec::new();
+    for r in plan.rules_for(firewall) {
+        let whole = rule_region(r);
+        let pieces = eval::evaluate(config, r.family, &r.ingress_interface, &r.egress_interface, whole.clone());
+        let size = |f: &dyn Fn(&Fate) -> bool| -> u128 {
+            pieces.iter().filter(|p| f(&p.fate)).map(|p| p.region.size()).fold(0, u128::saturating_add)
+        };
+        let allowed = size(&|f| matches!(f, Fate::Allowed(_)));
+        let uncertain = size(&|f| matches!(f, Fate::Uncertain(_)));
+        let total = whole.size();
+        let status = if allowed == total {
+            Status::Allowed
+        } else if uncertain > 0 {
+            Status::Uncertain
+        } else if allowed == 0 {
+            Status::Blocked
+        } else {
+            Status::Partial
+        };
+        rules.push(RuleAudit {
+            rule: r.id,
+            rows: r.rows_text(),
+            service: r.service.clone(),
+            family: r.family,
+            ingress: r.ingress_interface.clone(),
+            egress: r.egress_interface.clone(),
+            transport: r.transport,
+            ports: r.ports.to_string(),
+            status,
+            parts: parts_of(&pieces, &whole, r.family),
+        });
+    }
+    Audit {
+        firewall: firewall.to_string(),
+        format: config.format,
+        overexposure: overexposure(plan, topology, firewall, config),
+        rules,
+        unparsed: config.unparsed.clone(),
+        notes: config.notes.clone(),
+    }
+}
+
+/// What the configuration allows between each pair of the firewall's interfaces beyond the plan.
+fn overexposure(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) -> Vec<Exposure> {
+    let Some(fw) = topology.firewall(firewall) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for inp in &fw.interfaces {
+        for outp in &fw.interfaces {
+            if inp.name == outp.name {
+                continue;
+            }
+            for &family in &config.families {
+                let everything = Region::of(PacketBox {
+                    src: (0, family_bound(family)),
+                    dst: (0, family_bound(family)),
+                    proto: PROTO_ALL,
+                    port: (0, u16::MAX),
+                });
+                let planned = plan
+                    .rules_for(firewall)
+                    .filter(|r| r.family == family && r.ingress_interface == inp.name && r.egress_interface == outp.name)
+                    .fold(Region::default(), |mut acc, r| {
+                        let fresh = rule_region(r).minus(&acc);
+                        acc.0.extend(fresh.0);
+                        acc
+                    });
+                for piece in eval::evaluate(config, family, &inp.name, &outp.name, everything.clone()) {
+                    let Fate::Allowed(by) = piece.fate else { continue };
+                    let extra = piece.region.minus(&planned);
+                    if extra.is_empty() {
+                        continue;
+                    }
+                    let egress_zone = outp.zone.clone();
+                    let into_protected = topology
+                        .zone(&egress_zone)
+                        .is_some_and(|z| z.kind != crate::topology::ZoneKind::Internet);
+                    out.push(Exposure {
+                        ingress: inp.name.clone(),
+                        egress: outp.name.clone(),
+                        egress_zone,
+                        into_protected_zone: into_protected,
+                        family,
+                        by,
+                        what: vec![outline(&extra, family)],
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_read_like_addresses() {
+        assert_eq!(interval_text((0x0a000000, 0x0affffff), Family::V4), "10.0.0.0/8");
+        assert_eq!(interval_text((0x0a000001, 0x0a000001), Family::V4), "10.0.0.1");
+        assert_eq!(interval_text((0x0a000001, 0x0a000005), Family::V4), "10.0.0.1-10.0.0.5");
+        assert_eq!(interval_text((0, u128::from(u32::MAX)), Family::V4), "0.0.0.0/0");
+    }
+}
