@@ -2,9 +2,9 @@
 //!
 //! Data flows one way: [`catalog`] + [`topology`] → [`plan`] → render / audit / probe.
 
+pub mod audit;
 pub mod catalog;
 pub mod plan;
 pub mod probe;
 pub mod render;
 pub mod topology;
-pub mod audit;

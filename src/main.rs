@@ -641,15 +641,32 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
         AuditOut::Table => audit_text(&audit, &args.config),
     };
     out(&text)?;
-    if audit.all_allowed() { Ok(()) } else { Err(Failure::Findings) }
+    if audit.all_allowed() {
+        Ok(())
+    } else {
+        Err(Failure::Findings)
+    }
 }
 
 fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
     use portplan::audit::report::Status;
     use portplan::render::tabular::Table;
-    let mut t = Table::new(&["rule", "catalog rows", "in -> out", "family", "proto", "ports", "status", "decided by"]);
+    let mut t = Table::new(&[
+        "rule",
+        "catalog rows",
+        "in -> out",
+        "family",
+        "proto",
+        "ports",
+        "status",
+        "decided by",
+    ]);
     for r in &a.rules {
-        let by: Vec<String> = r.parts.iter().flat_map(|p| p.by.iter().map(|l| l.label())).collect();
+        let by: Vec<String> = r
+            .parts
+            .iter()
+            .flat_map(|p| p.by.iter().map(|l| l.label()))
+            .collect();
         let mut by_unique: Vec<String> = Vec::new();
         for b in by {
             if !by_unique.contains(&b) {
@@ -670,15 +687,36 @@ fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
             by_unique.join(", "),
         ]);
     }
-    let mut s = format!("audit of `{}` ({}, {})\n{}", a.firewall, a.format, path.display(), t.to_text());
-    let troubled: Vec<_> = a.rules.iter().filter(|r| r.status != Status::Allowed).collect();
+    let mut s = format!(
+        "audit of `{}` ({}, {})\n{}",
+        a.firewall,
+        a.format,
+        path.display(),
+        t.to_text()
+    );
+    let troubled: Vec<_> = a
+        .rules
+        .iter()
+        .filter(|r| r.status != Status::Allowed)
+        .collect();
     if !troubled.is_empty() {
         s.push_str("\nWhat is blocked or unclear:\n");
         for r in troubled {
-            s.push_str(&format!("  r{} {} {} {} ({}):\n", r.rule, r.service, r.transport, r.ports, r.rows));
+            s.push_str(&format!(
+                "  r{} {} {} {} ({}):\n",
+                r.rule, r.service, r.transport, r.ports, r.rows
+            ));
             for p in &r.parts {
-                let by: Vec<String> = p.by.iter().map(|l| format!("{} `{}`", l.label(), l.text)).collect();
-                s.push_str(&format!("    {:<9} {}  [{}]\n", p.verdict, p.what.join("; "), by.join("; ")));
+                let by: Vec<String> =
+                    p.by.iter()
+                        .map(|l| format!("{} `{}`", l.label(), l.text))
+                        .collect();
+                s.push_str(&format!(
+                    "    {:<9} {}  [{}]\n",
+                    p.verdict,
+                    p.what.join("; "),
+                    by.join("; ")
+                ));
             }
         }
     }
@@ -690,7 +728,11 @@ fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
                 e.ingress,
                 e.egress,
                 e.family,
-                if e.into_protected_zone { ", into a protected zone" } else { "" },
+                if e.into_protected_zone {
+                    ", into a protected zone"
+                } else {
+                    ""
+                },
                 e.by.label(),
                 e.by.text,
                 e.what.join("; ")

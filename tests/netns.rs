@@ -526,14 +526,24 @@ fn bench_probe_against_nmap() {
     let lab = Lab::build(&t, "ppbench");
     // drop the web conferencing and A/V VIP rules: their ports become filtered
     let mut partial = p.clone();
-    partial
-        .rules
-        .retain(|r| !matches!(r.destination.role.as_str(), "edge.webconf.vip" | "edge.av.vip"));
+    partial.rules.retain(|r| {
+        !matches!(
+            r.destination.role.as_str(),
+            "edge.webconf.vip" | "edge.av.vip"
+        )
+    });
     load_rules(&lab, &t, &partial, Target::Nftables);
     let file = reference_file();
     let mut listeners = Vec::new();
     for name in ["edge01", "edge02", "rp01"] {
-        listeners.push(lab.spawn(lab.ns_of(name).unwrap(), &[PORTPLAN, "listen", &file, "--host", name], Some("listening on")).0);
+        listeners.push(
+            lab.spawn(
+                lab.ns_of(name).unwrap(),
+                &[PORTPLAN, "listen", &file, "--host", name],
+                Some("listening on"),
+            )
+            .0,
+        );
     }
     let client = lab.ns_of("any@internet").unwrap().to_string();
 
@@ -546,16 +556,31 @@ fn bench_probe_against_nmap() {
     // the same (destination, transport, port) set, one nmap run per destination and protocol
     let mut sets: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
     for o in &outcomes {
-        sets.entry((o["destination"].as_str().unwrap().to_string(), o["transport"].as_str().unwrap().to_string()))
-            .or_default()
-            .push(o["port"].to_string());
+        sets.entry((
+            o["destination"].as_str().unwrap().to_string(),
+            o["transport"].as_str().unwrap().to_string(),
+        ))
+        .or_default()
+        .push(o["port"].to_string());
     }
     let started = std::time::Instant::now();
     let mut nmap_open = 0;
     let mut nmap_filtered = 0;
     for ((dst, proto), ports) in &sets {
         let scan = if proto == "tcp" { "-sT" } else { "-sU" };
-        let out = lab.exec(&client, &["nmap", scan, "-Pn", "-n", "-T4", "-p", &ports.join(","), dst]);
+        let out = lab.exec(
+            &client,
+            &[
+                "nmap",
+                scan,
+                "-Pn",
+                "-n",
+                "-T4",
+                "-p",
+                &ports.join(","),
+                dst,
+            ],
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         nmap_open += text.lines().filter(|l| l.contains(" open ")).count();
         nmap_filtered += text.lines().filter(|l| l.contains("filtered")).count();

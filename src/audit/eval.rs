@@ -58,12 +58,24 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn run(&self, chain: &str, input: Vec<Tagged>, depth: usize) -> Vec<(Tagged, ChainEnd)> {
         let Some(chain_def) = self.config.chain(chain) else {
-            let at = Location { line: None, text: format!("chain `{chain}` is not defined") };
-            return input.into_iter().map(|t| (t, ChainEnd::Uncertain(at.clone()))).collect();
+            let at = Location {
+                line: None,
+                text: format!("chain `{chain}` is not defined"),
+            };
+            return input
+                .into_iter()
+                .map(|t| (t, ChainEnd::Uncertain(at.clone())))
+                .collect();
         };
         if depth > MAX_DEPTH {
-            let at = Location { line: None, text: format!("jumps nest deeper than {MAX_DEPTH} at `{chain}`") };
-            return input.into_iter().map(|t| (t, ChainEnd::Uncertain(at.clone()))).collect();
+            let at = Location {
+                line: None,
+                text: format!("jumps nest deeper than {MAX_DEPTH} at `{chain}`"),
+            };
+            return input
+                .into_iter()
+                .map(|t| (t, ChainEnd::Uncertain(at.clone())))
+                .collect();
         }
         let mut pending = input;
         let mut out = Vec::new();
@@ -87,9 +99,15 @@ impl Ctx<'_> {
                 }
                 let miss = t.region.minus(&matched);
                 if !miss.is_empty() {
-                    next.push(Tagged { region: miss, maybe: t.maybe.clone() });
+                    next.push(Tagged {
+                        region: miss,
+                        maybe: t.maybe.clone(),
+                    });
                 }
-                let hit = Tagged { region: hit, maybe: t.maybe };
+                let hit = Tagged {
+                    region: hit,
+                    maybe: t.maybe,
+                };
                 if rule.uncertain.is_some() {
                     let would = match rule.action {
                         Action::Accept => Would::Accept,
@@ -102,7 +120,10 @@ impl Ctx<'_> {
                     };
                     let mut maybe = hit.maybe;
                     maybe.push((rule.at.clone(), would));
-                    next.push(Tagged { region: hit.region, maybe });
+                    next.push(Tagged {
+                        region: hit.region,
+                        maybe,
+                    });
                     continue;
                 }
                 match &rule.action {
@@ -124,9 +145,14 @@ impl Ctx<'_> {
             if next.iter().map(|t| t.region.0.len()).sum::<usize>() > MAX_PIECES {
                 let at = Location {
                     line: rule.at.line,
-                    text: format!("evaluation stopped: the region broke into more than {MAX_PIECES} pieces here"),
+                    text: format!(
+                        "evaluation stopped: the region broke into more than {MAX_PIECES} pieces here"
+                    ),
                 };
-                out.extend(next.into_iter().map(|t| (t, ChainEnd::Uncertain(at.clone()))));
+                out.extend(
+                    next.into_iter()
+                        .map(|t| (t, ChainEnd::Uncertain(at.clone()))),
+                );
                 return out;
             }
             pending = next;
@@ -141,9 +167,11 @@ fn settle(t: Tagged, clear: Fate) -> Piece {
     let disagree: Vec<Location> = t
         .maybe
         .iter()
-        .filter(|(_, would)| match (&clear, would) {
-            (Fate::Allowed(_), Would::Accept) | (Fate::Denied(_), Would::Drop) => false,
-            _ => true,
+        .filter(|(_, would)| {
+            !matches!(
+                (&clear, would),
+                (Fate::Allowed(_), Would::Accept) | (Fate::Denied(_), Would::Drop)
+            )
         })
         .map(|(at, _)| at.clone())
         .collect();
@@ -158,33 +186,65 @@ fn settle(t: Tagged, clear: Fate) -> Piece {
             _ => Fate::Uncertain(disagree),
         }
     };
-    Piece { region: t.region, fate }
+    Piece {
+        region: t.region,
+        fate,
+    }
 }
 
 /// Evaluates new connections in `region` (one family) between two interfaces of the firewall.
-pub fn evaluate(config: &Config, family: Family, iif: &str, oif: &str, region: Region) -> Vec<Piece> {
+pub fn evaluate(
+    config: &Config,
+    family: Family,
+    iif: &str,
+    oif: &str,
+    region: Region,
+) -> Vec<Piece> {
     if !config.families.contains(&family) {
         let at = Location {
             line: None,
-            text: format!("this {} configuration does not cover {}", config.format, family.as_str()),
+            text: format!(
+                "this {} configuration does not cover {}",
+                config.format,
+                family.as_str()
+            ),
         };
-        return vec![Piece { region, fate: Fate::Uncertain(vec![at]) }];
+        return vec![Piece {
+            region,
+            fate: Fate::Uncertain(vec![at]),
+        }];
     }
-    let ctx = Ctx { config, family, iif, oif };
+    let ctx = Ctx {
+        config,
+        family,
+        iif,
+        oif,
+    };
     let entries: Vec<_> = config
         .entries
         .iter()
-        .filter(|e| e.iif.as_deref().is_none_or(|i| i == iif) && e.oif.as_deref().is_none_or(|o| o == oif))
+        .filter(|e| {
+            e.iif.as_deref().is_none_or(|i| i == iif) && e.oif.as_deref().is_none_or(|o| o == oif)
+        })
         .collect();
     if entries.is_empty() {
         let at = Location {
             line: None,
-            text: format!("nothing in this {} configuration filters {iif} -> {oif}", config.format),
+            text: format!(
+                "nothing in this {} configuration filters {iif} -> {oif}",
+                config.format
+            ),
         };
-        return vec![Piece { region, fate: Fate::Uncertain(vec![at]) }];
+        return vec![Piece {
+            region,
+            fate: Fate::Uncertain(vec![at]),
+        }];
     }
     let mut done: Vec<Piece> = Vec::new();
-    let mut flowing = vec![Tagged { region, maybe: Vec::new() }];
+    let mut flowing = vec![Tagged {
+        region,
+        maybe: Vec::new(),
+    }];
     let mut accepted: Vec<(Tagged, Location)> = Vec::new();
     // a packet must pass every entry (nft base chains in priority order, ASA in and out ACLs)
     for entry in entries {
@@ -194,7 +254,9 @@ pub fn evaluate(config: &Config, family: Family, iif: &str, oif: &str, region: R
                 ChainEnd::Accept(at) => accepted.push((t, at)),
                 ChainEnd::Drop(at) => done.push(settle(t, Fate::Denied(at))),
                 ChainEnd::Uncertain(at) => done.push(settle(t, Fate::Uncertain(vec![at]))),
-                ChainEnd::Return if entry.policy_accept => accepted.push((t, entry.policy_at.clone())),
+                ChainEnd::Return if entry.policy_accept => {
+                    accepted.push((t, entry.policy_at.clone()))
+                }
                 ChainEnd::Return => done.push(settle(t, Fate::Denied(entry.policy_at.clone()))),
             }
         }

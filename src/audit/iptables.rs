@@ -57,7 +57,9 @@ fn parse_addrs(text: &str, set: &mut AddrSet) -> Result<(), String> {
 }
 
 fn parse_range(text: &str, set: &mut AddrSet) -> Result<(), String> {
-    let (a, b) = text.split_once('-').ok_or_else(|| format!("`{text}` is not an address range"))?;
+    let (a, b) = text
+        .split_once('-')
+        .ok_or_else(|| format!("`{text}` is not an address range"))?;
     let a: std::net::IpAddr = a.parse().map_err(|_| format!("`{a}` is not an address"))?;
     let b: std::net::IpAddr = b.parse().map_err(|_| format!("`{b}` is not an address"))?;
     if a.is_ipv4() != b.is_ipv4() || a > b {
@@ -102,8 +104,21 @@ fn admits_new(list: &str) -> bool {
 }
 
 const CONTINUE_TARGETS: &[&str] = &[
-    "LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "CLASSIFY", "TRACE", "AUDIT", "DSCP", "TOS", "TTL", "HL",
-    "SECMARK", "CONNSECMARK", "NFQUEUE_BYPASS",
+    "LOG",
+    "NFLOG",
+    "ULOG",
+    "MARK",
+    "CONNMARK",
+    "CLASSIFY",
+    "TRACE",
+    "AUDIT",
+    "DSCP",
+    "TOS",
+    "TTL",
+    "HL",
+    "SECMARK",
+    "CONNSECMARK",
+    "NFQUEUE_BYPASS",
 ];
 
 /// ipset definitions (`ipset save` lines) found in the same input.
@@ -123,7 +138,10 @@ fn parse_rule(
     let mut i = 0;
     let next = |i: &mut usize| -> Result<String, String> {
         *i += 1;
-        words.get(*i).cloned().ok_or_else(|| format!("`{}` needs a value", words[*i - 1]))
+        words
+            .get(*i)
+            .cloned()
+            .ok_or_else(|| format!("`{}` needs a value", words[*i - 1]))
     };
     while i < words.len() {
         let w = words[i].as_str();
@@ -142,30 +160,57 @@ fn parse_rule(
                 }
                 let mut set = AddrSet::default();
                 parse_addrs(&value, &mut set)?;
-                let m = Some(AddrMatch { set, negated: negate });
-                if w.starts_with("-s") || w.starts_with("--s") { rule.src = m } else { rule.dst = m }
+                let m = Some(AddrMatch {
+                    set,
+                    negated: negate,
+                });
+                if w.starts_with("-s") || w.starts_with("--s") {
+                    rule.src = m
+                } else {
+                    rule.dst = m
+                }
             }
             "-p" | "--protocol" => {
                 let value = next(&mut i)?;
                 rule.proto = Some((proto_bits(&value), negate));
             }
-            "-i" | "--in-interface" => rule.iif = Some(IfaceMatch { name: next(&mut i)?, negated: negate }),
-            "-o" | "--out-interface" => rule.oif = Some(IfaceMatch { name: next(&mut i)?, negated: negate }),
+            "-i" | "--in-interface" => {
+                rule.iif = Some(IfaceMatch {
+                    name: next(&mut i)?,
+                    negated: negate,
+                })
+            }
+            "-o" | "--out-interface" => {
+                rule.oif = Some(IfaceMatch {
+                    name: next(&mut i)?,
+                    negated: negate,
+                })
+            }
             "-m" | "--match" => {
                 let module = next(&mut i)?;
                 match module.as_str() {
-                    "tcp" | "udp" | "multiport" | "iprange" | "conntrack" | "state" | "comment" | "set" => {}
+                    "tcp" | "udp" | "multiport" | "iprange" | "conntrack" | "state" | "comment"
+                    | "set" => {}
                     other => uncertain.push(format!("match `-m {other}`")),
                 }
             }
             "--dport" | "--destination-port" => {
                 let (a, b) = parse_port(&next(&mut i)?)?;
-                rule.dport = Some(PortMatch { ranges: vec![(a, b)], negated: negate });
+                rule.dport = Some(PortMatch {
+                    ranges: vec![(a, b)],
+                    negated: negate,
+                });
             }
             "--dports" | "--destination-ports" => {
                 let list = next(&mut i)?;
-                let ranges = list.split(',').map(parse_port).collect::<Result<Vec<_>, _>>()?;
-                rule.dport = Some(PortMatch { ranges, negated: negate });
+                let ranges = list
+                    .split(',')
+                    .map(parse_port)
+                    .collect::<Result<Vec<_>, _>>()?;
+                rule.dport = Some(PortMatch {
+                    ranges,
+                    negated: negate,
+                });
             }
             "--sport" | "--source-port" | "--sports" | "--source-ports" => {
                 let value = next(&mut i)?;
@@ -180,8 +225,15 @@ fn parse_rule(
             "--src-range" | "--dst-range" => {
                 let mut set = AddrSet::default();
                 parse_range(&next(&mut i)?, &mut set)?;
-                let m = Some(AddrMatch { set, negated: negate });
-                if w == "--src-range" { rule.src = m } else { rule.dst = m }
+                let m = Some(AddrMatch {
+                    set,
+                    negated: negate,
+                });
+                if w == "--src-range" {
+                    rule.src = m
+                } else {
+                    rule.dst = m
+                }
             }
             "--ctstate" | "--state" => {
                 let list = next(&mut i)?;
@@ -208,7 +260,11 @@ fn parse_rule(
                     "RETURN" => Action::Return,
                     t if CONTINUE_TARGETS.contains(&t) => Action::Continue,
                     t if chains.iter().any(|c| c == t) => {
-                        if w == "-g" || w == "--goto" { Action::Goto(t.into()) } else { Action::Jump(t.into()) }
+                        if w == "-g" || w == "--goto" {
+                            Action::Goto(t.into())
+                        } else {
+                            Action::Jump(t.into())
+                        }
                     }
                     t => {
                         uncertain.push(format!("target `{t}`"));
@@ -222,10 +278,22 @@ fn parse_rule(
                 let name = next(&mut i)?;
                 let dir = next(&mut i)?;
                 match (sets.get(&name), dir.as_str()) {
-                    (Some(set), "src") => rule.src = Some(AddrMatch { set: set.clone(), negated: negate }),
-                    (Some(set), "dst") => rule.dst = Some(AddrMatch { set: set.clone(), negated: negate }),
+                    (Some(set), "src") => {
+                        rule.src = Some(AddrMatch {
+                            set: set.clone(),
+                            negated: negate,
+                        })
+                    }
+                    (Some(set), "dst") => {
+                        rule.dst = Some(AddrMatch {
+                            set: set.clone(),
+                            negated: negate,
+                        })
+                    }
                     (Some(_), other) => uncertain.push(format!("ipset direction `{other}`")),
-                    (None, _) => uncertain.push(format!("ipset `{name}` (not defined in this input)")),
+                    (None, _) => {
+                        uncertain.push(format!("ipset `{name}` (not defined in this input)"))
+                    }
                 }
             }
             "-f" | "--fragment" => uncertain.push("fragment match".into()),
@@ -296,7 +364,9 @@ pub fn parse(text: &str, family: Family) -> Config {
         if let Some(t) = l.strip_prefix('*') {
             table = t.to_string();
             if table != "filter" {
-                notes.push(format!("table `{table}` (line {line}) does not filter forwarding and was not evaluated"));
+                notes.push(format!(
+                    "table `{table}` (line {line}) does not filter forwarding and was not evaluated"
+                ));
             }
             continue;
         }
@@ -305,7 +375,11 @@ pub fn parse(text: &str, family: Family) -> Config {
         }
         if table != "filter" {
             if table.is_empty() {
-                unparsed.push(Unparsed { line, text: l.into(), why: "outside any `*table`".into() });
+                unparsed.push(Unparsed {
+                    line,
+                    text: l.into(),
+                    why: "outside any `*table`".into(),
+                });
             }
             continue;
         }
@@ -317,51 +391,89 @@ pub fn parse(text: &str, family: Family) -> Config {
                         match *policy {
                             "ACCEPT" => forward_policy = Some((true, Location::line(line, l))),
                             "DROP" => forward_policy = Some((false, Location::line(line, l))),
-                            _ => unparsed.push(Unparsed { line, text: l.into(), why: format!("policy `{policy}`") }),
+                            _ => unparsed.push(Unparsed {
+                                line,
+                                text: l.into(),
+                                why: format!("policy `{policy}`"),
+                            }),
                         }
                     }
                     if !chains.iter().any(|c| c.name == *name) {
-                        chains.push(Chain { name: (*name).into(), rules: Vec::new() });
+                        chains.push(Chain {
+                            name: (*name).into(),
+                            rules: Vec::new(),
+                        });
                     }
                 }
-                _ => unparsed.push(Unparsed { line, text: l.into(), why: "chain declaration without a policy".into() }),
+                _ => unparsed.push(Unparsed {
+                    line,
+                    text: l.into(),
+                    why: "chain declaration without a policy".into(),
+                }),
             }
             continue;
         }
         let parsed = words(l).and_then(|w| {
-            if w.first().map(|s| s.as_str()) != Some("-A") && w.first().map(|s| s.as_str()) != Some("--append") {
-                return Err(format!("`{}` is not a rule (`-A CHAIN …`)", w.first().cloned().unwrap_or_default()));
+            if w.first().map(|s| s.as_str()) != Some("-A")
+                && w.first().map(|s| s.as_str()) != Some("--append")
+            {
+                return Err(format!(
+                    "`{}` is not a rule (`-A CHAIN …`)",
+                    w.first().cloned().unwrap_or_default()
+                ));
             }
             parse_rule(&w, Location::line(line, l), family, &names, &sets)
         });
         match parsed {
             Ok((chain, rule)) => match chains.iter_mut().find(|c| c.name == chain) {
                 Some(c) => c.rules.push(rule),
-                None => unparsed.push(Unparsed { line, text: l.into(), why: format!("chain `{chain}` was not declared") }),
+                None => unparsed.push(Unparsed {
+                    line,
+                    text: l.into(),
+                    why: format!("chain `{chain}` was not declared"),
+                }),
             },
             Err(why) => {
                 // keep its place: a rule we cannot read makes what passes it uncertain
                 let chain = words(l).ok().and_then(|w| {
-                    w.iter().position(|x| x == "-A").and_then(|i| w.get(i + 1).cloned())
+                    w.iter()
+                        .position(|x| x == "-A")
+                        .and_then(|i| w.get(i + 1).cloned())
                 });
                 if let Some(c) = chain.and_then(|name| chains.iter_mut().find(|c| c.name == name)) {
                     let mut r = Rule::new(Location::line(line, l), Action::Jump("?".into()));
                     r.uncertain = Some(why.clone());
                     c.rules.push(r);
                 }
-                unparsed.push(Unparsed { line, text: l.into(), why });
+                unparsed.push(Unparsed {
+                    line,
+                    text: l.into(),
+                    why,
+                });
             }
         }
     }
     let entries = match forward_policy {
-        Some((accept, at)) => vec![Entry { chain: "FORWARD".into(), iif: None, oif: None, policy_accept: accept, policy_at: at }],
+        Some((accept, at)) => vec![Entry {
+            chain: "FORWARD".into(),
+            iif: None,
+            oif: None,
+            policy_accept: accept,
+            policy_at: at,
+        }],
         None => {
-            notes.push("no `:FORWARD` policy line in the filter table: forwarding cannot be judged".into());
+            notes.push(
+                "no `:FORWARD` policy line in the filter table: forwarding cannot be judged".into(),
+            );
             Vec::new()
         }
     };
     Config {
-        format: if family == Family::V4 { "iptables-save" } else { "ip6tables-save" },
+        format: if family == Family::V4 {
+            "iptables-save"
+        } else {
+            "ip6tables-save"
+        },
         chains,
         entries,
         unparsed,
@@ -377,7 +489,19 @@ mod tests {
     #[test]
     fn words_keep_quoted_comments_together() {
         let w = words(r#"-A X -m comment --comment "a \"b\" c" -j ACCEPT"#).unwrap();
-        assert_eq!(w, vec!["-A", "X", "-m", "comment", "--comment", "a \"b\" c", "-j", "ACCEPT"]);
+        assert_eq!(
+            w,
+            vec![
+                "-A",
+                "X",
+                "-m",
+                "comment",
+                "--comment",
+                "a \"b\" c",
+                "-j",
+                "ACCEPT"
+            ]
+        );
         assert!(words("-A X \"open").is_err());
     }
 
@@ -394,8 +518,17 @@ mod tests {
         let text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:LYNC - [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -i outside -o dmz -j LYNC\n-A LYNC -d 203.0.113.100/32 -p tcp -m multiport --dports 443,5061 -j ACCEPT\n-A LYNC -p udp -m limit --limit 5/s -j ACCEPT\nbogus line\nCOMMIT\n";
         let c = parse(text, Family::V4);
         assert_eq!(c.chain("LYNC").unwrap().rules.len(), 2);
-        assert_eq!(c.chain("FORWARD").unwrap().rules[0].new_connections, Some(false));
-        assert!(c.chain("LYNC").unwrap().rules[1].uncertain.as_deref().unwrap().contains("limit"));
+        assert_eq!(
+            c.chain("FORWARD").unwrap().rules[0].new_connections,
+            Some(false)
+        );
+        assert!(
+            c.chain("LYNC").unwrap().rules[1]
+                .uncertain
+                .as_deref()
+                .unwrap()
+                .contains("limit")
+        );
         assert_eq!(c.unparsed.len(), 1);
         assert_eq!(c.unparsed[0].line, 10);
         assert!(!c.entries[0].policy_accept);

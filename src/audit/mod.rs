@@ -5,8 +5,8 @@
 pub mod eval;
 pub mod iptables;
 pub mod model;
-pub mod space;
 pub mod report;
+pub mod space;
 
 use crate::plan::Family;
 use std::str::FromStr;

@@ -16,7 +16,10 @@ pub struct Location {
 
 impl Location {
     pub fn line(line: usize, text: &str) -> Location {
-        Location { line: Some(line), text: text.trim().to_string() }
+        Location {
+            line: Some(line),
+            text: text.trim().to_string(),
+        }
     }
     pub fn label(&self) -> String {
         match self.line {
@@ -43,10 +46,17 @@ impl AddrSet {
     }
     pub fn push_range(&mut self, a: std::net::IpAddr, b: std::net::IpAddr) {
         let iv = (super::space::addr_value(a), super::space::addr_value(b));
-        if a.is_ipv4() { self.v4.push(iv) } else { self.v6.push(iv) }
+        if a.is_ipv4() {
+            self.v4.push(iv)
+        } else {
+            self.v6.push(iv)
+        }
     }
     pub fn any() -> AddrSet {
-        AddrSet { v4: vec![(0, u128::from(u32::MAX))], v6: vec![(0, u128::MAX)] }
+        AddrSet {
+            v4: vec![(0, u128::from(u32::MAX))],
+            v6: vec![(0, u128::MAX)],
+        }
     }
     fn intervals(&self, family: Family) -> &[(u128, u128)] {
         match family {
@@ -78,7 +88,11 @@ pub struct IfaceMatch {
 
 impl IfaceMatch {
     pub fn matches(&self, iface: &str) -> bool {
-        let hit = match self.name.strip_suffix('+').or_else(|| self.name.strip_suffix('*')) {
+        let hit = match self
+            .name
+            .strip_suffix('+')
+            .or_else(|| self.name.strip_suffix('*'))
+        {
             Some(prefix) => iface.starts_with(prefix),
             None => self.name == iface,
         };
@@ -153,7 +167,11 @@ impl Rule {
                 None => vec![full_addr],
                 Some(m) => {
                     let set = m.set.intervals(family).to_vec();
-                    if m.negated { complement(&set, full_addr) } else { set }
+                    if m.negated {
+                        complement(&set, full_addr)
+                    } else {
+                        set
+                    }
                 }
             }
         };
@@ -166,8 +184,16 @@ impl Rule {
             None => vec![(0, u16::MAX)],
             Some(p) => {
                 proto &= PROTO_TCP | PROTO_UDP;
-                let r: Vec<(u128, u128)> = p.ranges.iter().map(|(a, b)| (u128::from(*a), u128::from(*b))).collect();
-                let r = if p.negated { complement(&r, (0, u128::from(u16::MAX))) } else { r };
+                let r: Vec<(u128, u128)> = p
+                    .ranges
+                    .iter()
+                    .map(|(a, b)| (u128::from(*a), u128::from(*b)))
+                    .collect();
+                let r = if p.negated {
+                    complement(&r, (0, u128::from(u16::MAX)))
+                } else {
+                    r
+                };
                 r.into_iter().map(|(a, b)| (a as u16, b as u16)).collect()
             }
         };
@@ -179,7 +205,12 @@ impl Rule {
         for s in addr(&self.src) {
             for d in addr(&self.dst) {
                 for p in &ports {
-                    boxes.push(PacketBox { src: s, dst: d, proto, port: *p });
+                    boxes.push(PacketBox {
+                        src: s,
+                        dst: d,
+                        proto,
+                        port: *p,
+                    });
                 }
             }
         }
@@ -273,15 +304,24 @@ mod tests {
         assert_eq!(complement(&[(10, 20)], (0, 100)), vec![(0, 9), (21, 100)]);
         assert_eq!(complement(&[(0, 100)], (0, 100)), vec![]);
         assert_eq!(complement(&[], (0, 5)), vec![(0, 5)]);
-        assert_eq!(complement(&[(5, 7), (1, 2)], (0, 10)), vec![(0, 0), (3, 4), (8, 10)]);
+        assert_eq!(
+            complement(&[(5, 7), (1, 2)], (0, 10)),
+            vec![(0, 0), (3, 4), (8, 10)]
+        );
         assert_eq!(complement(&[(0, u128::MAX)], (0, u128::MAX)), vec![]);
     }
 
     #[test]
     fn interface_wildcards() {
-        let m = IfaceMatch { name: "eth+".into(), negated: false };
+        let m = IfaceMatch {
+            name: "eth+".into(),
+            negated: false,
+        };
         assert!(m.matches("eth0") && !m.matches("dmz"));
-        let n = IfaceMatch { name: "dmz".into(), negated: true };
+        let n = IfaceMatch {
+            name: "dmz".into(),
+            negated: true,
+        };
         assert!(n.matches("outside") && !n.matches("dmz"));
     }
 }

@@ -115,7 +115,11 @@ pub fn interval_text(iv: (u128, u128), family: Family) -> String {
         return value_addr(iv.0, v4).to_string();
     }
     if iv.0 == 0 && iv.1 == family_bound(family) {
-        return if v4 { "0.0.0.0/0".into() } else { "::/0".into() };
+        return if v4 {
+            "0.0.0.0/0".into()
+        } else {
+            "::/0".into()
+        };
     }
     if size.is_power_of_two() && iv.0 % size == 0 {
         let prefix = bits - size.trailing_zeros();
@@ -158,7 +162,10 @@ fn describe(region: &Region, whole: &Region, family: Family) -> Vec<String> {
         } else {
             text.push_str(" any port");
         }
-        if b.src != src_all || whole.0.len() > 1 && b.src.0 != b.src.1 || b.src == (0, family_bound(family)) {
+        if b.src != src_all
+            || whole.0.len() > 1 && b.src.0 != b.src.1
+            || b.src == (0, family_bound(family))
+        {
             text.push_str(&format!(" from {}", interval_text(b.src, family)));
         }
         if b.dst != dst_all || whole.0.len() > 1 {
@@ -215,14 +222,21 @@ fn parts_of(pieces: &[Piece], whole: &Region, family: Family) -> Vec<Part> {
             Fate::Denied(at) => ("denied", vec![at.clone()]),
             Fate::Uncertain(at) => ("uncertain", at.clone()),
         };
-        match groups.iter_mut().find(|(v, b, _)| *v == verdict && *b == by) {
+        match groups
+            .iter_mut()
+            .find(|(v, b, _)| *v == verdict && *b == by)
+        {
             Some(g) => g.2.0.extend(p.region.0.iter().copied()),
             None => groups.push((verdict, by, p.region.clone())),
         }
     }
     groups
         .into_iter()
-        .map(|(verdict, by, region)| Part { verdict, what: describe(&region, whole, family), by })
+        .map(|(verdict, by, region)| Part {
+            verdict,
+            what: describe(&region, whole, family),
+            by,
+        })
         .collect()
 }
 
@@ -231,9 +245,19 @@ pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) 
     let mut rules = Vec::new();
     for r in plan.rules_for(firewall) {
         let whole = rule_region(r);
-        let pieces = eval::evaluate(config, r.family, &r.ingress_interface, &r.egress_interface, whole.clone());
+        let pieces = eval::evaluate(
+            config,
+            r.family,
+            &r.ingress_interface,
+            &r.egress_interface,
+            whole.clone(),
+        );
         let size = |f: &dyn Fn(&Fate) -> bool| -> u128 {
-            pieces.iter().filter(|p| f(&p.fate)).map(|p| p.region.size()).fold(0, u128::saturating_add)
+            pieces
+                .iter()
+                .filter(|p| f(&p.fate))
+                .map(|p| p.region.size())
+                .fold(0, u128::saturating_add)
         };
         let allowed = size(&|f| matches!(f, Fate::Allowed(_)));
         let uncertain = size(&|f| matches!(f, Fate::Uncertain(_)));
@@ -271,7 +295,12 @@ pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) 
 }
 
 /// What the configuration allows between each pair of the firewall's interfaces beyond the plan.
-fn overexposure(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) -> Vec<Exposure> {
+fn overexposure(
+    plan: &Plan,
+    topology: &Topology,
+    firewall: &str,
+    config: &Config,
+) -> Vec<Exposure> {
     let Some(fw) = topology.firewall(firewall) else {
         return Vec::new();
     };
@@ -290,14 +319,22 @@ fn overexposure(plan: &Plan, topology: &Topology, firewall: &str, config: &Confi
                 });
                 let planned = plan
                     .rules_for(firewall)
-                    .filter(|r| r.family == family && r.ingress_interface == inp.name && r.egress_interface == outp.name)
+                    .filter(|r| {
+                        r.family == family
+                            && r.ingress_interface == inp.name
+                            && r.egress_interface == outp.name
+                    })
                     .fold(Region::default(), |mut acc, r| {
                         let fresh = rule_region(r).minus(&acc);
                         acc.0.extend(fresh.0);
                         acc
                     });
-                for piece in eval::evaluate(config, family, &inp.name, &outp.name, everything.clone()) {
-                    let Fate::Allowed(by) = piece.fate else { continue };
+                for piece in
+                    eval::evaluate(config, family, &inp.name, &outp.name, everything.clone())
+                {
+                    let Fate::Allowed(by) = piece.fate else {
+                        continue;
+                    };
                     let extra = piece.region.minus(&planned);
                     if extra.is_empty() {
                         continue;
@@ -328,9 +365,21 @@ mod tests {
 
     #[test]
     fn intervals_read_like_addresses() {
-        assert_eq!(interval_text((0x0a000000, 0x0affffff), Family::V4), "10.0.0.0/8");
-        assert_eq!(interval_text((0x0a000001, 0x0a000001), Family::V4), "10.0.0.1");
-        assert_eq!(interval_text((0x0a000001, 0x0a000005), Family::V4), "10.0.0.1-10.0.0.5");
-        assert_eq!(interval_text((0, u128::from(u32::MAX)), Family::V4), "0.0.0.0/0");
+        assert_eq!(
+            interval_text((0x0a000000, 0x0affffff), Family::V4),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            interval_text((0x0a000001, 0x0a000001), Family::V4),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            interval_text((0x0a000001, 0x0a000005), Family::V4),
+            "10.0.0.1-10.0.0.5"
+        );
+        assert_eq!(
+            interval_text((0, u128::from(u32::MAX)), Family::V4),
+            "0.0.0.0/0"
+        );
     }
 }

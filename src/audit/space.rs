@@ -75,32 +75,53 @@ impl PacketBox {
         let mut rest = *self;
         // source
         if rest.src.0 < inner.src.0 {
-            out.push(PacketBox { src: (rest.src.0, inner.src.0 - 1), ..rest });
+            out.push(PacketBox {
+                src: (rest.src.0, inner.src.0 - 1),
+                ..rest
+            });
         }
         if inner.src.1 < rest.src.1 {
-            out.push(PacketBox { src: (inner.src.1 + 1, rest.src.1), ..rest });
+            out.push(PacketBox {
+                src: (inner.src.1 + 1, rest.src.1),
+                ..rest
+            });
         }
         rest.src = inner.src;
         // destination
         if rest.dst.0 < inner.dst.0 {
-            out.push(PacketBox { dst: (rest.dst.0, inner.dst.0 - 1), ..rest });
+            out.push(PacketBox {
+                dst: (rest.dst.0, inner.dst.0 - 1),
+                ..rest
+            });
         }
         if inner.dst.1 < rest.dst.1 {
-            out.push(PacketBox { dst: (inner.dst.1 + 1, rest.dst.1), ..rest });
+            out.push(PacketBox {
+                dst: (inner.dst.1 + 1, rest.dst.1),
+                ..rest
+            });
         }
         rest.dst = inner.dst;
         // protocol
         let other = rest.proto & !inner.proto;
         if other != 0 {
-            out.push(PacketBox { proto: other, ..rest });
+            out.push(PacketBox {
+                proto: other,
+                ..rest
+            });
         }
         rest.proto = inner.proto;
         // port
         if rest.port.0 < inner.port.0 {
-            out.push(PacketBox { port: (rest.port.0, inner.port.0 - 1), ..rest });
+            out.push(PacketBox {
+                port: (rest.port.0, inner.port.0 - 1),
+                ..rest
+            });
         }
         if inner.port.1 < rest.port.1 {
-            out.push(PacketBox { port: (inner.port.1 + 1, rest.port.1), ..rest });
+            out.push(PacketBox {
+                port: (inner.port.1 + 1, rest.port.1),
+                ..rest
+            });
         }
         out
     }
@@ -152,7 +173,10 @@ impl Region {
         Region(cur)
     }
     pub fn size(&self) -> u128 {
-        self.0.iter().map(|b| b.size()).fold(0u128, |a, b| a.saturating_add(b))
+        self.0
+            .iter()
+            .map(|b| b.size())
+            .fold(0u128, |a, b| a.saturating_add(b))
     }
 }
 
@@ -162,7 +186,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn bx(s: (u128, u128), d: (u128, u128), p: u8, port: (u16, u16)) -> PacketBox {
-        PacketBox { src: s, dst: d, proto: p, port }
+        PacketBox {
+            src: s,
+            dst: d,
+            proto: p,
+            port,
+        }
     }
 
     #[test]
