@@ -456,6 +456,7 @@ pub fn parse(text: &str, family: Family) -> Config {
     let entries = match forward_policy {
         Some((accept, at)) => vec![Entry {
             chain: "FORWARD".into(),
+            family: Some(family),
             iif: None,
             oif: None,
             policy_accept: accept,

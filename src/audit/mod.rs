@@ -5,6 +5,7 @@
 pub mod eval;
 pub mod iptables;
 pub mod model;
+pub mod nft;
 pub mod report;
 pub mod space;
 
@@ -16,14 +17,23 @@ use std::str::FromStr;
 pub enum Format {
     Iptables,
     Ip6tables,
+    Nftables,
+    NftablesJson,
 }
 
 impl Format {
-    pub const ALL: &'static [Format] = &[Format::Iptables, Format::Ip6tables];
+    pub const ALL: &'static [Format] = &[
+        Format::Iptables,
+        Format::Ip6tables,
+        Format::Nftables,
+        Format::NftablesJson,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Iptables => "iptables",
             Format::Ip6tables => "ip6tables",
+            Format::Nftables => "nftables",
+            Format::NftablesJson => "nftables-json",
         }
     }
 }
@@ -53,6 +63,11 @@ pub fn parse(format: Format, text: &str) -> Result<model::Config, Unreadable> {
     let config = match format {
         Format::Iptables => iptables::parse(text, Family::V4),
         Format::Ip6tables => iptables::parse(text, Family::V6),
+        Format::Nftables => nft::parse_text(text),
+        Format::NftablesJson => nft::parse_json(text).map_err(|why| Unreadable {
+            format: "nftables-json",
+            why,
+        })?,
     };
     if config.chains.is_empty() && config.entries.is_empty() {
         return Err(Unreadable {

@@ -261,6 +261,8 @@ pub struct Chain {
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub chain: String,
+    /// Only packets of this family pass this entry (an nftables `ip` or `ip6` table).
+    pub family: Option<Family>,
     /// Only for packets arriving on / leaving through this interface (ASA ACL bindings).
     pub iif: Option<String>,
     pub oif: Option<String>,

@@ -1,0 +1,953 @@
+//! nftables rulesets: `nft list ruleset` text and `nft -j list ruleset` JSON. Both are read into the
+//! same statements (match key, operator, value; verdict), so they produce identical rules. Base
+//! chains on the forward hook are the entries, in priority order; tables of family `ip`/`ip6` only
+//! see their own family. Statements portplan does not model make their rule uncertain.
+
+use super::iptables::proto_bits;
+use super::model::*;
+use super::space::{PROTO_OTHER, PROTO_TCP, PROTO_UDP};
+use crate::plan::Family;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Net(ipnet::IpNet),
+    Range(String, String),
+    Word(String),
+    SetRef(String),
+    Set(Vec<Value>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Iif,
+    Oif,
+    Saddr(Family),
+    Daddr(Family),
+    L4proto,
+    Dport(u8),
+    Sport,
+    CtState,
+    Nfproto,
+}
+
+#[derive(Debug, Clone)]
+enum Stmt {
+    Match {
+        key: Key,
+        negated: bool,
+        value: Value,
+    },
+    Verdict(Action),
+    /// Counting, logging, comments: no effect on the verdict.
+    Neutral,
+    Unknown(String),
+}
+
+/// One chain as read, before it becomes a [`Chain`].
+struct RawChain {
+    table: String,
+    family: String,
+    name: String,
+    hook: Option<(String, i64)>,
+    policy_accept: bool,
+    policy_at: Location,
+    rules: Vec<(Location, Vec<Stmt>)>,
+}
+
+fn priority(text: &str) -> i64 {
+    let text = text.trim();
+    let named = |n: &str| match n {
+        "raw" => Some(-300),
+        "mangle" => Some(-150),
+        "dstnat" => Some(-100),
+        "filter" => Some(0),
+        "security" => Some(50),
+        "srcnat" => Some(100),
+        _ => None,
+    };
+    if let Ok(n) = text.parse::<i64>() {
+        return n;
+    }
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    match parts.as_slice() {
+        [name] => named(name).unwrap_or(0),
+        [name, "+", n] => named(name).unwrap_or(0) + n.parse::<i64>().unwrap_or(0),
+        [name, "-", n] => named(name).unwrap_or(0) - n.parse::<i64>().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn parse_value_word(w: &str) -> Value {
+    if let Some(name) = w.strip_prefix('@') {
+        return Value::SetRef(name.to_string());
+    }
+    if let Ok(net) = w.parse::<ipnet::IpNet>() {
+        return Value::Net(net.trunc());
+    }
+    if let Ok(ip) = w.parse::<IpAddr>() {
+        return Value::Net(ip.into());
+    }
+    if let Some((a, b)) = w.split_once('-')
+        && !a.is_empty()
+        && !b.is_empty()
+    {
+        return Value::Range(a.to_string(), b.to_string());
+    }
+    Value::Word(w.trim_matches('"').to_string())
+}
+
+// ---------------------------------------------------------------- text
+
+/// Splits nft text into tokens: words, quoted strings, and the punctuation `{ } ; ,`.
+fn tokens(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        if quoted {
+            cur.push(c);
+            if c == '"' {
+                quoted = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                quoted = true;
+                cur.push(c);
+            }
+            '{' | '}' | ';' | ',' => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                out.push(c.to_string());
+            }
+            c if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Reads a value at `toks[i..]`: a word or a `{ a, b }` set. Returns the value and the next index.
+fn read_value(toks: &[String], mut i: usize) -> Option<(Value, usize)> {
+    if toks.get(i)? == "{" {
+        let mut items = Vec::new();
+        i += 1;
+        while let Some(t) = toks.get(i) {
+            match t.as_str() {
+                "}" => return Some((Value::Set(items), i + 1)),
+                "," => {}
+                // element comments: `443 comment "why"`
+                "comment" => i += 1,
+                w => items.push(parse_value_word(w)),
+            }
+            i += 1;
+        }
+        None
+    } else {
+        // ct state lists come as `established,related` (commas are split off as tokens)
+        let mut words = vec![toks.get(i)?.clone()];
+        i += 1;
+        while toks.get(i).map(|t| t.as_str()) == Some(",") && toks.get(i + 1).is_some() {
+            words.push(toks[i + 1].clone());
+            i += 2;
+        }
+        if words.len() == 1 {
+            Some((parse_value_word(&words[0]), i))
+        } else {
+            Some((
+                Value::Set(words.iter().map(|w| parse_value_word(w)).collect()),
+                i,
+            ))
+        }
+    }
+}
+
+fn statements(toks: &[String]) -> Vec<Stmt> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let t = toks[i].as_str();
+        let two = toks.get(i + 1).map(|s| s.as_str()).unwrap_or("");
+        let key = match (t, two) {
+            ("iifname", _) | ("iif", _) => Some((Key::Iif, 1)),
+            ("oifname", _) | ("oif", _) => Some((Key::Oif, 1)),
+            ("ip", "saddr") => Some((Key::Saddr(Family::V4), 2)),
+            ("ip", "daddr") => Some((Key::Daddr(Family::V4), 2)),
+            ("ip6", "saddr") => Some((Key::Saddr(Family::V6), 2)),
+            ("ip6", "daddr") => Some((Key::Daddr(Family::V6), 2)),
+            ("ip", "protocol") | ("ip6", "nexthdr") => Some((Key::L4proto, 2)),
+            ("meta", "l4proto") => Some((Key::L4proto, 2)),
+            ("meta", "nfproto") => Some((Key::Nfproto, 2)),
+            ("tcp", "dport") => Some((Key::Dport(PROTO_TCP), 2)),
+            ("udp", "dport") => Some((Key::Dport(PROTO_UDP), 2)),
+            ("th", "dport") => Some((Key::Dport(PROTO_TCP | PROTO_UDP), 2)),
+            ("tcp", "sport") | ("udp", "sport") | ("th", "sport") => Some((Key::Sport, 2)),
+            ("ct", "state") => Some((Key::CtState, 2)),
+            _ => None,
+        };
+        if let Some((key, width)) = key {
+            i += width;
+            let mut negated = false;
+            match toks.get(i).map(|s| s.as_str()) {
+                Some("!=") | Some("ne") => {
+                    negated = true;
+                    i += 1;
+                }
+                Some("==") | Some("eq") => i += 1,
+                _ => {}
+            }
+            match read_value(toks, i) {
+                Some((value, next)) => {
+                    out.push(Stmt::Match {
+                        key,
+                        negated,
+                        value,
+                    });
+                    i = next;
+                }
+                None => {
+                    out.push(Stmt::Unknown(format!("`{t} {two}` without a value")));
+                    break;
+                }
+            }
+            continue;
+        }
+        match t {
+            "accept" => out.push(Stmt::Verdict(Action::Accept)),
+            "drop" => out.push(Stmt::Verdict(Action::Drop)),
+            "reject" => {
+                out.push(Stmt::Verdict(Action::Drop));
+                // `reject with icmp type …` / `with tcp reset`
+                while i + 1 < toks.len() && !matches!(toks[i + 1].as_str(), "comment") {
+                    i += 1;
+                }
+            }
+            "return" => out.push(Stmt::Verdict(Action::Return)),
+            "continue" => out.push(Stmt::Neutral),
+            "jump" | "goto" => {
+                let Some(target) = toks.get(i + 1) else {
+                    out.push(Stmt::Unknown(format!("`{t}` without a chain")));
+                    break;
+                };
+                out.push(Stmt::Verdict(if t == "jump" {
+                    Action::Jump(target.clone())
+                } else {
+                    Action::Goto(target.clone())
+                }));
+                i += 1;
+            }
+            "counter" => {
+                // `counter packets N bytes M`
+                if toks.get(i + 1).map(|s| s.as_str()) == Some("packets") {
+                    i += 4;
+                }
+                out.push(Stmt::Neutral);
+            }
+            "comment" => {
+                i += 1;
+                out.push(Stmt::Neutral);
+            }
+            "log" => {
+                // log [prefix "…"] [level x] [group n] …
+                while let Some(next) = toks.get(i + 1) {
+                    if matches!(
+                        next.as_str(),
+                        "prefix" | "level" | "group" | "snaplen" | "queue-threshold" | "flags"
+                    ) {
+                        i += 2;
+                    } else {
+                        break;
+                    }
+                }
+                out.push(Stmt::Neutral);
+            }
+            other => {
+                out.push(Stmt::Unknown(format!("statement `{other}`")));
+                // skip to the verdict, if any, so it is still known
+                while i + 1 < toks.len()
+                    && !matches!(
+                        toks[i + 1].as_str(),
+                        "accept" | "drop" | "reject" | "return" | "jump" | "goto"
+                    )
+                {
+                    i += 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Parses `nft list ruleset` output.
+pub fn parse_text(text: &str) -> Config {
+    let mut sets: HashMap<(String, String), Vec<Value>> = HashMap::new();
+    let mut chains: Vec<RawChain> = Vec::new();
+    let mut unparsed = Vec::new();
+    let mut notes = Vec::new();
+    // context: table (family, name), chain index, set name with its pending element text
+    let mut table: Option<(String, String)> = None;
+    let mut chain: Option<usize> = None;
+    let mut set: Option<(String, String)> = None; // (name, collected text)
+    let mut skip_depth = 0usize; // inside a block portplan does not model
+    let lines: Vec<&str> = text.lines().collect();
+    for (n, raw) in lines.iter().enumerate() {
+        let line = n + 1;
+        let l = raw.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let toks = tokens(l);
+        if skip_depth > 0 {
+            skip_depth += toks.iter().filter(|t| *t == "{").count();
+            skip_depth -= toks.iter().filter(|t| *t == "}").count().min(skip_depth);
+            continue;
+        }
+        if let Some((name, collected)) = &mut set {
+            collected.push(' ');
+            collected.push_str(l);
+            let opens = collected.matches('{').count();
+            let closes = collected.matches('}').count();
+            if closes >= opens {
+                // the set block is complete (the text starts with its own opening brace)
+                let body = collected.clone();
+                let name = name.clone();
+                set = None;
+                let t = tokens(&body);
+                let mut values = Vec::new();
+                if let Some(at) = t.iter().position(|w| w == "elements") {
+                    let mut i = at + 1;
+                    if t.get(i).map(|s| s.as_str()) == Some("=") {
+                        i += 1;
+                    }
+                    if let Some((Value::Set(items), _)) = read_value(&t, i) {
+                        values = items;
+                    }
+                }
+                let tname = table.as_ref().map(|t| t.1.clone()).unwrap_or_default();
+                sets.insert((tname, name), values);
+            }
+            continue;
+        }
+        match toks.first().map(|s| s.as_str()) {
+            Some("table") if toks.len() >= 3 => {
+                let (family, name) = if toks.len() >= 4 && toks[3] == "{" {
+                    (toks[1].clone(), toks[2].clone())
+                } else {
+                    ("ip".to_string(), toks[1].clone())
+                };
+                table = Some((family, name));
+                chain = None;
+            }
+            Some("set") | Some("map") if table.is_some() && chain.is_none() => {
+                let name = toks.get(1).cloned().unwrap_or_default();
+                if toks.first().map(|s| s.as_str()) == Some("map") {
+                    notes.push(format!(
+                        "map `{name}` (line {line}) is not modelled; rules using it are uncertain"
+                    ));
+                    skip_depth = 1;
+                    continue;
+                }
+                let rest = l
+                    .split_once('{')
+                    .map(|(_, r)| r.to_string())
+                    .unwrap_or_default();
+                set = Some((name, format!("{{{rest}")));
+                // a one-line set closes immediately
+                if rest.matches('}').count() > rest.matches('{').count() {
+                    let (name, body) = set.take().unwrap_or_default();
+                    let t = tokens(&body);
+                    let mut values = Vec::new();
+                    if let Some(at) = t.iter().position(|w| w == "elements") {
+                        let i = if t.get(at + 1).map(|s| s.as_str()) == Some("=") {
+                            at + 2
+                        } else {
+                            at + 1
+                        };
+                        if let Some((Value::Set(items), _)) = read_value(&t, i) {
+                            values = items;
+                        }
+                    }
+                    let tname = table.as_ref().map(|t| t.1.clone()).unwrap_or_default();
+                    sets.insert((tname, name), values);
+                }
+            }
+            Some("chain") if table.is_some() => {
+                let (family, tname) = table.clone().unwrap_or_default();
+                chains.push(RawChain {
+                    table: tname,
+                    family,
+                    name: toks.get(1).cloned().unwrap_or_default(),
+                    hook: None,
+                    policy_accept: true,
+                    policy_at: Location::line(line, l),
+                    rules: Vec::new(),
+                });
+                chain = Some(chains.len() - 1);
+            }
+            Some("flowtable") | Some("counter") | Some("quota") | Some("ct") | Some("limit")
+            | Some("secmark")
+                if chain.is_none() && l.ends_with('{') =>
+            {
+                skip_depth = 1;
+            }
+            Some("}") => {
+                if chain.is_some() {
+                    chain = None;
+                } else {
+                    table = None;
+                }
+            }
+            Some("type") if chain.is_some() => {
+                let c = &mut chains[chain.unwrap_or(0)];
+                if let Some(h) = toks.iter().position(|t| t == "hook") {
+                    let hook = toks.get(h + 1).cloned().unwrap_or_default();
+                    let prio_text = l
+                        .split_once("priority")
+                        .map(|(_, p)| p.split(';').next().unwrap_or("").to_string())
+                        .unwrap_or_default();
+                    c.hook = Some((hook, priority(&prio_text)));
+                }
+                if let Some(p) = toks.iter().position(|t| t == "policy") {
+                    c.policy_accept = toks.get(p + 1).map(|s| s.as_str()) != Some("drop");
+                    c.policy_at = Location::line(line, l);
+                }
+            }
+            Some("policy") if chain.is_some() => {
+                let c = &mut chains[chain.unwrap_or(0)];
+                c.policy_accept = toks.get(1).map(|s| s.as_str()) != Some("drop");
+                c.policy_at = Location::line(line, l);
+            }
+            Some(_) if chain.is_some() => {
+                let stmts = statements(&toks);
+                chains[chain.unwrap_or(0)]
+                    .rules
+                    .push((Location::line(line, l), stmts));
+            }
+            Some(_) => unparsed.push(Unparsed {
+                line,
+                text: l.to_string(),
+                why: "not a table, set or chain statement".into(),
+            }),
+            None => {}
+        }
+    }
+    assemble("nftables", chains, &sets, unparsed, notes)
+}
+
+// ---------------------------------------------------------------- JSON
+
+fn json_value(v: &serde_json::Value) -> Option<Value> {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) => Some(parse_value_word(s)),
+        J::Number(n) => Some(Value::Word(n.to_string())),
+        J::Array(items) => Some(Value::Set(items.iter().filter_map(json_value).collect())),
+        J::Object(o) => {
+            if let Some(p) = o.get("prefix") {
+                let addr = p.get("addr")?.as_str()?;
+                let len = p.get("len")?.as_u64()?;
+                return format!("{addr}/{len}")
+                    .parse::<ipnet::IpNet>()
+                    .ok()
+                    .map(|n| Value::Net(n.trunc()));
+            }
+            if let Some(J::Array(r)) = o.get("range") {
+                let a = r.first()?;
+                let b = r.get(1)?;
+                let text = |x: &J| {
+                    x.as_str()
+                        .map(|s| s.to_string())
+                        .or_else(|| x.as_u64().map(|n| n.to_string()))
+                };
+                return Some(Value::Range(text(a)?, text(b)?));
+            }
+            if let Some(J::Array(items)) = o.get("set") {
+                return Some(Value::Set(items.iter().filter_map(json_value).collect()));
+            }
+            if let Some(e) = o.get("elem") {
+                return json_value(e.get("val")?);
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+fn json_key(left: &serde_json::Value) -> Option<Key> {
+    if let Some(meta) = left.get("meta") {
+        return match meta.get("key")?.as_str()? {
+            "iifname" | "iif" => Some(Key::Iif),
+            "oifname" | "oif" => Some(Key::Oif),
+            "l4proto" => Some(Key::L4proto),
+            "nfproto" => Some(Key::Nfproto),
+            _ => None,
+        };
+    }
+    if let Some(p) = left.get("payload") {
+        let proto = p.get("protocol")?.as_str()?;
+        let field = p.get("field")?.as_str()?;
+        return match (proto, field) {
+            ("ip", "saddr") => Some(Key::Saddr(Family::V4)),
+            ("ip", "daddr") => Some(Key::Daddr(Family::V4)),
+            ("ip6", "saddr") => Some(Key::Saddr(Family::V6)),
+            ("ip6", "daddr") => Some(Key::Daddr(Family::V6)),
+            ("ip", "protocol") | ("ip6", "nexthdr") => Some(Key::L4proto),
+            ("tcp", "dport") => Some(Key::Dport(PROTO_TCP)),
+            ("udp", "dport") => Some(Key::Dport(PROTO_UDP)),
+            ("th", "dport") => Some(Key::Dport(PROTO_TCP | PROTO_UDP)),
+            (_, "sport") => Some(Key::Sport),
+            _ => None,
+        };
+    }
+    if let Some(ct) = left.get("ct") {
+        return (ct.get("key")?.as_str()? == "state").then_some(Key::CtState);
+    }
+    None
+}
+
+fn json_statements(exprs: &[serde_json::Value]) -> Vec<Stmt> {
+    let mut out = Vec::new();
+    for e in exprs {
+        let Some((kind, body)) = e.as_object().and_then(|o| o.iter().next()) else {
+            out.push(Stmt::Unknown("empty expression".into()));
+            continue;
+        };
+        let stmt = match kind.as_str() {
+            "match" => {
+                let op = body.get("op").and_then(|o| o.as_str()).unwrap_or("==");
+                let key = body.get("left").and_then(json_key);
+                let value = body.get("right").and_then(json_value);
+                match (key, value, op) {
+                    (Some(key), Some(value), "==" | "in") => Stmt::Match {
+                        key,
+                        negated: false,
+                        value,
+                    },
+                    (Some(key), Some(value), "!=") => Stmt::Match {
+                        key,
+                        negated: true,
+                        value,
+                    },
+                    _ => Stmt::Unknown(format!("match {}", body)),
+                }
+            }
+            "accept" => Stmt::Verdict(Action::Accept),
+            "drop" | "reject" => Stmt::Verdict(Action::Drop),
+            "return" => Stmt::Verdict(Action::Return),
+            "jump" | "goto" => match body.get("target").and_then(|t| t.as_str()) {
+                Some(t) if kind == "jump" => Stmt::Verdict(Action::Jump(t.into())),
+                Some(t) => Stmt::Verdict(Action::Goto(t.into())),
+                None => Stmt::Unknown(format!("{kind} without a target")),
+            },
+            "counter" | "log" | "comment" => Stmt::Neutral,
+            other => Stmt::Unknown(format!("statement `{other}`")),
+        };
+        out.push(stmt);
+    }
+    out
+}
+
+/// Parses `nft -j list ruleset` output.
+pub fn parse_json(text: &str) -> Result<Config, String> {
+    let doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let items = doc
+        .get("nftables")
+        .and_then(|v| v.as_array())
+        .ok_or("no `nftables` array at the top")?;
+    let mut chains: Vec<RawChain> = Vec::new();
+    let mut sets: HashMap<(String, String), Vec<Value>> = HashMap::new();
+    let mut notes = Vec::new();
+    let str_of = |o: &serde_json::Value, k: &str| {
+        o.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string()
+    };
+    for (i, item) in items.iter().enumerate() {
+        if let Some(c) = item.get("chain") {
+            let at = Location {
+                line: None,
+                text: format!(
+                    "chain {} {} {} (item {})",
+                    str_of(c, "family"),
+                    str_of(c, "table"),
+                    str_of(c, "name"),
+                    i + 1
+                ),
+            };
+            chains.push(RawChain {
+                table: str_of(c, "table"),
+                family: str_of(c, "family"),
+                name: str_of(c, "name"),
+                hook: c.get("hook").and_then(|h| h.as_str()).map(|h| {
+                    let prio = c.get("prio").and_then(|p| p.as_i64()).unwrap_or(0);
+                    (h.to_string(), prio)
+                }),
+                policy_accept: str_of(c, "policy") != "drop",
+                policy_at: at,
+                rules: Vec::new(),
+            });
+        } else if let Some(s) = item.get("set") {
+            let values = s
+                .get("elem")
+                .and_then(|e| e.as_array())
+                .map(|a| a.iter().filter_map(json_value).collect())
+                .unwrap_or_default();
+            sets.insert((str_of(s, "table"), str_of(s, "name")), values);
+        } else if let Some(r) = item.get("rule") {
+            let (table, chain) = (str_of(r, "table"), str_of(r, "chain"));
+            let handle = r.get("handle").and_then(|h| h.as_u64()).unwrap_or(0);
+            let at = Location {
+                line: None,
+                text: format!("rule handle {handle} in {table}/{chain}"),
+            };
+            let exprs = r
+                .get("expr")
+                .and_then(|e| e.as_array())
+                .cloned()
+                .unwrap_or_default();
+            let stmts = json_statements(&exprs);
+            match chains
+                .iter_mut()
+                .find(|c| c.table == table && c.name == chain && c.family == str_of(r, "family"))
+            {
+                Some(c) => c.rules.push((at, stmts)),
+                None => notes.push(format!(
+                    "{} refers to chain `{chain}` that is not listed before it",
+                    at.text
+                )),
+            }
+        } else if item.get("map").is_some() {
+            notes.push("maps are not modelled; rules using them are uncertain".into());
+        }
+    }
+    Ok(assemble("nftables-json", chains, &sets, Vec::new(), notes))
+}
+
+// ---------------------------------------------------------------- both
+
+fn words_of(
+    v: &Value,
+    table: &str,
+    sets: &HashMap<(String, String), Vec<Value>>,
+) -> Result<Vec<Value>, String> {
+    match v {
+        Value::Set(items) => Ok(items.clone()),
+        Value::SetRef(name) => sets
+            .get(&(table.to_string(), name.clone()))
+            .cloned()
+            .ok_or_else(|| format!("set `@{name}` is not defined in table `{table}`")),
+        other => Ok(vec![other.clone()]),
+    }
+}
+
+fn build_rule(
+    at: Location,
+    stmts: &[Stmt],
+    table: &str,
+    table_family: Option<Family>,
+    sets: &HashMap<(String, String), Vec<Value>>,
+) -> Rule {
+    let mut rule = Rule::new(at, Action::Continue);
+    rule.family = table_family;
+    let mut uncertain: Vec<String> = Vec::new();
+    let mut implied_proto: Option<u8> = None;
+    for s in stmts {
+        match s {
+            Stmt::Neutral => {}
+            Stmt::Unknown(why) => uncertain.push(why.clone()),
+            Stmt::Verdict(a) => rule.action = a.clone(),
+            Stmt::Match {
+                key,
+                negated,
+                value,
+            } => {
+                let items = match words_of(value, table, sets) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        uncertain.push(e);
+                        continue;
+                    }
+                };
+                match key {
+                    Key::Iif | Key::Oif => {
+                        let name = match items.as_slice() {
+                            [Value::Word(w)] => w.clone(),
+                            _ => {
+                                uncertain.push("interface set".into());
+                                continue;
+                            }
+                        };
+                        let m = Some(IfaceMatch {
+                            name,
+                            negated: *negated,
+                        });
+                        if *key == Key::Iif {
+                            rule.iif = m
+                        } else {
+                            rule.oif = m
+                        }
+                    }
+                    Key::Saddr(f) | Key::Daddr(f) => {
+                        rule.family = Some(*f);
+                        let mut set = AddrSet::default();
+                        for it in &items {
+                            match it {
+                                Value::Net(n) => set.push_net(n),
+                                Value::Range(a, b) => {
+                                    match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
+                                        (Ok(a), Ok(b)) if a <= b && a.is_ipv4() == b.is_ipv4() => {
+                                            set.push_range(a, b)
+                                        }
+                                        _ => uncertain.push(format!("address range `{a}-{b}`")),
+                                    }
+                                }
+                                other => uncertain.push(format!("address `{other:?}`")),
+                            }
+                        }
+                        let m = Some(AddrMatch {
+                            set,
+                            negated: *negated,
+                        });
+                        if matches!(key, Key::Saddr(_)) {
+                            rule.src = m
+                        } else {
+                            rule.dst = m
+                        }
+                    }
+                    Key::L4proto => {
+                        let bits = items.iter().fold(0u8, |acc, it| {
+                            acc | match it {
+                                Value::Word(w) => proto_bits(w),
+                                _ => PROTO_OTHER,
+                            }
+                        });
+                        rule.proto = Some((bits, *negated));
+                    }
+                    Key::Dport(p) => {
+                        implied_proto = Some(*p);
+                        let mut ranges = Vec::new();
+                        for it in &items {
+                            let port = |w: &str| w.parse::<u16>().ok().or_else(|| service_port(w));
+                            match it {
+                                Value::Word(w) => match port(w) {
+                                    Some(n) => ranges.push((n, n)),
+                                    None => uncertain.push(format!("port `{w}`")),
+                                },
+                                Value::Range(a, b) => match (port(a), port(b)) {
+                                    (Some(a), Some(b)) if a <= b => ranges.push((a, b)),
+                                    _ => uncertain.push(format!("port range `{a}-{b}`")),
+                                },
+                                other => uncertain.push(format!("port `{other:?}`")),
+                            }
+                        }
+                        rule.dport = Some(PortMatch {
+                            ranges,
+                            negated: *negated,
+                        });
+                    }
+                    Key::Sport => uncertain.push("source port match".into()),
+                    Key::CtState => {
+                        let new = items
+                            .iter()
+                            .any(|it| matches!(it, Value::Word(w) if w == "new"));
+                        rule.new_connections = Some(new != *negated);
+                    }
+                    Key::Nfproto => {
+                        if let [Value::Word(w)] = items.as_slice() {
+                            rule.family = match w.as_str() {
+                                "ipv4" => Some(Family::V4),
+                                "ipv6" => Some(Family::V6),
+                                _ => rule.family,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(p) = implied_proto {
+        rule.proto = Some(match rule.proto {
+            Some((bits, false)) => (bits & p, false),
+            _ => (p, false),
+        });
+    }
+    if !uncertain.is_empty() {
+        rule.uncertain = Some(uncertain.join(", "));
+    }
+    rule
+}
+
+/// Well-known service names nft prints instead of numbers (with `-S`/older versions).
+fn service_port(name: &str) -> Option<u16> {
+    Some(match name {
+        "http" => 80,
+        "https" => 443,
+        "domain" => 53,
+        "sip" => 5060,
+        "sip-tls" => 5061,
+        "stun" => 3478,
+        "xmpp-server" => 5269,
+        "http-alt" | "webcache" => 8080,
+        _ => return None,
+    })
+}
+
+fn assemble(
+    format: &'static str,
+    raw: Vec<RawChain>,
+    sets: &HashMap<(String, String), Vec<Value>>,
+    unparsed: Vec<Unparsed>,
+    mut notes: Vec<String>,
+) -> Config {
+    let qualified = |table: &str, name: &str| format!("{table}/{name}");
+    let mut chains = Vec::new();
+    let mut entries: Vec<(i64, Entry)> = Vec::new();
+    let mut families: Vec<Family> = Vec::new();
+    for c in &raw {
+        let table_family = match c.family.as_str() {
+            "ip" => Some(Family::V4),
+            "ip6" => Some(Family::V6),
+            _ => None,
+        };
+        let relevant = matches!(c.family.as_str(), "ip" | "ip6" | "inet");
+        let rules = c
+            .rules
+            .iter()
+            .map(|(at, stmts)| {
+                let mut r = build_rule(at.clone(), stmts, &c.table, table_family, sets);
+                // jumps stay inside the table
+                r.action = match r.action {
+                    Action::Jump(t) => Action::Jump(qualified(&c.table, &t)),
+                    Action::Goto(t) => Action::Goto(qualified(&c.table, &t)),
+                    a => a,
+                };
+                r
+            })
+            .collect();
+        chains.push(Chain {
+            name: qualified(&c.table, &c.name),
+            rules,
+        });
+        if let Some((hook, prio)) = &c.hook
+            && hook == "forward"
+            && relevant
+        {
+            entries.push((
+                *prio,
+                Entry {
+                    chain: qualified(&c.table, &c.name),
+                    family: table_family,
+                    iif: None,
+                    oif: None,
+                    policy_accept: c.policy_accept,
+                    policy_at: c.policy_at.clone(),
+                },
+            ));
+            match table_family {
+                Some(f) => families.push(f),
+                None => families.extend([Family::V4, Family::V6]),
+            }
+        }
+    }
+    entries.sort_by_key(|(p, _)| *p);
+    if entries.is_empty() {
+        notes.push("no base chain on the forward hook: nftables forwards everything".into());
+        families = vec![Family::V4, Family::V6];
+        chains.push(Chain {
+            name: "(no forward chain)".into(),
+            rules: Vec::new(),
+        });
+        entries.push((
+            0,
+            Entry {
+                chain: "(no forward chain)".into(),
+                family: None,
+                iif: None,
+                oif: None,
+                policy_accept: true,
+                policy_at: Location {
+                    line: None,
+                    text: "no forward base chain: forwarded packets pass".into(),
+                },
+            },
+        ));
+    }
+    families.sort();
+    families.dedup();
+    Config {
+        format,
+        chains,
+        entries: entries.into_iter().map(|(_, e)| e).collect(),
+        unparsed,
+        families,
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_split_punctuation_and_keep_strings() {
+        assert_eq!(
+            tokens(r#"tcp dport { 80, 443 } counter accept comment "a b""#),
+            vec![
+                "tcp", "dport", "{", "80", ",", "443", "}", "counter", "accept", "comment",
+                "\"a b\""
+            ]
+        );
+    }
+
+    #[test]
+    fn priorities_read_names_and_offsets() {
+        assert_eq!(priority("filter"), 0);
+        assert_eq!(priority("filter + 10"), 10);
+        assert_eq!(priority("-150"), -150);
+    }
+
+    #[test]
+    fn a_small_ruleset_with_sets_parses() {
+        let text = r#"table inet fw {
+	set edges {
+		type ipv4_addr
+		flags interval
+		elements = { 172.25.33.11, 172.25.33.21,
+			     10.0.0.0/8 }
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		iifname "inside" oifname "dmz" ip daddr @edges tcp dport { 443, 4443 } counter packets 0 bytes 0 accept
+		meta mark 0x1 drop
+	}
+}
+"#;
+        let c = parse_text(text);
+        assert!(c.unparsed.is_empty(), "{:?}", c.unparsed);
+        let fwd = c.chain("fw/forward").unwrap();
+        assert_eq!(fwd.rules.len(), 3);
+        assert_eq!(fwd.rules[0].new_connections, Some(false));
+        let r = &fwd.rules[1];
+        assert_eq!(r.dst.as_ref().unwrap().set.v4.len(), 3);
+        assert_eq!(
+            r.dport.as_ref().unwrap().ranges,
+            vec![(443, 443), (4443, 4443)]
+        );
+        assert_eq!(r.proto, Some((PROTO_TCP, false)));
+        assert!(fwd.rules[2].uncertain.is_some());
+        assert_eq!(c.entries.len(), 1);
+        assert!(!c.entries[0].policy_accept);
+    }
+}
