@@ -2,6 +2,7 @@
 //! beyond the plan. One parser per format turns the configuration into [`model::Config`]; the
 //! evaluator pushes address/port regions through it; nothing is enumerated port by port.
 
+pub mod asa;
 pub mod eval;
 pub mod iptables;
 pub mod model;
@@ -19,6 +20,7 @@ pub enum Format {
     Ip6tables,
     Nftables,
     NftablesJson,
+    Asa,
 }
 
 impl Format {
@@ -27,6 +29,7 @@ impl Format {
         Format::Ip6tables,
         Format::Nftables,
         Format::NftablesJson,
+        Format::Asa,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +37,7 @@ impl Format {
             Format::Ip6tables => "ip6tables",
             Format::Nftables => "nftables",
             Format::NftablesJson => "nftables-json",
+            Format::Asa => "asa",
         }
     }
 }
@@ -68,6 +72,7 @@ pub fn parse(format: Format, text: &str) -> Result<model::Config, Unreadable> {
             format: "nftables-json",
             why,
         })?,
+        Format::Asa => asa::parse(text),
     };
     if config.chains.is_empty() && config.entries.is_empty() {
         return Err(Unreadable {
