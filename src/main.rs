@@ -724,7 +724,8 @@ fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
         s.push_str("\nAllowed beyond the plan:\n");
         for e in &a.overexposure {
             s.push_str(&format!(
-                "  {} -> {} ({}{}) by {} `{}`: {}\n",
+                "  {}{} -> {} ({}{}) by {} `{}`: {}\n",
+                if e.certain { "" } else { "MAYBE " },
                 e.ingress,
                 e.egress,
                 e.family,
@@ -739,6 +740,12 @@ fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
             ));
         }
     }
+    if !a.partly_read.is_empty() {
+        s.push_str("\nRules read only in part (what they match is uncertain):\n");
+        for p in &a.partly_read {
+            s.push_str(&format!("  {}: {} ({})\n", p.at.label(), p.at.text, p.why));
+        }
+    }
     if !a.unparsed.is_empty() {
         s.push_str("\nLines not interpreted (verdicts they could change are marked uncertain):\n");
         for u in &a.unparsed {
@@ -749,13 +756,14 @@ fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
         s.push_str(&format!("note: {n}\n"));
     }
     s.push_str(&format!(
-        "{} planned rules: {} allowed, {} partial, {} blocked, {} uncertain; {} opening(s) beyond the plan; {} line(s) not interpreted\n",
+        "{} planned rules: {} allowed, {} partial, {} blocked, {} uncertain; {} opening(s) beyond the plan; {} rule(s) read in part, {} line(s) not interpreted\n",
         a.rules.len(),
         a.count(Status::Allowed),
         a.count(Status::Partial),
         a.count(Status::Blocked),
         a.count(Status::Uncertain),
         a.overexposure.len(),
+        a.partly_read.len(),
         a.unparsed.len()
     ));
     s

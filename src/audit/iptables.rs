@@ -135,6 +135,8 @@ fn parse_rule(
     let mut chain = String::new();
     let mut negate = false;
     let mut uncertain: Vec<String> = Vec::new();
+    // options of a match module portplan does not model belong to it, not to the rule
+    let mut in_unknown_module = false;
     let mut i = 0;
     let next = |i: &mut usize| -> Result<String, String> {
         *i += 1;
@@ -190,8 +192,11 @@ fn parse_rule(
                 let module = next(&mut i)?;
                 match module.as_str() {
                     "tcp" | "udp" | "multiport" | "iprange" | "conntrack" | "state" | "comment"
-                    | "set" => {}
-                    other => uncertain.push(format!("match `-m {other}`")),
+                    | "set" => in_unknown_module = false,
+                    other => {
+                        uncertain.push(format!("match `-m {other}`"));
+                        in_unknown_module = true;
+                    }
                 }
             }
             "--dport" | "--destination-port" => {
@@ -298,6 +303,7 @@ fn parse_rule(
             }
             "-f" | "--fragment" => uncertain.push("fragment match".into()),
             other if other.starts_with('[') => {} // [packets:bytes] counters
+            _ if in_unknown_module => {}
             other => uncertain.push(format!("option `{other}`")),
         }
         negate = false;

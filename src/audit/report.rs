@@ -52,6 +52,15 @@ pub struct Exposure {
     pub family: Family,
     pub by: Location,
     pub what: Vec<String>,
+    /// False when the configuration only may allow it (a rule portplan reads only in part).
+    pub certain: bool,
+}
+
+/// A rule portplan could read only in part, and what it could not read.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartlyRead {
+    pub at: Location,
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +70,7 @@ pub struct Audit {
     pub rules: Vec<RuleAudit>,
     pub overexposure: Vec<Exposure>,
     pub unparsed: Vec<Unparsed>,
+    pub partly_read: Vec<PartlyRead>,
     pub notes: Vec<String>,
 }
 
@@ -192,10 +202,36 @@ fn outline(region: &Region, family: Family) -> String {
     let hi = |f: fn(&PacketBox) -> (u128, u128)| region.0.iter().map(|b| f(b).1).max().unwrap_or(0);
     let p_lo = region.0.iter().map(|b| b.port.0).min().unwrap_or(0);
     let p_hi = region.0.iter().map(|b| b.port.1).max().unwrap_or(0);
-    let ports = if (p_lo, p_hi) == (0, u16::MAX) {
+    let mut ports_seen: Vec<(u16, u16)> = region.0.iter().map(|b| b.port).collect();
+    ports_seen.sort();
+    // merge overlapping or touching port intervals
+    let mut distinct: Vec<(u16, u16)> = Vec::new();
+    for p in ports_seen {
+        match distinct.last_mut() {
+            Some(last) if u32::from(p.0) <= u32::from(last.1) + 1 => last.1 = last.1.max(p.1),
+            _ => distinct.push(p),
+        }
+    }
+    let one = |(a, b): (u16, u16)| {
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a}-{b}")
+        }
+    };
+    let ports = if (p_lo, p_hi) == (0, u16::MAX) && distinct.len() == 1 {
         "any port".to_string()
-    } else if p_lo == p_hi {
-        format!("port {p_lo}")
+    } else if distinct.len() == 1 {
+        format!("port {}", one(distinct[0]))
+    } else if distinct.len() <= 6 {
+        format!(
+            "ports {}",
+            distinct
+                .iter()
+                .map(|p| one(*p))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
     } else {
         format!("ports {p_lo}-{p_hi}")
     };
@@ -290,6 +326,20 @@ pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) 
         overexposure: overexposure(plan, topology, firewall, config),
         rules,
         unparsed: config.unparsed.clone(),
+        partly_read: config
+            .chains
+            .iter()
+            .flat_map(|c| c.rules.iter())
+            .filter_map(|r| {
+                let why = r.uncertain.clone()?;
+                // whole lines that could not be parsed are listed as unparsed already
+                let unparsed = config.unparsed.iter().any(|u| Some(u.line) == r.at.line);
+                (!unparsed).then(|| PartlyRead {
+                    at: r.at.clone(),
+                    why,
+                })
+            })
+            .collect(),
         notes: config.notes.clone(),
     }
 }
@@ -332,8 +382,13 @@ fn overexposure(
                 for piece in
                     eval::evaluate(config, family, &inp.name, &outp.name, everything.clone())
                 {
-                    let Fate::Allowed(by) = piece.fate else {
-                        continue;
+                    let (by, certain) = match piece.fate {
+                        Fate::Allowed(by) => (by, true),
+                        Fate::Uncertain(at) => match at.into_iter().next() {
+                            Some(first) => (first, false),
+                            None => continue,
+                        },
+                        Fate::Denied(_) => continue,
                     };
                     let extra = piece.region.minus(&planned);
                     if extra.is_empty() {
@@ -351,6 +406,7 @@ fn overexposure(
                         family,
                         by,
                         what: vec![outline(&extra, family)],
+                        certain,
                     });
                 }
             }
