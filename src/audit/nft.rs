@@ -607,15 +607,18 @@ pub fn parse_json(text: &str) -> Result<Config, String> {
         } else if let Some(r) = item.get("rule") {
             let (table, chain) = (str_of(r, "table"), str_of(r, "chain"));
             let handle = r.get("handle").and_then(|h| h.as_u64()).unwrap_or(0);
-            let at = Location {
-                line: None,
-                text: format!("rule handle {handle} in {table}/{chain}"),
-            };
             let exprs = r
                 .get("expr")
                 .and_then(|e| e.as_array())
                 .cloned()
                 .unwrap_or_default();
+            let at = Location {
+                line: None,
+                text: format!(
+                    "rule handle {handle} in {table}/{chain}: {}",
+                    describe_exprs(&exprs)
+                ),
+            };
             let stmts = json_statements(&exprs);
             match chains
                 .iter_mut()
@@ -632,6 +635,54 @@ pub fn parse_json(text: &str) -> Result<Config, String> {
         }
     }
     Ok(assemble("nftables-json", chains, &sets, Vec::new(), notes))
+}
+
+/// A short nft-like rendering of JSON expressions, for messages.
+fn describe_exprs(exprs: &[serde_json::Value]) -> String {
+    fn side(v: &serde_json::Value) -> String {
+        if let Some(p) = v.get("payload") {
+            let proto = p.get("protocol").and_then(|x| x.as_str()).unwrap_or("?");
+            let field = p.get("field").and_then(|x| x.as_str()).unwrap_or("?");
+            return format!("{proto} {field}");
+        }
+        for key in ["meta", "ct"] {
+            if let Some(m) = v.get(key) {
+                return format!(
+                    "{key} {}",
+                    m.get("key").and_then(|x| x.as_str()).unwrap_or("?")
+                );
+            }
+        }
+        match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+    exprs
+        .iter()
+        .filter_map(|e| {
+            let (kind, body) = e.as_object()?.iter().next()?;
+            Some(match kind.as_str() {
+                "match" => {
+                    let op = body.get("op").and_then(|o| o.as_str()).unwrap_or("==");
+                    let left = body.get("left").map(side).unwrap_or_default();
+                    let right = body.get("right").map(side).unwrap_or_default();
+                    if op == "==" {
+                        format!("{left} {right}")
+                    } else {
+                        format!("{left} {op} {right}")
+                    }
+                }
+                "counter" => return None,
+                "jump" | "goto" => format!(
+                    "{kind} {}",
+                    body.get("target").and_then(|t| t.as_str()).unwrap_or("?")
+                ),
+                other => other.to_string(),
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 // ---------------------------------------------------------------- both

@@ -1,0 +1,220 @@
+//! `portplan audit` on hand-written configurations of the reference fw-external, in every format:
+//! golden reports, the findings an engineer would look for, agreement between formats, and parsers
+//! that never panic on arbitrary input.
+
+mod common;
+
+use portplan::audit::report::{self, Audit, Status};
+use portplan::audit::{self, Format};
+use portplan::plan;
+use portplan::topology::Topology;
+use proptest::prelude::*;
+
+const FORMATS: [(Format, &str); 4] = [
+    (Format::Iptables, "fw-external.iptables"),
+    (Format::Nftables, "fw-external.nft"),
+    (Format::NftablesJson, "fw-external.nft.json"),
+    (Format::Asa, "fw-external.asa"),
+];
+
+fn fixture(name: &str) -> String {
+    common::read(&common::repo().join("tests/fixtures/audit").join(name))
+}
+
+fn audit_of(format: Format, file: &str) -> Audit {
+    let t = Topology::reference();
+    let p = plan::compile(&t);
+    let config = audit::parse(format, &fixture(file)).unwrap();
+    report::audit(&p, &t, "fw-external", &config)
+}
+
+fn status_of(a: &Audit, rows: &str) -> Status {
+    a.rules
+        .iter()
+        .find(|r| r.rows.contains(rows))
+        .unwrap_or_else(|| panic!("no rule {rows}"))
+        .status
+}
+
+#[test]
+fn golden_audit_reports() {
+    for (format, file) in FORMATS {
+        let a = audit_of(format, file);
+        let json = serde_json::to_string_pretty(&a).unwrap() + "\n";
+        common::golden(&format!("audit/{file}.json"), &json);
+    }
+}
+
+#[test]
+fn every_format_finds_the_same_mistakes() {
+    for (format, file) in FORMATS {
+        let a = audit_of(format, file);
+        let at = format.as_str();
+        // the partial RTP range: 50000-54999 allowed, 55000-59999 dropped
+        let rtp = a
+            .rules
+            .iter()
+            .find(|r| r.rows.contains("external-interface#4"))
+            .unwrap();
+        assert_eq!(rtp.status, Status::Partial, "{at}");
+        let denied = rtp.parts.iter().find(|p| p.verdict == "denied").unwrap();
+        assert!(
+            denied.what.iter().all(|w| w.starts_with("tcp 55000-59999")),
+            "{at}: {:?}",
+            denied.what
+        );
+        let allowed = rtp.parts.iter().find(|p| p.verdict == "allowed").unwrap();
+        assert!(
+            allowed
+                .what
+                .iter()
+                .any(|w| w.starts_with("tcp 50000-54999")),
+            "{at}"
+        );
+        // federation 5061 is missing in both directions
+        assert_eq!(status_of(&a, "external-vip#4"), Status::Blocked, "{at}");
+        assert_eq!(status_of(&a, "external-vip#5"), Status::Blocked, "{at}");
+        // the web conferencing VIP is shadowed by a drop before its accept
+        let webconf = a
+            .rules
+            .iter()
+            .find(|r| r.rows.contains("external-vip#6"))
+            .unwrap();
+        assert_eq!(webconf.status, Status::Blocked, "{at}");
+        let by = &webconf.parts[0].by[0];
+        assert!(
+            by.text.contains("203.0.113.101"),
+            "{at}: decided by the shadowing drop, not the policy: {by:?}"
+        );
+        assert!(by.line.is_some() || format == Format::NftablesJson, "{at}");
+        // everything else is allowed
+        assert_eq!(a.count(Status::Allowed), 14, "{at}");
+        // RDP into the DMZ is reported as beyond the plan, for certain
+        assert!(
+            a.overexposure.iter().any(|e| e.certain
+                && e.ingress == "outside"
+                && e.into_protected_zone
+                && e.what[0].starts_with("tcp port 3389")),
+            "{at}: {:?}",
+            a.overexposure
+        );
+        // the widened outbound source (the whole DMZ instead of the Edge addresses)
+        assert!(
+            a.overexposure
+                .iter()
+                .any(|e| e.ingress == "dmz" && e.what[0].contains("from 203.0.113.0/24")),
+            "{at}"
+        );
+        // the rule portplan can only read in part is named, and what it may open is flagged
+        assert_eq!(a.partly_read.len(), 1, "{at}: {:?}", a.partly_read);
+        assert!(a.overexposure.iter().any(|e| !e.certain), "{at}");
+    }
+}
+
+#[test]
+fn the_generated_rules_audit_clean_against_their_own_plan() {
+    use portplan::render::{self, Scope, Target};
+    let t = Topology::reference();
+    let p = plan::compile(&t);
+    for fw in ["fw-external", "fw-internal"] {
+        let scope = Scope::Firewall(fw.into());
+        let ipt = render::render_files(&p, &t, Target::Iptables, &scope).unwrap();
+        let combined: String = ipt
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let asa = render::render(&p, &t, Target::Asa, &scope).unwrap();
+        for (format, text) in [(Format::Iptables, combined), (Format::Asa, asa)] {
+            let config = audit::parse(format, &text).unwrap();
+            let a = report::audit(&p, &t, fw, &config);
+            assert!(
+                a.all_allowed(),
+                "{fw} {}: {:?}",
+                format.as_str(),
+                a.rules.iter().find(|r| r.status != Status::Allowed)
+            );
+            assert!(
+                a.overexposure.is_empty(),
+                "{fw} {}: {:?}",
+                format.as_str(),
+                a.overexposure
+            );
+            assert!(a.unparsed.is_empty() && a.partly_read.is_empty());
+        }
+    }
+}
+
+#[test]
+fn unreadable_input_is_an_error_not_a_verdict() {
+    assert!(audit::parse(Format::NftablesJson, "{ not json").is_err());
+    assert!(audit::parse(Format::Iptables, "hello world\n").is_err());
+}
+
+#[test]
+fn cli_exit_codes_follow_the_verdicts() {
+    let bin = env!("CARGO_BIN_EXE_portplan");
+    let path = common::repo().join("tests/fixtures/audit/fw-external.iptables");
+    let out = std::process::Command::new(bin)
+        .args([
+            "audit",
+            "--firewall",
+            "fw-external",
+            "--format",
+            "iptables",
+            "--config",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "something required is blocked");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("PARTIAL !") && text.contains("line 13"),
+        "{text}"
+    );
+    let out = std::process::Command::new(bin)
+        .args([
+            "audit",
+            "--firewall",
+            "fw-external",
+            "--format",
+            "nftables-json",
+            "--config",
+        ])
+        .arg(common::repo().join("Cargo.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "unreadable input");
+}
+
+fn exercise(format: Format, text: &str) {
+    if let Ok(config) = audit::parse(format, text) {
+        let t = Topology::reference();
+        let p = plan::compile(&t);
+        let _ = report::audit(&p, &t, "fw-external", &config);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsers_never_panic_on_arbitrary_text(text in "\\PC{0,300}") {
+        for (format, _) in FORMATS {
+            exercise(format, &text);
+        }
+    }
+
+    #[test]
+    fn parsers_never_panic_on_mutated_configs(which in 0usize..4, cut in 0usize..4000, len in 0usize..30, insert in "[ -~\n{}\"!]{0,10}") {
+        let (format, file) = FORMATS[which];
+        let text = fixture(file);
+        let mut start = cut.min(text.len());
+        while !text.is_char_boundary(start) { start -= 1; }
+        let mut end = (start + len).min(text.len());
+        while !text.is_char_boundary(end) { end -= 1; }
+        let mutated = format!("{}{}{}", &text[..start], insert, &text[end..]);
+        exercise(format, &mutated);
+    }
+}
