@@ -134,8 +134,22 @@ pub fn run_all(lab: &Lab, checks: &[Check]) -> Vec<(Check, Verdict)> {
             wrong.push((c.clone(), v));
         }
     }
-    let denied: Vec<&Check> = checks.iter().filter(|c| !c.expect_open).collect();
-    for batch in denied.chunks(24) {
+    // drop checks wait for their timeout, so they run in parallel batches; within a batch each
+    // destination socket appears once (two listeners cannot bind the same address and port)
+    let mut batches: Vec<Vec<&Check>> = Vec::new();
+    for c in checks.iter().filter(|c| !c.expect_open) {
+        let fits = |b: &Vec<&Check>| {
+            b.len() < 24
+                && !b
+                    .iter()
+                    .any(|x| x.dst == c.dst && x.port == c.port && x.transport == c.transport)
+        };
+        match batches.iter_mut().find(|b| fits(b)) {
+            Some(b) => b.push(c),
+            None => batches.push(vec![c]),
+        }
+    }
+    for batch in &batches {
         let results: Vec<(Check, Verdict)> = std::thread::scope(|scope| {
             let handles: Vec<_> = batch
                 .iter()
