@@ -46,9 +46,10 @@ enum ChainEnd {
 
 const MAX_DEPTH: usize = 64;
 /// Pieces a region may break into before the evaluation gives up on it (as "uncertain").
-const MAX_PIECES: usize = 200_000;
+pub const DEFAULT_BUDGET: usize = 200_000;
 
 struct Ctx<'a> {
+    budget: usize,
     config: &'a Config,
     family: Family,
     iif: &'a str,
@@ -90,14 +91,24 @@ impl Ctx<'_> {
             if matched.is_empty() {
                 continue;
             }
+            // most rules touch none of the pending packets: skip them without moving anything
+            let touches = pending.iter().any(|t| {
+                t.region
+                    .0
+                    .iter()
+                    .any(|a| matched.0.iter().any(|b| a.intersect(b).is_some()))
+            });
+            if !touches {
+                continue;
+            }
             let mut next = Vec::with_capacity(pending.len());
             for t in pending {
-                let hit = t.region.intersect(&matched);
+                let hit = t.region.intersect(matched);
                 if hit.is_empty() {
                     next.push(t);
                     continue;
                 }
-                let miss = t.region.minus(&matched);
+                let miss = t.region.minus(matched);
                 if !miss.is_empty() {
                     next.push(Tagged {
                         region: miss,
@@ -142,11 +153,12 @@ impl Ctx<'_> {
                     Action::Goto(target) => out.extend(self.run(target, vec![hit], depth + 1)),
                 }
             }
-            if next.iter().map(|t| t.region.0.len()).sum::<usize>() > MAX_PIECES {
+            if next.iter().map(|t| t.region.0.len()).sum::<usize>() > self.budget {
                 let at = Location {
                     line: rule.at.line,
                     text: format!(
-                        "evaluation stopped: the region broke into more than {MAX_PIECES} pieces here"
+                        "evaluation stopped here: the region broke into more than {} pieces",
+                        self.budget
                     ),
                 };
                 out.extend(
@@ -200,6 +212,19 @@ pub fn evaluate(
     oif: &str,
     region: Region,
 ) -> Vec<Piece> {
+    evaluate_within(config, family, iif, oif, region, DEFAULT_BUDGET)
+}
+
+/// [`evaluate`] with a limit on how many pieces the region may break into; past it, what is left
+/// is reported as uncertain at the rule where the limit was hit.
+pub fn evaluate_within(
+    config: &Config,
+    family: Family,
+    iif: &str,
+    oif: &str,
+    region: Region,
+    budget: usize,
+) -> Vec<Piece> {
     if !config.families.contains(&family) {
         let at = Location {
             line: None,
@@ -215,6 +240,7 @@ pub fn evaluate(
         }];
     }
     let ctx = Ctx {
+        budget,
         config,
         family,
         iif,

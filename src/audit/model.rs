@@ -129,6 +129,8 @@ pub struct Rule {
     pub action: Action,
     /// Set when part of the rule could not be interpreted; its match is then only "maybe".
     pub uncertain: Option<String>,
+    /// The region of each family, computed on first use.
+    cache: [std::sync::OnceLock<Region>; 2],
 }
 
 impl Rule {
@@ -145,6 +147,7 @@ impl Rule {
             new_connections: None,
             action,
             uncertain: None,
+            cache: Default::default(),
         }
     }
 
@@ -156,8 +159,16 @@ impl Rule {
             && self.new_connections != Some(false)
     }
 
-    /// The packets of one family the rule matches, as a region.
-    pub fn region(&self, family: Family) -> Region {
+    /// The packets of one family the rule matches, as a region (computed once per family).
+    pub fn region(&self, family: Family) -> &Region {
+        let slot = match family {
+            Family::V4 => &self.cache[0],
+            Family::V6 => &self.cache[1],
+        };
+        slot.get_or_init(|| self.compute_region(family))
+    }
+
+    fn compute_region(&self, family: Family) -> Region {
         let full_addr = match family {
             Family::V4 => (0, u128::from(u32::MAX)),
             Family::V6 => (0, u128::MAX),

@@ -277,7 +277,7 @@ fn parts_of(pieces: &[Piece], whole: &Region, family: Family) -> Vec<Part> {
 }
 
 /// Audits the plan's rules for `firewall` against `config`.
-pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) -> Audit {
+fn audit_rules(plan: &Plan, firewall: &str, config: &Config) -> Vec<RuleAudit> {
     let mut rules = Vec::new();
     for r in plan.rules_for(firewall) {
         let whole = rule_region(r);
@@ -320,10 +320,28 @@ pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) 
             parts: parts_of(&pieces, &whole, r.family),
         });
     }
+    rules
+}
+
+/// Audits the plan's rules for `firewall` against `config`. The required flows and the search for
+/// openings beyond the plan run side by side (two threads over the same read-only configuration).
+pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) -> Audit {
+    let (rules, (overexposure, notes)) = std::thread::scope(|scope| {
+        let beyond = scope.spawn(|| {
+            let mut notes = config.notes.clone();
+            let found = overexposure(plan, topology, firewall, config, &mut notes);
+            (found, notes)
+        });
+        let rules = audit_rules(plan, firewall, config);
+        (
+            rules,
+            beyond.join().expect("overexposure search does not panic"),
+        )
+    });
     Audit {
         firewall: firewall.to_string(),
         format: config.format,
-        overexposure: overexposure(plan, topology, firewall, config),
+        overexposure,
         rules,
         unparsed: config.unparsed.clone(),
         partly_read: config
@@ -340,16 +358,50 @@ pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) 
                 })
             })
             .collect(),
-        notes: config.notes.clone(),
+        notes,
     }
 }
 
-/// What the configuration allows between each pair of the firewall's interfaces beyond the plan.
+/// Networks on one side of a firewall: the zone of that leg and every zone reached from it without
+/// crossing this firewall again.
+fn side_networks(
+    topology: &Topology,
+    firewall: &str,
+    zone: &str,
+    family: Family,
+) -> Vec<(u128, u128)> {
+    let router = crate::plan::Router::new(topology);
+    let mut out = Vec::new();
+    for z in &topology.zones {
+        let behind = z.name == zone
+            || router
+                .path(zone, &z.name)
+                .is_some_and(|hops| hops.iter().all(|h| h.firewall != firewall));
+        if behind {
+            out.extend(
+                z.networks
+                    .iter()
+                    .filter(|n| crate::plan::Family::of(n) == family)
+                    .map(net_interval),
+            );
+        }
+    }
+    out
+}
+
+/// Fragment budget of the overexposure pass: a configuration that breaks the protected space into
+/// more pieces is reported as too fragmented to analyse completely (see the audit's notes).
+pub const OVEREXPOSURE_BUDGET: usize = 4_096;
+
+/// What the configuration allows into each protected zone beyond the plan: for every pair of the
+/// firewall's interfaces whose egress is not the internet, new connections from the networks on
+/// the ingress side to the networks on the egress side.
 fn overexposure(
     plan: &Plan,
     topology: &Topology,
     firewall: &str,
     config: &Config,
+    notes: &mut Vec<String>,
 ) -> Vec<Exposure> {
     let Some(fw) = topology.firewall(firewall) else {
         return Vec::new();
@@ -357,16 +409,29 @@ fn overexposure(
     let mut out = Vec::new();
     for inp in &fw.interfaces {
         for outp in &fw.interfaces {
-            if inp.name == outp.name {
+            let protected = topology
+                .zone(&outp.zone)
+                .is_some_and(|z| z.kind != crate::topology::ZoneKind::Internet);
+            if inp.name == outp.name || !protected {
                 continue;
             }
             for &family in &config.families {
-                let everything = Region::of(PacketBox {
-                    src: (0, family_bound(family)),
-                    dst: (0, family_bound(family)),
-                    proto: PROTO_ALL,
-                    port: (0, u16::MAX),
-                });
+                let sources = side_networks(topology, firewall, &inp.zone, family);
+                let destinations = side_networks(topology, firewall, &outp.zone, family);
+                let mut space = Region::default();
+                for s in &sources {
+                    for d in &destinations {
+                        space.0.push(PacketBox {
+                            src: *s,
+                            dst: *d,
+                            proto: PROTO_ALL,
+                            port: (0, u16::MAX),
+                        });
+                    }
+                }
+                if space.is_empty() {
+                    continue;
+                }
                 let planned = plan
                     .rules_for(firewall)
                     .filter(|r| {
@@ -379,12 +444,30 @@ fn overexposure(
                         acc.0.extend(fresh.0);
                         acc
                     });
-                for piece in
-                    eval::evaluate(config, family, &inp.name, &outp.name, everything.clone())
-                {
+                let pieces = eval::evaluate_within(
+                    config,
+                    family,
+                    &inp.name,
+                    &outp.name,
+                    space.clone(),
+                    OVEREXPOSURE_BUDGET,
+                );
+                for piece in pieces {
                     let (by, certain) = match piece.fate {
                         Fate::Allowed(by) => (by, true),
                         Fate::Uncertain(at) => match at.into_iter().next() {
+                            Some(first) if first.text.starts_with("evaluation stopped") => {
+                                let note = format!(
+                                    "{} -> {} ({family}): the search for openings beyond the plan stopped at {} (more than {OVEREXPOSURE_BUDGET} fragments); openings after that rule are not listed",
+                                    inp.name,
+                                    outp.name,
+                                    first.label()
+                                );
+                                if !notes.contains(&note) {
+                                    notes.push(note);
+                                }
+                                continue;
+                            }
                             Some(first) => (first, false),
                             None => continue,
                         },
@@ -394,15 +477,11 @@ fn overexposure(
                     if extra.is_empty() {
                         continue;
                     }
-                    let egress_zone = outp.zone.clone();
-                    let into_protected = topology
-                        .zone(&egress_zone)
-                        .is_some_and(|z| z.kind != crate::topology::ZoneKind::Internet);
                     out.push(Exposure {
                         ingress: inp.name.clone(),
                         egress: outp.name.clone(),
-                        egress_zone,
-                        into_protected_zone: into_protected,
+                        egress_zone: outp.zone.clone(),
+                        into_protected_zone: true,
                         family,
                         by,
                         what: vec![outline(&extra, family)],
