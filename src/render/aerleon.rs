@@ -6,7 +6,7 @@
 //! The header targets Juniper (mixed IPv4/IPv6 filter) and Cisco ASA; add others as you need.
 
 use super::address_book::{AddressBook, identifier, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, firewalls_in_scope, net_text};
+use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope, net_text};
 use crate::plan::{Plan, Rule};
 use crate::topology::Topology;
 use std::collections::BTreeMap;
@@ -34,14 +34,15 @@ fn quoted(text: &str) -> String {
 fn policy(plan: &Plan, topology: &Topology, firewall: &str, book: &AddressBook) -> String {
     let rules: Vec<&Rule> = plan.rules_for(firewall).collect();
     let mut s = String::new();
+    s.push_str(&banner(
+        "#",
+        &format!("policy for `{firewall}`"),
+        plan,
+        topology,
+    ));
     let _ = writeln!(
         s,
-        "# portplan: Lync Server 2013 / Skype for Business policy for `{firewall}`"
-    );
-    let _ = writeln!(
-        s,
-        "# topology `{}`; generate with: aclgen --policy_file policies/{firewall}.yaml --definitions_directory def",
-        topology.name
+        "# generate with: aclgen --policy_file policies/{firewall}.yaml --definitions_directory def"
     );
     s.push_str("filters:\n");
     let interfaces: Vec<String> = topology

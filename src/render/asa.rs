@@ -3,7 +3,7 @@
 //! ASA ACLs are unified: IPv4 and IPv6 entries share one list.
 
 use super::address_book::{AddressBook, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, firewalls_in_scope};
+use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope};
 use crate::plan::{Plan, Rule};
 use crate::topology::Topology;
 use ipnet::IpNet;
@@ -70,16 +70,12 @@ pub fn config(plan: &Plan, topology: &Topology, firewall: &str) -> String {
     let rules: Vec<&Rule> = plan.rules_for(firewall).collect();
     let book = AddressBook::new(rules.iter().copied());
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "! portplan: Lync Server 2013 / Skype for Business policy for `{firewall}`"
-    );
-    let _ = writeln!(
-        s,
-        "! topology `{}`, scenarios: {}",
-        topology.name,
-        plan.scenarios.join(", ")
-    );
+    s.push_str(&banner(
+        "!",
+        &format!("policy for `{firewall}`"),
+        plan,
+        topology,
+    ));
     let _ = writeln!(
         s,
         "! Interface names are the nameif of each interface in the topology."

@@ -7,7 +7,7 @@
 //! Load order: `ipset restore -exist < FW.ipset`, then `iptables-restore < FW.iptables`.
 
 use super::address_book::{AddressBook, identifier, merged_comment, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, firewalls_in_scope, net_text};
+use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope, net_text};
 use crate::plan::{Family, Group, Plan, Rule};
 use crate::topology::Topology;
 use std::collections::BTreeMap;
@@ -139,17 +139,12 @@ fn restore_file(
         Family::V6 => "ip6tables-restore",
     };
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# portplan: Lync Server 2013 / Skype for Business firewall policy for `{firewall}` ({})",
-        family
-    );
-    let _ = writeln!(
-        s,
-        "# topology `{}`, scenarios: {}",
-        topology.name,
-        plan.scenarios.join(", ")
-    );
+    s.push_str(&banner(
+        "#",
+        &format!("firewall policy for `{firewall}` ({family})"),
+        plan,
+        topology,
+    ));
     let _ = writeln!(
         s,
         "# Load: ipset restore -exist < {firewall}.ipset (if present), then {tool} < this file."

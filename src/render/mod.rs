@@ -161,6 +161,16 @@ pub fn render(
         .join("\n"))
 }
 
+/// The opening comment lines every generated file shares: what it is, for what, from which
+/// topology and scenarios. `comment` is the platform's comment marker (`#`, `!`).
+pub(crate) fn banner(comment: &str, what: &str, plan: &Plan, topology: &Topology) -> String {
+    format!(
+        "{comment} portplan: Lync Server 2013 / Skype for Business {what}\n{comment} topology `{}`, scenarios: {}\n",
+        topology.name,
+        plan.scenarios.join(", ")
+    )
+}
+
 /// Firewalls a scope selects; host scopes are refused by firewall targets.
 pub fn firewalls_in_scope(
     topology: &Topology,

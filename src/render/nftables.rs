@@ -6,7 +6,7 @@
 //! so that loading it replaces any previous version in one transaction.
 
 use super::address_book::{AddressBook, identifier, merged_comment, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, firewalls_in_scope, net_text};
+use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope, net_text};
 use crate::plan::{Family, Plan, Rule};
 use crate::topology::Topology;
 use std::fmt::Write;
@@ -63,16 +63,12 @@ pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
     let book = AddressBook::new(rules.iter().copied());
     let mut s = String::new();
     let _ = writeln!(s, "#!/usr/sbin/nft -f");
-    let _ = writeln!(
-        s,
-        "# portplan: Lync Server 2013 / Skype for Business firewall policy for `{firewall}`"
-    );
-    let _ = writeln!(
-        s,
-        "# topology `{}`, scenarios: {}",
-        topology.name,
-        plan.scenarios.join(", ")
-    );
+    s.push_str(&banner(
+        "#",
+        &format!("firewall policy for `{firewall}`"),
+        plan,
+        topology,
+    ));
     let _ = writeln!(
         s,
         "# Load with `nft -f {firewall}.nft`: the table is replaced in one transaction."

@@ -7,7 +7,7 @@
 //! and creates it again. Traffic that reaches a server through a load balancer VIP with SNAT comes
 //! from the load balancer, so such rules leave the remote address open and say so.
 
-use super::{Artifact, RenderError, Renderer, Scope, net_text};
+use super::{Artifact, RenderError, Renderer, Scope, banner, net_text};
 use crate::catalog::ServerRole;
 use crate::plan::{Flow, Group, Plan};
 use crate::topology::{AddressUse, Pool, Server, Topology, Vip, VipService};
@@ -167,17 +167,17 @@ fn rows(f: &Flow) -> String {
 pub fn script(plan: &Plan, topology: &Topology, pool: &Pool, server: &Server) -> String {
     let rules = host_rules(plan, pool, server);
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# portplan: Windows Firewall rules for {} ({}, pool {})",
+    let what = format!(
+        "Windows Firewall rules for {} ({}, pool {})",
         server.name,
         pool.role.description(),
         pool.name
     );
+    s.push_str(&banner("#", &what, plan, topology));
     let _ = writeln!(
         s,
-        "# topology `{}`; run in an elevated PowerShell on {}. Idempotent: the `{GROUP}` group is replaced.",
-        topology.name, server.name
+        "# run in an elevated PowerShell on {}; idempotent: the `{GROUP}` group is replaced",
+        server.name
     );
     s.push_str("#Requires -RunAsAdministrator\n");
     s.push_str("$ErrorActionPreference = 'Stop'\n");

@@ -1,5 +1,6 @@
-# portplan: Windows Firewall rules for fe1 (Front End pool, pool fe)
-# topology `dns-director-3edge`; run in an elevated PowerShell on fe1. Idempotent: the `portplan` group is replaced.
+# portplan: Lync Server 2013 / Skype for Business Windows Firewall rules for fe1 (Front End pool, pool fe)
+# topology `dns-director-3edge`, scenarios: director-dns-hlb, edge-consolidated-hlb, reverse-proxy
+# run in an elevated PowerShell on fe1; idempotent: the `portplan` group is replaced
 #Requires -RunAsAdministrator
 $ErrorActionPreference = 'Stop'
 $group = 'portplan'

@@ -1,5 +1,6 @@
-# portplan: Windows Firewall rules for dir02 (Director or Director pool, pool dirpool)
-# topology `reference`; run in an elevated PowerShell on dir02. Idempotent: the `portplan` group is replaced.
+# portplan: Lync Server 2013 / Skype for Business Windows Firewall rules for dir02 (Director or Director pool, pool dirpool)
+# topology `reference`, scenarios: director-pool-hlb, edge-consolidated-hlb, reverse-proxy
+# run in an elevated PowerShell on dir02; idempotent: the `portplan` group is replaced
 #Requires -RunAsAdministrator
 $ErrorActionPreference = 'Stop'
 $group = 'portplan'

@@ -1,5 +1,6 @@
-# portplan: Windows Firewall rules for edge02 (consolidated Edge pool, pool edgepool)
-# topology `reference`; run in an elevated PowerShell on edge02. Idempotent: the `portplan` group is replaced.
+# portplan: Lync Server 2013 / Skype for Business Windows Firewall rules for edge02 (consolidated Edge pool, pool edgepool)
+# topology `reference`, scenarios: director-pool-hlb, edge-consolidated-hlb, reverse-proxy
+# run in an elevated PowerShell on edge02; idempotent: the `portplan` group is replaced
 #Requires -RunAsAdministrator
 $ErrorActionPreference = 'Stop'
 $group = 'portplan'

@@ -1,5 +1,6 @@
-# portplan: Windows Firewall rules for fe03 (Front End pool, pool fepool)
-# topology `reference`; run in an elevated PowerShell on fe03. Idempotent: the `portplan` group is replaced.
+# portplan: Lync Server 2013 / Skype for Business Windows Firewall rules for fe03 (Front End pool, pool fepool)
+# topology `reference`, scenarios: director-pool-hlb, edge-consolidated-hlb, reverse-proxy
+# run in an elevated PowerShell on fe03; idempotent: the `portplan` group is replaced
 #Requires -RunAsAdministrator
 $ErrorActionPreference = 'Stop'
 $group = 'portplan'

@@ -1,5 +1,6 @@
-# portplan: Windows Firewall rules for owa01 (Office Web Apps Server farm, pool owa)
-# topology `reference`; run in an elevated PowerShell on owa01. Idempotent: the `portplan` group is replaced.
+# portplan: Lync Server 2013 / Skype for Business Windows Firewall rules for owa01 (Office Web Apps Server farm, pool owa)
+# topology `reference`, scenarios: director-pool-hlb, edge-consolidated-hlb, reverse-proxy
+# run in an elevated PowerShell on owa01; idempotent: the `portplan` group is replaced
 #Requires -RunAsAdministrator
 $ErrorActionPreference = 'Stop'
 $group = 'portplan'
