@@ -7,4 +7,5 @@ pub mod catalog;
 pub mod plan;
 pub mod probe;
 pub mod render;
+pub mod report;
 pub mod topology;

@@ -45,6 +45,10 @@ enum Command {
     Probe(ProbeArgs),
     /// Audit an existing firewall configuration against the plan
     Audit(AuditArgs),
+    /// Draw the deployment: zones, firewalls, pools, VIPs and the planned flows
+    Diagram(DiagramArgs),
+    /// Write a self-contained HTML report (plan, diagram, checks; audit and probe results if given)
+    Report(ReportArgs),
     /// Print the built-in reference topology (a starting point for your own)
     Example,
     /// Print a shell completion script
@@ -221,6 +225,41 @@ fn audit_format_parser() -> impl clap::builder::TypedValueParser<Value = portpla
         .map(|name| name.parse::<Format>().expect("listed formats parse"))
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum DiagramFormat {
+    Svg,
+    Dot,
+}
+
+#[derive(Args)]
+struct DiagramArgs {
+    #[command(flatten)]
+    topology: TopologyArg,
+    #[arg(long, value_enum, default_value = "svg")]
+    format: DiagramFormat,
+    /// Leave out the flows that only features switched off would add (drawn dashed otherwise)
+    #[arg(long)]
+    hide_optional: bool,
+    /// Write to this file instead of standard output
+    #[arg(short, long, value_name = "PATH")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    topology: TopologyArg,
+    /// The HTML file to write
+    #[arg(short, long, value_name = "PATH")]
+    output: PathBuf,
+    /// Include an audit (`portplan audit --format-out json` output)
+    #[arg(long, value_name = "AUDIT.json")]
+    audit: Option<PathBuf>,
+    /// Include a probe matrix (`portplan probe --format json` output)
+    #[arg(long, value_name = "PROBE.json")]
+    probe: Option<PathBuf>,
+}
+
 /// How a command ended when it did not simply succeed.
 enum Failure {
     /// The job ran and found problems (exit 1).
@@ -258,6 +297,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Listen(args) => listen(args),
         Command::Probe(args) => probe(args),
         Command::Audit(args) => audit(args),
+        Command::Diagram(args) => diagram(args),
+        Command::Report(args) => report(args),
         Command::Example => out(Topology::reference_source()),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -767,4 +808,52 @@ fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
         a.unparsed.len()
     ));
     s
+}
+
+fn diagram(args: DiagramArgs) -> Result<(), Failure> {
+    use portplan::report::diagram as d;
+    let topology = load(&args.topology)?;
+    let plan = plan::compile(&topology);
+    let layout = d::layout(&topology, &plan, !args.hide_optional);
+    let text = match args.format {
+        DiagramFormat::Svg => d::svg(&layout),
+        DiagramFormat::Dot => d::dot(&layout),
+    };
+    match &args.output {
+        Some(path) => write_file(path, &text),
+        None => out(&text),
+    }
+}
+
+fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, Failure> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    Ok(serde_json::from_str(&text)
+        .with_context(|| format!("{} is not {what} JSON", path.display()))?)
+}
+
+fn report(args: ReportArgs) -> Result<(), Failure> {
+    use portplan::report::html;
+    let topology = load(&args.topology)?;
+    let plan = plan::compile(&topology);
+    let lint = topology::lint::lint(&topology);
+    let extras = html::Extras {
+        audit: args
+            .audit
+            .as_deref()
+            .map(|p| read_json(p, "audit"))
+            .transpose()?,
+        probe: args
+            .probe
+            .as_deref()
+            .map(|p| read_json(p, "probe"))
+            .transpose()?,
+    };
+    let text = html::report(&topology, &plan, &lint, &extras);
+    write_file(&args.output, &text)?;
+    out(&format!(
+        "wrote {} ({} bytes)\n",
+        args.output.display(),
+        text.len()
+    ))
 }

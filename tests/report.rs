@@ -1,0 +1,301 @@
+//! The diagram and the HTML report: golden DOT, SVG structure, a self-contained report under 1 MB
+//! that parses as valid HTML, and a real headless Chromium that runs its script, filters its tables
+//! and renders a non-blank page.
+
+mod common;
+
+use portplan::plan;
+use portplan::report::{diagram, html};
+use portplan::topology::{Topology, lint};
+use std::process::Command;
+
+fn load(name: &str) -> Topology {
+    Topology::parse(
+        &format!("examples/{name}"),
+        &common::read(&common::example(name)),
+    )
+    .unwrap()
+}
+
+fn report_html(t: &Topology) -> String {
+    let p = plan::compile(t);
+    html::report(t, &p, &lint::lint(t), &html::Extras::default())
+}
+
+#[test]
+fn golden_dot_for_both_examples() {
+    for name in ["reference.toml", "dns-director-3edge.toml"] {
+        let t = load(name);
+        let d = diagram::layout(&t, &plan::compile(&t), true);
+        common::golden(
+            &format!("diagram/{}.dot", name.trim_end_matches(".toml")),
+            &diagram::dot(&d),
+        );
+    }
+}
+
+#[test]
+fn svg_structure_follows_the_topology_and_plan() {
+    let t = load("reference.toml");
+    let p = plan::compile(&t);
+    let d = diagram::layout(&t, &p, true);
+    let svg = diagram::svg(&d);
+    let count = |needle: &str| svg.matches(needle).count();
+    assert_eq!(count("<g class=\"zone\""), t.zones.len());
+    assert_eq!(count("<g class=\"firewall\""), t.firewalls.len());
+    // a box per zone anchor, pool, VIP and client network
+    let vips: usize = t.pools.iter().map(|p| p.vips.len()).sum();
+    assert_eq!(
+        count("<g class=\"node "),
+        t.zones.len() + t.pools.len() + vips + t.clients.len()
+    );
+    assert_eq!(
+        count("<g class=\"flow\" ") + count("<g class=\"flow optional\""),
+        d.arrows.len()
+    );
+    assert!(
+        count("<g class=\"flow optional\"") >= 2,
+        "OCS 2007 ranges (feature off) are dashed"
+    );
+    for label in [
+        "fw-external",
+        "fw-internal",
+        "edgepool av VIP (no SNAT)",
+        "edgepool access VIP (SNAT)",
+        "tcp 443",
+        "udp 3478",
+        "tcp 8080,4443",
+    ] {
+        assert!(svg.contains(label), "diagram lacks `{label}`");
+    }
+    // every firewall colour is used by at least one arrow
+    for fw in &t.firewalls {
+        assert!(
+            svg.contains(&format!("class=\"flow\" data-firewall=\"{}\"", fw.name)),
+            "{}",
+            fw.name
+        );
+    }
+    let hidden = diagram::svg(&diagram::layout(&t, &p, false));
+    assert_eq!(hidden.matches("<g class=\"flow optional\"").count(), 0);
+    // the zones run from the internet inwards
+    let order: Vec<&str> = d.zones.iter().map(|z| z.0.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "internet",
+            "perimeter-external",
+            "perimeter-internal",
+            "internal"
+        ]
+    );
+}
+
+#[test]
+fn report_is_self_contained_and_small() {
+    for name in ["reference.toml", "dns-director-3edge.toml"] {
+        let page = report_html(&load(name));
+        assert!(page.len() < 1_000_000, "{name}: {} bytes", page.len());
+        for forbidden in [
+            "<link",
+            "src=",
+            "@import",
+            "url(http",
+            "fetch(",
+            "XMLHttpRequest",
+        ] {
+            assert!(!page.contains(forbidden), "{name}: contains `{forbidden}`");
+        }
+        // the only URL in an attribute is the SVG namespace, which is never fetched
+        let urls: Vec<&str> = page
+            .match_indices("=\"http")
+            .map(|(i, _)| &page[i..i + 28])
+            .collect();
+        assert_eq!(urls, ["=\"http://www.w3.org/2000/svg"], "{name}");
+        assert!(page.contains("@media print"));
+    }
+}
+
+#[test]
+fn report_includes_audit_and_probe_results() {
+    let t = load("reference.toml");
+    let p = plan::compile(&t);
+    let config = portplan::audit::parse(
+        portplan::audit::Format::Iptables,
+        &common::read(&common::repo().join("tests/fixtures/audit/fw-external.iptables")),
+    )
+    .unwrap();
+    let audit = serde_json::to_value(portplan::audit::report::audit(
+        &p,
+        &t,
+        "fw-external",
+        &config,
+    ))
+    .unwrap();
+    let probe = serde_json::json!({
+        "from": "internet",
+        "summary": {"probes": 2, "passed": 1, "filtered": 1, "refused": 0, "silent": 0},
+        "outcomes": [
+            {"flow": 28, "rows": "edge-consolidated-hlb/external-vip#3", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 443, "verdict": "open"},
+            {"flow": 29, "rows": "edge-consolidated-hlb/external-vip#4", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 5061, "verdict": "filtered"}
+        ]
+    });
+    let page = html::report(
+        &t,
+        &p,
+        &lint::lint(&t),
+        &html::Extras {
+            audit: Some(audit),
+            probe: Some(probe),
+        },
+    );
+    assert!(page.contains("<h2 id=\"audit\">") && page.contains("<h2 id=\"probe\">"));
+    // blocked flows are highlighted
+    assert!(
+        page.contains("<tr class=\"bad\"><td>r12</td>"),
+        "blocked audit rule highlighted"
+    );
+    assert!(
+        page.contains("<tr class=\"bad\"><td>29</td>"),
+        "filtered probe highlighted"
+    );
+    assert!(
+        page.contains("<tr class=\"warn\"><td>r4</td>"),
+        "partial rule marked"
+    );
+}
+
+fn tool(name: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn needs(what: &str, present: bool) -> bool {
+    if !present {
+        assert!(std::env::var_os("CI").is_none(), "CI must provide {what}");
+        eprintln!("skipped: {what} is not installed");
+    }
+    present
+}
+
+#[test]
+fn report_is_valid_html() {
+    let has = Command::new("python3")
+        .args(["-c", "import html5lib"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !needs("python3 html5lib", has) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.html");
+    std::fs::write(&path, report_html(&load("reference.toml"))).unwrap();
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, html5lib; p = html5lib.HTMLParser(strict=True); p.parse(open(sys.argv[1], 'rb')); print('ok')",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn chromium(args: &[&str], profile: &std::path::Path) -> std::process::Output {
+    Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("chromium runs")
+}
+
+#[test]
+fn report_works_in_a_real_browser() {
+    if !needs("chromium", tool("chromium")) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, report_html(&load("reference.toml"))).unwrap();
+    let url = format!("file://{}", page.display());
+
+    // the page's own script filters the tables from the address
+    let out = chromium(
+        &[
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            &format!("{url}#filter=5061"),
+        ],
+        &dir.path().join("p1"),
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the script ran to its end\n{log}"
+    );
+    assert!(!log.contains("Uncaught"), "console errors:\n{log}");
+    let rules_start = dom.find("<h2 id=\"rules\">").unwrap();
+    let rules_end = dom.find("<h2 id=\"catalog\">").unwrap();
+    let rules = &dom[rules_start..rules_end];
+    let rows: Vec<&str> = rules
+        .split("<tr")
+        .skip(1)
+        .filter(|r| r.contains("<td>"))
+        .collect();
+    let visible: Vec<&&str> = rows.iter().filter(|r| !r.starts_with(" hidden")).collect();
+    let hidden = rows.len() - visible.len();
+    assert!(hidden > 20, "{hidden} of {} rows hidden", rows.len());
+    assert!(!visible.is_empty());
+    for r in &visible {
+        assert!(r.contains("5061"), "a visible row without 5061: {r}");
+    }
+    assert!(dom.contains("value=\"5061\"") || dom.contains(">5061<") || !visible.is_empty());
+
+    // a screenshot that is not blank
+    let shot = dir.path().join("shot.png");
+    let out = chromium(
+        &[
+            "--window-size=1400,1000",
+            &format!("--screenshot={}", shot.display()),
+            &url,
+        ],
+        &dir.path().join("p2"),
+    );
+    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let bytes = &buf[..info.buffer_size()];
+    let step = info.color_type.samples();
+    let mut colors = std::collections::HashSet::new();
+    for px in bytes.chunks(step).step_by(7) {
+        colors.insert(px.to_vec());
+    }
+    assert!(
+        colors.len() > 50,
+        "{} distinct colours: the page looks blank",
+        colors.len()
+    );
+}
