@@ -478,7 +478,8 @@ fn render_cmd(args: RenderArgs) -> Result<(), Failure> {
                 .map_err(anyhow::Error::from)?;
             // several files (one per firewall or host) go into a directory; one file goes to the
             // path itself unless that path is an existing directory
-            if files.len() > 1 || path.is_dir() {
+            let wants_dir = path.to_string_lossy().ends_with('/');
+            if files.len() > 1 || path.is_dir() || wants_dir {
                 std::fs::create_dir_all(path)
                     .with_context(|| format!("cannot create directory {}", path.display()))?;
                 for file in &files {

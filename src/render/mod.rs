@@ -7,8 +7,12 @@
 pub mod address_book;
 mod aerleon;
 mod asa;
+mod haproxy;
 mod iptables;
+mod keepalived;
 mod nftables;
+mod nftables_lb;
+mod nginx;
 pub mod tabular;
 mod views;
 mod windows;
@@ -47,6 +51,13 @@ pub enum RenderError {
     },
     #[error("could not encode JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(
+        "refusing to write {target}: the topology breaks a load balancer requirement:\n{findings}"
+    )]
+    Refused {
+        target: &'static str,
+        findings: String,
+    },
 }
 
 /// One file of rendered output.
@@ -78,6 +89,10 @@ pub enum Target {
     Windows,
     Asa,
     Aerleon,
+    Nginx,
+    Haproxy,
+    NftablesLb,
+    Keepalived,
     Table,
     Csv,
     Markdown,
@@ -91,6 +106,10 @@ impl Target {
         Target::Windows,
         Target::Asa,
         Target::Aerleon,
+        Target::Nginx,
+        Target::Haproxy,
+        Target::NftablesLb,
+        Target::Keepalived,
         Target::Table,
         Target::Csv,
         Target::Markdown,
@@ -108,6 +127,10 @@ impl Target {
             Target::Windows => Box::new(windows::Windows),
             Target::Asa => Box::new(asa::Asa),
             Target::Aerleon => Box::new(aerleon::Aerleon),
+            Target::Nginx => Box::new(nginx::Nginx),
+            Target::Haproxy => Box::new(haproxy::Haproxy),
+            Target::NftablesLb => Box::new(nftables_lb::NftablesLb),
+            Target::Keepalived => Box::new(keepalived::Keepalived),
             Target::Table | Target::Csv | Target::Markdown => Box::new(views::TableRenderer(self)),
             Target::Json => Box::new(views::JsonRenderer),
         }
@@ -169,6 +192,44 @@ pub(crate) fn banner(comment: &str, what: &str, plan: &Plan, topology: &Topology
         topology.name,
         plan.scenarios.join(", ")
     )
+}
+
+/// Load balancer and reverse proxy targets refuse a topology with lint errors (e.g. SNAT on the
+/// A/V Edge VIP) rather than writing a configuration that breaks the design.
+pub(crate) fn lint_gate(topology: &Topology, target: &'static str) -> Result<(), RenderError> {
+    let report = crate::topology::lint::lint(topology);
+    if !report.has_errors() {
+        return Ok(());
+    }
+    let findings = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::topology::Severity::Error)
+        .map(|f| format!("  {}: {}", f.code, f.message))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Err(RenderError::Refused { target, findings })
+}
+
+/// The protocol/port entries of planned flows that end on any of `addrs`, in plan order.
+pub(crate) fn services_towards(
+    plan: &Plan,
+    addrs: &[std::net::IpAddr],
+) -> Vec<(crate::catalog::Transport, crate::catalog::PortRange)> {
+    let mut out = Vec::new();
+    for f in &plan.flows {
+        if f.destination
+            .members
+            .iter()
+            .any(|m| m.net.prefix_len() == m.net.max_prefix_len() && addrs.contains(&m.net.addr()))
+        {
+            let entry = (f.transport, f.ports);
+            if !out.contains(&entry) {
+                out.push(entry);
+            }
+        }
+    }
+    out
 }
 
 /// Firewalls a scope selects; host scopes are refused by firewall targets.

@@ -129,6 +129,9 @@ pub struct RawPool {
     /// This Front End pool holds the Central Management store.
     #[serde(default)]
     pub cms: Option<Spanned<bool>>,
+    /// External web service names the reverse proxy publishes for this pool.
+    #[serde(default)]
+    pub published: Option<Spanned<OneOrMany<String>>>,
     #[serde(default, rename = "vip")]
     pub vips: Vec<Spanned<RawVip>>,
     #[serde(default, rename = "server")]

@@ -221,6 +221,8 @@ pub struct Pool {
     pub role: ServerRole,
     pub load_balancing: LoadBalancing,
     pub cms: bool,
+    /// External web service names published by the reverse proxy (e.g. `webext.contoso.com`).
+    pub published: Vec<String>,
     pub vips: Vec<Vip>,
     pub servers: Vec<Server>,
     #[serde(skip)]
@@ -230,6 +232,28 @@ pub struct Pool {
 impl Pool {
     pub fn vip(&self, service: VipService) -> Option<&Vip> {
         self.vips.iter().find(|v| v.service == service)
+    }
+
+    /// The real servers behind a VIP of this pool, with the address of each that serves the VIP's
+    /// service (the Access Edge address behind the access VIP, and so on), of the given family.
+    pub fn backends(&self, vip: &Vip, ipv4: bool) -> Vec<(String, IpAddr)> {
+        let usage = match vip.service {
+            VipService::Access => AddressUse::Access,
+            VipService::Webconf => AddressUse::Webconf,
+            VipService::Av => AddressUse::Av,
+            VipService::Internal | VipService::Pool => AddressUse::Host,
+        };
+        self.servers
+            .iter()
+            .filter_map(|s| {
+                s.interfaces
+                    .iter()
+                    .filter(|i| i.zone == vip.zone)
+                    .flat_map(|i| i.ips(usage))
+                    .find(|ip| ip.is_ipv4() == ipv4)
+                    .map(|ip| (s.name.clone(), ip))
+            })
+            .collect()
     }
 }
 

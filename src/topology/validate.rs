@@ -519,6 +519,11 @@ impl Validator {
             role,
             load_balancing,
             cms: p.cms.as_ref().map(|c| *c.get_ref()).unwrap_or(false),
+            published: p
+                .published
+                .as_ref()
+                .map(|n| n.get_ref().0.clone())
+                .unwrap_or_default(),
             vips,
             servers,
             span: pool_span,

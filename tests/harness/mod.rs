@@ -104,6 +104,12 @@ impl Lab {
     /// Builds the topology as namespaces named `<prefix>-…`. Leftovers of an earlier run with the same
     /// prefix are removed first.
     pub fn build(t: &Topology, prefix: &str) -> Lab {
+        Lab::build_with(t, prefix, false)
+    }
+
+    /// Like [`Lab::build`]; with `vips_on_firewalls` the VIPs live on the firewall leg of their zone
+    /// (the firewall plays the load balancer) instead of on the pool's first server.
+    pub fn build_with(t: &Topology, prefix: &str, vips_on_firewalls: bool) -> Lab {
         remove_namespaces(prefix);
         let mut lab = Lab {
             prefix: prefix.to_string(),
@@ -172,11 +178,25 @@ impl Lab {
             lab.sysctl(&ns, "net.ipv6.conf.all.forwarding", "1");
             let mut addrs = Vec::new();
             for i in &fw.interfaces {
-                let a: Vec<(IpAddr, u8)> = i
+                let mut a: Vec<(IpAddr, u8)> = i
                     .addresses
                     .iter()
                     .map(|n| (n.addr(), n.prefix_len()))
                     .collect();
+                if vips_on_firewalls {
+                    // the first firewall with a leg in the VIP's zone holds it (it is the load balancer)
+                    for pool in &t.pools {
+                        for vip in pool.vips.iter().filter(|v| v.zone == i.zone) {
+                            let holder = t
+                                .firewalls
+                                .iter()
+                                .find(|f| f.interfaces.iter().any(|x| x.zone == vip.zone));
+                            if holder.is_some_and(|f| f.name == fw.name) {
+                                a.extend(vip.addresses.iter().map(|ip| (*ip, prefix_len(*ip))));
+                            }
+                        }
+                    }
+                }
                 plug(&mut lab, &ns, &i.name, &i.zone, &a);
                 addrs.extend(a.iter().map(|(ip, _)| *ip));
             }
@@ -196,7 +216,7 @@ impl Lab {
                 let mut all = Vec::new();
                 for iface in &server.interfaces {
                     let mut ips: Vec<IpAddr> = iface.addresses.iter().map(|a| a.ip).collect();
-                    if k == 0 {
+                    if k == 0 && !vips_on_firewalls {
                         for vip in pool.vips.iter().filter(|v| v.zone == iface.zone) {
                             ips.extend(vip.addresses.iter().copied());
                         }
@@ -433,7 +453,10 @@ fn remove_namespaces(prefix: &str) {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        remove_namespaces(&self.prefix);
+        // PORTPLAN_KEEP_LAB=1 leaves the namespaces for inspection (the next run removes them)
+        if std::env::var_os("PORTPLAN_KEEP_LAB").is_none() {
+            remove_namespaces(&self.prefix);
+        }
     }
 }
 
