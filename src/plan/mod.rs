@@ -126,6 +126,15 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The features that required the rule, space separated (empty when unconditional).
+    pub fn features_text(&self) -> String {
+        self.features
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     pub fn rows_text(&self) -> String {
         self.rows
             .iter()

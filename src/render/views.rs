@@ -84,7 +84,8 @@ pub fn net_text(net: &ipnet::IpNet) -> String {
     }
 }
 
-fn group_text(g: &Group) -> String {
+/// A group as one cell: its role, then its addresses.
+pub fn group_text(g: &Group) -> String {
     let nets: Vec<String> = g.members.iter().map(|m| net_text(&m.net)).collect();
     format!("{}: {}", g.role, nets.join(" "))
 }
@@ -101,11 +102,7 @@ fn rule_cells(r: &Rule) -> Vec<String> {
         r.ports.to_string(),
         r.service.clone(),
         r.rows_text(),
-        r.features
-            .iter()
-            .map(|f| f.to_string())
-            .collect::<Vec<_>>()
-            .join(" "),
+        r.features_text(),
     ]
 }
 

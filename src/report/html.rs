@@ -7,6 +7,7 @@
 use super::diagram;
 use crate::catalog::Catalog;
 use crate::plan::Plan;
+use crate::render::group_text;
 use crate::topology::Topology;
 use crate::topology::lint::LintReport;
 use std::fmt::Write;
@@ -99,15 +100,6 @@ fn row(s: &mut String, class: &str, cells: &[String]) {
         let _ = write!(s, "<td>{}</td>", esc(c));
     }
     s.push_str("</tr>");
-}
-
-fn group_text(g: &crate::plan::Group) -> String {
-    let nets: Vec<String> = g
-        .members
-        .iter()
-        .map(|m| crate::render::net_text(&m.net))
-        .collect();
-    format!("{}: {}", g.role, nets.join(" "))
 }
 
 /// Builds the report.
@@ -250,11 +242,7 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
                         r.ports.to_string(),
                         r.service.clone(),
                         r.rows_text(),
-                        r.features
-                            .iter()
-                            .map(|f| f.to_string())
-                            .collect::<Vec<_>>()
-                            .join(" "),
+                        r.features_text(),
                     ],
                 );
             }
