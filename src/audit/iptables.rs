@@ -8,6 +8,9 @@ use crate::plan::Family;
 
 /// Splits a line into words, keeping double-quoted text (with `\"` escapes) as one word.
 pub fn words(line: &str) -> Result<Vec<String>, String> {
+    if !line.contains(['"', '\\']) {
+        return Ok(line.split_whitespace().map(String::from).collect());
+    }
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_quote = false;
@@ -330,14 +333,18 @@ pub fn parse(text: &str, family: Family) -> Config {
     let mut names: Vec<String> = Vec::new();
     let mut in_filter = false;
     let mut sets: Sets = Sets::new();
-    let mut set_lines: Vec<usize> = Vec::new();
+    let mut set_lines: std::collections::HashSet<usize> = std::collections::HashSet::new();
     for (n, line) in text.lines().enumerate() {
         let l = line.trim();
+        // rules are most of the file: skip them cheaply in this first pass
+        if l.starts_with('-') {
+            continue;
+        }
         let w: Vec<&str> = l.split_whitespace().collect();
         match w.as_slice() {
             ["create", name, ..] => {
                 sets.entry((*name).to_string()).or_default();
-                set_lines.push(n + 1);
+                set_lines.insert(n + 1);
             }
             ["add", name, member, ..] => {
                 let entry = sets.entry((*name).to_string()).or_default();
@@ -347,10 +354,12 @@ pub fn parse(text: &str, family: Family) -> Config {
                     parse_addrs(member, entry).is_ok()
                 };
                 if ok {
-                    set_lines.push(n + 1);
+                    set_lines.insert(n + 1);
                 }
             }
-            ["flush", _] => set_lines.push(n + 1),
+            ["flush", _] => {
+                set_lines.insert(n + 1);
+            }
             _ => {}
         }
         if let Some(t) = l.strip_prefix('*') {
