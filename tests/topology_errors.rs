@@ -89,8 +89,8 @@ fn vip_outside_its_zone_network() {
 #[test]
 fn pool_without_servers() {
     let text = replace(
-        "[[pool]]\nname = \"owa\"\nrole = \"office-web-apps\"\n  [[pool.server]]\n  name = \"owa01\"\n  interface = [{ name = \"lan\", zone = \"internal\", address = \"10.10.3.11\" }]\n",
-        "[[pool]]\nname = \"owa\"\nrole = \"office-web-apps\"\n",
+        "[[pool]]\nname = \"owa\"\nrole = \"office-web-apps\"\npublished = [\"owa.contoso.example\"]\n  [[pool.server]]\n  name = \"owa01\"\n  interface = [{ name = \"lan\", zone = \"internal\", address = \"10.10.3.11\" }]\n",
+        "[[pool]]\nname = \"owa\"\nrole = \"office-web-apps\"\npublished = [\"owa.contoso.example\"]\n",
     );
     let p = problems(&text);
     let (line, col) = position(&text, "\"owa\"");
@@ -125,7 +125,7 @@ fn interface_without_a_zone() {
 fn feature_needing_a_missing_role() {
     // Office Web Apps on, but no Office Web Apps pool
     let text = replace(
-        "[[pool]]\nname = \"owa\"\nrole = \"office-web-apps\"\n  [[pool.server]]\n  name = \"owa01\"\n  interface = [{ name = \"lan\", zone = \"internal\", address = \"10.10.3.11\" }]\n",
+        "[[pool]]\nname = \"owa\"\nrole = \"office-web-apps\"\npublished = [\"owa.contoso.example\"]\n  [[pool.server]]\n  name = \"owa01\"\n  interface = [{ name = \"lan\", zone = \"internal\", address = \"10.10.3.11\" }]\n",
         "",
     );
     let p = problems(&text);
