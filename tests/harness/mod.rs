@@ -351,8 +351,15 @@ impl Lab {
         self.nodes.retain(|n| n.ns != ns);
     }
 
+    /// Sets a sysctl inside a namespace through /proc (no dependency on the sysctl binary).
     fn sysctl(&self, ns: &str, key: &str, value: &str) {
-        let _ = self.exec(ns, &["sysctl", "-qw", &format!("{key}={value}")]);
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        let out = self.exec(ns, &["sh", "-c", &format!("echo {value} > {path}")]);
+        assert!(
+            out.status.success(),
+            "{ns}: cannot set {key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Runs a command inside a namespace.
