@@ -10,7 +10,7 @@
 use super::{Artifact, RenderError, Renderer, Scope, banner, net_text};
 use crate::catalog::ServerRole;
 use crate::plan::{Flow, Group, Plan};
-use crate::topology::{AddressUse, Pool, Server, Topology, Vip, VipService};
+use crate::topology::{Pool, Server, Topology, Vip};
 use std::fmt::Write;
 
 pub struct Windows;
@@ -63,12 +63,7 @@ fn local_addresses(pool: &Pool, server: &Server, g: &Group) -> Option<(Vec<Strin
     // VIP itself is listed too for load balancers that deliver it unchanged (direct return)
     let mut local: Vec<String> = Vec::new();
     for v in &hit {
-        let usage = match v.service {
-            VipService::Access => AddressUse::Access,
-            VipService::Webconf => AddressUse::Webconf,
-            VipService::Av => AddressUse::Av,
-            VipService::Internal | VipService::Pool => AddressUse::Host,
-        };
+        let usage = v.service.address_use();
         for iface in server.interfaces.iter().filter(|i| i.zone == v.zone) {
             local.extend(iface.ips(usage).map(|ip| ip.to_string()));
         }

@@ -123,6 +123,16 @@ pub enum VipService {
 }
 
 impl VipService {
+    /// Which address of a real server stands behind a VIP of this service.
+    pub fn address_use(self) -> AddressUse {
+        match self {
+            VipService::Access => AddressUse::Access,
+            VipService::Webconf => AddressUse::Webconf,
+            VipService::Av => AddressUse::Av,
+            VipService::Internal | VipService::Pool => AddressUse::Host,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             VipService::Pool => "pool",
@@ -237,12 +247,7 @@ impl Pool {
     /// The real servers behind a VIP of this pool, with the address of each that serves the VIP's
     /// service (the Access Edge address behind the access VIP, and so on), of the given family.
     pub fn backends(&self, vip: &Vip, ipv4: bool) -> Vec<(String, IpAddr)> {
-        let usage = match vip.service {
-            VipService::Access => AddressUse::Access,
-            VipService::Webconf => AddressUse::Webconf,
-            VipService::Av => AddressUse::Av,
-            VipService::Internal | VipService::Pool => AddressUse::Host,
-        };
+        let usage = vip.service.address_use();
         self.servers
             .iter()
             .filter_map(|s| {
