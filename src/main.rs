@@ -43,6 +43,8 @@ enum Command {
     Listen(ListenArgs),
     /// Test every flow this host must be able to open, and print the verdict matrix
     Probe(ProbeArgs),
+    /// Which ports between two roles (catalog) or two servers/pools (with a topology), and why
+    Between(BetweenArgs),
     /// Audit an existing firewall configuration against the plan
     Audit(AuditArgs),
     /// Draw the deployment: zones, firewalls, pools, VIPs and the planned flows
@@ -195,6 +197,20 @@ struct ProbeArgs {
     format: ProbeFormat,
 }
 
+#[derive(Args)]
+struct BetweenArgs {
+    /// A role (edge.internal, director.vip, …) or server role (edge, director, front-end, …); with
+    /// --topology also a server, pool, client network or zone name
+    a: String,
+    /// The other end
+    b: String,
+    /// Answer from this topology's plan (addresses, firewalls) instead of the catalog alone
+    #[arg(long, value_name = "FILE")]
+    topology: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: PlanFormat,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum AuditOut {
     Table,
@@ -296,6 +312,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Render(args) => render_cmd(args),
         Command::Listen(args) => listen(args),
         Command::Probe(args) => probe(args),
+        Command::Between(args) => between(args),
         Command::Audit(args) => audit(args),
         Command::Diagram(args) => diagram(args),
         Command::Report(args) => report(args),
@@ -857,4 +874,103 @@ fn report(args: ReportArgs) -> Result<(), Failure> {
         args.output.display(),
         text.len()
     ))
+}
+
+fn between(args: BetweenArgs) -> Result<(), Failure> {
+    use portplan::plan::between;
+    use portplan::render::tabular::Table;
+    let show = |t: Table| match args.format {
+        PlanFormat::Csv => t.to_csv(),
+        PlanFormat::Markdown => t.to_markdown(),
+        _ => t.to_text(),
+    };
+    let Some(path) = &args.topology else {
+        let a = between::RoleQuery::parse(&args.a).map_err(|e| anyhow!(e))?;
+        let b = between::RoleQuery::parse(&args.b).map_err(|e| anyhow!(e))?;
+        let rows = between::catalog_rows(Catalog::builtin(), a, b);
+        if matches!(args.format, PlanFormat::Json) {
+            let json: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(fwd, id, r)| serde_json::json!({"from": if *fwd { &args.a } else { &args.b }, "to": if *fwd { &args.b } else { &args.a }, "id": id.to_string(), "row": r}))
+                .collect();
+            return out(&(serde_json::to_string_pretty(&json).context("encoding JSON")? + "\n"));
+        }
+        let mut t = Table::new(&[
+            "direction",
+            "proto",
+            "ports",
+            "service",
+            "source",
+            "destination",
+            "condition",
+            "catalog row",
+            "why",
+        ]);
+        for (fwd, id, r) in &rows {
+            t.push(vec![
+                if *fwd {
+                    format!("{} -> {}", args.a, args.b)
+                } else {
+                    format!("{} -> {}", args.b, args.a)
+                },
+                r.transport.to_string(),
+                r.ports.to_string(),
+                r.service.clone(),
+                r.source.to_string(),
+                r.destination.to_string(),
+                r.condition.map(|c| c.to_string()).unwrap_or_default(),
+                id.to_string(),
+                r.note.clone(),
+            ]);
+        }
+        return out(&format!("{}{} catalog row(s)\n", show(t), rows.len()));
+    };
+    let topology = load(&TopologyArg {
+        file: Some(path.clone()),
+    })?;
+    let plan = plan::compile(&topology);
+    let found = between::flows(&plan, &topology, &args.a, &args.b);
+    if matches!(args.format, PlanFormat::Json) {
+        let json: Vec<serde_json::Value> = found
+            .iter()
+            .map(|(fwd, f)| serde_json::json!({"forward": fwd, "flow": f}))
+            .collect();
+        return out(&(serde_json::to_string_pretty(&json).context("encoding JSON")? + "\n"));
+    }
+    let mut t = Table::new(&[
+        "direction",
+        "source",
+        "destination",
+        "proto",
+        "ports",
+        "service",
+        "firewalls",
+        "catalog rows",
+    ]);
+    for (fwd, f) in &found {
+        let path: Vec<&str> = f.path.iter().map(|h| h.firewall.as_str()).collect();
+        t.push(vec![
+            if *fwd {
+                format!("{} -> {}", args.a, args.b)
+            } else {
+                format!("{} -> {}", args.b, args.a)
+            },
+            render::group_text(&f.source),
+            render::group_text(&f.destination),
+            f.transport.to_string(),
+            f.ports.to_string(),
+            f.service.clone(),
+            if path.is_empty() {
+                "(none)".into()
+            } else {
+                path.join(", ")
+            },
+            f.rows
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ]);
+    }
+    out(&format!("{}{} planned flow(s)\n", show(t), found.len()))
 }

@@ -187,3 +187,26 @@ fn example_prints_the_builtin_topology() {
     let out = stdout_of(&["example"]);
     assert_eq!(out, common::read(&common::example("reference.toml")));
 }
+
+#[test]
+fn between_answers_from_the_catalog_and_from_a_topology() {
+    let out = stdout_of(&["between", "edge", "director"]);
+    assert!(out.contains("director -> edge  tcp    8057"), "{out}");
+    assert!(out.contains("edge -> director  tcp    5061"), "{out}");
+    assert!(out.ends_with("7 catalog row(s)\n"), "{out}");
+    let file = common::example("reference.toml");
+    let out = stdout_of(&[
+        "between",
+        "rp01",
+        "fepool",
+        "--topology",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.contains("4443") && out.contains("fw-internal"), "{out}");
+    let bad = portplan()
+        .args(["between", "edge", "nobody"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("neither a role"));
+}

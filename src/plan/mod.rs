@@ -6,6 +6,7 @@
 //! Rows whose feature is off, or whose role the deployment lacks, are kept as [`Skipped`] with the
 //! reason, so `plan --explain` can say why a port is not open.
 
+pub mod between;
 mod route;
 
 use crate::catalog::{Catalog, Feature, PortRange, Role, Row, RowId, Transport};
