@@ -46,12 +46,7 @@ fn nft_accepts_the_generated_rulesets() {
                 .arg(&path)
                 .output()
                 .unwrap();
-            assert!(
-                out.status.success(),
-                "{example} {}: {}",
-                a.file,
-                String::from_utf8_lossy(&out.stderr)
-            );
+            common::assert_ok(&out, format!("{example} {}", a.file));
         }
     }
 }
@@ -117,11 +112,7 @@ impl ScratchNs {
             .write_all(input.as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_ok(&out, cmd);
     }
 }
 
@@ -140,12 +131,7 @@ fn load_rules(lab: &Lab, t: &Topology, p: &Plan, target: Target) {
         let ns = lab.firewall_ns(&fw.name);
         let run = |cmd: &str, text: &str| {
             let o = lab.exec_stdin(ns, cmd, text);
-            assert!(
-                o.status.success(),
-                "{}: {cmd}: {}",
-                fw.name,
-                String::from_utf8_lossy(&o.stderr)
-            );
+            common::assert_ok(&o, format!("{}: {cmd}", fw.name));
         };
         match target {
             Target::Nftables => run("nft -f -", file(&out, &format!("{}.nft", fw.name)).unwrap()),
@@ -172,7 +158,7 @@ fn enforce(example: &str, target: Target, prefix: &str) -> (usize, usize) {
     let lab = Lab::build(&t, prefix);
     let (allowed, unplaceable) = flows::allowed_checks(&lab, &p);
     assert_eq!(unplaceable, 0, "every rule has a lab host at both ends");
-    let denied = flows::denied_checks(&lab, &t, &p, &allowed);
+    let denied = flows::denied_checks(&t, &p, &allowed);
     assert!(allowed.len() > 50, "{} allowed checks", allowed.len());
     assert!(denied.len() > 30, "{} denied checks", denied.len());
 
@@ -1041,12 +1027,7 @@ fn load_balancer_and_proxy_configs_pass_their_tools() {
                 .arg(dir.path().join(&a.file))
                 .output()
                 .unwrap();
-            assert!(
-                o.status.success(),
-                "{example} {}: {}",
-                a.file,
-                String::from_utf8_lossy(&o.stderr)
-            );
+            common::assert_ok(&o, format!("{example} {}", a.file));
         }
         let (dir, out) = written(&t, &p, Target::NftablesLb);
         for a in &out {
@@ -1056,12 +1037,7 @@ fn load_balancer_and_proxy_configs_pass_their_tools() {
                 .arg(dir.path().join(&a.file))
                 .output()
                 .unwrap();
-            assert!(
-                o.status.success(),
-                "{example} {}: {}",
-                a.file,
-                String::from_utf8_lossy(&o.stderr)
-            );
+            common::assert_ok(&o, format!("{example} {}", a.file));
         }
         // keepalived and nginx check against a machine that has their interfaces and addresses:
         // the load balancer (dummy eth0/eth1) and the reverse proxy's namespace in a lab
@@ -1093,12 +1069,7 @@ fn load_balancer_and_proxy_configs_pass_their_tools() {
                 lab.ns_of(server).unwrap(),
                 &["nginx", "-t", "-c", &conf.display().to_string()],
             );
-            assert!(
-                o.status.success(),
-                "{example} {}: {}",
-                a.file,
-                String::from_utf8_lossy(&o.stderr)
-            );
+            common::assert_ok(&o, format!("{example} {}", a.file));
         }
     }
 }
@@ -1277,7 +1248,7 @@ fn nftables_lb_snats_access_but_not_av_and_spreads_connections() {
     let lb = lab.firewall_ns("fw-external").to_string();
     let out = files(&t, &p, Target::NftablesLb);
     let o = lab.exec_stdin(&lb, "nft -f -", &out[0].text);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    common::assert_ok(&o, "loading the load balancer ruleset");
 
     // Access Edge: both servers listen on their access address, 443
     let mut access = Vec::new();

@@ -108,12 +108,7 @@ pub fn rule_region(rule: &Rule) -> Region {
             });
         }
     }
-    let mut disjoint = Region::default();
-    for b in boxes {
-        let fresh = Region::of(b).minus(&disjoint);
-        disjoint.0.extend(fresh.0);
-    }
-    disjoint
+    Region::union_of(boxes)
 }
 
 /// An address interval as people write it: one address, a prefix, or `a-b`.
@@ -439,11 +434,8 @@ fn overexposure(
                             && r.ingress_interface == inp.name
                             && r.egress_interface == outp.name
                     })
-                    .fold(Region::default(), |mut acc, r| {
-                        let fresh = rule_region(r).minus(&acc);
-                        acc.0.extend(fresh.0);
-                        acc
-                    });
+                    .flat_map(|r| rule_region(r).0);
+                let planned = Region::union_of(planned);
                 let pieces = eval::evaluate_within(
                     config,
                     family,

@@ -178,6 +178,16 @@ impl Region {
             .map(|b| b.size())
             .fold(0u128, |a, b| a.saturating_add(b))
     }
+
+    /// The union of possibly overlapping boxes, as disjoint boxes (so sizes do not double count).
+    pub fn union_of(boxes: impl IntoIterator<Item = PacketBox>) -> Region {
+        let mut disjoint = Region::default();
+        for b in boxes {
+            let fresh = Region::of(b).minus(&disjoint);
+            disjoint.0.extend(fresh.0);
+        }
+        disjoint
+    }
 }
 
 #[cfg(test)]

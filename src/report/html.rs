@@ -366,6 +366,11 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
     s
 }
 
+/// The items of a JSON array field (none when absent or not an array).
+fn jarr<'a>(v: &'a serde_json::Value, k: &str) -> impl Iterator<Item = &'a serde_json::Value> {
+    v.get(k).and_then(|x| x.as_array()).into_iter().flatten()
+}
+
 fn jstr(v: &serde_json::Value, k: &str) -> String {
     match v.get(k) {
         Some(serde_json::Value::String(s)) => s.clone(),
@@ -394,36 +399,17 @@ fn audit_section(s: &mut String, a: &serde_json::Value) {
             "details",
         ],
     );
-    for r in a
-        .get("rules")
-        .and_then(|x| x.as_array())
-        .into_iter()
-        .flatten()
-    {
+    for r in jarr(a, "rules") {
         let status = jstr(r, "status");
         let class = match status.as_str() {
             "allowed" => "good",
             "partial" | "uncertain" => "warn",
             _ => "bad",
         };
-        let details: Vec<String> = r
-            .get("parts")
-            .and_then(|x| x.as_array())
-            .into_iter()
-            .flatten()
+        let details: Vec<String> = jarr(r, "parts")
             .map(|p| {
-                let by: Vec<String> = p
-                    .get("by")
-                    .and_then(|b| b.as_array())
-                    .into_iter()
-                    .flatten()
-                    .map(|l| jstr(l, "text"))
-                    .collect();
-                let what: Vec<String> = p
-                    .get("what")
-                    .and_then(|w| w.as_array())
-                    .into_iter()
-                    .flatten()
+                let by: Vec<String> = jarr(p, "by").map(|l| jstr(l, "text")).collect();
+                let what: Vec<String> = jarr(p, "what")
                     .filter_map(|w| w.as_str().map(String::from))
                     .collect();
                 format!(
@@ -449,12 +435,7 @@ fn audit_section(s: &mut String, a: &serde_json::Value) {
         );
     }
     s.push_str("</tbody></table>");
-    let over: Vec<&serde_json::Value> = a
-        .get("overexposure")
-        .and_then(|x| x.as_array())
-        .into_iter()
-        .flatten()
-        .collect();
+    let over: Vec<&serde_json::Value> = jarr(a, "overexposure").collect();
     if !over.is_empty() {
         s.push_str("<h3>Allowed beyond the plan</h3>");
         table_start(
@@ -464,11 +445,7 @@ fn audit_section(s: &mut String, a: &serde_json::Value) {
         );
         for e in over {
             let by = e.get("by").map(|b| jstr(b, "text")).unwrap_or_default();
-            let what: Vec<String> = e
-                .get("what")
-                .and_then(|w| w.as_array())
-                .into_iter()
-                .flatten()
+            let what: Vec<String> = jarr(e, "what")
                 .filter_map(|w| w.as_str().map(String::from))
                 .collect();
             row(
@@ -517,12 +494,7 @@ fn probe_section(s: &mut String, pr: &serde_json::Value) {
             "detail",
         ],
     );
-    for o in pr
-        .get("outcomes")
-        .and_then(|x| x.as_array())
-        .into_iter()
-        .flatten()
-    {
+    for o in jarr(pr, "outcomes") {
         let verdict = jstr(o, "verdict");
         let class = if verdict == "open" || verdict == "answered" {
             "good"

@@ -51,3 +51,12 @@ fn first_difference(expected: &str, actual: &str) -> String {
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
+
+/// Asserts a command succeeded; otherwise fails with `what` and the command's standard error.
+pub fn assert_ok(out: &std::process::Output, what: impl std::fmt::Display) {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

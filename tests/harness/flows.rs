@@ -264,7 +264,7 @@ pub fn allowed_checks(lab: &Lab, plan: &Plan) -> (Vec<Check>, usize) {
 
 /// Flows the plan must drop: each rule reversed (one-way rows), one port past each end of its range,
 /// and the other transport on its first port — whichever of those no rule allows.
-pub fn denied_checks(lab: &Lab, t: &Topology, plan: &Plan, allowed: &[Check]) -> Vec<Check> {
+pub fn denied_checks(t: &Topology, plan: &Plan, allowed: &[Check]) -> Vec<Check> {
     let mut out: Vec<Check> = Vec::new();
     let mut push = |c: Check| {
         if !plan_allows(t, plan, c.src, c.dst, c.transport, c.port)
@@ -308,7 +308,6 @@ pub fn denied_checks(lab: &Lab, t: &Topology, plan: &Plan, allowed: &[Check]) ->
             ..base.clone()
         });
     }
-    let _ = lab;
     out
 }
 
