@@ -74,8 +74,8 @@ enum CatalogFormat {
 
 #[derive(Args)]
 struct CatalogArgs {
-    /// Only this scenario (e.g. edge-consolidated-hlb)
-    #[arg(long, value_name = "ID")]
+    /// Only this scenario (e.g. edge-consolidated-hlb); without an ID, list the scenarios
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
     scenario: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: CatalogFormat,
@@ -364,6 +364,18 @@ fn load(arg: &TopologyArg) -> Result<Topology, Failure> {
 
 fn catalog(args: CatalogArgs) -> Result<(), Failure> {
     let catalog = Catalog::builtin();
+    if args.scenario.as_deref() == Some("") {
+        let table = render::scenario_table(catalog);
+        let text = match args.format {
+            CatalogFormat::Csv => table.to_csv(),
+            CatalogFormat::Markdown => table.to_markdown(),
+            CatalogFormat::Json => {
+                serde_json::to_string_pretty(&catalog.scenarios).context("encoding JSON")? + "\n"
+            }
+            CatalogFormat::Table | CatalogFormat::Toml => table.to_text(),
+        };
+        return out(&text);
+    }
     if let Some(id) = &args.scenario
         && catalog.scenario(id).is_none()
     {

@@ -1,9 +1,10 @@
-//! The catalog against the seed documents, row by row.
+//! The catalog against its source documents, row by row.
 //!
 //! `tests/fixtures/seed_tables.tsv` holds the fact columns of every seed table as the seeds write
-//! them; `seed_labels.tsv` maps the seeds' names for each end to role ids. The first test proves the
-//! fixture equals the seeds (when `../shared/seeds` is present: always in CI); the second proves the
-//! catalog equals the fixture.
+//! them, `page_tables.tsv` those of the English port summary pages, `page_internal_servers.tsv` the
+//! internal servers page; `labels.tsv` maps the documents' names for each end to role ids. One test
+//! proves the seed fixture equals the seeds (when `../shared/seeds` is present: always in CI); the
+//! others prove the catalog equals each fixture.
 
 use portplan::catalog::{Catalog, PortRange, Role, Transport};
 use std::collections::HashMap;
@@ -19,8 +20,15 @@ struct FixtureRow {
 }
 
 fn fixture() -> Vec<FixtureRow> {
-    include_str!("fixtures/seed_tables.tsv")
-        .lines()
+    parse_fixture(include_str!("fixtures/seed_tables.tsv"))
+}
+
+fn page_fixture() -> Vec<FixtureRow> {
+    parse_fixture(include_str!("fixtures/page_tables.tsv"))
+}
+
+fn parse_fixture(text: &str) -> Vec<FixtureRow> {
+    text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
@@ -37,12 +45,21 @@ fn fixture() -> Vec<FixtureRow> {
         .collect()
 }
 
-fn labels() -> HashMap<String, (Role, Vec<Role>)> {
-    include_str!("fixtures/seed_labels.tsv")
+/// Label -> role, keyed by (scenario, label) for scenario-specific lines and ("", label) otherwise.
+type Labels = HashMap<(String, String), (Role, Vec<Role>)>;
+
+fn labels() -> Labels {
+    include_str!("fixtures/labels.tsv")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let (label, role) = l.split_once('\t').expect("label<TAB>role");
+        .flat_map(|l| {
+            let mut cols = l.split('\t');
+            let label = cols.next().expect("label");
+            let role = cols.next().expect("label<TAB>role");
+            let scenarios: Vec<String> = match cols.next() {
+                Some(list) => list.split(',').map(str::to_string).collect(),
+                None => vec![String::new()],
+            };
             let parsed = match role.split_once('[') {
                 Some((r, narrow)) => (
                     r.parse::<Role>().unwrap(),
@@ -54,9 +71,18 @@ fn labels() -> HashMap<String, (Role, Vec<Role>)> {
                 ),
                 None => (role.parse::<Role>().unwrap(), Vec::new()),
             };
-            (label.to_string(), parsed)
+            scenarios
+                .into_iter()
+                .map(move |s| ((s, label.to_string()), parsed.clone()))
         })
         .collect()
+}
+
+fn label<'a>(labels: &'a Labels, scenario: &str, text: &str, at: &str) -> &'a (Role, Vec<Role>) {
+    labels
+        .get(&(scenario.to_string(), text.to_string()))
+        .or_else(|| labels.get(&(String::new(), text.to_string())))
+        .unwrap_or_else(|| panic!("{at}: no label for `{text}`"))
 }
 
 /// "A/V/RTP/TCP/50,000-59,999" -> (tcp, 50000-59999); "HTTP/TCP 8080" -> (tcp, 8080).
@@ -90,18 +116,64 @@ fn catalog_has_the_table_row_counts_of_the_seeds() {
     assert_eq!(count("edge-consolidated-hlb", "internal-vip"), 6);
     assert_eq!(count("reverse-proxy", "external-interface"), 2);
     assert_eq!(count("reverse-proxy", "internal-interface"), 3);
-    assert_eq!(catalog.rows.len(), 56);
+    assert_eq!(catalog.rows.len(), 56 + 262);
+}
+
+#[test]
+fn catalog_has_the_table_row_counts_of_the_pages() {
+    let catalog = Catalog::builtin();
+    let count = |s: &str, t: &str| {
+        catalog
+            .rows
+            .iter()
+            .filter(|r| r.scenario == s && r.table == t)
+            .count()
+    };
+    for edge in [
+        "edge-single-public",
+        "edge-single-nat",
+        "edge-dns-public",
+        "edge-dns-nat",
+    ] {
+        // only the DNS/NAT page lists outbound XMPP 5269 on the external interface
+        let external = if edge == "edge-dns-nat" { 17 } else { 16 };
+        assert_eq!(count(edge, "external-interface"), external, "{edge}");
+        assert_eq!(count(edge, "internal-interface"), 11, "{edge}");
+        assert_eq!(count(edge, "federation"), 1, "{edge}");
+        assert_eq!(count(edge, "public-im"), 6, "{edge}");
+        assert_eq!(count(edge, "xmpp"), 3, "{edge}");
+    }
+    assert_eq!(count("director-single", "director"), 9);
+    assert_eq!(count("autodiscover", "external-interface"), 2);
+    assert_eq!(count("autodiscover", "internal-interface"), 2);
+    assert_eq!(count("public-im", "public-im"), 6);
+    // 52 page rows, two of them TCP/UDP (one catalog row per transport)
+    assert_eq!(count("internal-servers", "server-ports"), 54);
+    assert_eq!(count("internal-servers", "hlb-only"), 20);
+    // 7 page rows, one of them empty
+    assert_eq!(count("internal-servers", "dns-lb"), 6);
+    // 12 page rows, two TCP/UDP
+    assert_eq!(count("internal-servers", "clients"), 14);
 }
 
 #[test]
 fn catalog_matches_the_seed_fixture_row_by_row() {
+    assert_catalog_matches(&fixture(), "seed");
+}
+
+#[test]
+fn catalog_matches_the_page_fixture_row_by_row() {
+    assert_catalog_matches(&page_fixture(), "page");
+}
+
+/// Every table of every document in `fixture` equals the catalog's rows of that scenario and table.
+fn assert_catalog_matches(fixture: &[FixtureRow], kind: &str) {
     let catalog = Catalog::builtin();
     let labels = labels();
-    let fixture = fixture();
-    let mut seeds: Vec<&str> = fixture.iter().map(|r| r.seed.as_str()).collect();
-    seeds.dedup();
-    for seed in seeds {
-        let rows: Vec<&FixtureRow> = fixture.iter().filter(|r| r.seed == seed).collect();
+    let mut docs: Vec<&str> = fixture.iter().map(|r| r.seed.as_str()).collect();
+    docs.dedup();
+    for doc in docs {
+        let rows: Vec<&FixtureRow> = fixture.iter().filter(|r| r.seed == doc).collect();
         let mut tables: Vec<(&str, &str)> = rows
             .iter()
             .map(|r| (r.scenario.as_str(), r.table.as_str()))
@@ -120,19 +192,15 @@ fn catalog_matches_the_seed_fixture_row_by_row() {
             assert_eq!(
                 want.len(),
                 have.len(),
-                "seed {seed} {scenario}/{table}: row count"
+                "{kind} {doc} {scenario}/{table}: row count"
             );
             for (i, (w, h)) in want.iter().zip(have.iter()).enumerate() {
-                let at = format!("seed {seed} {scenario}/{table} row {}", i + 1);
+                let at = format!("{kind} {doc} {scenario}/{table} row {}", i + 1);
                 let (transport, ports) = parse_port_cell(&w.port_cell);
                 assert_eq!(h.transport, transport, "{at}: transport");
                 assert_eq!(h.ports, ports, "{at}: ports");
-                let (src, src_narrow) = labels
-                    .get(&w.source)
-                    .unwrap_or_else(|| panic!("{at}: no label for `{}`", w.source));
-                let (dst, dst_narrow) = labels
-                    .get(&w.destination)
-                    .unwrap_or_else(|| panic!("{at}: no label for `{}`", w.destination));
+                let (src, src_narrow) = label(&labels, scenario, &w.source, &at);
+                let (dst, dst_narrow) = label(&labels, scenario, &w.destination, &at);
                 assert_eq!(h.source, *src, "{at}: source");
                 assert_eq!(&h.narrow_source, src_narrow, "{at}: narrowed source");
                 assert_eq!(h.destination, *dst, "{at}: destination");
@@ -149,11 +217,17 @@ fn catalog_matches_the_seed_fixture_row_by_row() {
 fn conditions_follow_the_seed_notes() {
     use portplan::catalog::Feature::*;
     let catalog = Catalog::builtin();
+    let seed_scenarios = [
+        "director-pool-hlb",
+        "director-dns-hlb",
+        "edge-consolidated-hlb",
+        "reverse-proxy",
+    ];
     let with = |f| {
         catalog
             .rows
             .iter()
-            .filter(|r| r.condition == Some(f))
+            .filter(|r| seed_scenarios.contains(&r.scenario.as_str()) && r.condition == Some(f))
             .count()
     };
     // 3 CLS ports on each Director table and on the Edge internal interface
@@ -265,4 +339,209 @@ fn seed_fixture_matches_the_seed_documents() {
             .collect();
         assert_eq!(extracted, want, "seed {seed}");
     }
+}
+
+// ---- the internal servers page: listening ports per role, load balancers, clients ----
+
+struct InternalRow {
+    table: String,
+    role: String,
+    port_cell: String,
+    protocol: String,
+}
+
+fn internal_fixture() -> Vec<InternalRow> {
+    include_str!("fixtures/page_internal_servers.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            assert_eq!(c.len(), 7, "fixture line has 7 columns: {l}");
+            InternalRow {
+                table: c[2].into(),
+                role: c[3].into(),
+                port_cell: c[5].into(),
+                protocol: c[6].into(),
+            }
+        })
+        .collect()
+}
+
+/// The role a row of the internal servers page is about (the end that is not "everything inside").
+fn internal_role(cell: &str) -> Role {
+    let role = match cell {
+        "All Servers" | "All internal servers" => "internal-servers",
+        "Front End Servers" | "Front End Servers that also run a Collocated Mediation Server" => {
+            "front-end"
+        }
+        "Front End Servers where the Central Management store resides" => "front-end.cms",
+        "Office Web Apps Servers" => "office-web-apps",
+        "Directors" => "director",
+        "Mediation Servers" => "mediation",
+        "Persistent Chat Front End Server" => "persistent-chat",
+        "Front End Server load balancer"
+        | "Front End Server load balancer (if the pool also runs Mediation Server)" => {
+            "front-end.vip"
+        }
+        "Mediation Server load balancer" => "mediation.vip",
+        "Director load balancer" => "director.vip",
+        // "Clients" and the list of Lync Phone Edition devices
+        _ => "internal-clients",
+    };
+    role.parse().unwrap()
+}
+
+fn internal_transports(protocol: &str) -> Vec<Transport> {
+    if protocol.starts_with("TCP/UDP") {
+        vec![Transport::Tcp, Transport::Udp]
+    } else if protocol.starts_with("UDP") || protocol == "DHCP" {
+        vec![Transport::Udp]
+    } else {
+        // TCP, TLS, MTLS, HTTP(S), DCOM/RPC, and the Office Web Apps row that leaves it empty
+        vec![Transport::Tcp]
+    }
+}
+
+#[test]
+fn catalog_matches_the_internal_servers_fixture_row_by_row() {
+    let catalog = Catalog::builtin();
+    let fixture = internal_fixture();
+    let mut tables: Vec<&str> = fixture.iter().map(|r| r.table.as_str()).collect();
+    tables.dedup();
+    for table in tables {
+        let have: Vec<_> = catalog
+            .rows
+            .iter()
+            .filter(|r| r.scenario == "internal-servers" && r.table == table)
+            .collect();
+        let mut want = Vec::new();
+        for (i, row) in fixture.iter().filter(|r| r.table == table).enumerate() {
+            if row.role.is_empty() && row.port_cell.is_empty() {
+                continue; // the page's empty row
+            }
+            let ports: PortRange = row
+                .port_cell
+                .trim_end_matches(" *")
+                .replace('/', "-")
+                .parse()
+                .unwrap_or_else(|e| panic!("{table} row {}: {e}", i + 1));
+            for t in internal_transports(&row.protocol) {
+                want.push((i + 1, internal_role(&row.role), t, ports));
+            }
+        }
+        assert_eq!(
+            want.len(),
+            have.len(),
+            "internal-servers/{table}: row count"
+        );
+        for ((line, role, transport, ports), h) in want.into_iter().zip(have) {
+            let at = format!("internal-servers/{table} page row {line}");
+            assert_eq!(h.transport, transport, "{at}: transport");
+            assert_eq!(h.ports, ports, "{at}: ports");
+            let subject = match h.direction {
+                portplan::catalog::Direction::Inbound => h.destination,
+                portplan::catalog::Direction::Outbound => h.source,
+            };
+            assert_eq!(subject, role, "{at}: the row's role");
+        }
+    }
+}
+
+// ---- where the documents disagree ----
+
+/// The facts of one table as (transport, ports, source, destination).
+fn facts(scenario: &str, table: &str) -> Vec<(Transport, PortRange, Role, Role)> {
+    Catalog::builtin()
+        .rows
+        .iter()
+        .filter(|r| r.scenario == scenario && r.table == table)
+        .map(|r| (r.transport, r.ports, r.source, r.destination))
+        .collect()
+}
+
+#[test]
+fn pages_that_are_seed_originals_agree_with_the_seeds() {
+    // Both fixtures are checked against the same catalog rows above; here the two fixtures are
+    // compared with each other on their fact columns, so a drift in either shows as a disagreement.
+    let labels = labels();
+    let seeds = fixture();
+    let pages = page_fixture();
+    for (page, seed) in [
+        ("Gg398739", "001"),
+        ("JJ204983", "000"),
+        ("JJ205179", "003"),
+        ("JJ204932", "002"),
+    ] {
+        let mapped = |rows: &[FixtureRow], doc: &str| -> Vec<(String, Role, Role)> {
+            rows.iter()
+                .filter(|r| r.seed == doc)
+                .map(|r| {
+                    let (t, p) = parse_port_cell(&r.port_cell);
+                    (
+                        format!("{}/{} {t} {p}", r.scenario, r.table),
+                        label(&labels, &r.scenario, &r.source, doc).0,
+                        label(&labels, &r.scenario, &r.destination, doc).0,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            mapped(&pages, page),
+            mapped(&seeds, seed),
+            "page {page} vs seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn known_disagreements_between_pages_are_kept_and_flagged() {
+    let catalog = Catalog::builtin();
+    let doubts: Vec<String> = catalog
+        .rows_with_ids()
+        .filter(|(_, r)| r.doubt.is_some())
+        .map(|(id, _)| id.to_string())
+        .collect();
+    assert_eq!(
+        doubts,
+        [
+            "edge-single-public/external-interface#9",
+            "director-single/director#7",
+            "director-single/director#8",
+            "director-single/director#9",
+            "autodiscover/internal-interface#1",
+            "autodiscover/internal-interface#2",
+            "public-im/public-im#4",
+            "public-im/public-im#5",
+            "public-im/public-im#6",
+            "internal-servers/server-ports#39",
+            "internal-servers/server-ports#51",
+        ]
+    );
+    // The single Edge page with public addresses sends outbound RTP/TCP from the Access Edge address;
+    // its NAT sister page (and every other Edge page) from the A/V Edge address.
+    let public = facts("edge-single-public", "external-interface");
+    let nat = facts("edge-single-nat", "external-interface");
+    let differing: Vec<usize> = (0..public.len()).filter(|&i| public[i] != nat[i]).collect();
+    assert_eq!(differing, [8]);
+    assert_eq!(public[8].2, Role::EdgeAccessPublic);
+    assert_eq!(nat[8].2, Role::EdgeAvPublic);
+    // The DNS/NAT page is the only Edge page with outbound XMPP on the external interface.
+    let dns_nat = facts("edge-dns-nat", "external-interface");
+    assert_eq!(dns_nat.len(), public.len() + 1);
+    assert_eq!(dns_nat[1].2, Role::EdgeAccessPublic);
+    // Autodiscover vs reverse proxy: the same two external rows, different internal destinations.
+    assert_eq!(
+        facts("autodiscover", "external-interface"),
+        facts("reverse-proxy", "external-interface")
+    );
+    assert_ne!(
+        facts("autodiscover", "internal-interface"),
+        facts("reverse-proxy", "internal-interface")[..2]
+    );
+    // The public IM page puts Messenger media on the Access Edge; the Edge pages on the A/V Edge.
+    let page = facts("public-im", "public-im");
+    let edge = facts("edge-single-nat", "public-im");
+    assert_eq!(page[..3], edge[..3]);
+    assert_eq!(page[3].2, Role::EdgeAccessPublic);
+    assert_eq!(edge[3].2, Role::EdgeAvPublic);
 }

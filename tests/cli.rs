@@ -53,7 +53,7 @@ fn catalog_json_has_the_documented_fields() {
     let json: serde_json::Value =
         serde_json::from_str(&stdout_of(&["catalog", "--format", "json"])).unwrap();
     let rows = json.as_array().unwrap();
-    assert_eq!(rows.len(), 56);
+    assert_eq!(rows.len(), 318);
     for field in [
         "scenario",
         "table",
@@ -183,6 +183,25 @@ fn a_closed_pipe_is_not_an_error() {
 }
 
 #[test]
+fn catalog_scenario_without_an_id_lists_every_scenario() {
+    let out = stdout_of(&["catalog", "--scenario"]);
+    let catalog = portplan::catalog::Catalog::builtin();
+    assert_eq!(out.lines().count(), catalog.scenarios.len() + 2, "{out}");
+    for s in &catalog.scenarios {
+        assert!(out.contains(&s.id), "{} listed", s.id);
+    }
+    assert!(out.contains("server-ports (54)"), "{out}");
+    let one = stdout_of(&[
+        "catalog",
+        "--scenario",
+        "edge-single-nat",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(one.lines().count(), 1 + 37, "{one}");
+}
+
+#[test]
 fn example_prints_the_builtin_topology() {
     let out = stdout_of(&["example"]);
     assert_eq!(out, common::read(&common::example("reference.toml")));
@@ -193,7 +212,10 @@ fn between_answers_from_the_catalog_and_from_a_topology() {
     let out = stdout_of(&["between", "edge", "director"]);
     assert!(out.contains("director -> edge  tcp    8057"), "{out}");
     assert!(out.contains("edge -> director  tcp    5061"), "{out}");
-    assert!(out.ends_with("7 catalog row(s)\n"), "{out}");
+    // the seed scenarios' 7 rows, and the same flows in the single and DNS-balanced Edge pages and
+    // the single Director page
+    assert!(out.ends_with("16 catalog row(s)\n"), "{out}");
+    assert!(out.contains("director-single/director#6"), "{out}");
     let file = common::example("reference.toml");
     let out = stdout_of(&[
         "between",

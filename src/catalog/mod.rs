@@ -5,6 +5,7 @@
 //! load balancer facts the topology linter checks; it knows nothing about a concrete deployment.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -189,10 +190,22 @@ string_enum! {
         Director = "director": "each Director server's own address",
         DirectorVip = "director.vip": "the Director pool's load balancer VIP",
         DirectorPool = "director.pool": "the Director servers and their VIP",
+        FrontEnd = "front-end": "each Front End server's own address",
+        FrontEndVip = "front-end.vip": "the Front End pool's load balancer VIP",
         FrontEndPool = "front-end.pool": "the Front End servers and their pool VIP",
         FrontEndCms = "front-end.cms": "the Front End pool that holds the Central Management store",
         WebPools = "web-pools": "every Front End and Director pool that the reverse proxy publishes (servers and VIPs)",
+        WebPoolsAndOwa = "web-pools-and-owa": "every published Front End and Director pool, and the Office Web Apps servers",
         OfficeWebApps = "office-web-apps": "the Office Web Apps servers",
+        Mediation = "mediation": "each Mediation server",
+        MediationVip = "mediation.vip": "the Mediation pool's load balancer VIP",
+        PersistentChat = "persistent-chat": "each Persistent Chat Front End server",
+        PstnGateway = "pstn-gateway": "PSTN gateways, IP-PBXs and E9-1-1 gateways the Mediation service talks to",
+        InternalServers = "internal-servers": "every internal Lync server (Front End, Director, Mediation, Persistent Chat)",
+        Internal = "internal": "every network of the internal zones (servers and clients inside)",
+        RemoteClients = "remote-clients": "Lync clients of remote users, anywhere on the far side",
+        MessengerClients = "messenger-clients": "Windows Live Messenger users, anywhere on the far side",
+        PublicImPartner = "public-im-partner": "public IM providers; any internet address when none are listed",
         SurvivableBranch = "survivable-branch": "Survivable Branch Appliances or Servers that use this Edge",
         EdgeAccessPublic = "edge.access.public": "each Edge server's real Access Edge address",
         EdgeWebconfPublic = "edge.webconf.public": "each Edge server's real Web Conferencing Edge address",
@@ -214,6 +227,10 @@ string_enum! {
         CentralizedLogging = "centralized-logging": "Centralized Logging Service collection from Directors and Edges",
         MobilityAutodiscoverHttp = "mobility-autodiscover-http": "mobile autodiscover over plain HTTP (published certificate left unchanged)",
         OfficeWebApps = "office-web-apps": "Office Web Apps Server published for conferencing",
+        PublicIm = "public-im": "public IM connectivity (Windows Live Messenger and other public providers)",
+        CollocatedMediation = "collocated-mediation": "the Mediation service runs on the Front End servers",
+        InternalServers = "internal-servers": "plan the internal server port tables (firewalls between internal segments)",
+        SipTcp5060 = "sip-tcp-5060": "plain TCP SIP on 5060 for static routes to trusted services (remote call control)",
     }
 }
 
@@ -226,6 +243,9 @@ string_enum! {
         ReverseProxy = "reverse-proxy": "reverse proxy",
         OfficeWebApps = "office-web-apps": "Office Web Apps Server farm",
         SurvivableBranch = "survivable-branch": "Survivable Branch Appliance or Server",
+        Mediation = "mediation": "Mediation Server pool",
+        PersistentChat = "persistent-chat": "Persistent Chat Front End Server pool",
+        PstnGateway = "pstn-gateway": "PSTN gateway, IP-PBX or E9-1-1 gateway",
     }
 }
 
@@ -238,6 +258,9 @@ pub struct Scenario {
     pub reference: String,
     pub subject: ServerRole,
     pub sources: Vec<String>,
+    /// Tables that describe several roles: the roles that count as that table's subject.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub table_subjects: BTreeMap<String, Vec<Role>>,
 }
 
 /// One row of one port table.
@@ -260,6 +283,9 @@ pub struct Row {
     pub condition: Option<Feature>,
     pub reference: String,
     pub note: String,
+    /// Where the document looks inconsistent; the row is still encoded as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doubt: Option<String>,
 }
 
 /// A stable id for a row: `scenario/table#n`, n counting from 1 inside its table.
@@ -366,10 +392,17 @@ impl Catalog {
                     row.reference, scenario.reference
                 )));
             }
-            let subject_is = |role: Role| role_belongs_to(role, scenario.subject);
+            let table_subject = scenario.table_subjects.get(&row.table);
+            let subject_is = |role: Role| match table_subject {
+                Some(roles) => roles.contains(&role),
+                None => role_belongs_to(role, scenario.subject),
+            };
             let expected = match (subject_is(row.source), subject_is(row.destination)) {
                 (true, false) => Direction::Outbound,
                 (false, true) => Direction::Inbound,
+                // The document itself put neither end on the table's subject: kept as written,
+                // and only with a `doubt` that says so.
+                (false, false) if row.doubt.is_some() => row.direction,
                 _ => {
                     return Err(fail(format!(
                         "exactly one end must be the table's subject `{}`",
@@ -387,6 +420,9 @@ impl Catalog {
                         "source"
                     }
                 )));
+            }
+            if row.doubt.as_deref().is_some_and(|d| d.trim().is_empty()) {
+                return Err(fail("doubt is empty".into()));
             }
             if !row.narrow_source.is_empty() && row.source != Role::Any {
                 return Err(fail("narrow_source only applies to an `any` source".into()));
@@ -452,7 +488,7 @@ pub fn role_belongs_to(role: Role, server: ServerRole) -> bool {
     use Role::*;
     match server {
         ServerRole::Director => matches!(role, Director | DirectorVip | DirectorPool),
-        ServerRole::FrontEnd => matches!(role, FrontEndPool | FrontEndCms),
+        ServerRole::FrontEnd => matches!(role, FrontEnd | FrontEndVip | FrontEndPool | FrontEndCms),
         ServerRole::Edge => matches!(
             role,
             EdgeAccessPublic
@@ -467,6 +503,9 @@ pub fn role_belongs_to(role: Role, server: ServerRole) -> bool {
         ServerRole::ReverseProxy => matches!(role, ReverseProxyExternal | ReverseProxyInternal),
         ServerRole::OfficeWebApps => matches!(role, OfficeWebApps),
         ServerRole::SurvivableBranch => matches!(role, SurvivableBranch),
+        ServerRole::Mediation => matches!(role, Mediation | MediationVip),
+        ServerRole::PersistentChat => matches!(role, PersistentChat),
+        ServerRole::PstnGateway => matches!(role, PstnGateway),
     }
 }
 
@@ -475,8 +514,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_catalog_parses_and_has_56_rows() {
-        assert_eq!(Catalog::builtin().rows.len(), 56);
+    fn builtin_catalog_parses_and_has_318_rows() {
+        assert_eq!(Catalog::builtin().rows.len(), 318);
     }
 
     #[test]

@@ -280,7 +280,13 @@ fn concrete(topology: &Topology, role: Role, narrow: &[Role]) -> Result<Vec<Grou
         (role.as_str().to_string(), topology.endpoints(role))
     };
     if endpoints.is_empty() {
-        return if role == Role::FederatedPartner {
+        return if matches!(
+            role,
+            Role::FederatedPartner
+                | Role::PublicImPartner
+                | Role::RemoteClients
+                | Role::MessengerClients
+        ) {
             Ok(Vec::new())
         } else {
             Err(format!(

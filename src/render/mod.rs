@@ -18,7 +18,8 @@ mod views;
 mod windows;
 
 pub use views::{
-    catalog_json, catalog_table, group_text, local_flow_table, net_text, plan_table, skipped_table,
+    catalog_json, catalog_table, group_text, local_flow_table, net_text, plan_table,
+    scenario_table, skipped_table,
 };
 
 use crate::plan::Plan;

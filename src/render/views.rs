@@ -39,7 +39,45 @@ pub fn catalog_table(catalog: &Catalog, scenario: Option<&str>) -> Table {
             row.direction.as_str().to_string(),
             row.condition.map(|c| c.to_string()).unwrap_or_default(),
             row.reference.clone(),
-            row.note.clone(),
+            match &row.doubt {
+                Some(doubt) => format!("{} [doubt: {doubt}]", row.note),
+                None => row.note.clone(),
+            },
+        ]);
+    }
+    t
+}
+
+/// One line per scenario: id, subject, what it covers, its tables with row counts, and its sources.
+pub fn scenario_table(catalog: &Catalog) -> Table {
+    let mut t = Table::new(&[
+        "scenario",
+        "subject",
+        "title",
+        "tables (rows)",
+        "reference",
+        "sources",
+    ]);
+    for s in &catalog.scenarios {
+        let tables: Vec<String> = catalog
+            .tables(&s.id)
+            .into_iter()
+            .map(|table| {
+                let n = catalog
+                    .rows
+                    .iter()
+                    .filter(|r| r.scenario == s.id && r.table == table)
+                    .count();
+                format!("{table} ({n})")
+            })
+            .collect();
+        t.push(vec![
+            s.id.clone(),
+            s.subject.to_string(),
+            s.title.clone(),
+            tables.join(", "),
+            s.reference.clone(),
+            s.sources.join("; "),
         ]);
     }
     t

@@ -395,8 +395,13 @@ impl Topology {
                     }
                 }
             }
-            Role::FederatedPartner => {
-                for p in self.partners.iter().filter(|p| p.kind == "sip") {
+            Role::FederatedPartner | Role::PublicImPartner => {
+                let kind = if role == Role::FederatedPartner {
+                    "sip"
+                } else {
+                    "public-im"
+                };
+                for p in self.partners.iter().filter(|p| p.kind == kind) {
                     for net in &p.networks {
                         let zone = self.zone_of_net(net).unwrap_or_default();
                         out.push(Endpoint {
@@ -464,6 +469,39 @@ impl Topology {
             Role::EdgeInternalVip => {
                 self.push_vips(&mut out, ServerRole::Edge, VipService::Internal)
             }
+            Role::FrontEnd => self.push_servers(&mut out, ServerRole::FrontEnd),
+            Role::FrontEndVip => self.push_vips(&mut out, ServerRole::FrontEnd, VipService::Pool),
+            Role::WebPoolsAndOwa => {
+                out = self.endpoints(Role::WebPools);
+                out.extend(self.endpoints(Role::OfficeWebApps));
+            }
+            Role::Mediation => self.push_servers(&mut out, ServerRole::Mediation),
+            Role::MediationVip => self.push_vips(&mut out, ServerRole::Mediation, VipService::Pool),
+            Role::PersistentChat => self.push_servers(&mut out, ServerRole::PersistentChat),
+            Role::PstnGateway => self.push_servers(&mut out, ServerRole::PstnGateway),
+            Role::InternalServers => {
+                for r in [
+                    ServerRole::FrontEnd,
+                    ServerRole::Director,
+                    ServerRole::Mediation,
+                    ServerRole::PersistentChat,
+                ] {
+                    self.push_servers(&mut out, r);
+                }
+            }
+            Role::Internal => {
+                for zone in self.zones.iter().filter(|z| z.kind == ZoneKind::Internal) {
+                    for net in &zone.networks {
+                        out.push(Endpoint {
+                            host: zone.name.clone(),
+                            zone: zone.name.clone(),
+                            net: *net,
+                        });
+                    }
+                }
+            }
+            // Relative like `any`: the planner puts them on the far side of the other end.
+            Role::RemoteClients | Role::MessengerClients => {}
         }
         out
     }

@@ -153,12 +153,12 @@ impl Validator {
         for p in &raw.partners {
             let p = p.get_ref();
             let kind = match &p.kind {
-                Some(k) if k.get_ref() != "sip" && k.get_ref() != "xmpp" => {
+                Some(k) if !["sip", "xmpp", "public-im"].contains(&k.get_ref().as_str()) => {
                     self.error(
                         "partner-kind",
                         span_of(k),
                         format!("unknown partner kind `{}`", k.get_ref()),
-                        "use `sip` for SIP federation or `xmpp` for XMPP federation",
+                        "use `sip` for SIP federation, `xmpp` for XMPP federation or `public-im` for a public IM provider",
                     );
                     "sip".to_string()
                 }
@@ -752,7 +752,9 @@ impl Validator {
                 Feature::Xmpp => &[ServerRole::Edge, ServerRole::FrontEnd],
                 Feature::MobilityAutodiscoverHttp => &[ServerRole::ReverseProxy],
                 Feature::OfficeWebApps => &[ServerRole::OfficeWebApps, ServerRole::ReverseProxy],
-                Feature::CentralizedLogging => &[],
+                Feature::CentralizedLogging | Feature::InternalServers | Feature::SipTcp5060 => &[],
+                Feature::PublicIm => &[ServerRole::Edge],
+                Feature::CollocatedMediation => &[ServerRole::FrontEnd],
             };
             for need in needs {
                 if !has(*need) {
