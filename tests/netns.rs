@@ -34,7 +34,7 @@ fn nft_accepts_the_generated_rulesets() {
     if !available(&["nft"]) {
         return;
     }
-    for example in ["reference.toml", "dns-director-3edge.toml"] {
+    for example in common::EXAMPLES {
         let (t, p) = load(example);
         for a in files(&t, &p, Target::Nftables) {
             let dir = tempfile::tempdir().unwrap();
@@ -57,14 +57,12 @@ fn iptables_restore_accepts_the_generated_files() {
     if !available(&["iptables-restore", "ip6tables-restore", "ipset"]) {
         return;
     }
-    for (example, prefix) in [
-        ("reference.toml", "ppchk1"),
-        ("dns-director-3edge.toml", "ppchk2"),
-    ] {
+    for (i, example) in common::EXAMPLES.iter().enumerate() {
+        let prefix = format!("ppchk{}", i + 1);
         let (t, p) = load(example);
         let out = files(&t, &p, Target::Iptables);
         // an empty namespace per firewall: the ipsets must exist for `-m set` to be accepted
-        let lab = ScratchNs::new(prefix);
+        let lab = ScratchNs::new(&prefix);
         for fw in &t.firewalls {
             if let Some(sets) = file(&out, &format!("{}.ipset", fw.name)) {
                 lab.stdin("ipset restore -exist", sets);
@@ -1015,7 +1013,7 @@ fn load_balancer_and_proxy_configs_pass_their_tools() {
     if !available(&["nft", "nginx", "haproxy", "keepalived", "openssl"]) {
         return;
     }
-    for example in ["reference.toml", "dns-director-3edge.toml"] {
+    for example in common::EXAMPLES {
         let (t, p) = load(example);
         // haproxy and nft check syntax without touching the machine
         let (dir, out) = written(&t, &p, Target::Haproxy);

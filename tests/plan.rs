@@ -25,8 +25,8 @@ fn find<'a>(p: &'a Plan, proto: Transport, port: u16, dst_role: &str) -> Vec<&'a
 }
 
 #[test]
-fn golden_plans_of_both_examples() {
-    for name in ["reference.toml", "dns-director-3edge.toml"] {
+fn golden_plans_of_every_example() {
+    for name in common::EXAMPLES {
         let (t, p) = load(name);
         let stem = name.trim_end_matches(".toml");
         for target in [Target::Table, Target::Json] {
@@ -218,7 +218,7 @@ fn features_off_remove_their_rules_and_say_why() {
 
 #[test]
 fn every_rule_traces_back_to_a_catalog_row() {
-    for name in ["reference.toml", "dns-director-3edge.toml"] {
+    for name in common::EXAMPLES {
         let (_, p) = load(name);
         for r in &p.rules {
             assert!(!r.rows.is_empty());

@@ -7,7 +7,7 @@ use portplan::plan::{self, Plan};
 use portplan::render::{self, Scope, Target};
 use portplan::topology::Topology;
 
-const EXAMPLES: [&str; 2] = ["reference.toml", "dns-director-3edge.toml"];
+use common::EXAMPLES;
 
 fn load(name: &str) -> (Topology, Plan) {
     let t = Topology::parse(
@@ -26,7 +26,16 @@ fn golden_files_for_every_target_and_example() {
         let stem = example.trim_end_matches(".toml");
         for target in Target::ALL {
             let files = render::render_files(&p, &t, *target, &Scope::All).unwrap();
-            assert!(!files.is_empty(), "{target} wrote nothing");
+            // the Edge load balancer targets have nothing to write without Edge VIPs
+            let edge_vips = t
+                .pools_of(portplan::catalog::ServerRole::Edge)
+                .any(|pool| !pool.vips.is_empty());
+            let may_be_empty =
+                matches!(target, Target::NftablesLb | Target::Keepalived) && !edge_vips;
+            assert!(
+                !files.is_empty() || may_be_empty,
+                "{example}: {target} wrote nothing"
+            );
             for f in files {
                 common::golden(&format!("render/{stem}/{target}/{}", f.file), &f.text);
             }

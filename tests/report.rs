@@ -23,8 +23,8 @@ fn report_html(t: &Topology) -> String {
 }
 
 #[test]
-fn golden_dot_for_both_examples() {
-    for name in ["reference.toml", "dns-director-3edge.toml"] {
+fn golden_dot_for_every_example() {
+    for name in common::EXAMPLES {
         let t = load(name);
         let d = diagram::layout(&t, &plan::compile(&t), true);
         common::golden(
@@ -93,7 +93,7 @@ fn svg_structure_follows_the_topology_and_plan() {
 
 #[test]
 fn report_is_self_contained_and_small() {
-    for name in ["reference.toml", "dns-director-3edge.toml"] {
+    for name in common::EXAMPLES {
         let page = report_html(&load(name));
         assert!(page.len() < 1_000_000, "{name}: {} bytes", page.len());
         for forbidden in [

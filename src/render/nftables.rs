@@ -33,28 +33,42 @@ fn chain_name(rule: &Rule) -> String {
     ))
 }
 
-/// Rules that share chain, family, both address sets and the protocol, in plan order.
-fn port_groups<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<Vec<&'a Rule>> {
-    let mut groups: Vec<Vec<&Rule>> = Vec::new();
+/// Rules that share chain, family, both address sets and the protocol, in plan order, with the
+/// ordinal of the group among groups of the same key (interval sets refuse overlapping elements,
+/// so a rule whose ports overlap a member's starts another group).
+fn port_groups<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<(usize, Vec<&'a Rule>)> {
+    let same_key = |f: &Rule, r: &Rule| {
+        f.family == r.family
+            && f.transport == r.transport
+            && f.source.nets() == r.source.nets()
+            && f.destination.nets() == r.destination.nets()
+            && f.ingress_interface == r.ingress_interface
+            && f.egress_interface == r.egress_interface
+    };
+    let overlap = |a: &Rule, b: &Rule| a.ports.start <= b.ports.end && b.ports.start <= a.ports.end;
+    let mut groups: Vec<(usize, Vec<&Rule>)> = Vec::new();
     for r in rules {
-        match groups.iter_mut().find(|g| {
-            let f = g[0];
-            f.family == r.family
-                && f.transport == r.transport
-                && f.source.nets() == r.source.nets()
-                && f.destination.nets() == r.destination.nets()
-                && f.ingress_interface == r.ingress_interface
-                && f.egress_interface == r.egress_interface
-        }) {
-            Some(g) => g.push(r),
-            None => groups.push(vec![r]),
+        match groups
+            .iter_mut()
+            .find(|(_, g)| same_key(g[0], r) && !g.iter().any(|m| overlap(m, r)))
+        {
+            Some((_, g)) => g.push(r),
+            None => {
+                let ordinal = groups.iter().filter(|(_, g)| same_key(g[0], r)).count();
+                groups.push((ordinal, vec![r]));
+            }
         }
     }
     groups
 }
 
-fn port_set_name(rule: &Rule, src: &str, dst: &str) -> String {
-    format!("{}_{}_{}_from_{src}", chain_name(rule), dst, rule.transport)
+fn port_set_name(rule: &Rule, src: &str, dst: &str, ordinal: usize) -> String {
+    let base = format!("{}_{}_{}_from_{src}", chain_name(rule), dst, rule.transport);
+    if ordinal == 0 {
+        base
+    } else {
+        format!("{base}_{}", ordinal + 1)
+    }
 }
 
 /// The ruleset for one firewall.
@@ -116,14 +130,16 @@ pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
         }
     }
     for chain in &chain_order {
-        for group in port_groups(rules.iter().copied().filter(|r| chain_name(r) == *chain)) {
+        for (ordinal, group) in
+            port_groups(rules.iter().copied().filter(|r| chain_name(r) == *chain))
+        {
             if group.len() < 2 {
                 continue;
             }
             let first = group[0];
             let src = set_name(book.name(&first.source), first.family);
             let dst = set_name(book.name(&first.destination), first.family);
-            let _ = writeln!(s, "\tset {} {{", port_set_name(first, &src, &dst));
+            let _ = writeln!(s, "\tset {} {{", port_set_name(first, &src, &dst, ordinal));
             s.push_str("\t\ttype inet_service\n\t\tflags interval\n\t\telements = {\n");
             for (i, r) in group.iter().enumerate() {
                 let sep = if i + 1 == group.len() { "" } else { "," };
@@ -156,7 +172,9 @@ pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
     s.push_str("\t}\n");
     for (name, _, _) in &chains {
         let _ = writeln!(s, "\n\tchain {name} {{");
-        for group in port_groups(rules.iter().copied().filter(|r| chain_name(r) == *name)) {
+        for (ordinal, group) in
+            port_groups(rules.iter().copied().filter(|r| chain_name(r) == *name))
+        {
             let first = group[0];
             let ip = match first.family {
                 Family::V4 => "ip",
@@ -168,7 +186,7 @@ pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
                 (first.ports.to_string(), rule_comment(first, COMMENT_MAX))
             } else {
                 (
-                    format!("@{}", port_set_name(first, &src, &dst)),
+                    format!("@{}", port_set_name(first, &src, &dst, ordinal)),
                     merged_comment(&group, COMMENT_MAX),
                 )
             };

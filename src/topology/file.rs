@@ -90,6 +90,9 @@ pub struct RawTopology {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOptions {
+    /// Catalog scenarios to plan in addition to the ones the pools select (e.g. "autodiscover").
+    #[serde(default)]
+    pub scenarios: Option<Vec<Spanned<String>>>,
     /// Use the documents' "can be defined as" roles instead of `any` where a row offers them.
     pub narrow_any: Option<Spanned<bool>>,
 }
@@ -108,6 +111,19 @@ pub struct RawFirewall {
     pub name: Spanned<String>,
     #[serde(default, rename = "interface")]
     pub interfaces: Vec<Spanned<RawFirewallInterface>>,
+    /// Static one-to-one NAT: the public address the outside sees for a private server address.
+    #[serde(default)]
+    pub nat: Vec<Spanned<RawNat>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNat {
+    pub public: Spanned<std::net::IpAddr>,
+    pub private: Spanned<std::net::IpAddr>,
+    /// The interface the public address lives on; the firewall's internet-facing one when omitted.
+    #[serde(default)]
+    pub interface: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

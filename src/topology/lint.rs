@@ -215,6 +215,25 @@ pub fn lint(t: &Topology) -> LintReport {
             }
         }
 
+        // Address translation in front of the Edge.
+        let natted = t.pool_is_natted(pool);
+        if pool.load_balancing == LoadBalancing::Hlb && natted {
+            findings.push(
+                Finding::error(
+                    "lb-edge-nat",
+                    format!(
+                        "pool `{}`: the hardware load balanced Edge design uses public addresses on the VIPs and server interfaces, but some are translated by a static NAT",
+                        pool.name
+                    ),
+                )
+                .help("remove the NAT entries (public addresses on the Edge), or balance the pool with DNS (load_balancing = \"dns\")")
+                .at(src, Some(pool.span.clone())),
+            );
+        }
+        if pool.load_balancing != LoadBalancing::Hlb {
+            edge_addressing(t, pool, natted, &mut findings);
+        }
+
         // Internal side: persistent routes to every internal network that hosts servers or clients.
         for server in &pool.servers {
             let Some(int) = server.interface("internal") else {
@@ -256,6 +275,72 @@ pub fn lint(t: &Topology) -> LintReport {
     LintReport {
         findings,
         public_addresses,
+    }
+}
+
+/// A single or DNS-balanced Edge: every external service address is public, or every one is published
+/// through a static NAT (the A/V Edge above all: clients and STUN are handed its public address).
+fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mut Vec<Finding>) {
+    let src = &t.source;
+    for server in &pool.servers {
+        let Some(ext) = server.interface("external") else {
+            continue;
+        };
+        for (service, usage) in EXTERNAL_SERVICES {
+            for ip in ext.ips(usage) {
+                match (t.nat_of(ip), natted) {
+                    (Some((fw, nat)), _) => {
+                        let finding = Finding::info(
+                            "edge-nat",
+                            format!(
+                                "`{}`: {} Edge {ip} is published as {} by `{}`",
+                                server.name,
+                                service.as_str(),
+                                nat.public,
+                                fw.name
+                            ),
+                        );
+                        let finding = if service == VipService::Av {
+                            finding.help(format!(
+                                "enter {} as the A/V Edge's public address in the Lync topology, so STUN/TURN hands clients the address they can reach",
+                                nat.public
+                            ))
+                        } else {
+                            finding
+                        };
+                        findings.push(finding.at(src, Some(nat.span.clone())));
+                    }
+                    (None, true) => findings.push(
+                        Finding::error(
+                            "edge-nat-missing",
+                            format!(
+                                "`{}`: the {} Edge address {ip} has no static NAT, while other addresses of pool `{}` do",
+                                server.name,
+                                service.as_str(),
+                                pool.name
+                            ),
+                        )
+                        .help(format!(
+                            "add [[firewall.nat]] with private = \"{ip}\" and its public address on the external firewall"
+                        ))
+                        .at(src, Some(ext.span.clone())),
+                    ),
+                    (None, false) if !is_public(&ip) => findings.push(
+                        Finding::warning(
+                            "edge-private-address",
+                            format!(
+                                "`{}`: the {} Edge address {ip} is private and no firewall translates it; external users cannot reach it",
+                                server.name,
+                                service.as_str()
+                            ),
+                        )
+                        .help("publish it with a [[firewall.nat]] entry on the external firewall, or use a public address")
+                        .at(src, Some(ext.span.clone())),
+                    ),
+                    (None, false) => {}
+                }
+            }
+        }
     }
 }
 

@@ -12,7 +12,7 @@ mod validate;
 
 pub use finding::{Finding, Severity, SourceFile, named_report};
 
-use crate::catalog::{Feature, Role, ServerRole};
+use crate::catalog::{Catalog, Feature, Role, ServerRole};
 use ipnet::IpNet;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -69,6 +69,19 @@ pub struct Zone {
 pub struct Firewall {
     pub name: String,
     pub interfaces: Vec<FirewallInterface>,
+    /// Static one-to-one NAT entries (destination NAT in, source NAT out).
+    pub nat: Vec<StaticNat>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// One static NAT entry: `private` is seen as `public` through the firewall's `interface`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaticNat {
+    pub public: IpAddr,
+    pub private: IpAddr,
+    /// The firewall interface on the public side.
+    pub interface: String,
     #[serde(skip)]
     pub span: Span,
 }
@@ -284,6 +297,8 @@ pub struct Topology {
     pub description: Option<String>,
     pub features: BTreeSet<Feature>,
     pub narrow_any: bool,
+    /// Scenarios named under `[options] scenarios`, planned besides the ones the pools select.
+    pub extra_scenarios: Vec<String>,
     pub zones: Vec<Zone>,
     pub firewalls: Vec<Firewall>,
     pub pools: Vec<Pool>,
@@ -353,28 +368,44 @@ impl Topology {
 
     /// The catalog scenarios this deployment uses, in catalog order.
     pub fn scenarios(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
+        let mut out: Vec<&'static str> = Vec::new();
         let mut add = |id: &'static str| {
             if !out.contains(&id) {
                 out.push(id)
             }
         };
         for pool in &self.pools {
+            let nat = self.pool_is_natted(pool);
             match (pool.role, pool.load_balancing) {
                 (ServerRole::Director, LoadBalancing::Hlb) => add("director-pool-hlb"),
                 (ServerRole::Director, LoadBalancing::DnsHlb) => add("director-dns-hlb"),
-                (ServerRole::Edge, LoadBalancing::Hlb) => add("edge-consolidated-hlb"),
+                (ServerRole::Director, LoadBalancing::None) => add("director-single"),
+                (ServerRole::Edge, LoadBalancing::Hlb) => {
+                    add("edge-consolidated-hlb");
+                    // the HLB page has no public IM table; the public IM page supplies it
+                    if self.has_feature(Feature::PublicIm) {
+                        add("public-im");
+                    }
+                }
+                (ServerRole::Edge, LoadBalancing::None) if nat => add("edge-single-nat"),
+                (ServerRole::Edge, LoadBalancing::None) => add("edge-single-public"),
+                (ServerRole::Edge, _) if nat => add("edge-dns-nat"),
+                (ServerRole::Edge, _) => add("edge-dns-public"),
                 (ServerRole::ReverseProxy, _) => add("reverse-proxy"),
                 _ => {}
             }
         }
-        let order = [
-            "director-pool-hlb",
-            "director-dns-hlb",
-            "edge-consolidated-hlb",
-            "reverse-proxy",
-        ];
-        out.sort_by_key(|id| order.iter().position(|o| o == id));
+        if self.has_feature(Feature::InternalServers) {
+            add("internal-servers");
+        }
+        for extra in &self.extra_scenarios {
+            if let Some(s) = Catalog::builtin().scenario(extra) {
+                add(&s.id);
+            }
+        }
+        // catalog order
+        let catalog = Catalog::builtin();
+        out.sort_by_key(|id| catalog.scenarios.iter().position(|s| s.id == *id));
         out
     }
 
@@ -504,6 +535,22 @@ impl Topology {
             Role::RemoteClients | Role::MessengerClients => {}
         }
         out
+    }
+
+    /// Whether any external service address of an Edge pool is the private side of a static NAT.
+    pub fn pool_is_natted(&self, pool: &Pool) -> bool {
+        pool.role == ServerRole::Edge
+            && pool.servers.iter().any(|s| {
+                s.interface("external")
+                    .is_some_and(|i| i.addresses.iter().any(|a| self.nat_of(a.ip).is_some()))
+            })
+    }
+
+    /// The static NAT entry (and its firewall) that publishes a private address.
+    pub fn nat_of(&self, private: IpAddr) -> Option<(&Firewall, &StaticNat)> {
+        self.firewalls
+            .iter()
+            .find_map(|f| f.nat.iter().find(|n| n.private == private).map(|n| (f, n)))
     }
 
     fn zone_of_net(&self, net: &IpNet) -> Option<String> {

@@ -110,6 +110,25 @@ impl Validator {
             }
         }
 
+        let mut extra_scenarios = Vec::new();
+        if let Some(list) = &raw.options.scenarios {
+            for id in list {
+                if crate::catalog::Catalog::builtin()
+                    .scenario(id.get_ref())
+                    .is_some()
+                {
+                    extra_scenarios.push(id.get_ref().clone());
+                } else {
+                    self.error(
+                        "unknown-scenario",
+                        span_of(id),
+                        format!("`{}` is not a catalog scenario", id.get_ref()),
+                        "`portplan catalog --scenario` lists them (e.g. autodiscover, public-im)",
+                    );
+                }
+            }
+        }
+
         let zones = self.zones(&raw);
         let zone_names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
         let firewalls = self.firewalls(&raw, &zones);
@@ -182,6 +201,7 @@ impl Validator {
                 .as_ref()
                 .map(|b| *b.get_ref())
                 .unwrap_or(false),
+            extra_scenarios,
             zones,
             firewalls,
             pools,
@@ -193,6 +213,7 @@ impl Validator {
         };
         self.duplicate_addresses(&topology);
         self.features_need_roles(&topology, &raw);
+        self.nat_entries(&topology);
         topology
     }
 
@@ -332,9 +353,76 @@ impl Validator {
                     addresses,
                 });
             }
+            let mut nat = Vec::new();
+            for n in &fw.nat {
+                let n_span = span_of(n);
+                let n = n.get_ref();
+                let interface = match &n.interface {
+                    Some(name) => {
+                        if !interfaces.iter().any(|i| &i.name == name.get_ref()) {
+                            self.error(
+                                "nat-interface",
+                                span_of(name),
+                                format!(
+                                    "firewall `{}` has no interface `{}`",
+                                    fw.name.get_ref(),
+                                    name.get_ref()
+                                ),
+                                format!(
+                                    "use one of: {}",
+                                    interfaces
+                                        .iter()
+                                        .map(|i| i.name.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            );
+                        }
+                        name.get_ref().clone()
+                    }
+                    None => {
+                        let outside = interfaces.iter().find(|i| {
+                            zones
+                                .iter()
+                                .any(|z| z.name == i.zone && z.kind == ZoneKind::Internet)
+                        });
+                        match outside {
+                            Some(i) => i.name.clone(),
+                            None => {
+                                self.error(
+                                    "nat-interface",
+                                    n_span.clone(),
+                                    format!(
+                                        "firewall `{}` has no interface in an internet zone for this NAT entry",
+                                        fw.name.get_ref()
+                                    ),
+                                    "name the public side with interface = \"...\"",
+                                );
+                                String::new()
+                            }
+                        }
+                    }
+                };
+                let (public, private) = (*n.public.get_ref(), *n.private.get_ref());
+                if public.is_ipv4() != private.is_ipv4() {
+                    self.error(
+                        "nat-family",
+                        n_span.clone(),
+                        format!("NAT maps {private} to {public}: the address families differ"),
+                        "static NAT keeps the family: pair IPv4 with IPv4",
+                    );
+                }
+                nat.push(StaticNat {
+                    public,
+                    private,
+                    interface,
+                    span: n_span,
+                });
+            }
             out.push(Firewall {
                 name: fw.name.get_ref().clone(),
                 interfaces,
+                nat,
                 span: fw_span,
             });
         }
@@ -357,27 +445,52 @@ impl Validator {
             .map(span_of)
             .unwrap_or_else(|| span_of(&p.name));
         match (role, load_balancing) {
-            (ServerRole::Director, LoadBalancing::Hlb | LoadBalancing::DnsHlb) => {}
+            (
+                ServerRole::Director,
+                LoadBalancing::Hlb | LoadBalancing::DnsHlb | LoadBalancing::None,
+            ) => {}
             (ServerRole::Director, lb) => self.error(
                 "unsupported-scenario",
                 lb_span.clone(),
                 format!(
-                    "director pool `{pool_name}` uses load balancing `{}`, which has no port table in the catalog yet",
+                    "director pool `{pool_name}` uses load balancing `{}`, which has no port table in the catalog",
                     lb_name(lb)
                 ),
-                "use `hlb` (scaled Director pool behind a hardware load balancer) or `dns-hlb` (DNS for SIP, HLB for web)",
+                "use `hlb` (Director pool behind a hardware load balancer), `dns-hlb` (DNS for SIP, HLB for web) or `none` (a single Director)",
             ),
-            (ServerRole::Edge, LoadBalancing::Hlb) => {}
+            (ServerRole::Edge, LoadBalancing::Hlb | LoadBalancing::Dns | LoadBalancing::None) => {}
             (ServerRole::Edge, lb) => self.error(
                 "unsupported-scenario",
                 lb_span.clone(),
                 format!(
-                    "edge pool `{pool_name}` uses load balancing `{}`, which has no port table in the catalog yet",
+                    "edge pool `{pool_name}` uses load balancing `{}`, which has no port table in the catalog",
                     lb_name(lb)
                 ),
-                "use `hlb`: the catalog covers the scaled consolidated Edge behind hardware load balancers",
+                "use `hlb` (hardware load balancers), `dns` (DNS load balancing) or `none` (a single Edge)",
             ),
             _ => {}
+        }
+        if load_balancing == LoadBalancing::None && p.servers.len() > 1 {
+            self.error(
+                "single-server-pool",
+                lb_span.clone(),
+                format!(
+                    "pool `{pool_name}` has {} servers but load balancing `none`",
+                    p.servers.len()
+                ),
+                "a pool of several servers is balanced: use `hlb` or `dns` (or `dns-hlb` for Directors)",
+            );
+        }
+        if role == ServerRole::Edge && load_balancing != LoadBalancing::Hlb && !p.vips.is_empty() {
+            self.error(
+                "unused-vip",
+                span_of(&p.vips[0]),
+                format!(
+                    "edge pool `{pool_name}` uses load balancing `{}`, so its VIPs would carry no traffic",
+                    lb_name(load_balancing)
+                ),
+                "remove the [[pool.vip]] entries, or set load_balancing = \"hlb\"",
+            );
         }
         if p.servers.is_empty() {
             self.error(
@@ -463,7 +576,9 @@ impl Validator {
             });
         }
         let needs_vip: &[VipService] = match (role, load_balancing) {
-            (ServerRole::Director, _) => &[VipService::Pool],
+            (ServerRole::Director, LoadBalancing::Hlb | LoadBalancing::DnsHlb) => {
+                &[VipService::Pool]
+            }
             (ServerRole::Edge, LoadBalancing::Hlb) => &[
                 VipService::Access,
                 VipService::Webconf,
@@ -738,6 +853,67 @@ impl Validator {
                 format!("address {ip} is used by both {a} and {b}"),
                 "every server interface, service address and VIP needs its own address",
             );
+        }
+    }
+
+    /// A static NAT entry must publish an address the topology has, on another side of its firewall.
+    fn nat_entries(&mut self, t: &Topology) {
+        let mut seen: HashMap<IpAddr, Span> = HashMap::new();
+        for fw in &t.firewalls {
+            for n in &fw.nat {
+                for ip in [n.public, n.private] {
+                    if seen.insert(ip, n.span.clone()).is_some() {
+                        self.error(
+                            "duplicate-nat",
+                            n.span.clone(),
+                            format!("address {ip} appears in two NAT entries"),
+                            "static NAT is one-to-one: every public and private address once",
+                        );
+                    }
+                }
+                let owner = t.servers().find_map(|(_, s)| {
+                    s.interfaces
+                        .iter()
+                        .find(|i| i.addresses.iter().any(|a| a.ip == n.private))
+                        .map(|i| (s, i))
+                });
+                let Some((server, iface)) = owner else {
+                    self.error(
+                        "nat-private",
+                        n.span.clone(),
+                        format!("private address {} belongs to no server interface", n.private),
+                        "NAT publishes a server's own address: use one from a [[pool.server.interface]]",
+                    );
+                    continue;
+                };
+                let on_firewall = fw
+                    .interfaces
+                    .iter()
+                    .any(|i| i.zone == iface.zone && i.name != n.interface);
+                if !on_firewall {
+                    self.error(
+                        "nat-private",
+                        n.span.clone(),
+                        format!(
+                            "{}'s address {} is in zone `{}`, which firewall `{}` does not reach on an inside interface",
+                            server.name, n.private, iface.zone, fw.name
+                        ),
+                        "put the NAT entry on the firewall in front of that zone",
+                    );
+                }
+                if t.servers().any(|(_, s)| {
+                    s.interfaces
+                        .iter()
+                        .any(|i| i.addresses.iter().any(|a| a.ip == n.public))
+                }) {
+                    self.error(
+                        "nat-public",
+                        n.span.clone(),
+                        format!("public address {} is also a server address", n.public),
+                        "the public side of a static NAT lives on the firewall only",
+                    );
+                }
+            }
         }
     }
 

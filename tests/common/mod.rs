@@ -7,6 +7,16 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Every example topology shipped in `examples/`: one per Edge variant, plus the dual-stack one.
+pub const EXAMPLES: [&str; 6] = [
+    "reference.toml",
+    "dns-director-3edge.toml",
+    "edge-single-public.toml",
+    "edge-single-nat.toml",
+    "edge-dns-public.toml",
+    "edge-dns-nat.toml",
+];
+
 pub fn example(name: &str) -> PathBuf {
     repo().join("examples").join(name)
 }

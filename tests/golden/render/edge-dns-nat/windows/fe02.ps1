@@ -1,0 +1,13 @@
+# portplan: Lync Server 2013 / Skype for Business Windows Firewall rules for fe02 (Front End pool, pool fepool)
+# topology `edge-dns-nat`, scenarios: director-dns-hlb, reverse-proxy, edge-dns-nat
+# run in an elevated PowerShell on fe02; idempotent: the `portplan` group is replaced
+#Requires -RunAsAdministrator
+$ErrorActionPreference = 'Stop'
+$group = 'portplan'
+Get-NetFirewallRule -Group $group -ErrorAction SilentlyContinue | Remove-NetFirewallRule
+
+New-NetFirewallRule -Group $group -Name 'portplan-in-1' -DisplayName 'portplan HTTPS TCP 444 in' -Description 'Lync/Skype for Business: director-dns-hlb/director#3 (flow 3)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 444 -LocalAddress @('10.50.2.12') -RemoteAddress @('10.50.1.11','10.50.1.12') | Out-Null
+New-NetFirewallRule -Group $group -Name 'portplan-in-2' -DisplayName 'portplan HTTP TCP 8080 in' -Description 'Lync/Skype for Business: reverse-proxy/internal-interface#1 (flow 12)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 8080 -LocalAddress @('10.50.2.12') -RemoteAddress @('172.20.20.30') | Out-Null
+New-NetFirewallRule -Group $group -Name 'portplan-in-3' -DisplayName 'portplan HTTPS TCP 4443 in' -Description 'Lync/Skype for Business: reverse-proxy/internal-interface#2 (flow 13)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 4443 -LocalAddress @('10.50.2.12') -RemoteAddress @('172.20.20.30') | Out-Null
+
+Write-Host "portplan: 3 rule(s) in group '$group' on fe02"

@@ -1,0 +1,11 @@
+# portplan: Lync Server 2013 / Skype for Business Windows Firewall rules for owa01 (Office Web Apps Server farm, pool owa)
+# topology `edge-single-nat`, scenarios: reverse-proxy, director-single, edge-single-nat
+# run in an elevated PowerShell on owa01; idempotent: the `portplan` group is replaced
+#Requires -RunAsAdministrator
+$ErrorActionPreference = 'Stop'
+$group = 'portplan'
+Get-NetFirewallRule -Group $group -ErrorAction SilentlyContinue | Remove-NetFirewallRule
+
+New-NetFirewallRule -Group $group -Name 'portplan-in-1' -DisplayName 'portplan HTTPS TCP 443 in' -Description 'Lync/Skype for Business: reverse-proxy/internal-interface#3 (flow 5)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 443 -LocalAddress @('10.30.3.11') -RemoteAddress @('172.16.20.30') | Out-Null
+
+Write-Host "portplan: 1 rule(s) in group '$group' on owa01"
