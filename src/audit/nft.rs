@@ -872,6 +872,20 @@ fn assemble(
             _ => None,
         };
         let relevant = matches!(c.family.as_str(), "ip" | "ip6" | "inet");
+        // A base chain on another hook (NAT, input, output) cannot be jumped to from forward.
+        if let Some((hook, _)) = &c.hook
+            && hook != "forward"
+        {
+            notes.push(format!(
+                "chain `{}` (hook {hook}) does not filter forwarding and was not evaluated",
+                qualified(&c.table, &c.name)
+            ));
+            chains.push(Chain {
+                name: qualified(&c.table, &c.name),
+                rules: Vec::new(),
+            });
+            continue;
+        }
         let rules = c
             .rules
             .iter()

@@ -44,6 +44,20 @@ fn policy(plan: &Plan, topology: &Topology, firewall: &str, book: &AddressBook) 
         s,
         "# generate with: aclgen --policy_file policies/{firewall}.yaml --definitions_directory def"
     );
+    // Aerleon describes filters only; static NAT has to be configured on the device itself.
+    if let Some(fw) = topology.firewall(firewall) {
+        for n in &fw.nat {
+            let _ = writeln!(
+                s,
+                "# static NAT (configure on the device): {} <-> {} on `{}` ({}); terms match {}",
+                n.public,
+                n.private,
+                n.interface,
+                topology.address_label(n.private),
+                n.private
+            );
+        }
+    }
     s.push_str("filters:\n");
     let interfaces: Vec<String> = topology
         .firewall(firewall)

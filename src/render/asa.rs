@@ -181,9 +181,34 @@ pub fn config(plan: &Plan, topology: &Topology, firewall: &str) -> String {
     }
     s.push_str(&service_defs);
     s.push_str("!\n");
+    s.push_str(&static_nat(topology, firewall));
     s.push_str(&acl_text);
     s.push_str("!\n");
     s.push_str(&bindings);
+    s
+}
+
+/// Static NAT as network objects (ASA 8.3 and later): the access lists use the real (private)
+/// addresses, which is what the ASA matches after translation.
+fn static_nat(topology: &Topology, firewall: &str) -> String {
+    let Some(fw) = topology.firewall(firewall) else {
+        return String::new();
+    };
+    let mut s = String::new();
+    for n in &fw.nat {
+        let Some(inside) = topology.nat_inside_interface(fw, n) else {
+            continue;
+        };
+        let label = topology.address_label(n.private);
+        let name = format!("NAT-{}", label.replace(' ', "-"));
+        let _ = writeln!(s, "object network {name}");
+        let _ = writeln!(s, " description portplan: static NAT {label}");
+        let _ = writeln!(s, " host {}", n.private);
+        let _ = writeln!(s, " nat ({inside},{}) static {}", n.interface, n.public);
+    }
+    if !s.is_empty() {
+        s.push_str("!\n");
+    }
     s
 }
 

@@ -151,8 +151,9 @@ fn restore_file(
     );
     let _ = writeln!(
         s,
-        "# This replaces the filter table; FORWARD drops what the plan does not allow."
+        "# This replaces the filter table (and the nat table when the firewall has static NAT);"
     );
+    let _ = writeln!(s, "# FORWARD drops what the plan does not allow.");
     s.push_str("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:PORTPLAN - [0:0]\n");
     let mut chains: Vec<(String, String)> = Vec::new();
     let mut by_chain: Vec<(String, String, String, Vec<&Rule>)> = Vec::new();
@@ -205,6 +206,50 @@ fn restore_file(
                 "-A {name}{src}{dst} -p {proto} {ports} -m comment --comment \"{comment}\" -j ACCEPT"
             );
         }
+    }
+    s.push_str("COMMIT\n");
+    s.push_str(&nat_table(topology, firewall, family));
+    s
+}
+
+/// Static NAT as a `*nat` table (replaced like the filter table): DNAT in through the public
+/// interface, SNAT out of it. FORWARD above matches the private addresses (it runs after DNAT).
+fn nat_table(topology: &Topology, firewall: &str, family: Family) -> String {
+    let entries: Vec<_> = topology
+        .firewall(firewall)
+        .map(|fw| {
+            fw.nat
+                .iter()
+                .filter(|n| n.private.is_ipv4() == (family == Family::V4))
+                .collect()
+        })
+        .unwrap_or_default();
+    if entries.is_empty() {
+        return String::new();
+    }
+    let host = if family == Family::V4 { 32 } else { 128 };
+    let mut s = String::from(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n",
+    );
+    for n in &entries {
+        let _ = writeln!(
+            s,
+            "-A PREROUTING -i {} -d {}/{host} -m comment --comment \"static NAT {}\" -j DNAT --to-destination {}",
+            n.interface,
+            n.public,
+            topology.address_label(n.private),
+            n.private
+        );
+    }
+    for n in &entries {
+        let _ = writeln!(
+            s,
+            "-A POSTROUTING -o {} -s {}/{host} -m comment --comment \"static NAT {}\" -j SNAT --to-source {}",
+            n.interface,
+            n.private,
+            topology.address_label(n.private),
+            n.public
+        );
     }
     s.push_str("COMMIT\n");
     s

@@ -198,8 +198,39 @@ pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
         }
         s.push_str("\t}\n");
     }
+    s.push_str(&nat_chains(topology, firewall));
     s.push_str("}\n");
     s
+}
+
+/// Static NAT: destination NAT on the way in through the public interface, source NAT on the way
+/// out; the forward chains above already match the private addresses (they run after DNAT).
+fn nat_chains(topology: &Topology, firewall: &str) -> String {
+    let Some(fw) = topology.firewall(firewall) else {
+        return String::new();
+    };
+    if fw.nat.is_empty() {
+        return String::new();
+    }
+    let mut pre = String::new();
+    let mut post = String::new();
+    for n in &fw.nat {
+        let ip = if n.private.is_ipv4() { "ip" } else { "ip6" };
+        let label = topology.address_label(n.private);
+        let _ = writeln!(
+            pre,
+            "\t\tiifname \"{}\" {ip} daddr {} dnat {ip} to {} comment \"static NAT {label}\"",
+            n.interface, n.public, n.private
+        );
+        let _ = writeln!(
+            post,
+            "\t\toifname \"{}\" {ip} saddr {} snat {ip} to {} comment \"static NAT {label}\"",
+            n.interface, n.private, n.public
+        );
+    }
+    format!(
+        "\n\tchain prerouting {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n{pre}\t}}\n\n\tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n{post}\t}}\n"
+    )
 }
 
 impl Renderer for Nftables {

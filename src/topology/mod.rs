@@ -553,6 +553,40 @@ impl Topology {
             .find_map(|f| f.nat.iter().find(|n| n.private == private).map(|n| (f, n)))
     }
 
+    /// The server (and its interface) that owns an address.
+    pub fn owner_of(&self, ip: IpAddr) -> Option<(&Server, &Interface)> {
+        self.servers().find_map(|(_, s)| {
+            s.interfaces
+                .iter()
+                .find(|i| i.addresses.iter().any(|a| a.ip == ip))
+                .map(|i| (s, i))
+        })
+    }
+
+    /// The firewall interface on the private side of a NAT entry: the one facing the server's zone.
+    pub fn nat_inside_interface<'a>(&self, fw: &'a Firewall, nat: &StaticNat) -> Option<&'a str> {
+        let (_, iface) = self.owner_of(nat.private)?;
+        fw.interfaces
+            .iter()
+            .find(|i| i.zone == iface.zone && i.name != nat.interface)
+            .map(|i| i.name.as_str())
+    }
+
+    /// "edge01 av" for a NAT'd service address, the server name for a host address.
+    pub fn address_label(&self, ip: IpAddr) -> String {
+        match self.owner_of(ip) {
+            Some((server, iface)) => {
+                match iface.addresses.iter().find(|a| a.ip == ip).map(|a| a.usage) {
+                    Some(AddressUse::Access) => format!("{} access", server.name),
+                    Some(AddressUse::Webconf) => format!("{} webconf", server.name),
+                    Some(AddressUse::Av) => format!("{} av", server.name),
+                    _ => server.name.clone(),
+                }
+            }
+            None => ip.to_string(),
+        }
+    }
+
     fn zone_of_net(&self, net: &IpNet) -> Option<String> {
         self.zones
             .iter()
