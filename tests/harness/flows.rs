@@ -20,6 +20,8 @@ pub enum Verdict {
     Dropped,
     /// An ICMP error said the destination cannot be reached.
     Unreachable,
+    /// It got through, but the server saw another source address than the plan's (NAT wrong).
+    WrongSource(IpAddr),
 }
 
 #[derive(Debug, Clone)]
@@ -51,9 +53,13 @@ fn domain(ip: IpAddr) -> Domain {
 
 /// Runs one check: listener (or echo responder) in the destination namespace, client bound to the
 /// source address in the source namespace.
+/// Where a static NAT stands between the ends, the client dials the public address and the server
+/// must see the translated source.
 pub fn run(lab: &Lab, c: &Check, timeout: Duration) -> Verdict {
     let dst = SocketAddr::new(c.dst, c.port);
     let src = SocketAddr::new(c.src, 0);
+    let (dial, seen) = lab.translate(&c.src_ns, c.src, &c.dst_ns, c.dst);
+    let dial = SocketAddr::new(dial, c.port);
     match c.transport {
         Transport::Tcp => {
             let listener = lab.in_ns(&c.dst_ns, move || {
@@ -68,11 +74,21 @@ pub fn run(lab: &Lab, c: &Check, timeout: Duration) -> Verdict {
                 let s = Socket::new(domain(src.ip()), Type::STREAM, Some(Protocol::TCP)).unwrap();
                 s.bind(&SockAddr::from(src))
                     .unwrap_or_else(|e| panic!("bind {src}: {e}"));
-                match s.connect_timeout(&SockAddr::from(dst), timeout) {
+                match s.connect_timeout(&SockAddr::from(dial), timeout) {
                     Ok(()) => Verdict::Open,
                     Err(e) => classify(&e),
                 }
             });
+            let verdict = match verdict {
+                Verdict::Open => match listener.accept() {
+                    Ok((_, peer)) => match peer.as_socket() {
+                        Some(p) if p.ip() != seen => Verdict::WrongSource(p.ip()),
+                        _ => Verdict::Open,
+                    },
+                    Err(_) => Verdict::Open,
+                },
+                v => v,
+            };
             drop(listener);
             verdict
         }
@@ -90,12 +106,14 @@ pub fn run(lab: &Lab, c: &Check, timeout: Duration) -> Verdict {
                 let mut buf = [0u8; 64];
                 if let Ok((n, peer)) = sock.recv_from(&mut buf) {
                     let _ = sock.send_to(&buf[..n], peer);
+                    return Some(peer.ip());
                 }
+                None
             });
             let verdict = lab.in_ns(&c.src_ns, move || {
                 let s = Socket::new(domain(src.ip()), Type::DGRAM, Some(Protocol::UDP)).unwrap();
                 s.bind(&SockAddr::from(src)).unwrap();
-                s.connect(&SockAddr::from(dst)).unwrap();
+                s.connect(&SockAddr::from(dial)).unwrap();
                 let sock: std::net::UdpSocket = s.into();
                 sock.set_read_timeout(Some(timeout)).unwrap();
                 sock.send(b"portplan-check").unwrap();
@@ -106,8 +124,11 @@ pub fn run(lab: &Lab, c: &Check, timeout: Duration) -> Verdict {
                     Err(e) => classify(&e),
                 }
             });
-            echo.join().unwrap();
-            verdict
+            let peer = echo.join().unwrap();
+            match (verdict, peer) {
+                (Verdict::Open, Some(p)) if p != seen => Verdict::WrongSource(p),
+                (v, _) => v,
+            }
         }
     }
 }

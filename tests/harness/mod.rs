@@ -20,7 +20,7 @@ pub mod flows;
 use ipnet::IpNet;
 use portplan::plan::Router;
 use portplan::topology::Topology;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -74,6 +74,19 @@ pub struct Lab {
     /// address -> namespace that owns it
     owners: BTreeMap<IpAddr, String>,
     firewalls: BTreeMap<String, String>,
+    /// Static NAT of the topology's firewalls, with the namespaces on each entry's public side.
+    nat: Vec<LabNat>,
+}
+
+/// One static NAT entry as the lab sees it.
+#[derive(Debug, Clone)]
+pub struct LabNat {
+    pub firewall: String,
+    pub interface: String,
+    pub public: IpAddr,
+    pub private: IpAddr,
+    /// Namespaces (not the firewall) plugged into the zone of the public interface.
+    pub outside: Vec<String>,
 }
 
 fn run(cmd: &[&str]) -> Output {
@@ -116,6 +129,7 @@ impl Lab {
             nodes: Vec::new(),
             owners: BTreeMap::new(),
             firewalls: BTreeMap::new(),
+            nat: Vec::new(),
         };
         let sw = format!("{prefix}-sw");
         lab.add_ns(&sw);
@@ -284,7 +298,126 @@ impl Lab {
                 lab.owners.entry(*ip).or_insert_with(|| node.ns.clone());
             }
         }
+        lab.nat_routes(t, &legs);
         lab
+    }
+
+    /// The public side reaches each NAT'd public address through the firewall that translates it
+    /// (as a provider's router would); the firewall itself needs no route (DNAT runs first).
+    fn nat_routes(&mut self, t: &Topology, legs: &[(String, String, IpNet)]) {
+        for fw in &t.firewalls {
+            for n in &fw.nat {
+                let Some(iface) = fw.interfaces.iter().find(|i| i.name == n.interface) else {
+                    continue;
+                };
+                let Some(gw) = iface
+                    .addresses
+                    .iter()
+                    .find(|a| a.addr().is_ipv4() == n.public.is_ipv4())
+                else {
+                    continue;
+                };
+                let subnets: Vec<IpNet> = legs
+                    .iter()
+                    .filter(|(z, f, _)| *z == iface.zone && *f == fw.name)
+                    .map(|(_, _, net)| net.trunc())
+                    .collect();
+                let outside: Vec<String> = self
+                    .nodes
+                    .iter()
+                    .filter(|node| !self.firewalls.values().any(|ns| *ns == node.ns))
+                    .filter(|node| {
+                        node.addresses
+                            .iter()
+                            .any(|ip| subnets.iter().any(|s| s.contains(ip)))
+                    })
+                    .map(|node| node.ns.clone())
+                    .collect();
+                for ns in &outside {
+                    let fam = if n.public.is_ipv4() { "-4" } else { "-6" };
+                    self.exec_ok(
+                        ns,
+                        &[
+                            "ip",
+                            fam,
+                            "route",
+                            "add",
+                            &n.public.to_string(),
+                            "via",
+                            &gw.addr().to_string(),
+                        ],
+                    );
+                }
+                self.nat.push(LabNat {
+                    firewall: fw.name.clone(),
+                    interface: n.interface.clone(),
+                    public: n.public,
+                    private: n.private,
+                    outside,
+                });
+            }
+        }
+    }
+
+    /// The address a client in `src_ns` dials to reach `dst`, and the source address a server in
+    /// `dst_ns` sees for `src`: the public one wherever a static NAT stands between them.
+    pub fn translate(
+        &self,
+        src_ns: &str,
+        src: IpAddr,
+        dst_ns: &str,
+        dst: IpAddr,
+    ) -> (IpAddr, IpAddr) {
+        let dial = self
+            .nat
+            .iter()
+            .find(|n| n.private == dst && n.outside.iter().any(|o| o == src_ns))
+            .map_or(dst, |n| n.public);
+        let seen = self
+            .nat
+            .iter()
+            .find(|n| n.private == src && n.outside.iter().any(|o| o == dst_ns))
+            .map_or(src, |n| n.public);
+        (dial, seen)
+    }
+
+    /// Loads only the static NAT (as its own nft table) on every firewall that has some, so the lab
+    /// carries translated traffic before any filtering rule is loaded. `remove_nat_only` undoes it.
+    pub fn load_nat_only(&self) {
+        let mut by_fw: BTreeMap<&str, String> = BTreeMap::new();
+        for n in &self.nat {
+            let ip = if n.public.is_ipv4() { "ip" } else { "ip6" };
+            let text = by_fw.entry(&n.firewall).or_default();
+            text.push_str(&format!(
+                "add rule inet labnat pre iifname \"{}\" {ip} daddr {} dnat {ip} to {}\nadd rule inet labnat post oifname \"{}\" {ip} saddr {} snat {ip} to {}\n",
+                n.interface, n.public, n.private, n.interface, n.private, n.public
+            ));
+        }
+        for (fw, rules) in by_fw {
+            let script = format!(
+                "add table inet labnat\nadd chain inet labnat pre {{ type nat hook prerouting priority dstnat; }}\nadd chain inet labnat post {{ type nat hook postrouting priority srcnat; }}\n{rules}"
+            );
+            let out = self.exec_stdin(&self.firewalls[fw], "nft -f -", &script);
+            assert!(
+                out.status.success(),
+                "{fw}: lab NAT: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    pub fn remove_nat_only(&self) {
+        let fws: BTreeSet<&str> = self.nat.iter().map(|n| n.firewall.as_str()).collect();
+        for fw in fws {
+            self.exec_ok(
+                &self.firewalls[fw],
+                &["nft", "delete", "table", "inet", "labnat"],
+            );
+        }
+    }
+
+    pub fn has_nat(&self) -> bool {
+        !self.nat.is_empty()
     }
 
     /// Every non-firewall node routes each other zone through the firewall leg of its own zone on the
