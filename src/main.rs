@@ -646,7 +646,7 @@ fn probe(args: ProbeArgs) -> Result<(), Failure> {
     let topology = load(&args.topology)?;
     let origin = targets::origin(&topology, &args.from).map_err(|e| anyhow!(e))?;
     let plan = plan::compile(&topology);
-    let (list, untestable) = targets::probe_targets(&plan, &origin);
+    let (list, untestable) = targets::probe_targets(&plan, &topology, &origin);
     let settings = prober::Settings {
         timeout: std::time::Duration::from_millis(args.timeout),
         concurrency: args.concurrency as usize,

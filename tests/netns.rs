@@ -339,13 +339,16 @@ fn reference_file() -> String {
 
 /// Runs `portplan probe --from NAME` inside `ns`; returns the exit code and the JSON document.
 fn probe_from(lab: &Lab, ns: &str, from: &str) -> (i32, serde_json::Value) {
-    let file = reference_file();
+    probe_file_from(lab, &reference_file(), ns, from)
+}
+
+fn probe_file_from(lab: &Lab, file: &str, ns: &str, from: &str) -> (i32, serde_json::Value) {
     let out = lab.exec(
         ns,
         &[
             PORTPLAN,
             "probe",
-            &file,
+            file,
             "--from",
             from,
             "--format",
@@ -385,31 +388,25 @@ fn failures(json: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn listen_and_probe_prove_every_planned_flow_through_the_firewalls() {
-    let _guard = serialize();
-    if !available(&["nft"]) {
-        return;
-    }
-    let (t, p) = load("reference.toml");
-    let lab = Lab::build(&t, "ppprobe");
-    load_rules(&lab, &t, &p, Target::Nftables);
-    let file = reference_file();
-
-    // a listener on every server that receives something
+/// `portplan listen --tls` on every server of the topology.
+fn listen_everywhere(lab: &Lab, t: &Topology, file: &str) -> Vec<(String, harness::Spawned)> {
     let mut listeners = Vec::new();
     for (_, server) in t.servers() {
         let ns = lab.ns_of(&server.name).unwrap().to_string();
         let (proc_, printed) = lab.spawn(
             &ns,
-            &[PORTPLAN, "listen", &file, "--host", &server.name, "--tls"],
+            &[PORTPLAN, "listen", file, "--host", &server.name, "--tls"],
             Some("listening on"),
         );
         assert!(!printed.contains("failed:"), "{printed}");
         listeners.push((server.name.clone(), proc_));
     }
+    listeners
+}
 
-    // probe from every server, every zone with a client, and the client network
+/// `portplan probe` from every server, every zone with a client and every client network; every
+/// probe must pass. Returns the origin count, probes, passes, and probes that crossed a firewall.
+fn probe_everywhere(lab: &Lab, t: &Topology, p: &Plan, file: &str) -> (usize, u64, u64, usize) {
     let mut origins: Vec<(String, String)> = t
         .servers()
         .map(|(_, s)| (s.name.clone(), lab.ns_of(&s.name).unwrap().to_string()))
@@ -426,7 +423,7 @@ fn listen_and_probe_prove_every_planned_flow_through_the_firewalls() {
     let mut passed = 0;
     let mut through_firewall = 0;
     for (from, ns) in &origins {
-        let (code, json) = probe_from(&lab, ns, from);
+        let (code, json) = probe_file_from(lab, file, ns, from);
         let fails = failures(&json);
         assert!(
             fails.is_empty(),
@@ -450,14 +447,69 @@ fn listen_and_probe_prove_every_planned_flow_through_the_firewalls() {
             })
             .count();
     }
+    (origins.len(), total, passed, through_firewall)
+}
+
+#[test]
+fn listen_and_probe_through_a_static_nat_reach_the_natted_edge() {
+    let _guard = serialize();
+    if !available(&["nft"]) {
+        return;
+    }
+    let (t, p) = load("edge-single-nat.toml");
+    let lab = Lab::build(&t, "ppnatp");
+    load_rules(&lab, &t, &p, Target::Nftables);
+    let file = common::example("edge-single-nat.toml")
+        .display()
+        .to_string();
+    let _listeners = listen_everywhere(&lab, &t, &file);
+    let (origins, total, passed, through) = probe_everywhere(&lab, &t, &p, &file);
+    assert_eq!(passed, total);
+    // from the internet every Edge and reverse proxy probe goes to a public address
+    let (_, outside) = probe_file_from(&lab, &file, lab.ns_of("any@internet").unwrap(), "internet");
+    let outcomes = outside["outcomes"].as_array().unwrap();
+    let dialled: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["destination"].as_str().unwrap())
+        .collect();
+    assert!(!dialled.is_empty());
+    assert!(
+        dialled.iter().all(|d| d.starts_with("203.0.113.")),
+        "{dialled:?}"
+    );
+    for public in [
+        "203.0.113.10",
+        "203.0.113.11",
+        "203.0.113.12",
+        "203.0.113.30",
+    ] {
+        assert!(dialled.contains(&public), "{public} probed");
+    }
+    eprintln!(
+        "NAT'd Edge probe matrix: {passed} of {total} probes passed from {origins} origins ({through} through a firewall)"
+    );
+}
+
+#[test]
+fn listen_and_probe_prove_every_planned_flow_through_the_firewalls() {
+    let _guard = serialize();
+    if !available(&["nft"]) {
+        return;
+    }
+    let (t, p) = load("reference.toml");
+    let lab = Lab::build(&t, "ppprobe");
+    load_rules(&lab, &t, &p, Target::Nftables);
+    let file = reference_file();
+
+    let listeners = listen_everywhere(&lab, &t, &file);
+    let (origins, total, passed, through_firewall) = probe_everywhere(&lab, &t, &p, &file);
     assert!(total > 100, "{total} probes");
     assert!(
         through_firewall > 50,
         "{through_firewall} probes crossed a firewall"
     );
     eprintln!(
-        "probe matrix: {passed} of {total} probes passed from {} origins ({through_firewall} through a firewall)",
-        origins.len()
+        "probe matrix: {passed} of {total} probes passed from {origins} origins ({through_firewall} through a firewall)"
     );
 
     // TLS, STUN and HTTP details came through

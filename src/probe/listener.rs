@@ -438,6 +438,7 @@ mod tests {
             source: None,
             destination: s.address,
             destination_host: "localhost".into(),
+            nat_of: None,
             kind: s.kind,
         }
     }

@@ -390,6 +390,7 @@ mod tests {
             source: None,
             destination: "127.0.0.1".parse().unwrap(),
             destination_host: "localhost".into(),
+            nat_of: None,
             kind,
         }
     }

@@ -88,7 +88,13 @@ pub fn matrix(outcomes: &[Outcome]) -> Table {
             t_.source
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "(this host)".into()),
-            format!("{} {}", t_.destination_host, t_.destination),
+            match t_.nat_of {
+                Some(private) => format!(
+                    "{} {} (NAT of {private})",
+                    t_.destination_host, t_.destination
+                ),
+                None => format!("{} {}", t_.destination_host, t_.destination),
+            },
             t_.transport.to_string(),
             port,
             if o.verdict.passed() {

@@ -106,6 +106,9 @@ pub struct Target {
     pub source: Option<IpAddr>,
     pub destination: IpAddr,
     pub destination_host: String,
+    /// The server's own (private) address when `destination` is its static NAT public address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nat_of: Option<IpAddr>,
     pub kind: Kind,
 }
 
@@ -166,8 +169,23 @@ fn origin_sources(origin: &Origin, g: &Group) -> Option<Vec<Option<IpAddr>>> {
     }
 }
 
+/// The address the origin contacts for `dst` on flow `f`: the public one when the flow enters a
+/// firewall through the public interface of a static NAT of `dst`.
+fn dialled(t: &Topology, f: &Flow, dst: IpAddr) -> (IpAddr, Option<IpAddr>) {
+    let nat = f.path.iter().find_map(|hop| {
+        t.firewall(&hop.firewall)?
+            .nat
+            .iter()
+            .find(|n| n.private == dst && n.interface == hop.ingress_interface)
+    });
+    match nat {
+        Some(n) => (n.public, Some(dst)),
+        None => (dst, None),
+    }
+}
+
 /// Every connection attempt for the origin, and the flows with nothing concrete to test.
-pub fn probe_targets(plan: &Plan, origin: &Origin) -> (Vec<Target>, Vec<Untestable>) {
+pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>, Vec<Untestable>) {
     let mut targets: Vec<Target> = Vec::new();
     let mut untestable = Vec::new();
     for (i, f) in plan.flows.iter().enumerate() {
@@ -197,7 +215,7 @@ pub fn probe_targets(plan: &Plan, origin: &Origin) -> (Vec<Target>, Vec<Untestab
             sample(f.ports)
         };
         for m in hosts {
-            let dst = m.net.addr();
+            let (dst, nat_of) = dialled(t, f, m.net.addr());
             // a server probes from its address of the destination's family
             let Some(source) = sources
                 .iter()
@@ -217,6 +235,7 @@ pub fn probe_targets(plan: &Plan, origin: &Origin) -> (Vec<Target>, Vec<Untestab
                     source: *source,
                     destination: dst,
                     destination_host: m.host.clone(),
+                    nat_of,
                     kind: Kind::of(&f.service),
                 };
                 let dup = targets.iter().any(|x| {
@@ -318,7 +337,7 @@ mod tests {
     fn edge_probes_its_director_and_skips_the_internet() {
         let t = Topology::reference();
         let p = plan::compile(&t);
-        let (targets, untestable) = probe_targets(&p, &origin(&t, "edge01").unwrap());
+        let (targets, untestable) = probe_targets(&p, &t, &origin(&t, "edge01").unwrap());
         // SIP to the Director VIP, from the Edge's internal address
         assert!(targets.iter().any(|x| x.port == 5061
             && x.destination.to_string() == "10.10.1.10"
@@ -330,7 +349,7 @@ mod tests {
                 .any(|u| u.rows.contains("external-interface#2"))
         );
         // the Front End reaches the Edge through `any` on its side, from its own address
-        let (fe, _) = probe_targets(&p, &origin(&t, "fe01").unwrap());
+        let (fe, _) = probe_targets(&p, &t, &origin(&t, "fe01").unwrap());
         assert!(fe.iter().any(|x| x.port == 4443
             && x.destination.to_string() == "172.25.33.21"
             && x.source.map(|s| s.to_string()) == Some("10.10.2.11".into())));
@@ -355,7 +374,7 @@ mod tests {
     fn internet_zone_probes_the_public_edge_addresses() {
         let t = Topology::reference();
         let p = plan::compile(&t);
-        let (targets, _) = probe_targets(&p, &origin(&t, "internet").unwrap());
+        let (targets, _) = probe_targets(&p, &t, &origin(&t, "internet").unwrap());
         assert!(
             targets
                 .iter()
@@ -367,6 +386,34 @@ mod tests {
                 .any(|x| x.transport == Transport::Udp && x.port == 3478 && x.kind == Kind::Stun)
         );
         assert!(targets.iter().all(|x| x.source.is_none()));
+    }
+
+    #[test]
+    fn probes_from_outside_dial_the_public_side_of_a_static_nat() {
+        let text = include_str!("../../examples/edge-single-nat.toml");
+        let t = Topology::parse("edge-single-nat.toml", text).unwrap();
+        let p = crate::plan::compile(&t);
+        let (outside, _) = probe_targets(&p, &t, &origin(&t, "internet").unwrap());
+        let av: Vec<&Target> = outside
+            .iter()
+            .filter(|x| x.port == 3478 && x.transport == Transport::Udp)
+            .collect();
+        assert!(!av.is_empty());
+        for x in av {
+            assert_eq!(x.destination.to_string(), "203.0.113.12");
+            assert_eq!(
+                x.nat_of.map(|a| a.to_string()).as_deref(),
+                Some("172.16.10.12")
+            );
+        }
+        // inside the perimeter nothing is translated: the Front End reaches the Edge's own address
+        let (inside, _) = probe_targets(&p, &t, &origin(&t, "se01").unwrap());
+        assert!(inside.iter().all(|x| x.nat_of.is_none()));
+        assert!(
+            inside
+                .iter()
+                .any(|x| x.destination.to_string() == "172.16.20.10")
+        );
     }
 
     #[test]
