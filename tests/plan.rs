@@ -1,4 +1,4 @@
-//! The planner on the two example topologies: golden outputs, plus the facts a UC engineer would
+//! The planner on the example topologies: golden outputs, plus the facts a UC engineer would
 //! check by hand.
 
 mod common;
@@ -226,4 +226,166 @@ fn every_rule_traces_back_to_a_catalog_row() {
             assert!(!r.source.members.is_empty() && !r.destination.members.is_empty());
         }
     }
+}
+
+#[test]
+fn each_edge_variant_plans_its_own_page() {
+    for (name, edge, director) in [
+        (
+            "reference.toml",
+            "edge-consolidated-hlb",
+            Some("director-pool-hlb"),
+        ),
+        ("edge-single-public.toml", "edge-single-public", None),
+        (
+            "edge-single-nat.toml",
+            "edge-single-nat",
+            Some("director-single"),
+        ),
+        (
+            "edge-dns-public.toml",
+            "edge-dns-public",
+            Some("director-pool-hlb"),
+        ),
+        (
+            "edge-dns-nat.toml",
+            "edge-dns-nat",
+            Some("director-dns-hlb"),
+        ),
+    ] {
+        let (t, p) = load(name);
+        assert!(
+            p.scenarios.iter().any(|s| s == edge),
+            "{name}: {:?}",
+            p.scenarios
+        );
+        let edge_scenarios = p
+            .scenarios
+            .iter()
+            .filter(|s| s.starts_with("edge-"))
+            .count();
+        assert_eq!(edge_scenarios, 1, "{name}: one Edge page");
+        if let Some(d) = director {
+            assert!(p.scenarios.iter().any(|s| s == d), "{name}: {d}");
+        }
+        // every Edge rule uses the rows of its own page only
+        for r in p
+            .rules
+            .iter()
+            .filter(|r| r.source.role.contains("edge.") || r.destination.role.contains("edge."))
+        {
+            for row in &r.rows {
+                assert!(
+                    !row.scenario.starts_with("edge-") || row.scenario == edge,
+                    "{name}: r{} uses {row}",
+                    r.id
+                );
+            }
+        }
+        assert!(!t.pools.is_empty());
+    }
+}
+
+#[test]
+fn natted_edge_rules_match_the_private_addresses_the_firewall_forwards_to() {
+    let (t, p) = load("edge-single-nat.toml");
+    let av = find(&p, Transport::Udp, 3478, "edge.av.public");
+    let inbound: Vec<_> = av
+        .iter()
+        .filter(|r| r.firewall == "fw-external" && r.ingress_interface == "outside")
+        .collect();
+    assert_eq!(inbound.len(), 1);
+    assert_eq!(
+        inbound[0].destination.nets()[0].to_string(),
+        "172.16.10.12/32"
+    );
+    // no rule names a public NAT address: they exist only in the translation
+    let fw = t.firewall("fw-external").unwrap();
+    for n in &fw.nat {
+        assert!(
+            p.rules.iter().all(|r| !r
+                .destination
+                .members
+                .iter()
+                .chain(&r.source.members)
+                .any(|m| m.net.addr() == n.public)),
+            "{} appears in a rule",
+            n.public
+        );
+    }
+}
+
+#[test]
+fn only_the_dns_nat_page_sends_xmpp_out_of_the_external_interface() {
+    let (_, with) = load("edge-dns-nat.toml");
+    assert!(
+        with.rules.iter().any(|r| r.ports.start == 5269
+            && r.source.role.contains("edge.access.public")
+            && r.rows
+                .iter()
+                .any(|id| id.to_string() == "edge-dns-nat/external-interface#2")),
+        "the page's own outbound 5269 row"
+    );
+}
+
+#[test]
+fn internal_server_tables_open_the_core_firewall_between_segments() {
+    let (_, p) = load("edge-dns-public.toml");
+    let core: Vec<&Rule> = p.rules_for("fw-core").collect();
+    let has = |ingress: &str, proto: Transport, port: u16, src: &str, dst: &str| {
+        core.iter().any(|r| {
+            r.ingress_interface == ingress
+                && r.transport == proto
+                && r.ports.contains(port)
+                && r.source.role.split('+').any(|x| x == src)
+                && r.destination.role.split('+').any(|x| x == dst)
+        })
+    };
+    // the PSTN gateway reaches the Mediation servers, the Front End reaches nothing on it unless
+    // Mediation is collocated (it is not in this example)
+    assert!(has(
+        "voi",
+        Transport::Tcp,
+        5067,
+        "pstn-gateway",
+        "mediation"
+    ));
+    assert!(has(
+        "voi",
+        Transport::Tcp,
+        5068,
+        "pstn-gateway",
+        "mediation"
+    ));
+    assert!(!has(
+        "srv",
+        Transport::Tcp,
+        5081,
+        "front-end",
+        "pstn-gateway"
+    ));
+    // users reach the Front End servers, Persistent Chat and the Director VIP
+    assert!(has("usr", Transport::Tcp, 5061, "internal", "front-end"));
+    assert!(has(
+        "usr",
+        Transport::Tcp,
+        5041,
+        "internal",
+        "persistent-chat"
+    ));
+    // audio and video between segments land on the clients' own port range
+    assert!(has(
+        "srv",
+        Transport::Udp,
+        50000,
+        "internal",
+        "internal-clients"
+    ));
+    // the optional plain-TCP SIP stays closed
+    assert!(!core.iter().any(|r| r.ports.start == 5060));
+    assert!(
+        p.skipped
+            .iter()
+            .any(|s| s.ports.start == 5060 && s.reason.contains("sip-tcp-5060"))
+    );
 }

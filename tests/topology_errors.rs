@@ -192,10 +192,10 @@ fn edge_pool_without_the_av_vip() {
 fn unsupported_load_balancing_says_what_is_covered() {
     let text = replace(
         "role = \"edge\"\nload_balancing = \"hlb\"",
-        "role = \"edge\"\nload_balancing = \"dns\"",
+        "role = \"edge\"\nload_balancing = \"dns-hlb\"",
     );
     let p = problems(&text);
-    let (line, col) = position(&text, "\"dns\"");
+    let (line, col) = position(&text, "\"dns-hlb\"");
     assert_at(&p, "unsupported-scenario", line, col);
 }
 
@@ -318,4 +318,153 @@ fn vip_in_another_zone_than_its_servers() {
         "{:#?}",
         report.findings
     );
+}
+
+// ---- the Edge variants, static NAT and scenario options ----
+
+const NAT: &str = include_str!("../examples/edge-single-nat.toml");
+
+fn nat_replace(from: &str, to: &str) -> String {
+    assert!(NAT.contains(from), "{from}");
+    NAT.replacen(from, to, 1)
+}
+
+#[test]
+fn nat_of_an_address_no_server_has_points_at_the_entry() {
+    let text = nat_replace("private = \"172.16.10.30\"", "private = \"172.16.10.99\"");
+    let p = problems(&text);
+    let at = text.find("private = \"172.16.10.99\"").unwrap();
+    let entry = text[..at].rfind("[[firewall.nat]]").unwrap();
+    let (line, col) = position(&text[..], &text[entry..entry + 40]);
+    let f = assert_at(&p, "nat-private", line, col);
+    assert!(f.message.contains("172.16.10.99"), "{}", f.message);
+}
+
+#[test]
+fn nat_on_an_interface_the_firewall_lacks() {
+    let text = nat_replace(
+        "public = \"203.0.113.30\"",
+        "public = \"203.0.113.30\"\n  interface = \"wan\"",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"wan\"");
+    let f = assert_at(&p, "nat-interface", line, col);
+    assert!(f.help.unwrap().contains("outside"));
+}
+
+#[test]
+fn nat_reusing_a_public_address_is_not_one_to_one() {
+    let text = nat_replace("public = \"203.0.113.30\"", "public = \"203.0.113.10\"");
+    let p = problems(&text);
+    assert!(p.iter().any(|f| f.code == "duplicate-nat"), "{p:#?}");
+}
+
+#[test]
+fn a_natted_edge_must_translate_every_service_address() {
+    // drop the A/V Edge's NAT entry: the A/V Edge would hand clients an address they cannot reach
+    let text = nat_replace(
+        "  [[firewall.nat]]\n  public = \"203.0.113.12\"\n  private = \"172.16.10.12\"\n",
+        "",
+    );
+    let report = lint_of(&text);
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.code == "edge-nat-missing")
+        .expect("edge-nat-missing");
+    assert_eq!(f.severity, Severity::Error);
+    assert!(
+        f.message.contains("av") && f.message.contains("172.16.10.12"),
+        "{}",
+        f.message
+    );
+    let (line, _) = position(&text, "name = \"external\"\n    zone = \"dmz-ext\"");
+    assert_eq!(
+        f.line,
+        Some(line - 1),
+        "points at the external interface table"
+    );
+}
+
+#[test]
+fn a_private_edge_without_any_nat_is_unreachable_from_outside() {
+    let mut text = NAT.to_string();
+    for (public, private) in [("10", "10"), ("11", "11"), ("12", "12")] {
+        text = text.replacen(
+            &format!("  [[firewall.nat]]\n  public = \"203.0.113.{public}\"\n  private = \"172.16.10.{private}\"\n"),
+            "",
+            1,
+        );
+    }
+    let report = lint_of(&text);
+    let warnings: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "edge-private-address")
+        .collect();
+    assert_eq!(warnings.len(), 3, "{:#?}", report.findings);
+    // and it now plans the public-address page
+    let t = Topology::parse("t.toml", &text).unwrap();
+    assert!(t.scenarios().contains(&"edge-single-public"));
+}
+
+#[test]
+fn nat_in_front_of_a_hardware_balanced_edge_is_refused() {
+    let text = replace(
+        "  address = \"203.0.113.1/24\"\n",
+        "  address = \"203.0.113.1/24\"\n\n  [[firewall.nat]]\n  public = \"198.51.100.50\"\n  private = \"203.0.113.13\"\n  interface = \"outside\"\n",
+    );
+    let report = lint_of(&text);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.code == "lb-edge-nat" && f.severity == Severity::Error),
+        "{:#?}",
+        report.findings
+    );
+}
+
+#[test]
+fn a_single_server_pool_cannot_hold_two_servers() {
+    let text = replace(
+        "role = \"director\"\nload_balancing = \"hlb\"",
+        "role = \"director\"\nload_balancing = \"none\"",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"none\"");
+    assert_at(&p, "single-server-pool", line, col);
+}
+
+#[test]
+fn a_dns_balanced_edge_has_no_vips() {
+    let text = replace(
+        "role = \"edge\"\nload_balancing = \"hlb\"",
+        "role = \"edge\"\nload_balancing = \"dns\"",
+    );
+    let p = problems(&text);
+    let at = text.find("[[pool.vip]]\n  service = \"access\"").unwrap();
+    let (line, col) = position(&text, &text[at..at + 30]);
+    let f = assert_at(&p, "unused-vip", line, col);
+    assert!(f.message.contains("dns"), "{}", f.message);
+}
+
+#[test]
+fn unknown_extra_scenario_is_named() {
+    let text = replace(
+        "narrow_any = false",
+        "narrow_any = false\nscenarios = [\"autodiscover\", \"edge-magic\"]",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"edge-magic\"");
+    let f = assert_at(&p, "unknown-scenario", line, col);
+    assert!(f.message.contains("edge-magic"));
+    // a known one is planned on top of the pools' own scenarios
+    let ok = replace(
+        "narrow_any = false",
+        "narrow_any = false\nscenarios = [\"autodiscover\"]",
+    );
+    let t = Topology::parse("t.toml", &ok).unwrap();
+    assert!(t.scenarios().contains(&"autodiscover"));
+    assert!(t.scenarios().contains(&"reverse-proxy"));
 }
