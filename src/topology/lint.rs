@@ -1,5 +1,6 @@
-//! Lint a topology against the hardware load balancer requirements of the scaled Edge design (and a
-//! few deployment habits the documents insist on). Findings carry the place in the file they concern.
+//! Lint a topology against the hardware load balancer requirements of the scaled Edge design, the
+//! addressing of single and DNS-balanced Edges (public, or every service behind static NAT), and a
+//! few deployment habits the documents insist on. Findings carry the place in the file they concern.
 
 use super::{AddressUse, Finding, LoadBalancing, Topology, VipService};
 use crate::catalog::{Catalog, ServerRole};
