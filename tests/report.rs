@@ -299,3 +299,20 @@ fn report_works_in_a_real_browser() {
         colors.len()
     );
 }
+
+#[test]
+fn report_lists_the_static_nat_of_a_natted_edge() {
+    let t = load("edge-single-nat.toml");
+    let html = report_html(&t);
+    let section = &html[html.find("id=\"nat\"").expect("a Static NAT section")..];
+    let section = &section[..section.find("</table>").unwrap()];
+    for fw in &t.firewalls {
+        for n in &fw.nat {
+            assert!(section.contains(&n.public.to_string()), "{}", n.public);
+            assert!(section.contains(&n.private.to_string()), "{}", n.private);
+        }
+    }
+    assert!(section.contains("edge01 av"));
+    // no NAT, no section
+    assert!(!report_html(&load("reference.toml")).contains("id=\"nat\""));
+}

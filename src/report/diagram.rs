@@ -303,8 +303,14 @@ pub fn layout(t: &Topology, p: &Plan, with_optional: bool) -> Diagram {
         .collect();
     if with_optional {
         // what every feature switched on would add: only the extra ports, dashed
+        // (`internal-servers` selects a whole scenario rather than a part of this picture: it stays
+        // as the topology has it)
         let mut all_on = t.clone();
-        all_on.features = Feature::ALL.iter().copied().collect();
+        all_on.features = Feature::ALL
+            .iter()
+            .copied()
+            .filter(|f| *f != Feature::InternalServers || t.has_feature(*f))
+            .collect();
         let full = plan::compile(&all_on);
         for (k, ports) in aggregate(t, &full) {
             let have = planned.get(&k).cloned().unwrap_or_default();

@@ -193,6 +193,37 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
         );
     }
     s.push_str("</tbody></table>");
+    // static NAT
+    if t.firewalls.iter().any(|f| !f.nat.is_empty()) {
+        s.push_str("<h2 id=\"nat\">Static NAT</h2>");
+        table_start(
+            &mut s,
+            "sortable",
+            &[
+                "firewall",
+                "public side",
+                "public address",
+                "private address",
+                "host",
+            ],
+        );
+        for fw in &t.firewalls {
+            for n in &fw.nat {
+                row(
+                    &mut s,
+                    "",
+                    &[
+                        fw.name.clone(),
+                        n.interface.clone(),
+                        n.public.to_string(),
+                        n.private.to_string(),
+                        t.address_label(n.private),
+                    ],
+                );
+            }
+        }
+        s.push_str("</tbody></table>");
+    }
     // rules
     s.push_str("<h2 id=\"rules\">Rules</h2><div id=\"filterbox\"><label for=\"filter\">Filter rows: </label><input id=\"filter\" type=\"search\" placeholder=\"port, address, role, catalog row…\"> <span class=\"muted\"><span id=\"shown\">0</span> rows shown</span></div>");
     for fw in &t.firewalls {
