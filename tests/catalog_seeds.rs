@@ -98,16 +98,19 @@ fn parse_port_cell(cell: &str) -> (Transport, PortRange) {
     panic!("no transport in seed cell `{cell}`");
 }
 
+/// The catalog rows of one table, in order.
+fn rows_of(scenario: &str, table: &str) -> Vec<&'static portplan::catalog::Row> {
+    Catalog::builtin()
+        .rows
+        .iter()
+        .filter(|r| r.scenario == scenario && r.table == table)
+        .collect()
+}
+
 #[test]
 fn catalog_has_the_table_row_counts_of_the_seeds() {
     let catalog = Catalog::builtin();
-    let count = |s: &str, t: &str| {
-        catalog
-            .rows
-            .iter()
-            .filter(|r| r.scenario == s && r.table == t)
-            .count()
-    };
+    let count = |s: &str, t: &str| rows_of(s, t).len();
     assert_eq!(count("director-pool-hlb", "director"), 9);
     assert_eq!(count("director-dns-hlb", "director"), 9);
     assert_eq!(count("edge-consolidated-hlb", "external-interface"), 11);
@@ -121,14 +124,7 @@ fn catalog_has_the_table_row_counts_of_the_seeds() {
 
 #[test]
 fn catalog_has_the_table_row_counts_of_the_pages() {
-    let catalog = Catalog::builtin();
-    let count = |s: &str, t: &str| {
-        catalog
-            .rows
-            .iter()
-            .filter(|r| r.scenario == s && r.table == t)
-            .count()
-    };
+    let count = |s: &str, t: &str| rows_of(s, t).len();
     for edge in [
         "edge-single-public",
         "edge-single-nat",
@@ -168,7 +164,6 @@ fn catalog_matches_the_page_fixture_row_by_row() {
 
 /// Every table of every document in `fixture` equals the catalog's rows of that scenario and table.
 fn assert_catalog_matches(fixture: &[FixtureRow], kind: &str) {
-    let catalog = Catalog::builtin();
     let labels = labels();
     let mut docs: Vec<&str> = fixture.iter().map(|r| r.seed.as_str()).collect();
     docs.dedup();
@@ -184,11 +179,7 @@ fn assert_catalog_matches(fixture: &[FixtureRow], kind: &str) {
                 .iter()
                 .filter(|r| r.scenario == scenario && r.table == table)
                 .collect();
-            let have: Vec<_> = catalog
-                .rows
-                .iter()
-                .filter(|r| r.scenario == scenario && r.table == table)
-                .collect();
+            let have = rows_of(scenario, table);
             assert_eq!(
                 want.len(),
                 have.len(),
@@ -404,16 +395,11 @@ fn internal_transports(protocol: &str) -> Vec<Transport> {
 
 #[test]
 fn catalog_matches_the_internal_servers_fixture_row_by_row() {
-    let catalog = Catalog::builtin();
     let fixture = internal_fixture();
     let mut tables: Vec<&str> = fixture.iter().map(|r| r.table.as_str()).collect();
     tables.dedup();
     for table in tables {
-        let have: Vec<_> = catalog
-            .rows
-            .iter()
-            .filter(|r| r.scenario == "internal-servers" && r.table == table)
-            .collect();
+        let have = rows_of("internal-servers", table);
         let mut want = Vec::new();
         for (i, row) in fixture.iter().filter(|r| r.table == table).enumerate() {
             if row.role.is_empty() && row.port_cell.is_empty() {
@@ -451,10 +437,8 @@ fn catalog_matches_the_internal_servers_fixture_row_by_row() {
 
 /// The facts of one table as (transport, ports, source, destination).
 fn facts(scenario: &str, table: &str) -> Vec<(Transport, PortRange, Role, Role)> {
-    Catalog::builtin()
-        .rows
-        .iter()
-        .filter(|r| r.scenario == scenario && r.table == table)
+    rows_of(scenario, table)
+        .into_iter()
         .map(|r| (r.transport, r.ports, r.source, r.destination))
         .collect()
 }
