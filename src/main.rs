@@ -932,7 +932,7 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
                 r.destination.to_string(),
                 r.condition.map(|c| c.to_string()).unwrap_or_default(),
                 id.to_string(),
-                r.note.clone(),
+                r.explanation(),
             ]);
         }
         return out(&format!("{}{} catalog row(s)\n", show(t), rows.len()));

@@ -288,6 +288,16 @@ pub struct Row {
     pub doubt: Option<String>,
 }
 
+impl Row {
+    /// The note, followed by the doubt when the source document looks inconsistent here.
+    pub fn explanation(&self) -> String {
+        match &self.doubt {
+            Some(doubt) => format!("{} [doubt: {doubt}]", self.note),
+            None => self.note.clone(),
+        }
+    }
+}
+
 /// A stable id for a row: `scenario/table#n`, n counting from 1 inside its table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct RowId {
@@ -487,8 +497,20 @@ impl Catalog {
 pub fn role_belongs_to(role: Role, server: ServerRole) -> bool {
     use Role::*;
     match server {
-        ServerRole::Director => matches!(role, Director | DirectorVip | DirectorPool),
-        ServerRole::FrontEnd => matches!(role, FrontEnd | FrontEndVip | FrontEndPool | FrontEndCms),
+        ServerRole::Director => matches!(
+            role,
+            Director | DirectorVip | DirectorPool | WebPools | WebPoolsAndOwa | InternalServers
+        ),
+        ServerRole::FrontEnd => matches!(
+            role,
+            FrontEnd
+                | FrontEndVip
+                | FrontEndPool
+                | FrontEndCms
+                | WebPools
+                | WebPoolsAndOwa
+                | InternalServers
+        ),
         ServerRole::Edge => matches!(
             role,
             EdgeAccessPublic
@@ -501,10 +523,10 @@ pub fn role_belongs_to(role: Role, server: ServerRole) -> bool {
                 | EdgeInternalVip
         ),
         ServerRole::ReverseProxy => matches!(role, ReverseProxyExternal | ReverseProxyInternal),
-        ServerRole::OfficeWebApps => matches!(role, OfficeWebApps),
+        ServerRole::OfficeWebApps => matches!(role, OfficeWebApps | WebPoolsAndOwa),
         ServerRole::SurvivableBranch => matches!(role, SurvivableBranch),
-        ServerRole::Mediation => matches!(role, Mediation | MediationVip),
-        ServerRole::PersistentChat => matches!(role, PersistentChat),
+        ServerRole::Mediation => matches!(role, Mediation | MediationVip | InternalServers),
+        ServerRole::PersistentChat => matches!(role, PersistentChat | InternalServers),
         ServerRole::PstnGateway => matches!(role, PstnGateway),
     }
 }

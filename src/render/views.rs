@@ -39,10 +39,7 @@ pub fn catalog_table(catalog: &Catalog, scenario: Option<&str>) -> Table {
             row.direction.as_str().to_string(),
             row.condition.map(|c| c.to_string()).unwrap_or_default(),
             row.reference.clone(),
-            match &row.doubt {
-                Some(doubt) => format!("{} [doubt: {doubt}]", row.note),
-                None => row.note.clone(),
-            },
+            row.explanation(),
         ]);
     }
     t

@@ -360,7 +360,7 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
                 r.destination.to_string(),
                 r.condition.map(|c| c.to_string()).unwrap_or_default(),
                 r.reference.clone(),
-                r.note.clone(),
+                r.explanation(),
             ],
         );
     }
