@@ -25,11 +25,33 @@ use std::net::IpAddr;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
-/// Namespace tests share one kernel: one at a time.
+/// Namespace tests share one kernel: one at a time, in this process (the mutex) and across
+/// processes (an exclusive lock on a file), so two `cargo test` runs on one machine cannot build
+/// labs with the same namespace names at the same time.
 static LOCK: Mutex<()> = Mutex::new(());
 
-pub fn serialize() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+pub struct Serial {
+    _process: MutexGuard<'static, ()>,
+    /// Holds the machine-wide lock until dropped (closing the file releases it).
+    _machine: std::fs::File,
+}
+
+pub fn serialize() -> Serial {
+    use std::os::fd::AsRawFd;
+    let process = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("portplan-netns.lock"))
+        .expect("open the namespace lock file");
+    // blocks until no other process holds it
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "flock: {}", std::io::Error::last_os_error());
+    Serial {
+        _process: process,
+        _machine: file,
+    }
 }
 
 /// Whether this machine can run namespace tests; in CI a missing prerequisite is a failure.
