@@ -41,26 +41,33 @@ struct Gen {
     pools: Vec<GenPool>,
     features: Vec<bool>,
     narrow: bool,
+    /// Publish single or DNS-balanced Edges through static NAT on the first firewall.
+    nat: bool,
     /// Keep raw random choices (mostly invalid files) instead of repairing them.
     chaos: bool,
 }
 
-const ROLES: [&str; 6] = [
+const ROLES: [&str; 9] = [
     "edge",
     "director",
     "front-end",
     "reverse-proxy",
     "office-web-apps",
     "survivable-branch",
+    "mediation",
+    "persistent-chat",
+    "pstn-gateway",
 ];
 const LB: [&str; 4] = ["hlb", "dns-hlb", "dns", "none"];
-const FEATURES: [&str; 6] = [
+const FEATURES: [&str; 8] = [
     "federation",
     "ocs2007-federation",
     "xmpp",
     "centralized-logging",
     "mobility-autodiscover-http",
     "office-web-apps",
+    "public-im",
+    "internal-servers",
 ];
 
 fn gen_strategy() -> impl Strategy<Value = Gen> {
@@ -69,25 +76,28 @@ fn gen_strategy() -> impl Strategy<Value = Gen> {
         prop::collection::vec(prop::collection::vec(0usize..5, 1..4), 0..4),
         prop::collection::vec(
             (
-                0usize..6,
+                0usize..9,
                 0usize..4,
                 prop::collection::vec((0usize..5, 0usize..5), 0..4),
                 any::<bool>(),
             ),
             0..6,
         ),
-        prop::collection::vec(any::<bool>(), 6),
-        any::<bool>(),
+        prop::collection::vec(any::<bool>(), 8),
+        (any::<bool>(), any::<bool>()),
         prop::bool::weighted(0.2),
     )
-        .prop_map(|(zones, firewalls, pools, features, narrow, chaos)| Gen {
-            zones,
-            firewalls,
-            pools,
-            features,
-            narrow,
-            chaos,
-        })
+        .prop_map(
+            |(zones, firewalls, pools, features, (narrow, nat), chaos)| Gen {
+                zones,
+                firewalls,
+                pools,
+                features,
+                narrow,
+                nat,
+                chaos,
+            },
+        )
 }
 
 /// Zone 0 is the internet; zone i > 0 owns 10.i.0.0/16 and fd00:i::/32.
@@ -112,7 +122,7 @@ fn repaired(g: &Gen) -> Gen {
         return g.clone();
     }
     let zones = g.zones.max(3);
-    let firewalls = g
+    let mut firewalls: Vec<Vec<usize>> = g
         .firewalls
         .iter()
         .map(|legs| {
@@ -125,12 +135,18 @@ fn repaired(g: &Gen) -> Gen {
             legs
         })
         .collect();
+    // static NAT lives on a firewall between the internet and the Edge's external zone
+    if g.nat && firewalls.first().is_none_or(|legs| legs[..2] != [0, 1]) {
+        firewalls.insert(0, vec![0, 1]);
+    }
     let pools: Vec<_> = g
         .pools
         .iter()
         .map(|(role, lb, servers, v6)| {
+            // Edge: hlb, dns or none; Director: hlb or dns-hlb (none when single)
             let lb = match ROLES[*role] {
-                "edge" => 0,
+                "edge" => [0, 2, 3][lb % 3],
+                "director" if servers.len() == 1 && *lb == 3 => 3,
                 "director" => lb % 2,
                 _ => *lb,
             };
@@ -143,6 +159,9 @@ fn repaired(g: &Gen) -> Gen {
             }
             if ROLES[*role] == "edge" {
                 servers.iter_mut().for_each(|s| *s = (1, 2));
+            }
+            if LB[lb] == "none" {
+                servers.truncate(1);
             }
             (*role, lb, servers, *v6)
         })
@@ -158,6 +177,7 @@ fn repaired(g: &Gen) -> Gen {
                 "xmpp" => has("edge") && has("front-end"),
                 "mobility-autodiscover-http" => has("reverse-proxy"),
                 "office-web-apps" => has("office-web-apps") && has("reverse-proxy"),
+                "public-im" => has("edge"),
                 _ => true,
             }
         })
@@ -168,6 +188,7 @@ fn repaired(g: &Gen) -> Gen {
         pools,
         features,
         narrow: g.narrow,
+        nat: g.nat,
         chaos: false,
     }
 }
@@ -194,6 +215,8 @@ fn to_toml(g: &Gen) -> String {
         host += 1;
         host
     };
+    // the Edge servers' external addresses, published one to one when `nat` is drawn
+    let mut natted: Vec<String> = Vec::new();
     for (i, legs) in g.firewalls.iter().enumerate() {
         s += &format!("[[firewall]]\nname = \"fw{i}\"\n");
         for (j, z) in legs.iter().enumerate() {
@@ -202,6 +225,9 @@ fn to_toml(g: &Gen) -> String {
                 addr(*z, next(), false)
             );
         }
+        if i == 0 && g.nat {
+            s += "@NAT@";
+        }
     }
     for (i, (role, lb, servers, v6)) in g.pools.iter().enumerate() {
         let role = ROLES[*role];
@@ -209,7 +235,9 @@ fn to_toml(g: &Gen) -> String {
             "[[pool]]\nname = \"p{i}\"\nrole = \"{role}\"\nload_balancing = \"{}\"\n",
             LB[*lb]
         );
-        if role == "edge" {
+        if role == "edge" && LB[*lb] != "hlb" {
+            // single or DNS-balanced: no VIPs
+        } else if role == "edge" {
             for (svc, z) in [("access", 1), ("webconf", 1), ("av", 1), ("internal", 2)] {
                 s += &format!(
                     "[[pool.vip]]\nservice = \"{svc}\"\nzone = \"z{z}\"\naddress = \"{}\"\nsnat = {}\n",
@@ -227,11 +255,15 @@ fn to_toml(g: &Gen) -> String {
             s += &format!("[[pool.server]]\nname = \"p{i}s{k}\"\n");
             match role {
                 "edge" => {
+                    let ext: Vec<String> = (0..3).map(|_| addr(*za, next(), false)).collect();
+                    if LB[*lb] != "hlb" {
+                        natted.extend(ext.iter().cloned());
+                    }
                     s += &format!(
                         "[[pool.server.interface]]\nname = \"external\"\nzone = \"z{za}\"\naccess = \"{}\"\nwebconf = \"{}\"\nav = [\"{}\"{}]\n",
-                        addr(*za, next(), false),
-                        addr(*za, next(), false),
-                        addr(*za, next(), false),
+                        ext[0],
+                        ext[1],
+                        ext[2],
                         if *v6 {
                             format!(", \"{}\"", addr(*za, next(), true))
                         } else {
@@ -260,7 +292,17 @@ fn to_toml(g: &Gen) -> String {
         }
     }
     s += "[[clients]]\nname = \"c\"\nzone = \"z2\"\nnetworks = [\"10.2.128.0/24\"]\n";
-    s
+    let nat: String = natted
+        .iter()
+        .enumerate()
+        .map(|(k, private)| {
+            format!(
+                "[[firewall.nat]]\npublic = \"192.0.2.{}\"\nprivate = \"{private}\"\n",
+                k + 1
+            )
+        })
+        .collect();
+    s.replace("@NAT@", &nat)
 }
 
 proptest! {
@@ -300,8 +342,9 @@ fn the_generator_produces_valid_topologies_too() {
             (3, 0, vec![(1, 1)], false),
             (4, 0, vec![(2, 0)], false),
         ],
-        features: vec![true; 6],
+        features: vec![true; 8],
         narrow: false,
+        nat: false,
         chaos: false,
     };
     let text = to_toml(&g);
@@ -334,4 +377,36 @@ fn a_good_share_of_generated_topologies_validate() {
         with_rules * 6 >= draws,
         "only {with_rules}/{draws} produce rules"
     );
+}
+
+#[test]
+fn generated_natted_edges_validate_and_plan_the_nat_pages() {
+    // a single and a DNS-balanced Edge behind the first firewall's static NAT (the generator's raw
+    // Edge choices 2 and 1 repair to `none` and `dns`)
+    for (lb, expected) in [(2, "edge-single-nat"), (1, "edge-dns-nat")] {
+        let g = Gen {
+            zones: 3,
+            firewalls: vec![vec![0, 1], vec![2, 1]],
+            pools: vec![
+                (0, lb, vec![(1, 1), (1, 1)], false),
+                (2, 0, vec![(2, 0)], false),
+                (6, 3, vec![(2, 0)], false),
+                (8, 3, vec![(2, 0)], false),
+            ],
+            features: vec![true, false, true, true, false, false, true, true],
+            narrow: false,
+            nat: true,
+            chaos: false,
+        };
+        let text = to_toml(&g);
+        let t = Topology::parse("g.toml", &text)
+            .unwrap_or_else(|e| panic!("{:#?}\n{text}", e.problems));
+        assert!(t.scenarios().contains(&expected), "{:?}", t.scenarios());
+        assert!(
+            !lint::lint(&t).has_errors(),
+            "{:#?}",
+            lint::lint(&t).findings
+        );
+        exercise(&text);
+    }
 }
