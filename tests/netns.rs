@@ -289,6 +289,19 @@ fn without_its_nat_chains_the_natted_edge_is_unreachable_from_outside() {
 }
 
 #[test]
+fn dns_balanced_edges_and_segmented_internal_networks_enforce_their_plans() {
+    let _guard = serialize();
+    if !available(&["nft"]) {
+        return;
+    }
+    // public addresses, three firewalls and the internal server tables between segments
+    enforce("edge-dns-public.toml", Target::Nftables, "ppdnsp");
+    // two Edge servers behind static NAT
+    let (_, _, translated) = enforce("edge-dns-nat.toml", Target::Nftables, "ppdnsn");
+    assert!(translated > 0);
+}
+
+#[test]
 fn nat_edge_iptables_rules_enforce_the_plan_and_translate() {
     let _guard = serialize();
     if !available(&["iptables-restore", "ipset"]) {

@@ -298,11 +298,21 @@ impl Lab {
         for (ci, clients) in t.clients.iter().enumerate() {
             let ns = format!("{prefix}-n{ci}");
             lab.add_ns(&ns);
+            // near the top of the network, clear of the zone client when the network is the
+            // whole zone
+            let taken: Vec<IpAddr> = lab
+                .nodes
+                .iter()
+                .flat_map(|n| n.addresses.iter().copied())
+                .collect();
             let a: Vec<(IpAddr, u8)> = clients
                 .networks
                 .iter()
                 .map(|n| {
-                    let ip = from_top(n, 5);
+                    let ip = (5..)
+                        .map(|k| from_top(n, k))
+                        .find(|ip| !taken.contains(ip))
+                        .unwrap();
                     (ip, prefix_len(ip))
                 })
                 .collect();
