@@ -289,11 +289,13 @@ fn without_its_nat_chains_the_natted_edge_is_unreachable_from_outside() {
 }
 
 #[test]
-fn dns_balanced_edges_and_segmented_internal_networks_enforce_their_plans() {
+fn the_other_edge_variants_enforce_their_plans() {
     let _guard = serialize();
     if !available(&["nft"]) {
         return;
     }
+    // the smallest design: one Edge with public addresses, no Director
+    enforce("edge-single-public.toml", Target::Nftables, "ppsgl");
     // public addresses, three firewalls and the internal server tables between segments
     enforce("edge-dns-public.toml", Target::Nftables, "ppdnsp");
     // two Edge servers behind static NAT
