@@ -72,6 +72,9 @@ pub fn run(lab: &Lab, c: &Check, timeout: Duration) -> Verdict {
             });
             let verdict = lab.in_ns(&c.src_ns, move || {
                 let s = Socket::new(domain(src.ip()), Type::STREAM, Some(Protocol::TCP)).unwrap();
+                // the kernel may hand this client an ephemeral port another check of the batch
+                // listens on at the same address; with SO_REUSEADDR on both, neither bind fails
+                s.set_reuse_address(true).unwrap();
                 s.bind(&SockAddr::from(src))
                     .unwrap_or_else(|e| panic!("bind {src}: {e}"));
                 match s.connect_timeout(&SockAddr::from(dial), timeout) {
@@ -112,6 +115,7 @@ pub fn run(lab: &Lab, c: &Check, timeout: Duration) -> Verdict {
             });
             let verdict = lab.in_ns(&c.src_ns, move || {
                 let s = Socket::new(domain(src.ip()), Type::DGRAM, Some(Protocol::UDP)).unwrap();
+                s.set_reuse_address(true).unwrap();
                 s.bind(&SockAddr::from(src)).unwrap();
                 s.connect(&SockAddr::from(dial)).unwrap();
                 let sock: std::net::UdpSocket = s.into();
