@@ -47,6 +47,9 @@ impl Family {
 pub struct Member {
     pub host: String,
     pub net: IpNet,
+    /// The address the far side of a static NAT knows this host by (rules match `net`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public: Option<std::net::IpAddr>,
 }
 
 /// The addresses one end of a flow stands for, all in one zone.
@@ -298,9 +301,13 @@ fn concrete(topology: &Topology, role: Role, narrow: &[Role]) -> Result<Vec<Grou
     let mut by_zone: BTreeMap<String, Vec<Member>> = BTreeMap::new();
     for ep in endpoints {
         let members = by_zone.entry(ep.zone.clone()).or_default();
+        let public = (ep.net.prefix_len() == ep.net.max_prefix_len())
+            .then(|| topology.nat_of(ep.net.addr()).map(|(_, n)| n.public))
+            .flatten();
         let m = Member {
             host: ep.host,
             net: ep.net,
+            public,
         };
         if !members.contains(&m) {
             members.push(m);
@@ -336,6 +343,7 @@ fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) ->
                 .map(|n| Member {
                     host: zone.name.clone(),
                     net: *n,
+                    public: None,
                 })
                 .collect(),
         })

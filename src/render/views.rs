@@ -121,7 +121,14 @@ pub fn net_text(net: &ipnet::IpNet) -> String {
 
 /// A group as one cell: its role, then its addresses.
 pub fn group_text(g: &Group) -> String {
-    let nets: Vec<String> = g.members.iter().map(|m| net_text(&m.net)).collect();
+    let nets: Vec<String> = g
+        .members
+        .iter()
+        .map(|m| match m.public {
+            Some(public) => format!("{} (NAT {public})", net_text(&m.net)),
+            None => net_text(&m.net),
+        })
+        .collect();
     format!("{}: {}", g.role, nets.join(" "))
 }
 
