@@ -506,6 +506,27 @@ fn listen_and_probe_through_a_static_nat_reach_the_natted_edge() {
 }
 
 #[test]
+fn listen_and_probe_cover_the_internal_server_roles_between_segments() {
+    let _guard = serialize();
+    if !available(&["nft"]) {
+        return;
+    }
+    let (t, p) = load("edge-dns-public.toml");
+    let lab = Lab::build(&t, "ppsegp");
+    load_rules(&lab, &t, &p, Target::Nftables);
+    let file = common::example("edge-dns-public.toml")
+        .display()
+        .to_string();
+    let _listeners = listen_everywhere(&lab, &t, &file);
+    let (origins, total, passed, through) = probe_everywhere(&lab, &t, &p, &file);
+    assert_eq!(passed, total);
+    assert!(through > 100, "{through} probes crossed a firewall");
+    eprintln!(
+        "segmented network probe matrix: {passed} of {total} probes passed from {origins} origins ({through} through a firewall)"
+    );
+}
+
+#[test]
 fn listen_and_probe_prove_every_planned_flow_through_the_firewalls() {
     let _guard = serialize();
     if !available(&["nft"]) {
