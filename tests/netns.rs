@@ -465,23 +465,49 @@ fn probe_everywhere(lab: &Lab, t: &Topology, p: &Plan, file: &str) -> (usize, u6
     (origins.len(), total, passed, through_firewall)
 }
 
+/// A lab of `example` with its nftables rules, `listen` on every server and `probe` from every
+/// origin (each probe must pass); the listeners live as long as the result.
+struct ProbedLab {
+    // fields drop in order: the listeners stop before the lab's namespaces go
+    _listeners: Vec<(String, harness::Spawned)>,
+    lab: Lab,
+    file: String,
+    origins: usize,
+    total: u64,
+    passed: u64,
+    through: usize,
+}
+
+fn listen_and_probe_everywhere(example: &str, prefix: &str) -> ProbedLab {
+    let (t, p) = load(example);
+    let lab = Lab::build(&t, prefix);
+    load_rules(&lab, &t, &p, Target::Nftables);
+    let file = common::example(example).display().to_string();
+    let listeners = listen_everywhere(&lab, &t, &file);
+    let (origins, total, passed, through) = probe_everywhere(&lab, &t, &p, &file);
+    assert_eq!(passed, total);
+    ProbedLab {
+        _listeners: listeners,
+        lab,
+        file,
+        origins,
+        total,
+        passed,
+        through,
+    }
+}
+
 #[test]
 fn listen_and_probe_through_a_static_nat_reach_the_natted_edge() {
     let _guard = serialize();
     if !available(&["nft"]) {
         return;
     }
-    let (t, p) = load("edge-single-nat.toml");
-    let lab = Lab::build(&t, "ppnatp");
-    load_rules(&lab, &t, &p, Target::Nftables);
-    let file = common::example("edge-single-nat.toml")
-        .display()
-        .to_string();
-    let _listeners = listen_everywhere(&lab, &t, &file);
-    let (origins, total, passed, through) = probe_everywhere(&lab, &t, &p, &file);
-    assert_eq!(passed, total);
+    let run = listen_and_probe_everywhere("edge-single-nat.toml", "ppnatp");
+    let (lab, file) = (&run.lab, &run.file);
+    let (origins, total, passed, through) = (run.origins, run.total, run.passed, run.through);
     // from the internet every Edge and reverse proxy probe goes to a public address
-    let (_, outside) = probe_file_from(&lab, &file, lab.ns_of("any@internet").unwrap(), "internet");
+    let (_, outside) = probe_file_from(lab, file, lab.ns_of("any@internet").unwrap(), "internet");
     let outcomes = outside["outcomes"].as_array().unwrap();
     let dialled: Vec<&str> = outcomes
         .iter()
@@ -511,15 +537,8 @@ fn listen_and_probe_cover_the_internal_server_roles_between_segments() {
     if !available(&["nft"]) {
         return;
     }
-    let (t, p) = load("edge-dns-public.toml");
-    let lab = Lab::build(&t, "ppsegp");
-    load_rules(&lab, &t, &p, Target::Nftables);
-    let file = common::example("edge-dns-public.toml")
-        .display()
-        .to_string();
-    let _listeners = listen_everywhere(&lab, &t, &file);
-    let (origins, total, passed, through) = probe_everywhere(&lab, &t, &p, &file);
-    assert_eq!(passed, total);
+    let run = listen_and_probe_everywhere("edge-dns-public.toml", "ppsegp");
+    let (origins, total, passed, through) = (run.origins, run.total, run.passed, run.through);
     assert!(through > 100, "{through} probes crossed a firewall");
     eprintln!(
         "segmented network probe matrix: {passed} of {total} probes passed from {origins} origins ({through} through a firewall)"
