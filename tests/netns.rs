@@ -6,7 +6,7 @@ mod common;
 mod harness;
 
 use harness::flows::{self, Check};
-use harness::{Lab, available, serialize};
+use harness::{Lab, lab_prerequisites};
 use portplan::plan::{self, Plan};
 use portplan::render::{self, Artifact, Scope, Target};
 use portplan::topology::Topology;
@@ -30,10 +30,9 @@ fn file<'a>(files: &'a [Artifact], name: &str) -> Option<&'a str> {
 
 #[test]
 fn nft_accepts_the_generated_rulesets() {
-    let _guard = serialize();
-    if !available(&["nft"]) {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
-    }
+    };
     for example in common::EXAMPLES {
         let (t, p) = load(example);
         for a in files(&t, &p, Target::Nftables) {
@@ -53,10 +52,10 @@ fn nft_accepts_the_generated_rulesets() {
 
 #[test]
 fn iptables_restore_accepts_the_generated_files() {
-    let _guard = serialize();
-    if !available(&["iptables-restore", "ip6tables-restore", "ipset"]) {
+    let Some(_guard) = lab_prerequisites(&["iptables-restore", "ip6tables-restore", "ipset"])
+    else {
         return;
-    }
+    };
     for (i, example) in common::EXAMPLES.iter().enumerate() {
         let prefix = format!("ppchk{}", i + 1);
         let (t, p) = load(example);
@@ -221,28 +220,25 @@ fn enforce(example: &str, target: Target, prefix: &str) -> (usize, usize, usize)
 
 #[test]
 fn nftables_rules_enforce_the_plan_in_the_kernel() {
-    let _guard = serialize();
-    if !available(&["nft"]) {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
-    }
+    };
     enforce("reference.toml", Target::Nftables, "ppnft");
 }
 
 #[test]
 fn iptables_rules_enforce_the_plan_in_the_kernel() {
-    let _guard = serialize();
-    if !available(&["iptables-restore", "ipset"]) {
+    let Some(_guard) = lab_prerequisites(&["iptables-restore", "ipset"]) else {
         return;
-    }
+    };
     enforce("reference.toml", Target::Iptables, "ppipt");
 }
 
 #[test]
 fn nat_edge_nftables_rules_enforce_the_plan_and_translate() {
-    let _guard = serialize();
-    if !available(&["nft"]) {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
-    }
+    };
     let (_, _, translated) = enforce("edge-single-nat.toml", Target::Nftables, "ppnatn");
     // in: remote clients, partners and the internet dial the public addresses; out: the Edge's and
     // the reverse proxy's own connections leave with them
@@ -251,10 +247,9 @@ fn nat_edge_nftables_rules_enforce_the_plan_and_translate() {
 
 #[test]
 fn without_its_nat_chains_the_natted_edge_is_unreachable_from_outside() {
-    let _guard = serialize();
-    if !available(&["nft"]) {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
-    }
+    };
     let (t, p) = load("edge-single-nat.toml");
     let lab = Lab::build(&t, "ppnoxl");
     let out = files(&t, &p, Target::Nftables);
@@ -290,10 +285,9 @@ fn without_its_nat_chains_the_natted_edge_is_unreachable_from_outside() {
 
 #[test]
 fn the_other_edge_variants_enforce_their_plans() {
-    let _guard = serialize();
-    if !available(&["nft"]) {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
-    }
+    };
     // the smallest design: one Edge with public addresses, no Director
     enforce("edge-single-public.toml", Target::Nftables, "ppsgl");
     // public addresses, three firewalls and the internal server tables between segments
@@ -305,19 +299,17 @@ fn the_other_edge_variants_enforce_their_plans() {
 
 #[test]
 fn nat_edge_iptables_rules_enforce_the_plan_and_translate() {
-    let _guard = serialize();
-    if !available(&["iptables-restore", "ipset"]) {
+    let Some(_guard) = lab_prerequisites(&["iptables-restore", "ipset"]) else {
         return;
-    }
+    };
     enforce("edge-single-nat.toml", Target::Iptables, "ppnati");
 }
 
 #[test]
 fn a_missing_rule_shows_up_as_dropped_flows() {
-    let _guard = serialize();
-    if !available(&["nft"]) {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
-    }
+    };
     let (t, full) = load("reference.toml");
     // remove the remote users' SIP/TLS rule (internet -> Access Edge VIP 443) from what is loaded
     let mut sabotaged = full.clone();
@@ -499,10 +491,9 @@ fn listen_and_probe_everywhere(example: &str, prefix: &str) -> ProbedLab {
 
 #[test]
 fn listen_and_probe_through_a_static_nat_reach_the_natted_edge() {
-    let _guard = serialize();
-    if !available(&["nft"]) {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
-    }
+    };
     let run = listen_and_probe_everywhere("edge-single-nat.toml", "ppnatp");
     let (lab, file) = (&run.lab, &run.file);
     let (origins, total, passed, through) = (run.origins, run.total, run.passed, run.through);
@@ -533,10 +524,9 @@ fn listen_and_probe_through_a_static_nat_reach_the_natted_edge() {
 
 #[test]
 fn listen_and_probe_cover_the_internal_server_roles_between_segments() {
-    let _guard = serialize();
-    if !available(&["nft"]) {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
-    }
+    };
     let run = listen_and_probe_everywhere("edge-dns-public.toml", "ppsegp");
     let (origins, total, passed, through) = (run.origins, run.total, run.passed, run.through);
     assert!(through > 100, "{through} probes crossed a firewall");
@@ -547,10 +537,9 @@ fn listen_and_probe_cover_the_internal_server_roles_between_segments() {
 
 #[test]
 fn listen_and_probe_prove_every_planned_flow_through_the_firewalls() {
-    let _guard = serialize();
-    if !available(&["nft"]) {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
-    }
+    };
     let (t, p) = load("reference.toml");
     let lab = Lab::build(&t, "ppprobe");
     load_rules(&lab, &t, &p, Target::Nftables);
@@ -622,10 +611,9 @@ fn listen_and_probe_prove_every_planned_flow_through_the_firewalls() {
 
 #[test]
 fn stun_probe_passes_against_a_real_stun_server() {
-    let _guard = serialize();
-    if !available(&["nft", "turnserver"]) {
+    let Some(_guard) = lab_prerequisites(&["nft", "turnserver"]) else {
         return;
-    }
+    };
     let (t, p) = load("reference.toml");
     let lab = Lab::build(&t, "ppstun");
     load_rules(&lab, &t, &p, Target::Nftables);
@@ -686,10 +674,9 @@ fn stun_probe_passes_against_a_real_stun_server() {
 #[test]
 #[ignore = "benchmark: run bench/probe-vs-nmap.sh"]
 fn bench_probe_against_nmap() {
-    let _guard = serialize();
-    if !available(&["nft", "nmap"]) {
+    let Some(_guard) = lab_prerequisites(&["nft", "nmap"]) else {
         return;
-    }
+    };
     let (t, p) = load("reference.toml");
     let lab = Lab::build(&t, "ppbench");
     // drop the web conferencing and A/V VIP rules: their ports become filtered
@@ -997,10 +984,9 @@ fn audit_agrees_with_the_kernel_on_random_rulesets() {
     use portplan::audit::space::{PROTO_TCP, PROTO_UDP, PacketBox, Region, addr_value};
     use portplan::catalog::Transport;
     use portplan::plan::Family;
-    let _guard = serialize();
-    if !available(&["nft", "iptables-restore"]) {
+    let Some(_guard) = lab_prerequisites(&["nft", "iptables-restore"]) else {
         return;
-    }
+    };
     let (t, _) = load("reference.toml");
     let lab = Lab::build(&t, "ppdiff");
     let fw = lab.firewall_ns("fw-external").to_string();
@@ -1193,10 +1179,10 @@ fn rcgen_cert(name: &str) -> (String, String) {
 
 #[test]
 fn load_balancer_and_proxy_configs_pass_their_tools() {
-    let _guard = serialize();
-    if !available(&["nft", "nginx", "haproxy", "keepalived", "openssl"]) {
+    let Some(_guard) = lab_prerequisites(&["nft", "nginx", "haproxy", "keepalived", "openssl"])
+    else {
         return;
-    }
+    };
     for example in common::EXAMPLES {
         let (t, p) = load(example);
         // haproxy and nft check syntax without touching the machine
@@ -1282,10 +1268,9 @@ fn the_linter_refuses_lb_configs_that_break_the_design() {
 
 #[test]
 fn nginx_reverse_proxy_serves_the_published_pool_and_survives_a_stopped_member() {
-    let _guard = serialize();
-    if !available(&["nft", "nginx", "curl", "openssl"]) {
+    let Some(_guard) = lab_prerequisites(&["nft", "nginx", "curl", "openssl"]) else {
         return;
-    }
+    };
     let (t, p) = load("reference.toml");
     let lab = Lab::build(&t, "pprp");
     load_rules(&lab, &t, &p, Target::Nftables);
@@ -1421,10 +1406,9 @@ fn record_tcp_peers(
 #[test]
 fn nftables_lb_snats_access_but_not_av_and_spreads_connections() {
     use std::net::{SocketAddr, UdpSocket};
-    let _guard = serialize();
-    if !available(&["nft"]) {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
-    }
+    };
     let (t, p) = load("reference.toml");
     let lab = Lab::build_with(&t, "pplb", true);
     let lb = lab.firewall_ns("fw-external").to_string();

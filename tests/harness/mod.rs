@@ -54,6 +54,13 @@ pub fn serialize() -> Serial {
     }
 }
 
+/// The start of every namespace test: the lock, then the check that root and `tools` are here.
+/// `None` means skip (outside CI; in CI a missing prerequisite fails instead).
+pub fn lab_prerequisites(tools: &[&str]) -> Option<Serial> {
+    let guard = serialize();
+    available(tools).then_some(guard)
+}
+
 /// Whether this machine can run namespace tests; in CI a missing prerequisite is a failure.
 pub fn available(tools: &[&str]) -> bool {
     let mut missing = Vec::new();
