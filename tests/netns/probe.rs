@@ -1,0 +1,435 @@
+//! `listen` and `probe` across the lab: every planned flow proven with real sockets.
+
+use crate::enforce::load_rules;
+use crate::harness::{self, Lab, lab_prerequisites};
+use crate::{common, load};
+use portplan::plan::Plan;
+use portplan::render::Target;
+use portplan::topology::Topology;
+
+pub const PORTPLAN: &str = env!("CARGO_BIN_EXE_portplan");
+
+pub fn reference_file() -> String {
+    common::example("reference.toml").display().to_string()
+}
+
+/// Runs `portplan probe --from NAME` inside `ns`; returns the exit code and the JSON document.
+fn probe_from(lab: &Lab, ns: &str, from: &str) -> (i32, serde_json::Value) {
+    probe_file_from(lab, &reference_file(), ns, from)
+}
+
+fn probe_file_from(lab: &Lab, file: &str, ns: &str, from: &str) -> (i32, serde_json::Value) {
+    let out = lab.exec(
+        ns,
+        &[
+            PORTPLAN,
+            "probe",
+            file,
+            "--from",
+            from,
+            "--format",
+            "json",
+            "--timeout",
+            "800",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "probe --from {from}: {e}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+fn failures(json: &serde_json::Value) -> Vec<String> {
+    json["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| !matches!(o["verdict"].as_str(), Some("open") | Some("answered")))
+        .map(|o| {
+            format!(
+                "flow {} {} {}/{} -> {}: {} {}",
+                o["flow"],
+                o["rows"],
+                o["transport"],
+                o["port"],
+                o["destination"],
+                o["verdict"],
+                o["detail"]
+            )
+        })
+        .collect()
+}
+
+/// `portplan listen --tls` on every server of the topology.
+fn listen_everywhere(lab: &Lab, t: &Topology, file: &str) -> Vec<(String, harness::Spawned)> {
+    let mut listeners = Vec::new();
+    for (_, server) in t.servers() {
+        let ns = lab.ns_of(&server.name).unwrap().to_string();
+        let (proc_, printed) = lab.spawn(
+            &ns,
+            &[PORTPLAN, "listen", file, "--host", &server.name, "--tls"],
+            Some("listening on"),
+        );
+        assert!(!printed.contains("failed:"), "{printed}");
+        listeners.push((server.name.clone(), proc_));
+    }
+    listeners
+}
+
+/// `portplan probe` from every server, every zone with a client and every client network; every
+/// probe must pass. Returns the origin count, probes, passes, and probes that crossed a firewall.
+fn probe_everywhere(lab: &Lab, t: &Topology, p: &Plan, file: &str) -> (usize, u64, u64, usize) {
+    let mut origins: Vec<(String, String)> = t
+        .servers()
+        .map(|(_, s)| (s.name.clone(), lab.ns_of(&s.name).unwrap().to_string()))
+        .collect();
+    for zone in &t.zones {
+        if let Some(ns) = lab.ns_of(&format!("any@{}", zone.name)) {
+            origins.push((zone.name.clone(), ns.to_string()));
+        }
+    }
+    for c in &t.clients {
+        origins.push((c.name.clone(), lab.ns_of(&c.name).unwrap().to_string()));
+    }
+    let mut total = 0;
+    let mut passed = 0;
+    let mut through_firewall = 0;
+    for (from, ns) in &origins {
+        let (code, json) = probe_file_from(lab, file, ns, from);
+        let fails = failures(&json);
+        assert!(
+            fails.is_empty(),
+            "probe --from {from}:\n{}",
+            fails.join("\n")
+        );
+        assert_eq!(
+            code, 0,
+            "probe --from {from} exits 0 when every flow passed"
+        );
+        total += json["summary"]["probes"].as_u64().unwrap();
+        passed += json["summary"]["passed"].as_u64().unwrap();
+        through_firewall += json["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| {
+                !p.flows[o["flow"].as_u64().unwrap() as usize - 1]
+                    .path
+                    .is_empty()
+            })
+            .count();
+    }
+    (origins.len(), total, passed, through_firewall)
+}
+
+/// A lab of `example` with its nftables rules, `listen` on every server and `probe` from every
+/// origin (each probe must pass); the listeners live as long as the result.
+struct ProbedLab {
+    // fields drop in order: the listeners stop before the lab's namespaces go
+    _listeners: Vec<(String, harness::Spawned)>,
+    lab: Lab,
+    file: String,
+    origins: usize,
+    total: u64,
+    passed: u64,
+    through: usize,
+}
+
+fn listen_and_probe_everywhere(example: &str, prefix: &str) -> ProbedLab {
+    let (t, p) = load(example);
+    let lab = Lab::build(&t, prefix);
+    load_rules(&lab, &t, &p, Target::Nftables);
+    let file = common::example(example).display().to_string();
+    let listeners = listen_everywhere(&lab, &t, &file);
+    let (origins, total, passed, through) = probe_everywhere(&lab, &t, &p, &file);
+    assert_eq!(passed, total);
+    ProbedLab {
+        _listeners: listeners,
+        lab,
+        file,
+        origins,
+        total,
+        passed,
+        through,
+    }
+}
+
+#[test]
+fn listen_and_probe_through_a_static_nat_reach_the_natted_edge() {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
+        return;
+    };
+    let run = listen_and_probe_everywhere("edge-single-nat.toml", "ppnatp");
+    let (lab, file) = (&run.lab, &run.file);
+    let (origins, total, passed, through) = (run.origins, run.total, run.passed, run.through);
+    // from the internet every Edge and reverse proxy probe goes to a public address
+    let (_, outside) = probe_file_from(lab, file, lab.ns_of("any@internet").unwrap(), "internet");
+    let outcomes = outside["outcomes"].as_array().unwrap();
+    let dialled: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["destination"].as_str().unwrap())
+        .collect();
+    assert!(!dialled.is_empty());
+    assert!(
+        dialled.iter().all(|d| d.starts_with("203.0.113.")),
+        "{dialled:?}"
+    );
+    for public in [
+        "203.0.113.10",
+        "203.0.113.11",
+        "203.0.113.12",
+        "203.0.113.30",
+    ] {
+        assert!(dialled.contains(&public), "{public} probed");
+    }
+    eprintln!(
+        "NAT'd Edge probe matrix: {passed} of {total} probes passed from {origins} origins ({through} through a firewall)"
+    );
+}
+
+#[test]
+fn listen_and_probe_cover_the_internal_server_roles_between_segments() {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
+        return;
+    };
+    let run = listen_and_probe_everywhere("edge-dns-public.toml", "ppsegp");
+    let (origins, total, passed, through) = (run.origins, run.total, run.passed, run.through);
+    assert!(through > 100, "{through} probes crossed a firewall");
+    eprintln!(
+        "segmented network probe matrix: {passed} of {total} probes passed from {origins} origins ({through} through a firewall)"
+    );
+}
+
+#[test]
+fn listen_and_probe_prove_every_planned_flow_through_the_firewalls() {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
+        return;
+    };
+    let (t, p) = load("reference.toml");
+    let lab = Lab::build(&t, "ppprobe");
+    load_rules(&lab, &t, &p, Target::Nftables);
+    let file = reference_file();
+
+    let listeners = listen_everywhere(&lab, &t, &file);
+    let (origins, total, passed, through_firewall) = probe_everywhere(&lab, &t, &p, &file);
+    assert!(total > 100, "{total} probes");
+    assert!(
+        through_firewall > 50,
+        "{through_firewall} probes crossed a firewall"
+    );
+    eprintln!(
+        "probe matrix: {passed} of {total} probes passed from {origins} origins ({through_firewall} through a firewall)"
+    );
+
+    // TLS, STUN and HTTP details came through
+    let (_, internet) = probe_from(&lab, lab.ns_of("any@internet").unwrap(), "internet");
+    let outcomes = internet["outcomes"].as_array().unwrap();
+    let stun = outcomes
+        .iter()
+        .find(|o| {
+            o["transport"] == "udp" && o["port"] == 3478 && o["destination"] == "203.0.113.13"
+        })
+        .unwrap();
+    assert!(
+        stun["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("stun: binding ok, mapped 198.51.100."),
+        "{stun}"
+    );
+    let sip = outcomes
+        .iter()
+        .find(|o| o["port"] == 443 && o["destination"] == "203.0.113.100")
+        .unwrap();
+    assert!(
+        sip["certificate"]["sans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "edge01"),
+        "{sip}"
+    );
+
+    // a rule removed from the firewall shows up as filtered, and probe exits 1
+    let mut sabotaged = p.clone();
+    sabotaged
+        .rules
+        .retain(|r| !(r.destination.role == "edge.access.vip" && r.ports.start == 443));
+    load_rules(&lab, &t, &sabotaged, Target::Nftables);
+    let (code, json) = probe_from(&lab, lab.ns_of("any@internet").unwrap(), "internet");
+    assert_eq!(code, 1);
+    let fails = failures(&json);
+    assert_eq!(fails.len(), 1, "{fails:?}");
+    assert!(
+        fails[0].contains("203.0.113.100") && fails[0].contains("\"filtered\""),
+        "{}",
+        fails[0]
+    );
+
+    // listeners stop cleanly on Ctrl-C and report what they served
+    for (name, proc_) in listeners {
+        let (status, printed) = proc_.interrupt();
+        assert!(status.success(), "{name}: {status:?}");
+        assert!(printed.contains("stopped:"), "{name}: {printed}");
+    }
+}
+
+#[test]
+fn stun_probe_passes_against_a_real_stun_server() {
+    let Some(_guard) = lab_prerequisites(&["nft", "turnserver"]) else {
+        return;
+    };
+    let (t, p) = load("reference.toml");
+    let lab = Lab::build(&t, "ppstun");
+    load_rules(&lab, &t, &p, Target::Nftables);
+    // coturn on edge02's A/V Edge address, where portplan listen would otherwise answer
+    let (_coturn, _) = lab.spawn(
+        lab.ns_of("edge02").unwrap(),
+        &[
+            "turnserver",
+            "--stun-only",
+            "--no-cli",
+            "--no-tls",
+            "--no-dtls",
+            "--listening-ip",
+            "203.0.113.23",
+            "--listening-port",
+            "3478",
+            "--log-file",
+            "stdout",
+            "--simple-log",
+            "--no-stdout-log",
+        ],
+        None,
+    );
+    // wait until coturn answers from inside its own namespace, then probe through the firewall
+    let mut answered = None;
+    for _ in 0..50 {
+        let (_, json) = probe_from(&lab, lab.ns_of("any@internet").unwrap(), "internet");
+        let o = json["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| {
+                o["transport"] == "udp" && o["port"] == 3478 && o["destination"] == "203.0.113.23"
+            })
+            .cloned()
+            .unwrap();
+        if o["verdict"] == "answered" {
+            answered = Some(o);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let o = answered.expect("coturn answered the STUN probe");
+    let detail = o["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("stun: binding ok, mapped 198.51.100."),
+        "{detail}"
+    );
+    assert!(
+        detail.to_lowercase().contains("coturn"),
+        "coturn names itself in SOFTWARE: {detail}"
+    );
+}
+
+/// Benchmark (run by `bench/probe-vs-nmap.sh`, not in the normal suite): the same flow set probed by
+/// `portplan probe` and by `nmap -sT` / `nmap -sU`, with some rules removed so filtered ports are in
+/// the set too. Prints wall times and the ratio.
+#[test]
+#[ignore = "benchmark: run bench/probe-vs-nmap.sh"]
+fn bench_probe_against_nmap() {
+    let Some(_guard) = lab_prerequisites(&["nft", "nmap"]) else {
+        return;
+    };
+    let (t, p) = load("reference.toml");
+    let lab = Lab::build(&t, "ppbench");
+    // drop the web conferencing and A/V VIP rules: their ports become filtered
+    let mut partial = p.clone();
+    partial.rules.retain(|r| {
+        !matches!(
+            r.destination.role.as_str(),
+            "edge.webconf.vip" | "edge.av.vip"
+        )
+    });
+    load_rules(&lab, &t, &partial, Target::Nftables);
+    let file = reference_file();
+    let mut listeners = Vec::new();
+    for name in ["edge01", "edge02", "rp01"] {
+        listeners.push(
+            lab.spawn(
+                lab.ns_of(name).unwrap(),
+                &[PORTPLAN, "listen", &file, "--host", name],
+                Some("listening on"),
+            )
+            .0,
+        );
+    }
+    let client = lab.ns_of("any@internet").unwrap().to_string();
+
+    let started = std::time::Instant::now();
+    let (_, json) = probe_from(&lab, &client, "internet");
+    let portplan_time = started.elapsed();
+    let outcomes = json["outcomes"].as_array().unwrap().clone();
+    let count = |v: &str| outcomes.iter().filter(|o| o["verdict"] == v).count();
+
+    // the same (destination, transport, port) set, one nmap run per destination and protocol
+    let mut sets: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for o in &outcomes {
+        sets.entry((
+            o["destination"].as_str().unwrap().to_string(),
+            o["transport"].as_str().unwrap().to_string(),
+        ))
+        .or_default()
+        .push(o["port"].to_string());
+    }
+    let started = std::time::Instant::now();
+    let mut nmap_open = 0;
+    let mut nmap_filtered = 0;
+    for ((dst, proto), ports) in &sets {
+        let scan = if proto == "tcp" { "-sT" } else { "-sU" };
+        let out = lab.exec(
+            &client,
+            &[
+                "nmap",
+                scan,
+                "-Pn",
+                "-n",
+                "-T4",
+                "-p",
+                &ports.join(","),
+                dst,
+            ],
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        nmap_open += text.lines().filter(|l| l.contains(" open ")).count();
+        nmap_filtered += text.lines().filter(|l| l.contains("filtered")).count();
+    }
+    let nmap_time = started.elapsed();
+    drop(listeners);
+    println!(
+        "flow set: {} probes over {} destination/protocol pairs",
+        outcomes.len(),
+        sets.len()
+    );
+    println!(
+        "portplan probe: {:.2} s ({} open, {} answered, {} filtered, {} silent)",
+        portplan_time.as_secs_f64(),
+        count("open"),
+        count("answered"),
+        count("filtered"),
+        count("silent")
+    );
+    println!(
+        "nmap -sT/-sU:   {:.2} s ({nmap_open} open, {nmap_filtered} filtered or open|filtered)",
+        nmap_time.as_secs_f64()
+    );
+    println!(
+        "ratio portplan/nmap: {:.2}",
+        portplan_time.as_secs_f64() / nmap_time.as_secs_f64()
+    );
+}
