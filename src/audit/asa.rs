@@ -480,6 +480,7 @@ pub fn parse(text: &str) -> Config {
         unparsed,
         families: vec![crate::plan::Family::V4, crate::plan::Family::V6],
         notes,
+        nat: Vec::new(),
     }
 }
 

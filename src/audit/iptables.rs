@@ -495,6 +495,7 @@ pub fn parse(text: &str, family: Family) -> Config {
         unparsed,
         families: vec![family],
         notes,
+        nat: Vec::new(),
     }
 }
 

@@ -295,6 +295,33 @@ pub struct Config {
     pub families: Vec<Family>,
     /// Said about the configuration as a whole (e.g. an ASA interface without an ACL).
     pub notes: Vec<String>,
+    /// Address translations the configuration performs on forwarded packets, in the order the
+    /// device applies them (destination NAT before filtering, source NAT after).
+    pub nat: Vec<Nat>,
+}
+
+/// Which address a translation rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NatKind {
+    /// The destination (nft `dnat`, iptables `-j DNAT`, the inbound half of an ASA static NAT).
+    Destination,
+    /// The source (nft `snat`, iptables `-j SNAT`, the outbound half of an ASA static NAT).
+    Source,
+    /// The source, to the address of the egress interface (`masquerade`, ASA `interface` PAT).
+    Masquerade,
+}
+
+/// One translation: the packets it applies to (a rule whose action is [`Action::Continue`]) and
+/// what it rewrites them to. `to` is `None` when the target could not be read; the rule is then
+/// marked uncertain.
+#[derive(Debug, Clone)]
+pub struct Nat {
+    pub kind: NatKind,
+    pub matches: Rule,
+    pub to: Option<AddrSet>,
+    /// The port (range) the destination or source port is rewritten to, when it is.
+    pub to_ports: Option<(u16, u16)>,
 }
 
 impl Config {

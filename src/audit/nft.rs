@@ -957,6 +957,7 @@ fn assemble(
         unparsed,
         families,
         notes,
+        nat: Vec::new(),
     }
 }
 
