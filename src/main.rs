@@ -505,17 +505,27 @@ fn render_cmd(args: RenderArgs) -> Result<(), Failure> {
         Some(path) => {
             let files = render::render_files(&plan, &topology, args.target, &scope)
                 .map_err(anyhow::Error::from)?;
-            // several files (one per firewall or host) go into a directory; one file goes to the
-            // path itself unless that path is an existing directory
-            let wants_dir = path.to_string_lossy().ends_with('/');
-            if files.len() > 1 || path.is_dir() || wants_dir {
+            // targets that write one file per firewall, host or pool always take a directory,
+            // however many files this topology gives; the plan tables take a file
+            if args.target.single_file() {
+                if let Some(file) = files.first() {
+                    write_file(path, &file.text)?;
+                }
+            } else {
+                if path.exists() && !path.is_dir() {
+                    return Err(anyhow!(
+                        "-o {}: target `{}` writes one file per firewall, host or pool, so -o must name a directory",
+                        path.display(),
+                        args.target
+                    )
+                    .into());
+                }
                 std::fs::create_dir_all(path)
                     .with_context(|| format!("cannot create directory {}", path.display()))?;
                 for file in &files {
+                    // render_files already refused names that could leave the directory
                     write_file(&path.join(&file.file), &file.text)?;
                 }
-            } else if let Some(file) = files.first() {
-                write_file(path, &file.text)?;
             }
             Ok(())
         }

@@ -50,6 +50,13 @@ pub enum RenderError {
         name: String,
         known: String,
     },
+    #[error("target `{target}` wrote nothing: {why}")]
+    Nothing {
+        target: &'static str,
+        why: &'static str,
+    },
+    #[error("`{path}` is not a plain relative file name; refusing to write it")]
+    UnsafePath { path: String },
     #[error("could not encode JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error(
@@ -121,6 +128,55 @@ impl Target {
         self.renderer().name()
     }
 
+    /// Whether the target always writes exactly one file (the plan as a table or JSON); the others
+    /// write one file per firewall, host or pool, so `-o` names a directory for them.
+    pub fn single_file(self) -> bool {
+        matches!(
+            self,
+            Target::Table | Target::Csv | Target::Markdown | Target::Json
+        )
+    }
+
+    /// Refuses a scope the target cannot honour, rather than ignoring it.
+    fn accepts(self, scope: &Scope) -> Result<(), RenderError> {
+        let refuse = |what| {
+            Err(RenderError::NeedsScope {
+                target: self.as_str(),
+                what,
+            })
+        };
+        match (self, scope) {
+            (_, Scope::All) => Ok(()),
+            (Target::Nginx | Target::Haproxy, Scope::Firewall(_)) => refuse(
+                "--host NAME of a reverse proxy server (or no scope); it configures proxies and pool VIPs, not firewalls",
+            ),
+            (Target::NftablesLb | Target::Keepalived, _) => refuse(
+                "no --firewall or --host: it writes one file per hardware-balanced Edge pool",
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Why the target can have nothing to write for a topology and scope.
+    fn nothing_because(self) -> &'static str {
+        match self {
+            Target::Nftables | Target::Iptables | Target::Asa | Target::Aerleon => {
+                "no firewall in scope has a planned rule"
+            }
+            Target::Windows => {
+                "no Windows server (Front End, Director, Edge, Office Web Apps) in scope"
+            }
+            Target::Nginx => "no reverse proxy server in scope",
+            Target::Haproxy => {
+                "no reverse proxy server or hardware-balanced Director / Front End pool in scope"
+            }
+            Target::NftablesLb | Target::Keepalived => {
+                "the topology has no hardware-balanced Edge pool with VIPs"
+            }
+            Target::Table | Target::Csv | Target::Markdown | Target::Json => "the plan is empty",
+        }
+    }
+
     pub fn renderer(self) -> Box<dyn Renderer> {
         match self {
             Target::Nftables => Box::new(nftables::Nftables),
@@ -163,7 +219,34 @@ pub fn render_files(
     scope: &Scope,
 ) -> Result<Vec<Artifact>, RenderError> {
     check_scope(topology, scope)?;
-    target.renderer().render(plan, topology, scope)
+    target.accepts(scope)?;
+    let files = target.renderer().render(plan, topology, scope)?;
+    if files.is_empty() {
+        return Err(RenderError::Nothing {
+            target: target.as_str(),
+            why: target.nothing_because(),
+        });
+    }
+    for file in &files {
+        if !is_plain_relative(&file.file) {
+            return Err(RenderError::UnsafePath {
+                path: file.file.clone(),
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// A path that stays inside the directory it is joined to: relative, made only of ordinary
+/// components (no `..`, no root, no drive), none of them hidden or holding control characters.
+pub fn is_plain_relative(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains('\\')
+        && path.split('/').all(|part| {
+            !part.is_empty()
+                && !part.starts_with('.')
+                && !part.chars().any(|c| c.is_control() || c == ':')
+        })
 }
 
 /// Renders the plan in one format as one text; several files are joined, each under a banner line

@@ -217,11 +217,15 @@ pub fn script(plan: &Plan, topology: &Topology, pool: &Pool, server: &Server) ->
             ps_list(&r.local),
         );
     }
+    // a single-quoted literal: nothing from the topology is ever expanded by PowerShell
     let _ = writeln!(
         s,
-        "\nWrite-Host \"portplan: {} rule(s) in group '$group' on {}\"",
-        rules.len(),
-        server.name
+        "\nWrite-Host {}",
+        ps_quote(&format!(
+            "portplan: {} rule(s) in group {GROUP} on {}",
+            rules.len(),
+            server.name
+        ))
     );
     s
 }

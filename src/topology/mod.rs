@@ -8,6 +8,7 @@
 pub mod file;
 mod finding;
 pub mod lint;
+pub mod names;
 mod validate;
 
 pub use finding::{Finding, Severity, SourceFile, named_report};

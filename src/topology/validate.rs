@@ -138,6 +138,9 @@ impl Validator {
             .filter_map(|p| self.pool(p, &zones))
             .collect();
         self.unique_names(&raw);
+        for bad in super::names::check(&raw) {
+            self.error(bad.code, bad.span, bad.message, bad.help);
+        }
 
         let mut clients = Vec::new();
         for c in &raw.clients {

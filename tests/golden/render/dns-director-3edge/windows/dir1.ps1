@@ -16,4 +16,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-7' -DisplayName 'portplan M
 New-NetFirewallRule -Group $group -Name 'portplan-in-8' -DisplayName 'portplan MTLS TCP 50003 in' -Description 'Lync/Skype for Business: director-dns-hlb/director#9 (flow 8)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 50003 -LocalAddress @('10.20.1.11','fd00:20:1::11') -RemoteAddress @('172.30.1.0/24','fd00:30:1::/64') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-9' -DisplayName 'portplan HTTPS TCP 4443 in' -Description 'Lync/Skype for Business: reverse-proxy/internal-interface#2 (flow 40)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 4443 -LocalAddress @('10.20.1.11','fd00:20:1::11') -RemoteAddress @('172.30.1.50') | Out-Null
 
-Write-Host "portplan: 9 rule(s) in group '$group' on dir1"
+Write-Host 'portplan: 9 rule(s) in group portplan on dir1'

@@ -35,4 +35,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-26' -DisplayName 'portplan 
 New-NetFirewallRule -Group $group -Name 'portplan-in-27' -DisplayName 'portplan STUN/MSTURN UDP 3478 in' -Description 'Lync/Skype for Business: edge-consolidated-hlb/internal-vip#4 (flow 36)' -Direction Inbound -Action Allow -Profile Any -Protocol UDP -LocalPort 3478 -LocalAddress @('172.30.1.21','fd00:30:1::21','172.30.1.10','fd00:30:1::10') -RemoteAddress @('10.20.0.0/16','fd00:20::/32') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-28' -DisplayName 'portplan STUN/MSTURN TCP 443 in' -Description 'Lync/Skype for Business: edge-consolidated-hlb/internal-vip#5 (flow 37)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 443 -LocalAddress @('172.30.1.21','fd00:30:1::21','172.30.1.10','fd00:30:1::10') -RemoteAddress @('10.20.0.0/16','fd00:20::/32') | Out-Null
 
-Write-Host "portplan: 28 rule(s) in group '$group' on edge-a"
+Write-Host 'portplan: 28 rule(s) in group portplan on edge-a'

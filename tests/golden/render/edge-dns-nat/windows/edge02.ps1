@@ -33,4 +33,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-24' -DisplayName 'portplan 
 New-NetFirewallRule -Group $group -Name 'portplan-in-25' -DisplayName 'portplan MTLS TCP 50002 in' -Description 'Lync/Skype for Business: edge-dns-nat/internal-interface#10 (flow 37)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 50002 -LocalAddress @('172.20.20.21') -RemoteAddress @('10.50.0.0/16') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-26' -DisplayName 'portplan MTLS TCP 50003 in' -Description 'Lync/Skype for Business: edge-dns-nat/internal-interface#11 (flow 38)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 50003 -LocalAddress @('172.20.20.21') -RemoteAddress @('10.50.0.0/16') | Out-Null
 
-Write-Host "portplan: 26 rule(s) in group '$group' on edge02"
+Write-Host 'portplan: 26 rule(s) in group portplan on edge02'

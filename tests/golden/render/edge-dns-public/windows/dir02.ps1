@@ -44,4 +44,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-35' -DisplayName 'portplan 
 New-NetFirewallRule -Group $group -Name 'portplan-in-36' -DisplayName 'portplan TCP TCP 5061 in' -Description 'Lync/Skype for Business: internal-servers/server-ports#47 (flow 184)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 5061 -LocalAddress @('10.60.1.12') -RemoteAddress @('10.60.32.0/24') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-37' -DisplayName 'portplan HTTPS TCP 444 in' -Description 'Lync/Skype for Business: internal-servers/hlb-only#18 internal-servers/hlb-only#18 internal-servers/hlb-only#18 (flow 245); arrives through a load balancer VIP with SNAT, so the source is the load balancer' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 444 -LocalAddress @('10.60.1.12','10.60.1.10') -RemoteAddress Any | Out-Null
 
-Write-Host "portplan: 37 rule(s) in group '$group' on dir02"
+Write-Host 'portplan: 37 rule(s) in group portplan on dir02'

@@ -50,4 +50,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-41' -DisplayName 'portplan 
 New-NetFirewallRule -Group $group -Name 'portplan-in-42' -DisplayName 'portplan MTLS TCP 50003 in' -Description 'Lync/Skype for Business: edge-dns-public/internal-interface#11 (flow 58)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 50003 -LocalAddress @('172.22.1.11') -RemoteAddress @('10.60.64.0/18') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-43' -DisplayName 'portplan MTLS TCP 50003 in' -Description 'Lync/Skype for Business: edge-dns-public/internal-interface#11 (flow 59)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 50003 -LocalAddress @('172.22.1.11') -RemoteAddress @('10.60.32.0/24') | Out-Null
 
-Write-Host "portplan: 43 rule(s) in group '$group' on edge01"
+Write-Host 'portplan: 43 rule(s) in group portplan on edge01'

@@ -120,4 +120,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-111' -DisplayName 'portplan
 New-NetFirewallRule -Group $group -Name 'portplan-in-112' -DisplayName 'portplan TCP TCP 5080 in' -Description 'Lync/Skype for Business: internal-servers/hlb-only#13 internal-servers/hlb-only#13 internal-servers/hlb-only#13 (flow 236); arrives through a load balancer VIP with SNAT, so the source is the load balancer' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 5080 -LocalAddress @('10.60.2.12','10.60.2.10') -RemoteAddress Any | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-113' -DisplayName 'portplan TCP TCP 448 in' -Description 'Lync/Skype for Business: internal-servers/hlb-only#14 internal-servers/hlb-only#14 internal-servers/hlb-only#14 (flow 239); arrives through a load balancer VIP with SNAT, so the source is the load balancer' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 448 -LocalAddress @('10.60.2.12','10.60.2.10') -RemoteAddress Any | Out-Null
 
-Write-Host "portplan: 113 rule(s) in group '$group' on fe02"
+Write-Host 'portplan: 113 rule(s) in group portplan on fe02'

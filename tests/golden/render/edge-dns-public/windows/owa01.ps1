@@ -11,4 +11,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-2' -DisplayName 'portplan H
 New-NetFirewallRule -Group $group -Name 'portplan-in-3' -DisplayName 'portplan HTTPS TCP 443 in' -Description 'Lync/Skype for Business: internal-servers/server-ports#42 (flow 171)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 443 -LocalAddress @('10.60.5.11') -RemoteAddress @('10.60.64.0/18') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-4' -DisplayName 'portplan HTTPS TCP 443 in' -Description 'Lync/Skype for Business: internal-servers/server-ports#42 (flow 172)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 443 -LocalAddress @('10.60.5.11') -RemoteAddress @('10.60.32.0/24') | Out-Null
 
-Write-Host "portplan: 4 rule(s) in group '$group' on owa01"
+Write-Host 'portplan: 4 rule(s) in group portplan on owa01'

@@ -13,4 +13,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-4' -DisplayName 'portplan H
 New-NetFirewallRule -Group $group -Name 'portplan-in-5' -DisplayName 'portplan HTTPS TCP 443 in' -Description 'Lync/Skype for Business: director-single/director#5 (flow 44)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 443 -LocalAddress @('10.30.1.11') -RemoteAddress @('10.30.100.0/24') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-6' -DisplayName 'portplan SIP/MTLS TCP 5061 in' -Description 'Lync/Skype for Business: director-single/director#6 (flow 45)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 5061 -LocalAddress @('10.30.1.11') -RemoteAddress @('172.16.20.10') | Out-Null
 
-Write-Host "portplan: 6 rule(s) in group '$group' on dir01"
+Write-Host 'portplan: 6 rule(s) in group portplan on dir01'

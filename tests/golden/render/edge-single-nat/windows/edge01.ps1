@@ -33,4 +33,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-24' -DisplayName 'portplan 
 New-NetFirewallRule -Group $group -Name 'portplan-out-25' -DisplayName 'portplan XMPP TCP 5269 out' -Description 'Lync/Skype for Business: edge-single-nat/xmpp#2 (flow 38)' -Direction Outbound -Action Allow -Profile Any -Protocol TCP -RemotePort 5269 -LocalAddress @('172.16.10.10') -RemoteAddress Any | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-out-26' -DisplayName 'portplan SIP/MTLS TCP 5061 out' -Description 'Lync/Skype for Business: director-single/director#6 (flow 45)' -Direction Outbound -Action Allow -Profile Any -Protocol TCP -RemotePort 5061 -LocalAddress @('172.16.20.10') -RemoteAddress @('10.30.1.11') | Out-Null
 
-Write-Host "portplan: 26 rule(s) in group '$group' on edge01"
+Write-Host 'portplan: 26 rule(s) in group portplan on edge01'

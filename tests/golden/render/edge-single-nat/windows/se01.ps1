@@ -10,4 +10,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-1' -DisplayName 'portplan H
 New-NetFirewallRule -Group $group -Name 'portplan-in-2' -DisplayName 'portplan HTTPS TCP 4443 in' -Description 'Lync/Skype for Business: reverse-proxy/internal-interface#2 (flow 4)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 4443 -LocalAddress @('10.30.2.11') -RemoteAddress @('172.16.20.30') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-3' -DisplayName 'portplan HTTPS TCP 444 in' -Description 'Lync/Skype for Business: director-single/director#3 (flow 42)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 444 -LocalAddress @('10.30.2.11') -RemoteAddress @('10.30.1.11') | Out-Null
 
-Write-Host "portplan: 3 rule(s) in group '$group' on se01"
+Write-Host 'portplan: 3 rule(s) in group portplan on se01'

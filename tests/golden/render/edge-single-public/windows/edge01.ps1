@@ -26,4 +26,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-17' -DisplayName 'portplan 
 New-NetFirewallRule -Group $group -Name 'portplan-in-18' -DisplayName 'portplan STUN/MSTURN TCP 443 in' -Description 'Lync/Skype for Business: edge-single-public/internal-interface#7 (flow 20)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 443 -LocalAddress @('172.18.1.10') -RemoteAddress @('10.40.0.0/16') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-19' -DisplayName 'portplan HTTPS TCP 4443 in' -Description 'Lync/Skype for Business: edge-single-public/internal-interface#8 (flow 21)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 4443 -LocalAddress @('172.18.1.10') -RemoteAddress @('10.40.0.0/16') | Out-Null
 
-Write-Host "portplan: 19 rule(s) in group '$group' on edge01"
+Write-Host 'portplan: 19 rule(s) in group portplan on edge01'

@@ -18,4 +18,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-9' -DisplayName 'portplan M
 New-NetFirewallRule -Group $group -Name 'portplan-in-10' -DisplayName 'portplan HTTP TCP 8080 in' -Description 'Lync/Skype for Business: reverse-proxy/internal-interface#1 (flow 42)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 8080 -LocalAddress @('10.10.1.11') -RemoteAddress @('172.25.33.30') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-11' -DisplayName 'portplan HTTPS TCP 4443 in' -Description 'Lync/Skype for Business: reverse-proxy/internal-interface#2 (flow 43)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 4443 -LocalAddress @('10.10.1.11') -RemoteAddress @('172.25.33.30') | Out-Null
 
-Write-Host "portplan: 11 rule(s) in group '$group' on dir01"
+Write-Host 'portplan: 11 rule(s) in group portplan on dir01'

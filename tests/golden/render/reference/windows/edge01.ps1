@@ -34,4 +34,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-25' -DisplayName 'portplan 
 New-NetFirewallRule -Group $group -Name 'portplan-in-26' -DisplayName 'portplan STUN/MSTURN UDP 3478 in' -Description 'Lync/Skype for Business: edge-consolidated-hlb/internal-vip#4 (flow 37)' -Direction Inbound -Action Allow -Profile Any -Protocol UDP -LocalPort 3478 -LocalAddress @('172.25.33.11','172.25.33.100') -RemoteAddress @('10.10.0.0/16') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-27' -DisplayName 'portplan STUN/MSTURN TCP 443 in' -Description 'Lync/Skype for Business: edge-consolidated-hlb/internal-vip#5 (flow 38)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 443 -LocalAddress @('172.25.33.11','172.25.33.100') -RemoteAddress @('10.10.0.0/16') | Out-Null
 
-Write-Host "portplan: 27 rule(s) in group '$group' on edge01"
+Write-Host 'portplan: 27 rule(s) in group portplan on edge01'

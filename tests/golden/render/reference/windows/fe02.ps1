@@ -10,4 +10,4 @@ New-NetFirewallRule -Group $group -Name 'portplan-in-1' -DisplayName 'portplan H
 New-NetFirewallRule -Group $group -Name 'portplan-in-2' -DisplayName 'portplan HTTP TCP 8080 in' -Description 'Lync/Skype for Business: reverse-proxy/internal-interface#1 (flow 42)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 8080 -LocalAddress @('10.10.2.12') -RemoteAddress @('172.25.33.30') | Out-Null
 New-NetFirewallRule -Group $group -Name 'portplan-in-3' -DisplayName 'portplan HTTPS TCP 4443 in' -Description 'Lync/Skype for Business: reverse-proxy/internal-interface#2 (flow 43)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 4443 -LocalAddress @('10.10.2.12') -RemoteAddress @('172.25.33.30') | Out-Null
 
-Write-Host "portplan: 3 rule(s) in group '$group' on fe02"
+Write-Host 'portplan: 3 rule(s) in group portplan on fe02'
