@@ -395,9 +395,10 @@ fn catalog(args: CatalogArgs) -> Result<(), Failure> {
 
 fn check(args: CheckArgs) -> Result<(), Failure> {
     let topology = load(&args.topology)?;
-    let report = topology::lint::lint(&topology);
+    let mut report = topology::lint::lint(&topology);
     let plan = plan::compile(&topology);
     let unrouted = plan.unrouted_flows().count();
+    report.findings.extend(plan.path_findings());
     match args.format {
         CheckFormat::Json => {
             #[derive(serde::Serialize)]
@@ -435,7 +436,7 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
                 count(Severity::Warning),
                 count(Severity::Info),
                 if unrouted > 0 {
-                    format!("; {unrouted} flow(s) have no firewall path")
+                    format!("; {unrouted} flow(s) have no firewall path (see the errors)")
                 } else {
                     String::new()
                 }
@@ -485,7 +486,17 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
             ));
         }
     }
-    out(&text)
+    out(&text)?;
+    // rows no firewall carries are missing from the tables above: say so and fail
+    let missing = plan.path_findings();
+    for finding in &missing {
+        eprintln!("{:?}", named_report(finding));
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Findings)
+    }
 }
 
 fn render_cmd(args: RenderArgs) -> Result<(), Failure> {

@@ -1,6 +1,6 @@
-//! Topologies written to break the generated files: hostile names are refused at their span by
-//! `check` (and so by every command), `-o` stays inside its directory, and targets say why they
-//! wrote nothing instead of exiting 0 with no output.
+//! Topologies that would break or silently thin the generated files: hostile names are refused at
+//! their span by `check` (and so by every command), `-o` stays inside its directory, rows no
+//! firewall can carry are errors, and targets say why they wrote nothing instead of exiting 0.
 
 mod common;
 
@@ -200,4 +200,27 @@ fn a_target_with_nothing_to_write_says_why() {
     let err = refused(&["render", path.to_str().unwrap(), "--target", "keepalived"]);
     assert!(err.contains("wrote nothing"), "{err}");
     assert!(err.contains("hardware-balanced"), "{err}");
+}
+
+#[test]
+fn missing_internal_firewall_is_an_error_naming_the_rows() {
+    let text = reference();
+    let start = text.find("[[firewall]]\nname = \"fw-internal\"").unwrap();
+    let end = start + text[start..].find("[[pool]]").unwrap();
+    let text = format!("{}{}", &text[..start], &text[end..]);
+    let (_d, path) = topology(&text);
+    let p = path.to_str().unwrap();
+    let out = portplan().args(["check", p]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no-firewall-path"), "{err}");
+    // the Edge internal-interface table is named, not silently dropped
+    for row in ["internal-interface#3", "8057", "5062"] {
+        assert!(err.contains(row), "{row} missing from: {err}");
+    }
+    // plan prints what it has but fails; firewall targets refuse to write a thinned ruleset
+    let out = portplan().args(["plan", p]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = refused(&["render", p, "--target", "nftables"]);
+    assert!(err.contains("no-firewall-path"), "{err}");
 }

@@ -156,6 +156,10 @@ pub struct Skipped {
     pub transport: Transport,
     pub ports: PortRange,
     pub reason: String,
+    /// Set when the row was left out because the zone at its known end is joined to no firewall:
+    /// a broken topology rather than a design choice, so `check` reports it as an error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolated_zone: Option<String>,
 }
 
 /// The compiled plan.
@@ -183,6 +187,67 @@ impl Plan {
     /// Flows between different zones that no firewall path joins.
     pub fn unrouted_flows(&self) -> impl Iterator<Item = &Flow> {
         self.flows.iter().filter(|f| !f.routed)
+    }
+
+    /// One error per pair of zones that planned flows must cross but no firewall joins, naming the
+    /// catalog rows that would otherwise vanish from every firewall target without a word.
+    pub fn path_findings(&self) -> Vec<crate::topology::Finding> {
+        let mut pairs: std::collections::BTreeMap<(&str, &str), Vec<&Flow>> = Default::default();
+        for f in self.unrouted_flows() {
+            pairs
+                .entry((f.source.zone.as_str(), f.destination.zone.as_str()))
+                .or_default()
+                .push(f);
+        }
+        pairs
+            .into_iter()
+            .map(|((from, to), flows)| {
+                let mut rows: Vec<String> = flows
+                    .iter()
+                    .map(|f| {
+                        let rows: Vec<String> = f.rows.iter().map(|r| r.to_string()).collect();
+                        format!("{} {} {} ({})", f.service, f.transport, f.ports, rows.join(", "))
+                    })
+                    .collect();
+                rows.dedup();
+                crate::topology::Finding::error(
+                    "no-firewall-path",
+                    format!(
+                        "{} planned flow(s) from zone `{from}` to zone `{to}` cross no firewall, because no firewall joins the two zones: {}",
+                        flows.len(),
+                        rows.join("; ")
+                    ),
+                )
+                .help("add the firewall between these zones (with an interface in each), or put both sides in one zone if nothing filters between them")
+            })
+            .chain(self.isolated_findings())
+            .collect()
+    }
+
+    fn isolated_findings(&self) -> Vec<crate::topology::Finding> {
+        let mut zones: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for s in &self.skipped {
+            if let Some(zone) = &s.isolated_zone {
+                zones.entry(zone).or_default().push(format!(
+                    "{} {} {} ({})",
+                    s.service, s.transport, s.ports, s.row
+                ));
+            }
+        }
+        zones
+            .into_iter()
+            .map(|(zone, rows)| {
+                crate::topology::Finding::error(
+                    "no-firewall-path",
+                    format!(
+                        "zone `{zone}` is joined to no firewall, so {} catalog row(s) that reach it from `any` would be missing from every firewall: {}",
+                        rows.len(),
+                        rows.join("; ")
+                    ),
+                )
+                .help("give a firewall an interface in this zone, or merge it with the zone it is really part of")
+            })
+            .collect()
     }
 
     /// Keeps only the rules of one firewall (flows and skipped rows are kept for context).
@@ -225,6 +290,7 @@ pub fn compile_with(topology: &Topology, catalog: &Catalog) -> Plan {
             transport: row.transport,
             ports: row.ports,
             reason,
+            isolated_zone: None,
         };
         if let Some(feature) = row.condition
             && !topology.has_feature(feature)
@@ -234,7 +300,13 @@ pub fn compile_with(topology: &Topology, catalog: &Catalog) -> Plan {
         }
         match expand_row(topology, &router, &id, row) {
             Ok(mut row_flows) => flows.append(&mut row_flows),
-            Err(reason) => skipped.push(skip(reason)),
+            Err(Unplanned::Reason(reason)) => skipped.push(skip(reason)),
+            Err(Unplanned::Isolated(zone)) => skipped.push(Skipped {
+                isolated_zone: Some(zone.clone()),
+                ..skip(format!(
+                    "zone `{zone}` is joined to no firewall, so nothing reaches it from `any`"
+                ))
+            }),
         }
     }
     let rules = rules_from_flows(topology, &flows);
@@ -350,14 +422,22 @@ fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) ->
         .collect()
 }
 
+/// Why a row gives no flows.
+enum Unplanned {
+    Reason(String),
+    /// The row's known end sits in this zone, which no firewall interface joins.
+    Isolated(String),
+}
+
 fn expand_row(
     topology: &Topology,
     router: &Router,
     id: &RowId,
     row: &Row,
-) -> Result<Vec<Flow>, String> {
-    let sources = concrete(topology, row.source, &row.narrow_source)?;
-    let destinations = concrete(topology, row.destination, &row.narrow_destination)?;
+) -> Result<Vec<Flow>, Unplanned> {
+    let sources = concrete(topology, row.source, &row.narrow_source).map_err(Unplanned::Reason)?;
+    let destinations =
+        concrete(topology, row.destination, &row.narrow_destination).map_err(Unplanned::Reason)?;
     let mut pairs: Vec<(Group, Group)> = Vec::new();
     match (sources.is_empty(), destinations.is_empty()) {
         (false, false) => {
@@ -381,10 +461,28 @@ fn expand_row(
                 }
             }
         }
-        (true, true) => return Err("both ends are `any`; nothing to anchor the flow".into()),
+        (true, true) => {
+            return Err(Unplanned::Reason(
+                "both ends are `any`; nothing to anchor the flow".into(),
+            ));
+        }
     }
     if pairs.is_empty() {
-        return Err("no zone is reachable through a firewall from the other end".into());
+        let anchored = sources.iter().chain(&destinations);
+        let joined = |zone: &str| {
+            topology
+                .firewalls
+                .iter()
+                .any(|f| f.interfaces.iter().any(|i| i.zone == zone))
+        };
+        if let Some(lonely) = anchored.clone().find(|g| !joined(&g.zone))
+            && topology.zones.len() > 1
+        {
+            return Err(Unplanned::Isolated(lonely.zone.clone()));
+        }
+        return Err(Unplanned::Reason(
+            "no zone is reachable through a firewall from the other end".into(),
+        ));
     }
     Ok(pairs
         .into_iter()

@@ -60,7 +60,7 @@ pub enum RenderError {
     #[error("could not encode JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error(
-        "refusing to write {target}: the topology breaks a load balancer requirement:\n{findings}"
+        "refusing to write {target}: the topology breaks a requirement of the design:\n{findings}"
     )]
     Refused {
         target: &'static str,
@@ -134,6 +134,14 @@ impl Target {
         matches!(
             self,
             Target::Table | Target::Csv | Target::Markdown | Target::Json
+        )
+    }
+
+    /// Network firewall targets: they would silently miss the rules of flows no firewall carries.
+    fn filters_traffic(self) -> bool {
+        matches!(
+            self,
+            Target::Nftables | Target::Iptables | Target::Asa | Target::Aerleon
         )
     }
 
@@ -220,6 +228,19 @@ pub fn render_files(
 ) -> Result<Vec<Artifact>, RenderError> {
     check_scope(topology, scope)?;
     target.accepts(scope)?;
+    if target.filters_traffic() {
+        let missing = plan.path_findings();
+        if !missing.is_empty() {
+            return Err(RenderError::Refused {
+                target: target.as_str(),
+                findings: missing
+                    .iter()
+                    .map(|f| format!("  {}: {}", f.code, f.message))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            });
+        }
+    }
     let files = target.renderer().render(plan, topology, scope)?;
     if files.is_empty() {
         return Err(RenderError::Nothing {
