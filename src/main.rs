@@ -347,12 +347,40 @@ fn out(text: &str) -> Result<(), Failure> {
 
 /// Loads the topology named on the command line (or the built-in one); problems are printed with
 /// their place in the file and end the command with exit code 2.
+/// The largest topology file portplan reads (a thousand-pool topology is well under 1 MiB).
+const TOPOLOGY_LIMIT: u64 = 16 << 20;
+/// The largest firewall configuration `audit` reads (a 100,000-rule iptables-save is about 8 MiB).
+const CONFIG_LIMIT: u64 = 64 << 20;
+
+/// Reads a text file, refusing one larger than `limit` bytes (a device such as /dev/zero
+/// included) instead of reading until memory runs out. Invalid UTF-8 is kept as U+FFFD.
+fn read_limited(path: &Path, limit: u64, what: &str) -> Result<String, Failure> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(anyhow!(
+            "{what} {} is larger than {} MiB; portplan does not read it",
+            path.display(),
+            limit >> 20
+        )
+        .into());
+    }
+    Ok(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
 fn load(arg: &TopologyArg) -> Result<Topology, Failure> {
     let Some(path) = &arg.file else {
         return Ok(Topology::reference());
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read topology file {}", path.display()))?;
+    let text = read_limited(path, TOPOLOGY_LIMIT, "topology file")?;
     Topology::parse(&path.display().to_string(), &text).map_err(|err| {
         for problem in &err.problems {
             eprintln!("{:?}", named_report(problem));
@@ -722,9 +750,7 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
     use portplan::audit::report;
     let topology = load(&args.topology)?;
     plan::check_firewall(&topology, &args.firewall).map_err(anyhow::Error::from)?;
-    let bytes = std::fs::read(&args.config)
-        .with_context(|| format!("cannot read configuration {}", args.config.display()))?;
-    let text = String::from_utf8_lossy(&bytes);
+    let text = read_limited(&args.config, CONFIG_LIMIT, "configuration")?;
     let config = portplan::audit::parse(args.format, &text).map_err(anyhow::Error::from)?;
     let plan = plan::compile(&topology);
     let audit = report::audit(&plan, &topology, &args.firewall, &config);
@@ -877,8 +903,7 @@ fn diagram(args: DiagramArgs) -> Result<(), Failure> {
 }
 
 fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, Failure> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    let text = read_limited(path, CONFIG_LIMIT, what)?;
     Ok(serde_json::from_str(&text)
         .with_context(|| format!("{} is not {what} JSON", path.display()))?)
 }

@@ -142,6 +142,14 @@ impl Ctx<'_> {
                     Action::Drop => out.push((hit, ChainEnd::Drop(rule.at.clone()))),
                     Action::Return => out.push((hit, ChainEnd::Return)),
                     Action::Continue => next.push(hit),
+                    // a parser marks such rules uncertain; should one not, stay honest anyway
+                    Action::Unknown => out.push((
+                        hit,
+                        ChainEnd::Uncertain(Location {
+                            line: rule.at.line,
+                            text: format!("{}: verdict not understood", rule.at.text),
+                        }),
+                    )),
                     Action::Jump(target) => {
                         for (piece, end) in self.run(target, vec![hit], depth + 1) {
                             match end {

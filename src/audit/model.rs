@@ -110,6 +110,9 @@ pub enum Action {
     Goto(String),
     /// Logging, counting, marking: the packet goes on to the next rule.
     Continue,
+    /// The rule may decide the packet's fate in a way portplan could not read (a verdict map it
+    /// does not model, a target it does not know). Only ever on a rule marked uncertain.
+    Unknown,
 }
 
 #[derive(Debug, Clone)]

@@ -51,6 +51,10 @@ struct RawChain {
     family: String,
     name: String,
     hook: Option<(String, i64)>,
+    /// `filter`, `nat`, `route` (base chains only).
+    kind: String,
+    /// The device of a netdev ingress chain.
+    device: Option<String>,
     policy_accept: bool,
     policy_at: Location,
     rules: Vec<(Location, Vec<Stmt>)>,
@@ -173,6 +177,82 @@ fn read_value(toks: &[String], mut i: usize) -> Option<(Value, usize)> {
     }
 }
 
+/// Rewrites one rule into the equivalent sequence of simpler rules: an inline verdict map
+/// `… tcp dport vmap { 443 : accept, 5061 : drop }` becomes one rule per key, and an interface
+/// set `iifname { "a", "b" } accept` one rule per name. Both are exact: verdict map keys never
+/// overlap, and a packet has one input and one output interface. What cannot be rewritten (named
+/// or concatenated maps) is left as it is, and the statement parser marks it uncertain.
+fn expand(toks: &[String]) -> Vec<Vec<String>> {
+    const MAX_EXPANSION: usize = 65_536;
+    let closing = |open: usize| -> Option<usize> {
+        let mut depth = 0usize;
+        for (j, t) in toks.iter().enumerate().skip(open) {
+            match t.as_str() {
+                "{" => depth += 1,
+                "}" => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(j);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    };
+    if let Some(p) = toks.iter().position(|t| t == "vmap")
+        && toks.get(p + 1).map(String::as_str) == Some("{")
+        && let Some(end) = closing(p + 1)
+    {
+        let body = &toks[p + 2..end];
+        let mut out = Vec::new();
+        for entry in body.split(|t| t == ",") {
+            let Some(colon) = entry.iter().position(|t| t == ":") else {
+                return vec![toks.to_vec()];
+            };
+            let (key, verdict) = (&entry[..colon], &entry[colon + 1..]);
+            if key.is_empty()
+                || verdict.is_empty()
+                || key.iter().any(|t| {
+                    t == "." || t.contains('.') && !t.contains('/') && t.parse::<IpAddr>().is_err()
+                })
+            {
+                return vec![toks.to_vec()];
+            }
+            let mut rule: Vec<String> = toks[..p].to_vec();
+            rule.extend(key.iter().cloned());
+            rule.extend(verdict.iter().cloned());
+            rule.extend(toks[end + 1..].iter().cloned());
+            out.extend(expand(&rule));
+            if out.len() > MAX_EXPANSION {
+                return vec![toks.to_vec()];
+            }
+        }
+        return out;
+    }
+    for (p, t) in toks.iter().enumerate() {
+        if matches!(t.as_str(), "iifname" | "oifname" | "iif" | "oif")
+            && toks.get(p + 1).map(String::as_str) == Some("{")
+            && let Some(end) = closing(p + 1)
+        {
+            let mut out = Vec::new();
+            for name in toks[p + 2..end].iter().filter(|n| *n != ",") {
+                let mut rule: Vec<String> = toks[..=p].to_vec();
+                rule.push(name.clone());
+                rule.extend(toks[end + 1..].iter().cloned());
+                out.extend(expand(&rule));
+                if out.len() > MAX_EXPANSION {
+                    return vec![toks.to_vec()];
+                }
+            }
+            if !out.is_empty() {
+                return out;
+            }
+        }
+    }
+    vec![toks.to_vec()]
+}
+
 fn statements(toks: &[String]) -> Vec<Stmt> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -197,6 +277,20 @@ fn statements(toks: &[String]) -> Vec<Stmt> {
             _ => None,
         };
         if let Some((key, width)) = key {
+            // `ip6 nexthdr` only matches IPv6 packets, `ip protocol` only IPv4 ones
+            match (t, two) {
+                ("ip6", "nexthdr") => out.push(Stmt::Match {
+                    key: Key::Nfproto,
+                    negated: false,
+                    value: Value::Word("ipv6".into()),
+                }),
+                ("ip", "protocol") => out.push(Stmt::Match {
+                    key: Key::Nfproto,
+                    negated: false,
+                    value: Value::Word("ipv4".into()),
+                }),
+                _ => {}
+            }
             i += width;
             let mut negated = false;
             match toks.get(i).map(|s| s.as_str()) {
@@ -221,6 +315,14 @@ fn statements(toks: &[String]) -> Vec<Stmt> {
                     break;
                 }
             }
+            continue;
+        }
+        // `meta mark set 1`, `ct mark set 2`, `mark set 3`, `meta priority set …`: they change
+        // the packet's metadata, not its fate
+        let three = toks.get(i + 2).map(|s| s.as_str()).unwrap_or("");
+        if (matches!(t, "meta" | "ct") && three == "set") || (t == "mark" && two == "set") {
+            i += if t == "mark" { 3 } else { 4 };
+            out.push(Stmt::Neutral);
             continue;
         }
         match t {
@@ -290,6 +392,168 @@ fn statements(toks: &[String]) -> Vec<Stmt> {
     out
 }
 
+/// Statements that open a block (`table inet fw {`); any other `{` opens an anonymous set, a map
+/// or a verdict map inside a statement.
+const BLOCK_KEYWORDS: &[&str] = &[
+    "table",
+    "chain",
+    "set",
+    "map",
+    "flowtable",
+    "counter",
+    "quota",
+    "ct",
+    "limit",
+    "secmark",
+    "synproxy",
+];
+
+/// Splits a ruleset into statements with the line each starts on, whatever the layout `nft -f`
+/// accepts: several statements on a line separated by `;`, a chain header on the same line as
+/// its rules, blocks closed on the line of their last statement, `\` line continuations and
+/// comments. `define` variables are substituted, so the line parser sees one statement per line.
+fn layout(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut defines: Vec<(String, String)> = Vec::new();
+    let mut cur = String::new();
+    let mut cur_line = 1;
+    let mut line = 1;
+    let mut inline_depth = 0usize;
+    let mut in_quote = false;
+    // the blocks open around the current statement: only tables hold nested blocks
+    let mut blocks: Vec<bool> = Vec::new(); // true for a table block
+    let mut chars = text.chars().peekable();
+    let emit = |cur: &mut String,
+                at: usize,
+                out: &mut Vec<(usize, String)>,
+                defines: &mut Vec<(String, String)>| {
+        let stmt = substitute(cur.trim(), defines);
+        cur.clear();
+        if stmt.is_empty() {
+            return;
+        }
+        if let Some(rest) = stmt.strip_prefix("define ")
+            && let Some((name, value)) = rest.split_once('=')
+        {
+            defines.push((name.trim().to_string(), value.trim().to_string()));
+            // longest names first, so `$ab` is not read as `$a` followed by `b`
+            defines.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            return;
+        }
+        out.push((at, stmt));
+    };
+    while let Some(c) = chars.next() {
+        if cur.trim().is_empty() {
+            cur_line = line;
+        }
+        match c {
+            '"' => {
+                in_quote = !in_quote;
+                cur.push(c);
+            }
+            _ if in_quote => {
+                if c == '\n' {
+                    line += 1;
+                    in_quote = false;
+                    emit(&mut cur, cur_line, &mut out, &mut defines);
+                } else {
+                    cur.push(c);
+                }
+            }
+            '#' => {
+                // a comment runs to the end of the line
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+                if inline_depth == 0 {
+                    emit(&mut cur, cur_line, &mut out, &mut defines);
+                } else {
+                    cur.push(' ');
+                }
+            }
+            '\\' if chars.peek() == Some(&'\n') => {
+                chars.next();
+                line += 1;
+                cur.push(' ');
+            }
+            '\n' => {
+                line += 1;
+                if inline_depth == 0 {
+                    emit(&mut cur, cur_line, &mut out, &mut defines);
+                } else {
+                    cur.push(' ');
+                }
+            }
+            ';' if inline_depth == 0 => emit(&mut cur, cur_line, &mut out, &mut defines),
+            '{' => {
+                let first = cur.split_whitespace().next().unwrap_or("");
+                let first = if matches!(first, "add" | "create") {
+                    cur.split_whitespace().nth(1).unwrap_or("")
+                } else {
+                    first
+                };
+                let in_table = blocks.last().is_none_or(|is_table| *is_table);
+                if inline_depth == 0
+                    && in_table
+                    && BLOCK_KEYWORDS.contains(&first)
+                    && !cur.contains('{')
+                {
+                    blocks.push(first == "table");
+                    cur.push_str(" {");
+                    emit(&mut cur, cur_line, &mut out, &mut defines);
+                } else {
+                    inline_depth += 1;
+                    cur.push(c);
+                }
+            }
+            '}' if inline_depth > 0 => {
+                inline_depth -= 1;
+                cur.push(c);
+            }
+            '}' => {
+                emit(&mut cur, cur_line, &mut out, &mut defines);
+                blocks.pop();
+                out.push((line, "}".into()));
+            }
+            _ => cur.push(c),
+        }
+    }
+    emit(&mut cur, cur_line, &mut out, &mut defines);
+    out
+}
+
+/// Replaces `$name` by the value of `define name = value`; unknown variables stay as written
+/// (the statement parser then reports them).
+fn substitute(stmt: &str, defines: &[(String, String)]) -> String {
+    if !stmt.contains('$') || defines.is_empty() {
+        return stmt.to_string();
+    }
+    let mut out = String::with_capacity(stmt.len());
+    let mut rest = stmt;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        match defines.iter().find(|(n, _)| {
+            after.starts_with(n.as_str())
+                && !after[n.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        }) {
+            Some((name, value)) => {
+                out.push_str(value);
+                rest = &after[name.len()..];
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Parses `nft list ruleset` output.
 pub fn parse_text(text: &str) -> Config {
     let mut sets: HashMap<(String, String), Vec<Value>> = HashMap::new();
@@ -301,10 +565,8 @@ pub fn parse_text(text: &str) -> Config {
     let mut chain: Option<usize> = None;
     let mut set: Option<(String, String)> = None; // (name, collected text)
     let mut skip_depth = 0usize; // inside a block portplan does not model
-    let lines: Vec<&str> = text.lines().collect();
-    for (n, raw) in lines.iter().enumerate() {
-        let line = n + 1;
-        let l = raw.trim();
+    for (line, stmt) in layout(text) {
+        let l = stmt.as_str();
         if l.is_empty() || l.starts_with('#') {
             continue;
         }
@@ -390,6 +652,8 @@ pub fn parse_text(text: &str) -> Config {
                     family,
                     name: toks.get(1).cloned().unwrap_or_default(),
                     hook: None,
+                    kind: String::new(),
+                    device: None,
                     policy_accept: true,
                     policy_at: Location::line(line, l),
                     rules: Vec::new(),
@@ -411,6 +675,10 @@ pub fn parse_text(text: &str) -> Config {
             }
             Some("type") if chain.is_some() => {
                 let c = &mut chains[chain.unwrap_or(0)];
+                c.kind = toks.get(1).cloned().unwrap_or_default();
+                if let Some(d) = toks.iter().position(|t| t == "device") {
+                    c.device = toks.get(d + 1).map(|t| t.trim_matches('"').to_string());
+                }
                 if let Some(h) = toks.iter().position(|t| t == "hook") {
                     let hook = toks.get(h + 1).cloned().unwrap_or_default();
                     let prio_text = l
@@ -430,10 +698,12 @@ pub fn parse_text(text: &str) -> Config {
                 c.policy_at = Location::line(line, l);
             }
             Some(_) if chain.is_some() => {
-                let stmts = statements(&toks);
-                chains[chain.unwrap_or(0)]
-                    .rules
-                    .push((Location::line(line, l), stmts));
+                for toks in expand(&toks) {
+                    let stmts = statements(&toks);
+                    chains[chain.unwrap_or(0)]
+                        .rules
+                        .push((Location::line(line, l), stmts));
+                }
             }
             Some(_) => unparsed.push(Unparsed {
                 line,
@@ -593,6 +863,8 @@ pub fn parse_json(text: &str) -> Result<Config, String> {
                     let prio = c.get("prio").and_then(|p| p.as_i64()).unwrap_or(0);
                     (h.to_string(), prio)
                 }),
+                kind: str_of(c, "type"),
+                device: c.get("dev").and_then(|d| d.as_str()).map(str::to_string),
                 policy_accept: str_of(c, "policy") != "drop",
                 policy_at: at,
                 rules: Vec::new(),
@@ -751,6 +1023,7 @@ fn build_rule(
                     }
                     Key::Saddr(f) | Key::Daddr(f) => {
                         rule.family = Some(*f);
+                        let before = uncertain.len();
                         let mut set = AddrSet::default();
                         for it in &items {
                             match it {
@@ -766,10 +1039,16 @@ fn build_rule(
                                 other => uncertain.push(format!("address `{other:?}`")),
                             }
                         }
-                        let m = Some(AddrMatch {
-                            set,
-                            negated: *negated,
-                        });
+                        // an element not understood: the rule may match more than was read, so
+                        // its (maybe) match must cover at least everything it could match
+                        let m = if uncertain.len() > before && !*negated {
+                            None
+                        } else {
+                            Some(AddrMatch {
+                                set,
+                                negated: *negated,
+                            })
+                        };
                         if matches!(key, Key::Saddr(_)) {
                             rule.src = m
                         } else {
@@ -787,6 +1066,7 @@ fn build_rule(
                     }
                     Key::Dport(p) => {
                         implied_proto = Some(*p);
+                        let before = uncertain.len();
                         let mut ranges = Vec::new();
                         for it in &items {
                             let port = |w: &str| w.parse::<u16>().ok().or_else(|| service_port(w));
@@ -802,10 +1082,14 @@ fn build_rule(
                                 other => uncertain.push(format!("port `{other:?}`")),
                             }
                         }
-                        rule.dport = Some(PortMatch {
-                            ranges,
-                            negated: *negated,
-                        });
+                        rule.dport = if uncertain.len() > before && !*negated {
+                            None
+                        } else {
+                            Some(PortMatch {
+                                ranges,
+                                negated: *negated,
+                            })
+                        };
                     }
                     Key::Sport => uncertain.push("source port match".into()),
                     Key::CtState => {
@@ -816,11 +1100,17 @@ fn build_rule(
                     }
                     Key::Nfproto => {
                         if let [Value::Word(w)] = items.as_slice() {
-                            rule.family = match w.as_str() {
+                            let named = match w.as_str() {
                                 "ipv4" => Some(Family::V4),
                                 "ipv6" => Some(Family::V6),
-                                _ => rule.family,
+                                _ => None,
                             };
+                            match (named, *negated) {
+                                (Some(f), false) => rule.family = Some(f),
+                                (Some(Family::V4), true) => rule.family = Some(Family::V6),
+                                (Some(Family::V6), true) => rule.family = Some(Family::V4),
+                                _ => uncertain.push(format!("meta nfproto `{w}`")),
+                            }
                         }
                     }
                 }
@@ -834,6 +1124,10 @@ fn build_rule(
         });
     }
     if !uncertain.is_empty() {
+        // what portplan could not read may be the verdict itself (a verdict map, say)
+        if rule.action == Action::Continue {
+            rule.action = Action::Unknown;
+        }
         rule.uncertain = Some(uncertain.join(", "));
     }
     rule
@@ -863,7 +1157,7 @@ fn assemble(
 ) -> Config {
     let qualified = |table: &str, name: &str| format!("{table}/{name}");
     let mut chains = Vec::new();
-    let mut entries: Vec<(i64, Entry)> = Vec::new();
+    let mut entries: Vec<((u8, i64), Entry)> = Vec::new();
     let mut families: Vec<Family> = Vec::new();
     for c in &raw {
         let table_family = match c.family.as_str() {
@@ -872,13 +1166,22 @@ fn assemble(
             _ => None,
         };
         let relevant = matches!(c.family.as_str(), "ip" | "ip6" | "inet");
-        // A base chain on another hook (NAT, input, output) cannot be jumped to from forward.
+        // the hooks a forwarded packet passes, in order; a filter chain on any of them can drop it
+        let rank = match c.hook.as_ref().map(|(h, _)| h.as_str()) {
+            Some("ingress") if c.family == "netdev" || c.family == "inet" => Some(0),
+            Some("prerouting") if relevant => Some(1),
+            Some("forward") if relevant => Some(2),
+            Some("postrouting") if relevant => Some(3),
+            _ => None,
+        };
+        let evaluated = rank.is_some() && c.kind != "nat";
         if let Some((hook, _)) = &c.hook
-            && hook != "forward"
+            && !evaluated
         {
             notes.push(format!(
-                "chain `{}` (hook {hook}) does not filter forwarding and was not evaluated",
-                qualified(&c.table, &c.name)
+                "chain `{}` ({} hook {hook}) does not filter forwarded packets and was not evaluated",
+                qualified(&c.table, &c.name),
+                if c.kind.is_empty() { "filter" } else { c.kind.as_str() },
             ));
             chains.push(Chain {
                 name: qualified(&c.table, &c.name),
@@ -904,37 +1207,48 @@ fn assemble(
             name: qualified(&c.table, &c.name),
             rules,
         });
-        if let Some((hook, prio)) = &c.hook
-            && hook == "forward"
-            && relevant
-        {
+        if let (Some(rank), Some((hook, prio))) = (rank, &c.hook) {
             entries.push((
-                *prio,
+                (rank, *prio),
                 Entry {
                     chain: qualified(&c.table, &c.name),
                     family: table_family,
-                    iif: None,
+                    iif: c.device.clone().filter(|_| hook == "ingress"),
                     oif: None,
                     policy_accept: c.policy_accept,
                     policy_at: c.policy_at.clone(),
                 },
             ));
-            match table_family {
-                Some(f) => families.push(f),
-                None => families.extend([Family::V4, Family::V6]),
+            if hook == "forward" {
+                match table_family {
+                    Some(f) => families.push(f),
+                    None => families.extend([Family::V4, Family::V6]),
+                }
             }
         }
     }
     entries.sort_by_key(|(p, _)| *p);
-    if entries.is_empty() {
+    let forward_chain = !families.is_empty();
+    if !forward_chain {
         notes.push("no base chain on the forward hook: nftables forwards everything".into());
         families = vec![Family::V4, Family::V6];
+        // lines portplan could not read might be the forward chain it did not find
+        let mut rules = Vec::new();
+        if let Some(first) = unparsed.first() {
+            let mut r = Rule::new(Location::line(first.line, &first.text), Action::Drop);
+            r.uncertain = Some(format!(
+                "{} line(s) not interpreted (from line {}) may define a forward chain",
+                unparsed.len(),
+                first.line
+            ));
+            rules.push(r);
+        }
         chains.push(Chain {
             name: "(no forward chain)".into(),
-            rules: Vec::new(),
+            rules,
         });
         entries.push((
-            0,
+            (2, 0),
             Entry {
                 chain: "(no forward chain)".into(),
                 family: None,
@@ -947,6 +1261,7 @@ fn assemble(
                 },
             },
         ));
+        entries.sort_by_key(|(p, _)| *p);
     }
     families.sort();
     families.dedup();
