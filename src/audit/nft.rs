@@ -437,7 +437,7 @@ fn layout(text: &str) -> Vec<(usize, String)> {
         {
             defines.push((name.trim().to_string(), value.trim().to_string()));
             // longest names first, so `$ab` is not read as `$a` followed by `b`
-            defines.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            defines.sort_by_key(|d| std::cmp::Reverse(d.0.len()));
             return;
         }
         out.push((at, stmt));

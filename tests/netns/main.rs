@@ -8,6 +8,7 @@ mod common;
 #[path = "../harness/mod.rs"]
 mod harness;
 
+mod constructs;
 mod differential;
 mod enforce;
 mod lb;

@@ -1,0 +1,177 @@
+//! `audit` on inputs nobody meant for it: empty, wrong-format, binary and endless files are exit 2
+//! with a message that says what the file looks like, never "everything allowed, exit 0"; and
+//! nft constructs that used to be read as matching nothing now give a verdict or `uncertain`.
+
+mod common;
+
+use assert_cmd::Command;
+
+fn audit(config: &std::path::Path, format: &str) -> (Option<i32>, String, String) {
+    let out = Command::cargo_bin("portplan")
+        .unwrap()
+        .args([
+            "audit",
+            "--firewall",
+            "fw-external",
+            "--format",
+            format,
+            "--config",
+        ])
+        .arg(config)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn file(text: &[u8]) -> tempfile::NamedTempFile {
+    use std::io::Write;
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text).unwrap();
+    f
+}
+
+#[test]
+fn empty_file_is_exit_2_not_all_allowed() {
+    let f = file(b"");
+    for format in ["nftables", "iptables", "asa", "nftables-json"] {
+        let (code, _, err) = audit(f.path(), format);
+        assert_eq!(code, Some(2), "{format}: {err}");
+        assert!(err.contains("empty"), "{err}");
+    }
+}
+
+#[test]
+fn wrong_format_is_exit_2_naming_what_it_looks_like() {
+    let topology = common::example("reference.toml");
+    let asa = common::repo().join("tests/fixtures/audit/fw-external.asa");
+    let ipt = common::repo().join("tests/fixtures/audit/fw-external.iptables");
+    for (path, format, looks) in [
+        (&topology, "nftables", "TOML"),
+        (&asa, "nftables", "ASA"),
+        (&ipt, "nftables", "iptables-save"),
+        (&asa, "iptables", "ASA"),
+        (&topology, "asa", "TOML"),
+    ] {
+        let (code, _, err) = audit(path, format);
+        assert_eq!(code, Some(2), "{format} {}: {err}", path.display());
+        assert!(err.contains(looks), "{err}");
+    }
+}
+
+#[test]
+fn random_bytes_are_exit_2_as_binary_data() {
+    let mut bytes = Vec::new();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..4096 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bytes.push(x as u8);
+    }
+    let f = file(&bytes);
+    let (code, _, err) = audit(f.path(), "nftables");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("binary"), "{err}");
+}
+
+#[test]
+fn endless_config_is_refused_not_read_until_memory_runs_out() {
+    let (code, _, err) = audit(std::path::Path::new("/dev/zero"), "iptables");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("larger than"), "{err}");
+}
+
+/// The statuses of the table rows (planned rules) for one port and direction.
+fn status_of(out: &str, port: &str, dir: &str) -> Vec<String> {
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with('r') && l[1..].starts_with(|c: char| c.is_ascii_digit()))
+        .filter(|l| l.contains(dir) && l.split_whitespace().any(|w| w == port))
+        .collect();
+    assert!(
+        !rows.is_empty(),
+        "no planned rule for {port} {dir} in:\n{out}"
+    );
+    rows.into_iter()
+        .map(|l| {
+            l.split_whitespace()
+                .find(|w| {
+                    matches!(
+                        *w,
+                        "allowed" | "BLOCKED" | "PARTIAL" | "UNCERTAIN" | "partial" | "blocked"
+                    )
+                })
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn nft_verdict_map_drops_are_seen() {
+    let f = file(b"table inet fw {\n chain forward { type filter hook forward priority 0; policy accept;\n  tcp dport vmap { 443 : accept, 5061 : drop }\n }\n}\n");
+    let (code, out, _) = audit(f.path(), "nftables");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        status_of(&out, "5061", "outside -> dmz")
+            .iter()
+            .all(|s| s == "BLOCKED"),
+        "{out}"
+    );
+    assert!(
+        status_of(&out, "443", "outside -> dmz")
+            .iter()
+            .all(|s| s == "allowed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn nft_chain_header_on_one_line_with_its_rules_is_read() {
+    let f = file(b"table inet fw { chain forward { type filter hook forward priority 0; policy drop; tcp dport 443 accept; }; }\n");
+    let (code, out, _) = audit(f.path(), "nftables");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        status_of(&out, "5061", "outside -> dmz")
+            .iter()
+            .all(|s| s == "BLOCKED"),
+        "{out}"
+    );
+    assert!(!out.contains("forwards everything"), "{out}");
+}
+
+#[test]
+fn nft_drop_in_a_prerouting_chain_is_not_ignored() {
+    let f = file(b"table inet f {\n chain pre { type filter hook prerouting priority 0; policy accept; tcp dport 5061 drop; }\n chain forward { type filter hook forward priority 0; policy accept; }\n}\n");
+    let (_, out, _) = audit(f.path(), "nftables");
+    assert!(
+        status_of(&out, "5061", "outside -> dmz")
+            .iter()
+            .all(|s| s == "BLOCKED"),
+        "{out}"
+    );
+}
+
+#[test]
+fn nft_ip6_nexthdr_drop_in_inet_leaves_ipv4_allowed() {
+    let f = file(b"table inet f {\n chain forward { type filter hook forward priority 0; policy accept;\n  ip6 nexthdr tcp drop\n }\n}\n");
+    let (code, out, _) = audit(f.path(), "nftables");
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn nft_named_verdict_map_is_uncertain_not_allowed() {
+    let f = file(b"table inet fw {\n map m { type inet_service : verdict; elements = { 5061 : drop } }\n chain forward { type filter hook forward priority 0; policy accept;\n  tcp dport vmap @m\n }\n}\n");
+    let (code, out, _) = audit(f.path(), "nftables");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        status_of(&out, "5061", "outside -> dmz")
+            .iter()
+            .all(|s| s == "UNCERTAIN"),
+        "{out}"
+    );
+}

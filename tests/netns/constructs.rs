@@ -1,0 +1,179 @@
+//! The audit's verdicts against the kernel on rulesets written the way people write them: verdict
+//! maps, interface sets, one-line chains, `define`, filter chains on prerouting and netdev ingress,
+//! family-scoped matches in `inet` tables, marks. Each ruleset is loaded into the lab firewall and
+//! a grid of flows in both directions is sent for real; every definite verdict must match what
+//! the kernel did, and a construct portplan cannot read must give `uncertain`, never a verdict.
+
+use crate::harness::flows::{self, Check};
+use crate::harness::{Lab, lab_prerequisites};
+use crate::load;
+use portplan::audit::eval::{self, Fate};
+use portplan::audit::space::{PROTO_TCP, PROTO_UDP, PacketBox, Region, addr_value};
+use portplan::catalog::Transport;
+use portplan::plan::Family;
+
+const OUTSIDE: &str = "198.51.100.250";
+const INSIDE: [&str; 3] = ["203.0.113.11", "203.0.113.21", "203.0.113.101"];
+const PORTS: [u16; 6] = [443, 3478, 5061, 5269, 8080, 50000];
+
+/// (name, nft ruleset); every one is loaded with `nft -f`.
+const NFT: &[(&str, &str)] = &[
+    (
+        "inline verdict map",
+        "table inet fw {\n chain forward { type filter hook forward priority 0; policy accept;\n  ct state established,related accept\n  tcp dport vmap { 443 : accept, 5061 : drop, 5269 : drop }\n  udp dport vmap { 3478 : drop }\n }\n}\n",
+    ),
+    (
+        "chain header and rules on one line",
+        "table inet fw { chain forward { type filter hook forward priority 0; policy drop; ct state established,related accept; iifname \"outside\" tcp dport { 443, 5061 } accept; oifname \"outside\" udp dport 3478 accept; }; }\n",
+    ),
+    (
+        "define variables",
+        "define EDGE = { 203.0.113.11, 203.0.113.21 }\ndefine SIP = 5061\ntable inet fw {\n chain forward {\n  type filter hook forward priority 0; policy drop;\n  ct state established,related accept\n  ip daddr $EDGE tcp dport $SIP accept\n  ip saddr $EDGE udp dport 3478 accept\n }\n}\n",
+    ),
+    (
+        "ip6 match in an inet table leaves IPv4 alone",
+        "table inet fw {\n chain forward { type filter hook forward priority 0; policy accept;\n  ip6 nexthdr tcp drop\n  meta nfproto ipv6 udp dport 3478 drop\n  ip protocol udp udp dport 5061 drop\n }\n}\n",
+    ),
+    (
+        "drop in a prerouting filter chain",
+        "table inet pre {\n chain pre { type filter hook prerouting priority -150; policy accept; tcp dport 5061 drop; }\n}\ntable inet fw {\n chain forward { type filter hook forward priority 0; policy accept; }\n}\n",
+    ),
+    (
+        "drop in a netdev ingress chain",
+        "table netdev edge {\n chain ing { type filter hook ingress device \"outside\" priority 0; policy accept; udp dport 3478 drop; tcp dport 443 drop; }\n}\n",
+    ),
+    (
+        "interface sets and mark set before accept",
+        "table inet fw {\n chain forward { type filter hook forward priority 0; policy drop;\n  ct state established,related accept\n  iifname { \"outside\", \"nowhere\" } tcp dport 5061 meta mark set 1 accept\n  oifname { \"outside\" } counter udp dport { 3478, 50000 } accept\n }\n}\n",
+    ),
+    (
+        "jump into a chain chosen by a verdict map",
+        "table ip fw {\n chain sip { tcp dport 5061 accept; return; }\n chain media { udp dport 3478 accept; }\n chain forward { type filter hook forward priority 0; policy drop;\n  ct state established,related accept\n  iifname vmap { \"outside\" : jump sip, \"dmz\" : goto media }\n  tcp dport 443 accept\n }\n}\n",
+    ),
+];
+
+/// Rulesets portplan reads only in part: their verdicts on the affected flows must be uncertain.
+const NFT_UNREAD: &[(&str, &str)] = &[
+    (
+        "named verdict map",
+        "table inet fw {\n map ports { type inet_service : verdict; elements = { 5061 : drop } }\n chain forward { type filter hook forward priority 0; policy accept;\n  tcp dport vmap @ports\n }\n}\n",
+    ),
+    (
+        "concatenated set",
+        "table inet fw {\n chain forward { type filter hook forward priority 0; policy accept;\n  ip daddr . tcp dport { 203.0.113.11 . 5061 } drop\n }\n}\n",
+    ),
+];
+
+struct Tally {
+    checked: usize,
+    uncertain: usize,
+    disagreements: Vec<String>,
+}
+
+/// Loads `text` into the firewall and compares every definite verdict with real packets.
+fn compare(lab: &Lab, fw: &str, name: &str, text: &str, tally: &mut Tally) {
+    for table in ["inet", "ip", "netdev"] {
+        let _ = lab.exec(fw, &["nft", "flush", "ruleset", table]);
+    }
+    let _ = lab.exec(fw, &["nft", "flush", "ruleset"]);
+    let out = lab.exec_stdin(fw, "nft -f -", text);
+    assert!(
+        out.status.success(),
+        "{name}: nft refused it: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = portplan::audit::parse(portplan::audit::Format::Nftables, text).unwrap();
+    let outside: std::net::IpAddr = OUTSIDE.parse().unwrap();
+    let mut checks = Vec::new();
+    for inside in INSIDE {
+        let inside: std::net::IpAddr = inside.parse().unwrap();
+        for (src, dst, iif, oif) in [
+            (outside, inside, "outside", "dmz"),
+            (inside, outside, "dmz", "outside"),
+        ] {
+            for transport in [Transport::Tcp, Transport::Udp] {
+                for port in PORTS {
+                    let point = Region::of(PacketBox {
+                        src: (addr_value(src), addr_value(src)),
+                        dst: (addr_value(dst), addr_value(dst)),
+                        proto: if transport == Transport::Tcp {
+                            PROTO_TCP
+                        } else {
+                            PROTO_UDP
+                        },
+                        port: (port, port),
+                    });
+                    let pieces = eval::evaluate(&config, Family::V4, iif, oif, point);
+                    assert_eq!(pieces.len(), 1, "{name}");
+                    let open = match &pieces[0].fate {
+                        Fate::Allowed(_) => true,
+                        Fate::Denied(_) => false,
+                        Fate::Uncertain(_) => {
+                            tally.uncertain += 1;
+                            continue;
+                        }
+                    };
+                    checks.push(Check {
+                        label: format!("{name}: {}", if open { "allowed" } else { "denied" }),
+                        src_ns: lab.owner(src).unwrap().to_string(),
+                        src,
+                        dst_ns: lab.owner(dst).unwrap().to_string(),
+                        dst,
+                        transport,
+                        port,
+                        expect_open: open,
+                    });
+                }
+            }
+        }
+    }
+    tally.checked += checks.len();
+    for (c, v) in flows::run_all(lab, &checks) {
+        tally.disagreements.push(flows::describe(&c, v));
+    }
+}
+
+#[test]
+fn audit_agrees_with_the_kernel_on_real_world_nft_constructs() {
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
+        return;
+    };
+    let (t, _) = load("reference.toml");
+    let lab = Lab::build(&t, "ppcons");
+    let fw = lab.firewall_ns("fw-external").to_string();
+    let mut tally = Tally {
+        checked: 0,
+        uncertain: 0,
+        disagreements: Vec::new(),
+    };
+    for (name, text) in NFT {
+        compare(&lab, &fw, name, text, &mut tally);
+    }
+    let definite = tally.checked;
+    assert_eq!(
+        tally.uncertain, 0,
+        "these constructs are fully readable, yet {} verdicts were uncertain",
+        tally.uncertain
+    );
+    for (name, text) in NFT_UNREAD {
+        let before = tally.uncertain;
+        compare(&lab, &fw, name, text, &mut tally);
+        assert!(
+            tally.uncertain > before,
+            "{name}: portplan cannot read it, so some verdicts must be uncertain"
+        );
+    }
+    eprintln!(
+        "constructs: {} flows checked against the kernel over {} rulesets ({definite} on fully read ones), {} uncertain, {} disagreements",
+        tally.checked,
+        NFT.len() + NFT_UNREAD.len(),
+        tally.uncertain,
+        tally.disagreements.len()
+    );
+    assert!(definite >= 500, "{definite} flows");
+    assert!(
+        tally.disagreements.is_empty(),
+        "{}",
+        tally.disagreements.join("\n")
+    );
+}
