@@ -175,3 +175,23 @@ fn nft_named_verdict_map_is_uncertain_not_allowed() {
         "{out}"
     );
 }
+
+#[test]
+fn asa_object_group_that_includes_itself_is_bounded_and_reported() {
+    let mut text = String::from(
+        "interface Gi0/0\n nameif outside\n security-level 0\ninterface Gi0/1\n nameif dmz\n security-level 50\nobject-group service SVC tcp\n port-object eq 5061\n",
+    );
+    // four self-references grew memory without bound before
+    text.push_str(&" group-object SVC\n".repeat(4));
+    text.push_str("object-group network A\n network-object host 203.0.113.11\n group-object B\nobject-group network B\n group-object A\n");
+    text.push_str("access-list OUT extended permit tcp any object-group A object-group SVC\naccess-group OUT in interface outside\n");
+    let config = portplan::audit::parse(portplan::audit::Format::Asa, &text).unwrap();
+    let cyclic: Vec<_> = config
+        .unparsed
+        .iter()
+        .filter(|u| u.why.contains("includes itself"))
+        .map(|u| u.line)
+        .collect();
+    assert_eq!(cyclic.len(), 3, "{:?}", config.unparsed);
+    assert!(cyclic.iter().all(|l| *l > 0), "each names its line");
+}

@@ -22,6 +22,8 @@ struct Objects {
     protocols: HashMap<String, u8>,
     /// group -> nested groups, resolved after reading
     nested: HashMap<String, Vec<String>>,
+    /// where each object or group is defined
+    lines: HashMap<String, usize>,
 }
 
 fn port_number(name: &str) -> Option<u16> {
@@ -160,34 +162,96 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usi
     }
 }
 
-fn resolve_nested(objs: &mut Objects) {
-    // a few passes settle nesting of any realistic depth
-    for _ in 0..8 {
-        let nested = objs.nested.clone();
-        for (group, members) in &nested {
-            for m in members {
-                if let Some(set) = objs.networks.get(m).cloned() {
-                    let g = objs.networks.entry(group.clone()).or_default();
-                    for iv in set.v4 {
-                        if !g.v4.contains(&iv) {
-                            g.v4.push(iv);
-                        }
-                    }
-                    for iv in set.v6 {
-                        if !g.v6.contains(&iv) {
-                            g.v6.push(iv);
-                        }
-                    }
+/// Folds nested groups into their parents, each group once, in dependency order (an explicit
+/// stack, so deep nesting cannot overflow). Members are de-duplicated. A group that includes
+/// itself, directly or through others, is dropped with a line saying so: the ASA refuses such
+/// groups, and an ACE that names one is then reported as not understood instead of being read
+/// with a partial member list.
+fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Open,
+        Done,
+    }
+    let mut state: HashMap<String, State> = HashMap::new();
+    let mut cyclic: std::collections::BTreeSet<String> = Default::default();
+    let roots: Vec<String> = {
+        let mut r: Vec<String> = objs.nested.keys().cloned().collect();
+        r.sort();
+        r
+    };
+    for root in roots {
+        if state.contains_key(&root) {
+            continue;
+        }
+        // (group, index of the next member to visit)
+        let mut stack: Vec<(String, usize)> = vec![(root.clone(), 0)];
+        state.insert(root, State::Open);
+        while let Some((group, next)) = stack.last().cloned() {
+            let members = objs.nested.get(&group).cloned().unwrap_or_default();
+            if let Some(member) = members.get(next) {
+                if let Some(top) = stack.last_mut() {
+                    top.1 += 1;
                 }
-                if let Some(svc) = objs.services.get(m).cloned() {
-                    objs.services
-                        .entry(group.clone())
-                        .or_default()
+                match state.get(member) {
+                    Some(State::Open) => {
+                        // every group on the stack from `member` up is part of the cycle
+                        let from = stack.iter().position(|(g, _)| g == member).unwrap_or(0);
+                        cyclic.extend(stack[from..].iter().map(|(g, _)| g.clone()));
+                    }
+                    Some(State::Done) => {}
+                    None if objs.nested.contains_key(member) => {
+                        state.insert(member.clone(), State::Open);
+                        stack.push((member.clone(), 0));
+                    }
+                    None => {}
+                }
+                continue;
+            }
+            stack.pop();
+            state.insert(group.clone(), State::Done);
+            if members.iter().any(|m| cyclic.contains(m)) {
+                cyclic.insert(group.clone());
+            }
+            if cyclic.contains(&group) {
+                continue;
+            }
+            let mut nets = objs.networks.get(&group).cloned();
+            let mut svcs = objs.services.get(&group).cloned();
+            for m in &members {
+                if let Some(set) = objs.networks.get(m) {
+                    let g = nets.get_or_insert_with(AddrSet::default);
+                    g.v4.extend_from_slice(&set.v4);
+                    g.v6.extend_from_slice(&set.v6);
+                }
+                if let Some(svc) = objs.services.get(m) {
+                    svcs.get_or_insert_with(ServiceDef::default)
                         .entries
-                        .extend(svc.entries);
+                        .extend(svc.entries.iter().cloned());
                 }
             }
+            if let Some(mut g) = nets {
+                g.v4.sort_unstable();
+                g.v4.dedup();
+                g.v6.sort_unstable();
+                g.v6.dedup();
+                objs.networks.insert(group.clone(), g);
+            }
+            if let Some(mut svc) = svcs {
+                svc.entries.sort();
+                svc.entries.dedup();
+                objs.services.insert(group.clone(), svc);
+            }
         }
+    }
+    for group in cyclic {
+        objs.networks.remove(&group);
+        objs.services.remove(&group);
+        unparsed.push(Unparsed {
+            line: objs.lines.get(&group).copied().unwrap_or(0),
+            text: format!("object-group {group}"),
+            why: "the group includes itself (directly or through other groups); the ASA refuses such groups, so rules naming it are not evaluated".into(),
+        });
     }
 }
 
@@ -224,6 +288,9 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
                 }
                 _ => None,
             };
+            if let Some((_, name, _)) = &current {
+                objs.lines.entry(name.clone()).or_insert(line);
+            }
             if let Some((kind, name, _)) = &current {
                 match kind.as_str() {
                     "network" => {
@@ -364,7 +431,7 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
             ),
         }
     }
-    resolve_nested(&mut objs);
+    resolve_nested(&mut objs, unparsed);
     objs
 }
 

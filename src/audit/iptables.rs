@@ -5,6 +5,7 @@
 use super::model::*;
 use super::space::{PROTO_ALL, PROTO_OTHER, PROTO_TCP, PROTO_UDP};
 use crate::plan::Family;
+use std::collections::HashMap;
 
 /// Splits a line into words, keeping double-quoted text (with `\"` escapes) as one word.
 pub fn words(line: &str) -> Result<Vec<String>, String> {
@@ -127,6 +128,74 @@ const CONTINUE_TARGETS: &[&str] = &[
 /// ipset definitions (`ipset save` lines) found in the same input.
 type Sets = std::collections::HashMap<String, AddrSet>;
 
+/// The intervals of an address match within one family's whole range (negation applied).
+fn addr_intervals(m: &AddrMatch, family: Family) -> Vec<(u128, u128)> {
+    let (set, full) = match family {
+        Family::V4 => (&m.set.v4, (0, u128::from(u32::MAX))),
+        Family::V6 => (&m.set.v6, (0, u128::MAX)),
+    };
+    if m.negated {
+        complement(set, full)
+    } else {
+        let mut v = set.clone();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// `a ∩ b` for sorted inclusive intervals (each list may overlap itself).
+fn intersect_intervals(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
+    let mut out = Vec::new();
+    for &(x0, x1) in a {
+        for &(y0, y1) in b {
+            let (lo, hi) = (x0.max(y0), x1.min(y1));
+            if lo <= hi {
+                out.push((lo, hi));
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Two address matches in one rule must both hold (`-s A -m iprange --src-range B`).
+fn and_addr(old: Option<AddrMatch>, new: AddrMatch, family: Family) -> AddrMatch {
+    let Some(old) = old else { return new };
+    let both = intersect_intervals(&addr_intervals(&old, family), &addr_intervals(&new, family));
+    let mut set = AddrSet::default();
+    match family {
+        Family::V4 => set.v4 = both,
+        Family::V6 => set.v6 = both,
+    }
+    AddrMatch {
+        set,
+        negated: false,
+    }
+}
+
+/// Two port matches in one rule must both hold (`--dport 5061 -m multiport --dports 443,5061`).
+fn and_ports(old: Option<PortMatch>, new: PortMatch) -> PortMatch {
+    let Some(old) = old else { return new };
+    let full = (0u128, u128::from(u16::MAX));
+    let as_wide = |m: &PortMatch| {
+        let r: Vec<(u128, u128)> = m
+            .ranges
+            .iter()
+            .map(|(a, b)| (u128::from(*a), u128::from(*b)))
+            .collect();
+        if m.negated { complement(&r, full) } else { r }
+    };
+    let both = intersect_intervals(&as_wide(&old), &as_wide(&new));
+    PortMatch {
+        ranges: both
+            .into_iter()
+            .map(|(a, b)| (a as u16, b as u16))
+            .collect(),
+        negated: false,
+    }
+}
+
 fn parse_rule(
     words: &[String],
     at: Location,
@@ -165,14 +234,15 @@ fn parse_rule(
                 }
                 let mut set = AddrSet::default();
                 parse_addrs(&value, &mut set)?;
-                let m = Some(AddrMatch {
+                same_family(&set, family)?;
+                let m = AddrMatch {
                     set,
                     negated: negate,
-                });
+                };
                 if w.starts_with("-s") || w.starts_with("--s") {
-                    rule.src = m
+                    rule.src = Some(and_addr(rule.src.take(), m, family))
                 } else {
-                    rule.dst = m
+                    rule.dst = Some(and_addr(rule.dst.take(), m, family))
                 }
             }
             "-p" | "--protocol" => {
@@ -204,10 +274,11 @@ fn parse_rule(
             }
             "--dport" | "--destination-port" => {
                 let (a, b) = parse_port(&next(&mut i)?)?;
-                rule.dport = Some(PortMatch {
+                let m = PortMatch {
                     ranges: vec![(a, b)],
                     negated: negate,
-                });
+                };
+                rule.dport = Some(and_ports(rule.dport.take(), m));
             }
             "--dports" | "--destination-ports" => {
                 let list = next(&mut i)?;
@@ -215,10 +286,11 @@ fn parse_rule(
                     .split(',')
                     .map(parse_port)
                     .collect::<Result<Vec<_>, _>>()?;
-                rule.dport = Some(PortMatch {
+                let m = PortMatch {
                     ranges,
                     negated: negate,
-                });
+                };
+                rule.dport = Some(and_ports(rule.dport.take(), m));
             }
             "--sport" | "--source-port" | "--sports" | "--source-ports" => {
                 let value = next(&mut i)?;
@@ -233,19 +305,21 @@ fn parse_rule(
             "--src-range" | "--dst-range" => {
                 let mut set = AddrSet::default();
                 parse_range(&next(&mut i)?, &mut set)?;
-                let m = Some(AddrMatch {
+                same_family(&set, family)?;
+                let m = AddrMatch {
                     set,
                     negated: negate,
-                });
+                };
                 if w == "--src-range" {
-                    rule.src = m
+                    rule.src = Some(and_addr(rule.src.take(), m, family))
                 } else {
-                    rule.dst = m
+                    rule.dst = Some(and_addr(rule.dst.take(), m, family))
                 }
             }
             "--ctstate" | "--state" => {
                 let list = next(&mut i)?;
-                rule.new_connections = Some(admits_new(&list) != negate);
+                let new = admits_new(&list) != negate;
+                rule.new_connections = Some(rule.new_connections.unwrap_or(true) && new);
             }
             "--comment" => {
                 next(&mut i)?;
@@ -287,16 +361,18 @@ fn parse_rule(
                 let dir = next(&mut i)?;
                 match (sets.get(&name), dir.as_str()) {
                     (Some(set), "src") => {
-                        rule.src = Some(AddrMatch {
+                        let m = AddrMatch {
                             set: set.clone(),
                             negated: negate,
-                        })
+                        };
+                        rule.src = Some(and_addr(rule.src.take(), m, family))
                     }
                     (Some(set), "dst") => {
-                        rule.dst = Some(AddrMatch {
+                        let m = AddrMatch {
                             set: set.clone(),
                             negated: negate,
-                        })
+                        };
+                        rule.dst = Some(and_addr(rule.dst.take(), m, family))
                     }
                     (Some(_), other) => uncertain.push(format!("ipset direction `{other}`")),
                     (None, _) => {
@@ -322,20 +398,73 @@ fn parse_rule(
     Ok((chain, rule))
 }
 
+/// iptables-restore refuses an address of the other family; so does portplan, with the line.
+fn same_family(set: &AddrSet, family: Family) -> Result<(), String> {
+    let wrong = match family {
+        Family::V4 => !set.v6.is_empty(),
+        Family::V6 => !set.v4.is_empty(),
+    };
+    if wrong {
+        Err(format!(
+            "an {} address in an {} file (iptables-restore refuses it)",
+            if family == Family::V4 { "IPv6" } else { "IPv4" },
+            if family == Family::V4 {
+                "iptables"
+            } else {
+                "ip6tables"
+            }
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Tables whose chains can drop a forwarded packet (nat translates; it is read elsewhere).
+const EVALUATED_TABLES: &[&str] = &["filter", "raw", "mangle"];
+
+/// The built-in chains a forwarded packet passes, in netfilter order.
+const FORWARD_PATH: [(&str, &str); 5] = [
+    ("raw", "PREROUTING"),
+    ("mangle", "PREROUTING"),
+    ("mangle", "FORWARD"),
+    ("filter", "FORWARD"),
+    ("mangle", "POSTROUTING"),
+];
+
+/// Chains of the filter table keep their names; others are prefixed with their table.
+fn qualified(table: &str, chain: &str) -> String {
+    if table == "filter" {
+        chain.to_string()
+    } else {
+        format!("{table}/{chain}")
+    }
+}
+
+/// `iptables-save -c` puts `[packets:bytes]` before each rule.
+fn strip_counters(line: &str) -> &str {
+    match line.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((counts, rest)) if counts.chars().all(|c| c.is_ascii_digit() || c == ':') => {
+            rest.trim_start()
+        }
+        _ => line,
+    }
+}
+
 /// Parses `iptables-save` (or `ip6tables-save` with `family` IPv6).
 pub fn parse(text: &str, family: Family) -> Config {
     let mut chains: Vec<Chain> = Vec::new();
     let mut unparsed = Vec::new();
     let mut notes = Vec::new();
     let mut table = String::new();
-    let mut forward_policy: Option<(bool, Location)> = None;
-    // chain names first, so `-j NAME` can tell a user chain from an unknown target
-    let mut names: Vec<String> = Vec::new();
-    let mut in_filter = false;
+    // (table, built-in chain) -> its policy, for the chains a forwarded packet passes
+    let mut policies: HashMap<(String, String), (bool, Location)> = HashMap::new();
+    // chain names per table first, so `-j NAME` can tell a user chain from an unknown target
+    let mut names: HashMap<String, Vec<String>> = HashMap::new();
+    let mut current_table = String::new();
     let mut sets: Sets = Sets::new();
     let mut set_lines: std::collections::HashSet<usize> = std::collections::HashSet::new();
     for (n, line) in text.lines().enumerate() {
-        let l = line.trim();
+        let l = strip_counters(line.trim());
         // rules are most of the file: skip them cheaply in this first pass
         if l.starts_with('-') {
             continue;
@@ -363,22 +492,26 @@ pub fn parse(text: &str, family: Family) -> Config {
             _ => {}
         }
         if let Some(t) = l.strip_prefix('*') {
-            in_filter = t == "filter";
-        } else if in_filter && let Some(decl) = l.strip_prefix(':') {
-            if let Some(name) = decl.split_whitespace().next() {
-                names.push(name.to_string());
-            }
+            current_table = t.trim().to_string();
+        } else if let Some(decl) = l.strip_prefix(':')
+            && let Some(name) = decl.split_whitespace().next()
+        {
+            names
+                .entry(current_table.clone())
+                .or_default()
+                .push(name.to_string());
         }
     }
+    let no_names = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = n + 1;
-        let l = raw.trim();
+        let l = strip_counters(raw.trim());
         if l.is_empty() || l.starts_with('#') || set_lines.contains(&line) {
             continue;
         }
         if let Some(t) = l.strip_prefix('*') {
-            table = t.to_string();
-            if table != "filter" {
+            table = t.trim().to_string();
+            if !EVALUATED_TABLES.contains(&table.as_str()) {
                 notes.push(format!(
                     "table `{table}` (line {line}) does not filter forwarding and was not evaluated"
                 ));
@@ -388,7 +521,7 @@ pub fn parse(text: &str, family: Family) -> Config {
         if l == "COMMIT" {
             continue;
         }
-        if table != "filter" {
+        if !EVALUATED_TABLES.contains(&table.as_str()) {
             if table.is_empty() {
                 unparsed.push(Unparsed {
                     line,
@@ -402,10 +535,14 @@ pub fn parse(text: &str, family: Family) -> Config {
             let parts: Vec<&str> = decl.split_whitespace().collect();
             match parts.as_slice() {
                 [name, policy, ..] => {
-                    if *name == "FORWARD" {
+                    if *policy != "-" {
                         match *policy {
-                            "ACCEPT" => forward_policy = Some((true, Location::line(line, l))),
-                            "DROP" => forward_policy = Some((false, Location::line(line, l))),
+                            "ACCEPT" | "DROP" => {
+                                policies.insert(
+                                    (table.clone(), (*name).to_string()),
+                                    (*policy == "ACCEPT", Location::line(line, l)),
+                                );
+                            }
                             _ => unparsed.push(Unparsed {
                                 line,
                                 text: l.into(),
@@ -413,9 +550,10 @@ pub fn parse(text: &str, family: Family) -> Config {
                             }),
                         }
                     }
-                    if !chains.iter().any(|c| c.name == *name) {
+                    let name = qualified(&table, name);
+                    if !chains.iter().any(|c| c.name == name) {
                         chains.push(Chain {
-                            name: (*name).into(),
+                            name,
                             rules: Vec::new(),
                         });
                     }
@@ -437,17 +575,30 @@ pub fn parse(text: &str, family: Family) -> Config {
                     w.first().cloned().unwrap_or_default()
                 ));
             }
-            parse_rule(&w, Location::line(line, l), family, &names, &sets)
+            let table_names = names.get(&table).unwrap_or(&no_names);
+            parse_rule(&w, Location::line(line, l), family, table_names, &sets)
         });
         match parsed {
-            Ok((chain, rule)) => match chains.iter_mut().find(|c| c.name == chain) {
-                Some(c) => c.rules.push(rule),
-                None => unparsed.push(Unparsed {
-                    line,
-                    text: l.into(),
-                    why: format!("chain `{chain}` was not declared"),
-                }),
-            },
+            Ok((chain, mut rule)) => {
+                // a jump stays inside its table
+                let user = |t: &str| names.get(&table).is_some_and(|n| n.iter().any(|x| x == t));
+                rule.action = match rule.action {
+                    Action::Jump(t) if user(&t) => Action::Jump(qualified(&table, &t)),
+                    Action::Goto(t) if user(&t) => Action::Goto(qualified(&table, &t)),
+                    a => a,
+                };
+                match chains
+                    .iter_mut()
+                    .find(|c| c.name == qualified(&table, &chain))
+                {
+                    Some(c) => c.rules.push(rule),
+                    None => unparsed.push(Unparsed {
+                        line,
+                        text: l.into(),
+                        why: format!("chain `{chain}` was not declared"),
+                    }),
+                }
+            }
             Err(why) => {
                 // keep its place: a rule we cannot read makes what passes it uncertain
                 let chain = words(l).ok().and_then(|w| {
@@ -455,7 +606,10 @@ pub fn parse(text: &str, family: Family) -> Config {
                         .position(|x| x == "-A")
                         .and_then(|i| w.get(i + 1).cloned())
                 });
-                if let Some(c) = chain.and_then(|name| chains.iter_mut().find(|c| c.name == name)) {
+                if let Some(c) = chain.and_then(|name| {
+                    let name = qualified(&table, &name);
+                    chains.iter_mut().find(|c| c.name == name)
+                }) {
                     let mut r = Rule::new(Location::line(line, l), Action::Jump("?".into()));
                     r.uncertain = Some(why.clone());
                     c.rules.push(r);
@@ -468,22 +622,26 @@ pub fn parse(text: &str, family: Family) -> Config {
             }
         }
     }
-    let entries = match forward_policy {
-        Some((accept, at)) => vec![Entry {
-            chain: "FORWARD".into(),
-            family: Some(family),
-            iif: None,
-            oif: None,
-            policy_accept: accept,
-            policy_at: at,
-        }],
-        None => {
-            notes.push(
-                "no `:FORWARD` policy line in the filter table: forwarding cannot be judged".into(),
-            );
-            Vec::new()
+    // netfilter order for a forwarded packet; nat chains translate and are not evaluated here
+    let mut entries = Vec::new();
+    for (table, chain) in FORWARD_PATH {
+        if let Some((accept, at)) = policies.remove(&(table.to_string(), chain.to_string())) {
+            entries.push(Entry {
+                chain: qualified(table, chain),
+                family: Some(family),
+                iif: None,
+                oif: None,
+                policy_accept: accept,
+                policy_at: at,
+            });
         }
-    };
+    }
+    if !entries.iter().any(|e| e.chain == "FORWARD") {
+        notes.push(
+            "no `:FORWARD` policy line in the filter table: forwarding cannot be judged".into(),
+        );
+        entries.clear();
+    }
     Config {
         format: if family == Family::V4 {
             "iptables-save"

@@ -1,5 +1,5 @@
 //! The audit's verdicts against the kernel on rulesets written the way people write them: verdict
-//! maps, interface sets, one-line chains, `define`, filter chains on prerouting and netdev ingress,
+//! maps, raw/mangle drops, repeated iptables matches, `-c` counters, interface sets, one-line chains, `define`, filter chains on prerouting and netdev ingress,
 //! family-scoped matches in `inet` tables, marks. Each ruleset is loaded into the lab firewall and
 //! a grid of flows in both directions is sent for real; every definite verdict must match what
 //! the kernel did, and a construct portplan cannot read must give `uncertain`, never a verdict.
@@ -64,6 +64,22 @@ const NFT_UNREAD: &[(&str, &str)] = &[
     ),
 ];
 
+/// (name, iptables-save text); every one is loaded with `iptables-restore`.
+const IPTABLES: &[(&str, &str)] = &[
+    (
+        "drop in raw PREROUTING and mangle FORWARD",
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 5061 -j DROP\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A FORWARD -p udp -m udp --dport 3478 -j DROP\n-A POSTROUTING -p tcp -m tcp --dport 8080 -j MARK --set-mark 1\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+    ),
+    (
+        "repeated matches are all required",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -p tcp -m tcp --dport 5061 -m multiport --dports 443,5061 -j ACCEPT\n-A FORWARD -s 203.0.113.0/24 -m iprange --src-range 203.0.113.20-203.0.113.30 -p udp -j ACCEPT\n-A FORWARD -p tcp -m conntrack --ctstate ESTABLISHED -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n",
+    ),
+    (
+        "counters before every rule (iptables-save -c)",
+        "*filter\n:INPUT ACCEPT [10:100]\n:FORWARD DROP [5:50]\n:OUTPUT ACCEPT [0:0]\n[12:3400] -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n[0:0] -A FORWARD -i outside -p tcp -m tcp --dport 443 -j ACCEPT\n[0:0] -A FORWARD -o outside -p udp -m multiport --dports 3478,50000 -j ACCEPT\nCOMMIT\n",
+    ),
+];
+
 struct Tally {
     checked: usize,
     uncertain: usize,
@@ -71,18 +87,25 @@ struct Tally {
 }
 
 /// Loads `text` into the firewall and compares every definite verdict with real packets.
-fn compare(lab: &Lab, fw: &str, name: &str, text: &str, tally: &mut Tally) {
-    for table in ["inet", "ip", "netdev"] {
-        let _ = lab.exec(fw, &["nft", "flush", "ruleset", table]);
-    }
+fn compare(
+    lab: &Lab,
+    fw: &str,
+    format: portplan::audit::Format,
+    (name, text): (&str, &str),
+    tally: &mut Tally,
+) {
     let _ = lab.exec(fw, &["nft", "flush", "ruleset"]);
-    let out = lab.exec_stdin(fw, "nft -f -", text);
+    let load = match format {
+        portplan::audit::Format::Iptables => "iptables-restore",
+        _ => "nft -f -",
+    };
+    let out = lab.exec_stdin(fw, load, text);
     assert!(
         out.status.success(),
-        "{name}: nft refused it: {}\n{text}",
+        "{name}: {load} refused it: {}\n{text}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let config = portplan::audit::parse(portplan::audit::Format::Nftables, text).unwrap();
+    let config = portplan::audit::parse(format, text).unwrap();
     let outside: std::net::IpAddr = OUTSIDE.parse().unwrap();
     let mut checks = Vec::new();
     for inside in INSIDE {
@@ -134,8 +157,8 @@ fn compare(lab: &Lab, fw: &str, name: &str, text: &str, tally: &mut Tally) {
 }
 
 #[test]
-fn audit_agrees_with_the_kernel_on_real_world_nft_constructs() {
-    let Some(_guard) = lab_prerequisites(&["nft"]) else {
+fn audit_agrees_with_the_kernel_on_real_world_constructs() {
+    let Some(_guard) = lab_prerequisites(&["nft", "iptables-restore"]) else {
         return;
     };
     let (t, _) = load("reference.toml");
@@ -146,8 +169,12 @@ fn audit_agrees_with_the_kernel_on_real_world_nft_constructs() {
         uncertain: 0,
         disagreements: Vec::new(),
     };
+    use portplan::audit::Format;
     for (name, text) in NFT {
-        compare(&lab, &fw, name, text, &mut tally);
+        compare(&lab, &fw, Format::Nftables, (name, text), &mut tally);
+    }
+    for (name, text) in IPTABLES {
+        compare(&lab, &fw, Format::Iptables, (name, text), &mut tally);
     }
     let definite = tally.checked;
     assert_eq!(
@@ -157,7 +184,7 @@ fn audit_agrees_with_the_kernel_on_real_world_nft_constructs() {
     );
     for (name, text) in NFT_UNREAD {
         let before = tally.uncertain;
-        compare(&lab, &fw, name, text, &mut tally);
+        compare(&lab, &fw, Format::Nftables, (name, text), &mut tally);
         assert!(
             tally.uncertain > before,
             "{name}: portplan cannot read it, so some verdicts must be uncertain"
@@ -166,7 +193,7 @@ fn audit_agrees_with_the_kernel_on_real_world_nft_constructs() {
     eprintln!(
         "constructs: {} flows checked against the kernel over {} rulesets ({definite} on fully read ones), {} uncertain, {} disagreements",
         tally.checked,
-        NFT.len() + NFT_UNREAD.len(),
+        NFT.len() + IPTABLES.len() + NFT_UNREAD.len(),
         tally.uncertain,
         tally.disagreements.len()
     );
