@@ -195,3 +195,101 @@ fn asa_object_group_that_includes_itself_is_bounded_and_reported() {
     assert_eq!(cyclic.len(), 3, "{:?}", config.unparsed);
     assert!(cyclic.iter().all(|l| *l > 0), "each names its line");
 }
+
+fn ipt(lines: &[String]) -> portplan::audit::model::Config {
+    let text = format!(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n{}\nCOMMIT\n",
+        lines.join("\n")
+    );
+    portplan::audit::parse(portplan::audit::Format::Iptables, &text).unwrap()
+}
+
+fn verdict(config: &portplan::audit::model::Config, proto: u8, port: u16) -> String {
+    use portplan::audit::eval::{Fate, evaluate};
+    use portplan::audit::space::{PacketBox, Region};
+    let any = (0, u128::from(u32::MAX));
+    let pieces = evaluate(
+        config,
+        portplan::plan::Family::V4,
+        "outside",
+        "dmz",
+        Region::of(PacketBox {
+            src: any,
+            dst: any,
+            proto,
+            port: (port, port),
+        }),
+    );
+    assert_eq!(pieces.len(), 1);
+    match &pieces[0].fate {
+        Fate::Allowed(_) => "allowed".into(),
+        Fate::Denied(_) => "denied".into(),
+        Fate::Uncertain(at) => format!("uncertain {at:?}"),
+    }
+}
+
+#[test]
+fn chains_that_jump_twice_to_the_next_30_deep_are_evaluated_exactly() {
+    use portplan::audit::space::{PROTO_TCP, PROTO_UDP};
+    // 2^30 paths through the chains: evaluated once per chain and input, not once per path
+    let mut lines: Vec<String> = (0..=30).map(|i| format!(":C{i} - [0:0]")).collect();
+    lines.push("-A FORWARD -j C0".into());
+    lines.push("-A FORWARD -j C0".into());
+    for i in 0..30 {
+        lines.push(format!("-A C{i} -p tcp --dport {} -j RETURN", 1000 + i));
+        lines.push(format!("-A C{i} -j C{}", i + 1));
+        lines.push(format!("-A C{i} -j C{}", i + 1));
+    }
+    lines.push("-A C30 -p tcp -j ACCEPT".into());
+    let config = ipt(&lines);
+    assert_eq!(verdict(&config, PROTO_TCP, 5061), "allowed");
+    assert_eq!(verdict(&config, PROTO_UDP, 3478), "denied");
+    // a port one level returns goes back up, through the second jump, and off the end
+    assert_eq!(verdict(&config, PROTO_TCP, 1000), "denied");
+    assert_eq!(verdict(&config, PROTO_TCP, 1029), "denied");
+}
+
+#[test]
+fn a_jump_loop_is_uncertain_and_named() {
+    use portplan::audit::space::PROTO_TCP;
+    let lines: Vec<String> = [
+        ":A - [0:0]",
+        ":B - [0:0]",
+        "-A FORWARD -j A",
+        "-A A -j B",
+        "-A B -p udp -j ACCEPT",
+        "-A B -j A",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let v = verdict(&ipt(&lines), PROTO_TCP, 443);
+    assert!(v.contains("uncertain") && v.contains("jumps loop"), "{v}");
+}
+
+#[test]
+fn repeated_iptables_matches_are_all_required() {
+    use portplan::audit::space::PROTO_TCP;
+    let config = ipt(&[
+        "-A FORWARD -p tcp -m tcp --dport 5061 -m multiport --dports 443,5061 -j ACCEPT".into(),
+        "-A FORWARD -p tcp -m conntrack --ctstate ESTABLISHED -m conntrack --ctstate NEW -j ACCEPT"
+            .into(),
+    ]);
+    assert_eq!(verdict(&config, PROTO_TCP, 5061), "allowed");
+    assert_eq!(verdict(&config, PROTO_TCP, 443), "denied");
+}
+
+#[test]
+fn ipv6_address_in_an_iptables_file_is_not_silently_ignored() {
+    use portplan::audit::space::PROTO_TCP;
+    let config = ipt(&[
+        "-A FORWARD -d 2001:db8::1 -p tcp -j DROP".into(),
+        "-A FORWARD -j ACCEPT".into(),
+    ]);
+    assert!(
+        config.unparsed.iter().any(|u| u.why.contains("IPv6")),
+        "{:?}",
+        config.unparsed
+    );
+    assert!(verdict(&config, PROTO_TCP, 443).starts_with("uncertain"));
+}

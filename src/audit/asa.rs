@@ -188,8 +188,8 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
         let mut stack: Vec<(String, usize)> = vec![(root.clone(), 0)];
         state.insert(root, State::Open);
         while let Some((group, next)) = stack.last().cloned() {
-            let members = objs.nested.get(&group).cloned().unwrap_or_default();
-            if let Some(member) = members.get(next) {
+            let member = objs.nested.get(&group).and_then(|m| m.get(next)).cloned();
+            if let Some(member) = &member {
                 if let Some(top) = stack.last_mut() {
                     top.1 += 1;
                 }
@@ -210,6 +210,7 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
             }
             stack.pop();
             state.insert(group.clone(), State::Done);
+            let members = objs.nested.get(&group).cloned().unwrap_or_default();
             if members.iter().any(|m| cyclic.contains(m)) {
                 cyclic.insert(group.clone());
             }

@@ -24,19 +24,20 @@ pub struct Piece {
 }
 
 /// What an uncertain rule would have done: accept, drop, or something that cannot be summarised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Would {
     Accept,
     Drop,
     Unknown,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Tagged {
     region: Region,
     maybe: Vec<(Location, Would)>,
 }
 
+#[derive(Clone)]
 enum ChainEnd {
     Accept(Location),
     Drop(Location),
@@ -48,8 +49,17 @@ const MAX_DEPTH: usize = 64;
 /// Pieces a region may break into before the evaluation gives up on it (as "uncertain").
 pub const DEFAULT_BUDGET: usize = 200_000;
 
+/// Chain results kept for reuse: the same chain entered with the same packets ends the same way,
+/// so a chain jumped to twice (or from many places) is evaluated once per distinct input.
+const MEMO_LIMIT: usize = 4096;
+
+type Memo = std::collections::HashMap<(String, Vec<Tagged>), Vec<(Tagged, ChainEnd)>>;
+
 struct Ctx<'a> {
     budget: usize,
+    memo: std::cell::RefCell<Memo>,
+    /// Chains being evaluated, outermost first: a jump back into one of them is a loop.
+    active: std::cell::RefCell<Vec<String>>,
     config: &'a Config,
     family: Family,
     iif: &'a str,
@@ -58,6 +68,35 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn run(&self, chain: &str, input: Vec<Tagged>, depth: usize) -> Vec<(Tagged, ChainEnd)> {
+        let key = (chain.to_string(), input);
+        if let Some(done) = self.memo.borrow().get(&key) {
+            return done.clone();
+        }
+        let (chain_key, input) = key;
+        if let Some(at) = self.active.borrow().iter().position(|c| c == chain) {
+            // the kernel refuses such a ruleset (iptables-restore: "too many levels of links")
+            let mut cycle: Vec<String> = self.active.borrow()[at..].to_vec();
+            cycle.push(chain.to_string());
+            let at = Location {
+                line: None,
+                text: format!("jumps loop: {}", cycle.join(" -> ")),
+            };
+            return input
+                .into_iter()
+                .map(|t| (t, ChainEnd::Uncertain(at.clone())))
+                .collect();
+        }
+        self.active.borrow_mut().push(chain.to_string());
+        let out = self.run_chain(chain, input.clone(), depth);
+        self.active.borrow_mut().pop();
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() < MEMO_LIMIT {
+            memo.insert((chain_key, input), out.clone());
+        }
+        out
+    }
+
+    fn run_chain(&self, chain: &str, input: Vec<Tagged>, depth: usize) -> Vec<(Tagged, ChainEnd)> {
         let Some(chain_def) = self.config.chain(chain) else {
             let at = Location {
                 line: None,
@@ -87,28 +126,45 @@ impl Ctx<'_> {
             if !rule.applies(self.family, self.iif, self.oif) {
                 continue;
             }
-            let matched = rule.region(self.family);
+            let matched = rule.product(self.family);
             if matched.is_empty() {
                 continue;
             }
             // most rules touch none of the pending packets: skip them without moving anything
-            let touches = pending.iter().any(|t| {
-                t.region
-                    .0
-                    .iter()
-                    .any(|a| matched.0.iter().any(|b| a.intersect(b).is_some()))
-            });
+            let touches = pending
+                .iter()
+                .any(|t| t.region.0.iter().any(|b| matched.touches(b)));
             if !touches {
                 continue;
             }
             let mut next = Vec::with_capacity(pending.len());
+            let mut pieces = 0usize;
             for t in pending {
-                let hit = t.region.intersect(matched);
+                let (hit, miss) = match t
+                    .region
+                    .split_by(matched, self.budget.saturating_sub(pieces))
+                {
+                    Ok(parts) => parts,
+                    Err(_) => {
+                        let at = Location {
+                            line: rule.at.line,
+                            text: format!(
+                                "evaluation stopped here: the region broke into more than {} pieces",
+                                self.budget
+                            ),
+                        };
+                        out.push((t, ChainEnd::Uncertain(at)));
+                        continue;
+                    }
+                };
+                pieces += hit.0.len() + miss.0.len();
                 if hit.is_empty() {
-                    next.push(t);
+                    next.push(Tagged {
+                        region: miss,
+                        maybe: t.maybe,
+                    });
                     continue;
                 }
-                let miss = t.region.minus(matched);
                 if !miss.is_empty() {
                     next.push(Tagged {
                         region: miss,
@@ -249,6 +305,8 @@ pub fn evaluate_within(
     }
     let ctx = Ctx {
         budget,
+        memo: Default::default(),
+        active: Default::default(),
         config,
         family,
         iif,

@@ -2,12 +2,14 @@
 //! port sets (with negation), plus how a forwarded packet enters them. Anything a parser cannot
 //! interpret stays visible: as an unparsed line, or as a rule marked uncertain.
 
-use super::space::{PROTO_ALL, PROTO_OTHER, PROTO_TCP, PROTO_UDP, PacketBox, Region};
+use super::space::{
+    PROTO_ALL, PROTO_OTHER, PROTO_TCP, PROTO_UDP, PacketBox, Product, Region, normalize,
+};
 use crate::plan::Family;
 use serde::Serialize;
 
 /// Where a rule came from: a line number (text formats) or a description (nft JSON handles).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Location {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
@@ -134,6 +136,8 @@ pub struct Rule {
     pub uncertain: Option<String>,
     /// The region of each family, computed on first use.
     cache: [std::sync::OnceLock<Region>; 2],
+    /// The match of each family as a product of interval sets, computed on first use.
+    product_cache: [std::sync::OnceLock<Product>; 2],
 }
 
 impl Rule {
@@ -151,6 +155,66 @@ impl Rule {
             action,
             uncertain: None,
             cache: Default::default(),
+            product_cache: Default::default(),
+        }
+    }
+
+    /// What the rule matches in one family, as one product of interval sets (computed once).
+    pub fn product(&self, family: Family) -> &Product {
+        let slot = match family {
+            Family::V4 => &self.product_cache[0],
+            Family::V6 => &self.product_cache[1],
+        };
+        slot.get_or_init(|| self.compute_product(family))
+    }
+
+    fn compute_product(&self, family: Family) -> Product {
+        let full_addr = match family {
+            Family::V4 => (0, u128::from(u32::MAX)),
+            Family::V6 => (0, u128::MAX),
+        };
+        let addr = |m: &Option<AddrMatch>| -> Vec<(u128, u128)> {
+            match m {
+                None => vec![full_addr],
+                Some(m) => {
+                    let set = normalize(m.set.intervals(family).to_vec());
+                    if m.negated {
+                        complement(&set, full_addr)
+                    } else {
+                        set
+                    }
+                }
+            }
+        };
+        let mut proto = match self.proto {
+            None => PROTO_ALL,
+            Some((bits, false)) => bits,
+            Some((bits, true)) => PROTO_ALL & !bits,
+        };
+        let port = match &self.dport {
+            None => vec![(0, u16::MAX)],
+            Some(p) => {
+                proto &= PROTO_TCP | PROTO_UDP;
+                let set = normalize(p.ranges.clone());
+                if p.negated {
+                    let wide: Vec<(u128, u128)> = set
+                        .iter()
+                        .map(|(a, b)| (u128::from(*a), u128::from(*b)))
+                        .collect();
+                    complement(&wide, (0, u128::from(u16::MAX)))
+                        .into_iter()
+                        .map(|(a, b)| (a as u16, b as u16))
+                        .collect()
+                } else {
+                    set
+                }
+            }
+        };
+        Product {
+            src: addr(&self.src),
+            dst: addr(&self.dst),
+            proto,
+            port,
         }
     }
 

@@ -156,6 +156,7 @@ fn describe(region: &Region, whole: &Region, family: Family) -> Vec<String> {
         whole.0.iter().map(|b| b.port.1).max().unwrap_or(0),
     );
     let mut out: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = Default::default();
     for b in &region.0 {
         let mut text = proto_text(b.proto);
         if b.port != (0, u16::MAX) || ports_all != (0, u16::MAX) {
@@ -176,7 +177,7 @@ fn describe(region: &Region, whole: &Region, family: Family) -> Vec<String> {
         if b.dst != dst_all || whole.0.len() > 1 {
             text.push_str(&format!(" to {}", interval_text(b.dst, family)));
         }
-        if !out.contains(&text) {
+        if seen.insert(text.clone()) {
             out.push(text);
         }
     }
