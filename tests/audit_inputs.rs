@@ -293,3 +293,26 @@ fn ipv6_address_in_an_iptables_file_is_not_silently_ignored() {
     );
     assert!(verdict(&config, PROTO_TCP, 443).starts_with("uncertain"));
 }
+
+#[test]
+fn nft_command_style_rules_are_read_and_unknown_lines_make_verdicts_uncertain() {
+    let base = "table inet fw {\n chain forward { type filter hook forward priority 0; policy accept; }\n}\nadd rule inet fw forward tcp dport 5061 drop\n";
+    let f = file(base.as_bytes());
+    let (_, out, _) = audit(f.path(), "nftables");
+    assert!(
+        status_of(&out, "5061", "outside -> dmz")
+            .iter()
+            .all(|s| s == "BLOCKED"),
+        "{out}"
+    );
+    // a line portplan cannot read could add any rule: nothing stays definite
+    let f = file(format!("{base}something new 1 2 3\n").as_bytes());
+    let (code, out, _) = audit(f.path(), "nftables");
+    assert_eq!(code, Some(1));
+    assert!(
+        status_of(&out, "443", "outside -> dmz")
+            .iter()
+            .all(|s| s == "UNCERTAIN"),
+        "{out}"
+    );
+}

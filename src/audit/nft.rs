@@ -705,6 +705,42 @@ pub fn parse_text(text: &str) -> Config {
                         .push((Location::line(line, l), stmts));
                 }
             }
+            // `flush ruleset` / `delete table …` at the top of a script only clear what came before
+            Some("flush") | Some("delete") if chain.is_none() && table.is_none() => {}
+            // command style: `add rule inet fw forward tcp dport 443 accept` (and `insert rule`)
+            Some("add") | Some("insert")
+                if chain.is_none() && toks.get(1).map(String::as_str) == Some("rule") =>
+            {
+                let (family, tname, cname, rest) = match toks.get(2).map(String::as_str) {
+                    Some("ip" | "ip6" | "inet" | "netdev" | "bridge" | "arp") => {
+                        (toks[2].clone(), toks.get(3), toks.get(4), 5)
+                    }
+                    _ => ("ip".to_string(), toks.get(2), toks.get(3), 4),
+                };
+                let found = tname.zip(cname).and_then(|(t, c)| {
+                    chains
+                        .iter()
+                        .position(|rc| rc.family == family && &rc.table == t && &rc.name == c)
+                });
+                match found {
+                    Some(at) => {
+                        let mut new = Vec::new();
+                        for toks in expand(&toks[rest.min(toks.len())..]) {
+                            new.push((Location::line(line, l), statements(&toks)));
+                        }
+                        if toks[0] == "insert" {
+                            chains[at].rules.splice(0..0, new);
+                        } else {
+                            chains[at].rules.extend(new);
+                        }
+                    }
+                    None => unparsed.push(Unparsed {
+                        line,
+                        text: l.to_string(),
+                        why: "a rule for a chain not defined before it".into(),
+                    }),
+                }
+            }
             Some(_) => unparsed.push(Unparsed {
                 line,
                 text: l.to_string(),
@@ -1228,6 +1264,21 @@ fn assemble(
         }
     }
     entries.sort_by_key(|(p, _)| *p);
+    // a statement portplan could not read could add a rule to any chain: every entry starts with
+    // a rule that may do anything, so no verdict is definite while such lines remain
+    if let Some(first) = unparsed.first() {
+        for (_, entry) in &entries {
+            if let Some(c) = chains.iter_mut().find(|c| c.name == entry.chain) {
+                let mut r = Rule::new(Location::line(first.line, &first.text), Action::Unknown);
+                r.uncertain = Some(format!(
+                    "{} line(s) not interpreted (from line {}) may add rules to this chain",
+                    unparsed.len(),
+                    first.line
+                ));
+                c.rules.insert(0, r);
+            }
+        }
+    }
     let forward_chain = !families.is_empty();
     if !forward_chain {
         notes.push("no base chain on the forward hook: nftables forwards everything".into());
