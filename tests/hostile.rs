@@ -224,3 +224,35 @@ fn missing_internal_firewall_is_an_error_naming_the_rows() {
     let err = refused(&["render", p, "--target", "nftables"]);
     assert!(err.contains("no-firewall-path"), "{err}");
 }
+
+#[test]
+fn error_past_column_65536_is_reported_not_a_panic() {
+    let text = reference().replace(
+        "name = \"reference\"",
+        &format!(
+            "name = \"reference\"\ndescription = \"{}\" ; bogus = 1",
+            "x".repeat(70_000)
+        ),
+    );
+    let (_d, path) = topology(&text);
+    let err = refused(&["check", path.to_str().unwrap()]);
+    assert!(
+        err.contains("t.toml:9:70018"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+    assert!(err.contains("too long to show"));
+    // a hostile name far to the right is refused the same way
+    let text = reference().replace(
+        "name = \"edge01\"",
+        &format!("name = \"edge01{}\"", "$".repeat(70_000)),
+    );
+    let (_d, path) = topology(&text);
+    refused(&["check", path.to_str().unwrap()]);
+}
+
+#[test]
+fn endless_topology_is_refused_not_read_until_memory_runs_out() {
+    let err = refused(&["check", "/dev/zero"]);
+    assert!(err.contains("larger than"), "{err}");
+}

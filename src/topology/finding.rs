@@ -136,6 +136,29 @@ impl Finding {
         self.span.clone()
     }
 
+    /// Whether the lines around the span are short enough to draw: the terminal renderer cannot
+    /// draw a column past 65,535, and nobody reads a snippet that wide anyway.
+    fn snippet_fits(&self) -> bool {
+        const WIDEST: usize = 1_000;
+        let (Some(src), Some(span)) = (&self.source, &self.span) else {
+            return true;
+        };
+        let text: &str = &src.text;
+        let start = floor_char_boundary(text, span.start.min(text.len()));
+        let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
+        // the snippet shows the span's lines and one line either side
+        let from = text[..start]
+            .rmatch_indices('\n')
+            .nth(1)
+            .map_or(0, |(i, _)| i + 1);
+        let to = text[end..]
+            .match_indices('\n')
+            .nth(1)
+            .map_or(text.len(), |(i, _)| end + i);
+        text.get(from..to)
+            .is_some_and(|lines| lines.lines().all(|l| l.chars().count() <= WIDEST))
+    }
+
     /// `file:line:col` when known.
     pub fn location(&self) -> Option<String> {
         match (&self.file, self.line, self.column) {
@@ -166,17 +189,31 @@ impl miette::Diagnostic for Finding {
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if self.span.is_some() && !self.snippet_fits() {
+            // no snippet is drawn, so the help carries the place
+            let at = self.location().unwrap_or_default();
+            let text = match &self.help {
+                Some(h) => format!("{h}\n(at {at}; the line is too long to show)"),
+                None => format!("at {at} (the line is too long to show)"),
+            };
+            return Some(Box::new(text));
+        }
         self.help
             .as_ref()
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         match (&self.source, &self.span) {
-            (Some(src), Some(_)) => Some(src.named.as_ref() as &dyn miette::SourceCode),
+            (Some(src), Some(_)) if self.snippet_fits() => {
+                Some(src.named.as_ref() as &dyn miette::SourceCode)
+            }
             _ => None,
         }
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if !self.snippet_fits() {
+            return None;
+        }
         let span = self.span.clone()?;
         let len = span.end.saturating_sub(span.start).max(1);
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
