@@ -39,11 +39,14 @@ pub struct Serial {
 pub fn serialize() -> Serial {
     use std::os::fd::AsRawFd;
     let process = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let path = std::env::temp_dir().join("portplan-netns.lock");
+    // another user (root, after a CI run) may own the file: flock works on a read-only handle too
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(std::env::temp_dir().join("portplan-netns.lock"))
+        .open(&path)
+        .or_else(|_| std::fs::File::open(&path))
         .expect("open the namespace lock file");
     // blocks until no other process holds it
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
@@ -57,8 +60,11 @@ pub fn serialize() -> Serial {
 /// The start of every namespace test: the lock, then the check that root and `tools` are here.
 /// `None` means skip (outside CI; in CI a missing prerequisite fails instead).
 pub fn lab_prerequisites(tools: &[&str]) -> Option<Serial> {
-    let guard = serialize();
-    available(tools).then_some(guard)
+    // check first: a user who cannot run the test need not wait for (or open) the lock
+    if !available(tools) {
+        return None;
+    }
+    Some(serialize())
 }
 
 /// Whether this machine can run namespace tests; in CI a missing prerequisite is a failure.
