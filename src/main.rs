@@ -987,6 +987,21 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
         file: Some(path.clone()),
     })?;
     let plan = plan::compile(&topology);
+    let known = between::known_names(&plan, &topology);
+    for name in [&args.a, &args.b] {
+        if !known.contains(name) {
+            let near = between::closest(name, &known);
+            return Err(anyhow!(
+                "`{name}` is not a server, pool, zone, client network or role of this topology{}",
+                if near.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean {}?", near.join(", "))
+                }
+            )
+            .into());
+        }
+    }
     let found = between::flows(&plan, &topology, &args.a, &args.b);
     if matches!(args.format, PlanFormat::Json) {
         let json: Vec<serde_json::Value> = found

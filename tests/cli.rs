@@ -232,3 +232,52 @@ fn between_answers_from_the_catalog_and_from_a_topology() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("neither a role"));
 }
+
+#[test]
+fn between_includes_the_any_flows_a_server_belongs_to() {
+    let file = common::example("reference.toml");
+    let out = stdout_of(&[
+        "between",
+        "fe01",
+        "edge01",
+        "--topology",
+        file.to_str().unwrap(),
+    ]);
+    // fe01 sits in the internal network that the Edge internal-interface rows call `any`
+    for port in ["4443", "8057", "3478", "50001"] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("fe01 -> edge01") && l.contains(port)),
+            "{port} missing:\n{out}"
+        );
+    }
+    // the internet's `any` does not stand for an internal server
+    assert!(!out.contains("0.0.0.0/0"), "{out}");
+    let file = common::example("dns-director-3edge.toml");
+    let out = stdout_of(&[
+        "between",
+        "corp",
+        "edge",
+        "--topology",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!out.starts_with("0 planned"), "{out}");
+}
+
+#[test]
+fn between_an_unknown_name_is_exit_2_with_the_closest_names() {
+    let file = common::example("reference.toml");
+    let out = portplan()
+        .args([
+            "between",
+            "fe1",
+            "edge01",
+            "--topology",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean fe01"), "{err}");
+}

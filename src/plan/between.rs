@@ -62,8 +62,42 @@ pub fn catalog_rows(catalog: &Catalog, a: RoleQuery, b: RoleQuery) -> Vec<(bool,
     out
 }
 
-/// Whether a flow end stands for `name`: a server, pool, role, client network or zone.
-fn end_is(t: &Topology, g: &super::Group, name: &str) -> bool {
+/// The addresses a named thing of the topology owns: a server's, a pool's servers and VIPs, a
+/// client network's or a zone's networks.
+/// Each address comes with its zone: an `any` end covers it only in that zone (the internet's
+/// 0.0.0.0/0 does not stand for an internal server).
+fn addresses_of(t: &Topology, name: &str) -> Vec<(ipnet::IpNet, String)> {
+    let mut out = Vec::new();
+    for pool in &t.pools {
+        let whole = pool.name == name;
+        for s in pool.servers.iter().filter(|s| whole || s.name == name) {
+            for i in &s.interfaces {
+                out.extend(
+                    i.addresses
+                        .iter()
+                        .map(|a| (ipnet::IpNet::from(a.ip), i.zone.clone())),
+                );
+            }
+        }
+        if whole {
+            for v in &pool.vips {
+                out.extend(
+                    v.addresses
+                        .iter()
+                        .map(|a| (ipnet::IpNet::from(*a), v.zone.clone())),
+                );
+            }
+        }
+    }
+    for c in t.clients.iter().filter(|c| c.name == name) {
+        out.extend(c.networks.iter().map(|n| (*n, c.zone.clone())));
+    }
+    out
+}
+
+/// Whether a flow end stands for `name`: a server, pool, role, client network or zone, or an
+/// `any` end whose networks hold the addresses of that server, pool or client network.
+fn end_is(t: &Topology, g: &super::Group, name: &str, owned: &[(ipnet::IpNet, String)]) -> bool {
     if g.role.split('+').any(|r| r == name) || g.zone == name {
         return true;
     }
@@ -77,16 +111,67 @@ fn end_is(t: &Topology, g: &super::Group, name: &str) -> bool {
         m.host == name
             || pool_servers.contains(&m.host.as_str())
             || m.host.starts_with(&format!("{name}/"))
+            || owned
+                .iter()
+                .any(|(a, zone)| *zone == g.zone && m.net.contains(a))
     })
+}
+
+/// Every name `between` understands for this topology and plan, for suggestions.
+pub fn known_names(plan: &Plan, t: &Topology) -> Vec<String> {
+    let mut names: Vec<String> = t.zones.iter().map(|z| z.name.clone()).collect();
+    for p in &t.pools {
+        names.push(p.name.clone());
+        names.extend(p.servers.iter().map(|s| s.name.clone()));
+    }
+    names.extend(t.clients.iter().map(|c| c.name.clone()));
+    for f in &plan.flows {
+        for g in [&f.source, &f.destination] {
+            names.extend(g.role.split('+').map(str::to_string));
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The known names closest to `name` (by edit distance), best first.
+pub fn closest(name: &str, known: &[String]) -> Vec<String> {
+    let distance = |a: &str, b: &str| -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    };
+    let mut scored: Vec<(usize, &String)> = known
+        .iter()
+        .map(|k| (distance(name, k), k))
+        .filter(|(d, k)| d * 3 <= name.chars().count().max(3) || k.contains(name))
+        .collect();
+    scored.sort();
+    scored.into_iter().take(5).map(|(_, k)| k.clone()).collect()
 }
 
 /// Planned flows from `a` to `b` (first) and from `b` to `a`.
 pub fn flows<'p>(plan: &'p Plan, t: &Topology, a: &str, b: &str) -> Vec<(bool, &'p Flow)> {
+    let (owned_a, owned_b) = (addresses_of(t, a), addresses_of(t, b));
     let mut out = Vec::new();
     for forward in [true, false] {
-        let (from, to) = if forward { (a, b) } else { (b, a) };
+        let (from, to, owned_from, owned_to) = if forward {
+            (a, b, &owned_a, &owned_b)
+        } else {
+            (b, a, &owned_b, &owned_a)
+        };
         for f in &plan.flows {
-            if end_is(t, &f.source, from) && end_is(t, &f.destination, to) {
+            if end_is(t, &f.source, from, owned_from) && end_is(t, &f.destination, to, owned_to) {
                 out.push((forward, f));
             }
         }
