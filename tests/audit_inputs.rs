@@ -164,14 +164,14 @@ fn nft_ip6_nexthdr_drop_in_inet_leaves_ipv4_allowed() {
 }
 
 #[test]
-fn nft_named_verdict_map_is_uncertain_not_allowed() {
+fn nft_named_verdict_map_is_read() {
     let f = file(b"table inet fw {\n map m { type inet_service : verdict; elements = { 5061 : drop } }\n chain forward { type filter hook forward priority 0; policy accept;\n  tcp dport vmap @m\n }\n}\n");
     let (code, out, _) = audit(f.path(), "nftables");
     assert_eq!(code, Some(1), "{out}");
     assert!(
         status_of(&out, "5061", "outside -> dmz")
             .iter()
-            .all(|s| s == "UNCERTAIN"),
+            .all(|s| s == "BLOCKED"),
         "{out}"
     );
 }

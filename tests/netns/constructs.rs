@@ -47,6 +47,14 @@ const NFT: &[(&str, &str)] = &[
         "table inet fw {\n chain forward { type filter hook forward priority 0; policy drop;\n  ct state established,related accept\n  iifname { \"outside\", \"nowhere\" } tcp dport 5061 meta mark set 1 accept\n  oifname { \"outside\" } counter udp dport { 3478, 50000 } accept\n }\n}\n",
     ),
     (
+        "named verdict map",
+        "table inet fw {\n map ports { type inet_service : verdict; elements = { 5061 : drop } }\n chain forward { type filter hook forward priority 0; policy accept;\n  tcp dport vmap @ports\n }\n}\n",
+    ),
+    (
+        "concatenated set",
+        "table inet fw {\n chain forward { type filter hook forward priority 0; policy accept;\n  ip daddr . tcp dport { 203.0.113.11 . 5061 } drop\n }\n}\n",
+    ),
+    (
         "jump into a chain chosen by a verdict map",
         "table ip fw {\n chain sip { tcp dport 5061 accept; return; }\n chain media { udp dport 3478 accept; }\n chain forward { type filter hook forward priority 0; policy drop;\n  ct state established,related accept\n  iifname vmap { \"outside\" : jump sip, \"dmz\" : goto media }\n  tcp dport 443 accept\n }\n}\n",
     ),
@@ -55,12 +63,12 @@ const NFT: &[(&str, &str)] = &[
 /// Rulesets portplan reads only in part: their verdicts on the affected flows must be uncertain.
 const NFT_UNREAD: &[(&str, &str)] = &[
     (
-        "named verdict map",
-        "table inet fw {\n map ports { type inet_service : verdict; elements = { 5061 : drop } }\n chain forward { type filter hook forward priority 0; policy accept;\n  tcp dport vmap @ports\n }\n}\n",
+        "match on a packet mark",
+        "table inet fw {\n chain forward { type filter hook forward priority 0; policy accept;\n  meta mark 0x1 tcp dport 5061 drop\n }\n}\n",
     ),
     (
-        "concatenated set",
-        "table inet fw {\n chain forward { type filter hook forward priority 0; policy accept;\n  ip daddr . tcp dport { 203.0.113.11 . 5061 } drop\n }\n}\n",
+        "rate limit",
+        "table inet fw {\n chain forward { type filter hook forward priority 0; policy drop;\n  ct state established,related accept\n  udp dport 3478 limit rate 10/second accept\n  tcp dport 443 accept\n }\n}\n",
     ),
 ];
 

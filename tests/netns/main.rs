@@ -10,6 +10,7 @@ mod harness;
 
 mod constructs;
 mod differential;
+mod differential_nft;
 mod enforce;
 mod lb;
 mod probe;

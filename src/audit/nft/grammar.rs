@@ -1,0 +1,815 @@
+//! Recursive-descent reader of the nft text language into the typed statement model
+//! ([`super::ast`]): `table` blocks with chains, sets and maps, and the command style
+//! (`add table`, `add chain`, `add rule`, `insert rule`, `add element`, `add set`). Anything it
+//! cannot place becomes an unparsed line; it never fails.
+
+use super::ast::*;
+use super::lexer::{T, Tok};
+use crate::audit::model::{Action, Location, NatKind, Unparsed};
+use crate::plan::Family;
+
+/// Deepest brace nesting read; deeper input is skipped as unparsed.
+const MAX_DEPTH: usize = 64;
+
+pub(crate) struct Parser<'a> {
+    toks: &'a [Tok],
+    i: usize,
+    pub rs: Ruleset,
+}
+
+impl<'a> Parser<'a> {
+    pub fn new(toks: &'a [Tok]) -> Parser<'a> {
+        Parser {
+            toks,
+            i: 0,
+            rs: Ruleset::default(),
+        }
+    }
+
+    fn peek(&self) -> Option<&'a Tok> {
+        self.toks.get(self.i)
+    }
+    fn peek_word(&self) -> Option<&'a str> {
+        self.peek().and_then(|t| t.word())
+    }
+    fn skip_separators(&mut self) {
+        while let Some(t) = self.peek() {
+            if matches!(t.t, T::Nl | T::Punct(';')) {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    /// The tokens of one statement: up to a newline or `;` outside braces, or an unmatched `}`.
+    fn statement(&mut self) -> &'a [Tok] {
+        let start = self.i;
+        let mut depth = 0usize;
+        while let Some(t) = self.peek() {
+            match t.t {
+                T::Punct('{') => depth += 1,
+                T::Punct('}') if depth == 0 => break,
+                T::Punct('}') => depth -= 1,
+                T::Nl | T::Punct(';') if depth == 0 => break,
+                _ => {}
+            }
+            self.i += 1;
+        }
+        &self.toks[start..self.i]
+    }
+    fn unparsed(&mut self, toks: &[Tok], why: &str) {
+        if let Some(first) = toks.first() {
+            self.rs.unparsed.push(Unparsed {
+                line: first.line,
+                text: text_of(toks),
+                why: why.into(),
+            });
+        }
+    }
+
+    /// Reads the whole token stream.
+    pub fn run(mut self) -> Ruleset {
+        loop {
+            self.skip_separators();
+            let Some(tok) = self.peek() else { break };
+            if tok.is('}') {
+                self.unparsed(std::slice::from_ref(tok), "unmatched `}`");
+                self.i += 1;
+                continue;
+            }
+            match tok.word() {
+                Some("table") if matches!(tok.t, T::Word(_)) => {
+                    self.i += 1;
+                    self.table_block();
+                }
+                Some("add") | Some("create") | Some("insert") | Some("replace")
+                    if matches!(tok.t, T::Word(_)) =>
+                {
+                    let verb = tok.word().unwrap_or("").to_string();
+                    self.i += 1;
+                    self.command(&verb);
+                }
+                Some("include") => {
+                    let s = self.statement();
+                    self.rs.notes.push(format!(
+                        "line {}: `{}` was not followed; what it loads is unknown",
+                        s[0].line,
+                        text_of(s)
+                    ));
+                    self.unparsed(s, "include is not followed");
+                }
+                Some("flush") | Some("delete") | Some("destroy") => {
+                    let s = self.statement();
+                    if text_of(s) == "flush ruleset" {
+                        continue;
+                    }
+                    self.unparsed(s, "commands that remove objects are not modelled");
+                }
+                _ => {
+                    let s = self.statement();
+                    if self.peek().is_some_and(|t| t.is('}')) && s.is_empty() {
+                        self.i += 1;
+                    }
+                    if s.is_empty() {
+                        self.i += 1;
+                    } else {
+                        self.unparsed(s, "not an nftables table, chain, set or rule");
+                    }
+                }
+            }
+        }
+        self.rs
+    }
+
+    fn family_and_name(&mut self) -> (String, String) {
+        let a = self.peek_word().unwrap_or("").to_string();
+        self.i += 1;
+        if is_family(&a) {
+            if let Some(b) = self
+                .peek_word()
+                .filter(|_| !self.peek().is_some_and(|t| t.is('{')))
+            {
+                let b = b.to_string();
+                self.i += 1;
+                return (a, b);
+            }
+        }
+        ("ip".into(), a)
+    }
+
+    fn table_block(&mut self) {
+        let (family, name) = self.family_and_name();
+        let ti = self.rs.table(&family, &name);
+        self.skip_separators();
+        if !self.peek().is_some_and(|t| t.is('{')) {
+            return;
+        }
+        self.i += 1;
+        loop {
+            self.skip_separators();
+            let Some(tok) = self.peek() else { return };
+            if tok.is('}') {
+                self.i += 1;
+                return;
+            }
+            match tok.word() {
+                Some("chain") => {
+                    self.i += 1;
+                    let name = self.peek_word().unwrap_or("").to_string();
+                    self.i += 1;
+                    let ci = self.rs.tables[ti].chain(&name);
+                    if self.peek().is_some_and(|t| t.is('{')) {
+                        self.i += 1;
+                        self.chain_body(ti, ci);
+                    }
+                }
+                Some("set") | Some("map") => {
+                    self.i += 1;
+                    let name = self.peek_word().unwrap_or("").to_string();
+                    self.i += 1;
+                    if self.peek().is_some_and(|t| t.is('{')) {
+                        self.i += 1;
+                        self.set_body(ti, &name);
+                    }
+                }
+                Some(
+                    "flowtable" | "counter" | "quota" | "ct" | "limit" | "secmark" | "synproxy",
+                ) => {
+                    // named stateful objects: the whole block is one statement
+                    self.statement();
+                }
+                Some("flags") | Some("comment") => {
+                    self.statement();
+                }
+                _ => {
+                    let s = self.statement();
+                    if s.is_empty() {
+                        self.i += 1;
+                    } else {
+                        self.unparsed(s, "not a chain, set or map of this table");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inside of `chain NAME { ... }` (cursor after `{`) or of `add chain ... { ... }`.
+    fn chain_body(&mut self, ti: usize, ci: usize) {
+        loop {
+            self.skip_separators();
+            let Some(tok) = self.peek() else { return };
+            if tok.is('}') {
+                self.i += 1;
+                return;
+            }
+            let s = self.statement();
+            if s.is_empty() {
+                self.i += 1;
+                continue;
+            }
+            self.chain_statement(ti, ci, s, false);
+        }
+    }
+
+    fn chain_statement(&mut self, ti: usize, ci: usize, s: &[Tok], insert: bool) {
+        let chain = &mut self.rs.tables[ti].chains[ci];
+        match s[0].word() {
+            Some("type") if matches!(s[0].t, T::Word(_)) => {
+                let w: Vec<&str> = s.iter().filter_map(|t| t.word()).collect();
+                let after = |k: &str| w.iter().position(|x| *x == k).and_then(|p| w.get(p + 1));
+                let hook = after("hook").map(|s| s.to_string()).unwrap_or_default();
+                let prio_words: Vec<&str> = w
+                    .iter()
+                    .position(|x| *x == "priority")
+                    .map(|p| {
+                        w[p + 1..]
+                            .iter()
+                            .take_while(|x| !matches!(**x, "policy" | "device" | "devices"))
+                            .copied()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut devices: Vec<String> = after("device")
+                    .map(|d| vec![d.to_string()])
+                    .unwrap_or_default();
+                if let Some(p) = w.iter().position(|x| *x == "devices") {
+                    devices.extend(
+                        w[p + 1..]
+                            .iter()
+                            .skip_while(|x| **x == "=")
+                            .take_while(|x| !matches!(**x, "priority" | "policy"))
+                            .map(|d| d.to_string()),
+                    );
+                }
+                chain.base = Some(Base {
+                    ctype: w.get(1).map(|s| s.to_string()).unwrap_or_default(),
+                    hook,
+                    prio: priority(&prio_words),
+                    devices,
+                });
+                chain.base_at = Some(Location::line(s[0].line, &text_of(s)));
+            }
+            Some("policy") => {
+                chain.policy_accept = s.get(1).and_then(|t| t.word()) != Some("drop");
+                chain.policy_at = Some(Location::line(s[0].line, &text_of(s)));
+            }
+            Some("devices") | Some("device") => {
+                if let Some(b) = &mut chain.base {
+                    b.devices.extend(
+                        s[1..]
+                            .iter()
+                            .filter_map(|t| t.word())
+                            .filter(|w| *w != "=")
+                            .map(|w| w.to_string()),
+                    );
+                }
+            }
+            Some("comment") if s.len() <= 2 => {}
+            _ => {
+                let at = Location::line(s[0].line, &text_of(s));
+                let stmts = parse_rule(s);
+                if insert {
+                    chain.rules.insert(0, (at, stmts));
+                } else {
+                    chain.rules.push((at, stmts));
+                }
+            }
+        }
+    }
+
+    fn set_body(&mut self, ti: usize, name: &str) {
+        let mut elems = Vec::new();
+        let mut flags_interval = false;
+        loop {
+            self.skip_separators();
+            let Some(tok) = self.peek() else { break };
+            if tok.is('}') {
+                self.i += 1;
+                break;
+            }
+            let s = self.statement();
+            if s.is_empty() {
+                self.i += 1;
+                continue;
+            }
+            if s[0].word() == Some("elements") {
+                let mut j = 1;
+                if s.get(1).and_then(|t| t.word()) == Some("=") {
+                    j = 2;
+                }
+                if let Value::Set(items) = parse_value(s, &mut j, 0) {
+                    elems.extend(items);
+                }
+            } else if s[0].word() == Some("flags") {
+                flags_interval = s.iter().any(|t| t.word() == Some("interval"));
+            }
+        }
+        let _ = flags_interval;
+        self.rs.tables[ti]
+            .sets
+            .entry(name.to_string())
+            .or_default()
+            .extend(elems);
+    }
+
+    /// `add|create|insert|replace <object> ...`
+    fn command(&mut self, verb: &str) {
+        let start = self.i;
+        let Some(obj) = self.peek_word() else { return };
+        self.i += 1;
+        match obj {
+            "table" => self.table_block(),
+            "chain" => {
+                let (family, table) = self.family_and_name();
+                let ti = self.rs.table(&family, &table);
+                let name = self.peek_word().unwrap_or("").to_string();
+                self.i += 1;
+                let ci = self.rs.tables[ti].chain(&name);
+                if self.peek().is_some_and(|t| t.is('{')) {
+                    self.i += 1;
+                    self.chain_body(ti, ci);
+                }
+            }
+            "rule" => {
+                let (family, table) = self.family_and_name();
+                let ti = self.rs.table(&family, &table);
+                let name = self.peek_word().unwrap_or("").to_string();
+                self.i += 1;
+                let ci = self.rs.tables[ti].chain(&name);
+                let mut s = self.statement();
+                if s.first().and_then(|t| t.word()) == Some("handle")
+                    || s.first().and_then(|t| t.word()) == Some("position")
+                    || s.first().and_then(|t| t.word()) == Some("index")
+                {
+                    self.unparsed(
+                        &self.toks[start..self.i],
+                        "rule placement by handle/position/index is not modelled",
+                    );
+                    s = &s[2.min(s.len())..];
+                    let at = Location::line(s.first().map(|t| t.line).unwrap_or(0), &text_of(s));
+                    let mut stmts = parse_rule(s);
+                    stmts.push(Stmt::Unknown("rule placed by handle/position/index".into()));
+                    self.rs.tables[ti].chains[ci].rules.push((at, stmts));
+                    return;
+                }
+                if s.is_empty() {
+                    return;
+                }
+                self.chain_statement(ti, ci, s, verb == "insert");
+            }
+            "set" | "map" => {
+                let (family, table) = self.family_and_name();
+                let ti = self.rs.table(&family, &table);
+                let name = self.peek_word().unwrap_or("").to_string();
+                self.i += 1;
+                if self.peek().is_some_and(|t| t.is('{')) {
+                    self.i += 1;
+                    self.set_body(ti, &name);
+                }
+            }
+            "element" => {
+                let (family, table) = self.family_and_name();
+                let ti = self.rs.table(&family, &table);
+                let name = self.peek_word().unwrap_or("").to_string();
+                self.i += 1;
+                let s = self.statement();
+                let mut j = 0;
+                if let Value::Set(items) = parse_value(s, &mut j, 0) {
+                    self.rs.tables[ti]
+                        .sets
+                        .entry(name)
+                        .or_default()
+                        .extend(items);
+                }
+            }
+            _ => {
+                self.i = start;
+                let s = self.statement();
+                self.unparsed(s, "command not modelled");
+            }
+        }
+    }
+}
+
+pub(crate) fn is_family(w: &str) -> bool {
+    matches!(w, "ip" | "ip6" | "inet" | "arp" | "bridge" | "netdev")
+}
+
+pub(crate) fn text_of(toks: &[Tok]) -> String {
+    let mut s = String::new();
+    for t in toks {
+        if !s.is_empty() && !t.is(',') {
+            s.push(' ');
+        }
+        match &t.t {
+            T::Word(w) => s.push_str(w),
+            T::Str(w) => {
+                s.push('"');
+                s.push_str(w);
+                s.push('"');
+            }
+            T::Punct(c) => s.push(*c),
+            T::Nl => {}
+        }
+        if s.len() > 400 {
+            s.push_str(" …");
+            break;
+        }
+    }
+    s
+}
+
+/// A chain priority: a number, or a standard name with an optional offset.
+pub(crate) fn priority(words: &[&str]) -> i64 {
+    let named = |n: &str| match n {
+        "raw" => Some(-300),
+        "mangle" => Some(-150),
+        "dstnat" => Some(-100),
+        "filter" => Some(0),
+        "security" => Some(50),
+        "srcnat" => Some(100),
+        "out" => Some(100),
+        _ => None,
+    };
+    let base = |w: &str| w.parse::<i64>().ok().or_else(|| named(w)).unwrap_or(0);
+    match words {
+        [one] => {
+            // `filter+10` written without spaces
+            if let Some((a, b)) = one.split_once('+') {
+                return base(a) + b.parse::<i64>().unwrap_or(0);
+            }
+            base(one)
+        }
+        [a, "+", b] => base(a) + b.parse::<i64>().unwrap_or(0),
+        [a, "-", b] => base(a) - b.parse::<i64>().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Reads a value: a word, a `{ ... }` set (elements may map to data with `:`), an `@set`
+/// reference, or a `.`-concatenation of those.
+pub(crate) fn parse_value(s: &[Tok], i: &mut usize, depth: usize) -> Value {
+    let mut parts = vec![parse_primary(s, i, depth)];
+    while s.get(*i).and_then(|t| t.word()) == Some(".") && parts.len() < 16 {
+        *i += 1;
+        parts.push(parse_primary(s, i, depth));
+    }
+    if parts.len() == 1 {
+        parts.pop().unwrap_or(Value::Atom(String::new()))
+    } else {
+        Value::Concat(parts)
+    }
+}
+
+fn parse_primary(s: &[Tok], i: &mut usize, depth: usize) -> Value {
+    let Some(tok) = s.get(*i) else {
+        return Value::Atom(String::new());
+    };
+    if tok.is('{') {
+        *i += 1;
+        if depth > MAX_DEPTH {
+            // skip a too-deep set
+            let mut d = 1usize;
+            while let Some(t) = s.get(*i) {
+                *i += 1;
+                if t.is('{') {
+                    d += 1;
+                } else if t.is('}') {
+                    d -= 1;
+                    if d == 0 {
+                        break;
+                    }
+                }
+            }
+            return Value::Atom("{…}".into());
+        }
+        let mut items = Vec::new();
+        loop {
+            while s.get(*i).is_some_and(|t| t.is(',') || t.t == T::Nl) {
+                *i += 1;
+            }
+            let Some(t) = s.get(*i) else { break };
+            if t.is('}') {
+                *i += 1;
+                break;
+            }
+            let before = *i;
+            let key = parse_value(s, i, depth + 1);
+            // element options: comment "x", timeout 1s, expires 1s, counter ...
+            while let Some(w) = s.get(*i).and_then(|t| t.word()) {
+                if matches!(w, "comment" | "timeout" | "expires") {
+                    *i += 2;
+                } else if w == "counter" {
+                    *i += 1;
+                    if s.get(*i).and_then(|t| t.word()) == Some("packets") {
+                        *i += 4;
+                    }
+                } else {
+                    break;
+                }
+            }
+            let data = if s.get(*i).and_then(|t| t.word()) == Some(":") {
+                *i += 1;
+                Some(parse_data(s, i, depth + 1))
+            } else {
+                None
+            };
+            items.push(Elem { key, data });
+            if *i == before {
+                *i += 1;
+            }
+        }
+        return Value::Set(items);
+    }
+    *i += 1;
+    match &tok.t {
+        T::Word(w) => {
+            if let Some(name) = w.strip_prefix('@') {
+                Value::SetRef(name.to_string())
+            } else {
+                Value::Atom(w.clone())
+            }
+        }
+        T::Str(w) => Value::Atom(w.clone()),
+        _ => Value::Atom(String::new()),
+    }
+}
+
+fn parse_data(s: &[Tok], i: &mut usize, depth: usize) -> Data {
+    match s.get(*i).and_then(|t| t.word()) {
+        Some("accept") => {
+            *i += 1;
+            Data::Verdict(Action::Accept)
+        }
+        Some("drop") => {
+            *i += 1;
+            Data::Verdict(Action::Drop)
+        }
+        Some("return") => {
+            *i += 1;
+            Data::Verdict(Action::Return)
+        }
+        Some("continue") => {
+            *i += 1;
+            Data::Verdict(Action::Continue)
+        }
+        Some(v @ ("jump" | "goto")) => {
+            let target = s
+                .get(*i + 1)
+                .and_then(|t| t.word())
+                .unwrap_or("")
+                .to_string();
+            *i += 2;
+            Data::Verdict(if v == "jump" {
+                Action::Jump(target)
+            } else {
+                Action::Goto(target)
+            })
+        }
+        _ => Data::Value(parse_value(s, i, depth)),
+    }
+}
+
+/// Reads the keys of a match: `tcp dport`, `ip daddr . tcp dport`. Returns the keys and how many
+/// tokens they took, or `None` when the tokens do not start with a key.
+fn parse_keys(s: &[Tok], i: usize) -> Option<(Vec<Key>, usize)> {
+    let mut keys = Vec::new();
+    let mut j = i;
+    loop {
+        let (k, w) = parse_key(s, j)?;
+        keys.push(k);
+        j += w;
+        if s.get(j).and_then(|t| t.word()) == Some(".") && keys.len() < 16 {
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    Some((keys, j - i))
+}
+
+fn parse_key(s: &[Tok], i: usize) -> Option<(Key, usize)> {
+    let w = |k: usize| match s.get(i + k).map(|t| &t.t) {
+        Some(T::Word(w)) => w.as_str(),
+        _ => "",
+    };
+    let (a, b) = (w(0), w(1));
+    let k = match (a, b) {
+        ("meta", "iifname" | "iif") => (Key::Iif, 2),
+        ("meta", "oifname" | "oif") => (Key::Oif, 2),
+        ("iifname" | "iif", _) => (Key::Iif, 1),
+        ("oifname" | "oif", _) => (Key::Oif, 1),
+        ("ip", "saddr") => (Key::Saddr(Family::V4), 2),
+        ("ip", "daddr") => (Key::Daddr(Family::V4), 2),
+        ("ip6", "saddr") => (Key::Saddr(Family::V6), 2),
+        ("ip6", "daddr") => (Key::Daddr(Family::V6), 2),
+        ("ip", "protocol") => (Key::L4proto(Some(Family::V4)), 2),
+        ("ip6", "nexthdr") => (Key::L4proto(Some(Family::V6)), 2),
+        ("meta", "l4proto") => (Key::L4proto(None), 2),
+        ("meta", "nfproto") => (Key::Nfproto, 2),
+        ("meta", "protocol") => (Key::Nfproto, 2),
+        ("tcp", "dport") => (Key::Dport(crate::audit::space::PROTO_TCP), 2),
+        ("udp", "dport") => (Key::Dport(crate::audit::space::PROTO_UDP), 2),
+        ("th", "dport") => (
+            Key::Dport(crate::audit::space::PROTO_TCP | crate::audit::space::PROTO_UDP),
+            2,
+        ),
+        ("tcp" | "udp" | "th", "sport") => (Key::Other(format!("{a} {b}")), 2),
+        ("ct", "state") => (Key::CtState, 2),
+        (
+            "ct" | "meta" | "ip" | "ip6" | "tcp" | "udp" | "th" | "icmp" | "icmpv6" | "ether"
+            | "vlan" | "sctp" | "dccp" | "udplite" | "ah" | "esp" | "comp" | "arp" | "rt" | "frag"
+            | "hbh" | "dst" | "mh" | "exthdr" | "tcp option" | "fib" | "osf" | "socket" | "ipsec",
+            x,
+        ) if !x.is_empty() && !matches!(x, "set") => (Key::Other(format!("{a} {b}")), 2),
+        (
+            "mark" | "priority" | "length" | "skuid" | "skgid" | "iiftype" | "oiftype" | "pkttype"
+            | "cpu" | "cgroup",
+            _,
+        ) => (Key::Other(a.to_string()), 1),
+        _ => return None,
+    };
+    Some(k)
+}
+
+fn verdict_word(w: &str) -> bool {
+    matches!(
+        w,
+        "accept" | "drop" | "reject" | "return" | "jump" | "goto" | "queue"
+    )
+}
+
+/// Reads one rule's statements.
+pub(crate) fn parse_rule(s: &[Tok]) -> Vec<Stmt> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let word = |k: usize| s.get(k).and_then(|t| t.word()).unwrap_or("");
+    while i < s.len() {
+        let before = i;
+        if let Some((keys, width)) = parse_keys(s, i) {
+            i += width;
+            match word(i) {
+                "set" => {
+                    // `meta mark set 1`, `ct mark set ...`: changes the packet, not the verdict
+                    i += 1;
+                    parse_value(s, &mut i, 0);
+                    out.push(Stmt::Neutral);
+                    continue;
+                }
+                "vmap" => {
+                    i += 1;
+                    let map = parse_value(s, &mut i, 0);
+                    out.push(Stmt::VMap { keys, map });
+                    continue;
+                }
+                _ => {}
+            }
+            let mut negated = false;
+            let mut op: Option<String> = None;
+            match word(i) {
+                "!=" | "ne" => {
+                    negated = true;
+                    i += 1;
+                }
+                "==" | "eq" => i += 1,
+                o @ ("<" | ">" | "<=" | ">=" | "lt" | "gt" | "le" | "ge" | "&" | "and" | "|"
+                | "or" | "^" | "xor") => {
+                    op = Some(o.to_string());
+                    i += 1;
+                }
+                _ => {}
+            }
+            if i >= s.len() {
+                out.push(Stmt::Unknown("match without a value".into()));
+                break;
+            }
+            let mut value = parse_value(s, &mut i, 0);
+            // flag lists outside braces: `ct state established,related`
+            while s.get(i).is_some_and(|t| t.is(','))
+                && s.get(i + 1).and_then(|t| t.word()).is_some()
+            {
+                let next = parse_value(s, &mut { i + 1 }, 0);
+                i += 2;
+                let elem = |v: Value| Elem { key: v, data: None };
+                value = match value {
+                    Value::Set(mut items) => {
+                        items.push(elem(next));
+                        Value::Set(items)
+                    }
+                    v => Value::Set(vec![elem(v), elem(next)]),
+                };
+            }
+            out.push(match op {
+                None => Stmt::Match {
+                    keys,
+                    negated,
+                    value,
+                },
+                Some(o) => Stmt::Compare { keys, op: o, value },
+            });
+            continue;
+        }
+        let w = word(i);
+        match w {
+            "accept" => out.push(Stmt::Verdict(Action::Accept)),
+            "drop" => out.push(Stmt::Verdict(Action::Drop)),
+            "return" => out.push(Stmt::Verdict(Action::Return)),
+            "continue" => out.push(Stmt::Neutral),
+            "reject" => {
+                out.push(Stmt::Verdict(Action::Drop));
+                while i + 1 < s.len() && !matches!(word(i + 1), "comment") {
+                    i += 1;
+                }
+            }
+            "jump" | "goto" => {
+                let target = word(i + 1).to_string();
+                out.push(Stmt::Verdict(if w == "jump" {
+                    Action::Jump(target)
+                } else {
+                    Action::Goto(target)
+                }));
+                i += 1;
+            }
+            "counter" => {
+                if word(i + 1) == "packets" {
+                    i += 4;
+                } else if word(i + 1) == "name" {
+                    i += 2;
+                }
+                out.push(Stmt::Neutral);
+            }
+            "comment" => {
+                i += 1;
+                out.push(Stmt::Neutral);
+            }
+            "notrack" | "flow" if w == "notrack" => out.push(Stmt::Neutral),
+            "log" => {
+                while matches!(
+                    word(i + 1),
+                    "prefix" | "level" | "group" | "snaplen" | "queue-threshold" | "flags"
+                ) {
+                    i += 2;
+                    // `flags tcp sequence,options`
+                    if word(i) == "tcp" || word(i) == "ip" {
+                        i += 1;
+                    }
+                }
+                out.push(Stmt::Neutral);
+            }
+            "dnat" | "snat" | "masquerade" | "redirect" => {
+                let kind = match w {
+                    "dnat" | "redirect" => NatKind::Destination,
+                    "snat" => NatKind::Source,
+                    _ => NatKind::Masquerade,
+                };
+                i += 1;
+                if matches!(word(i), "ip" | "ip6") {
+                    i += 1;
+                }
+                if word(i) == "to" {
+                    i += 1;
+                }
+                let mut to = None;
+                if w == "redirect" {
+                    to = Some(format!("__redirect{}", word(i)));
+                    if i < s.len() {
+                        i += 1;
+                    }
+                } else if w != "masquerade" && i < s.len() {
+                    let v = parse_value(s, &mut i, 0);
+                    match v {
+                        Value::Atom(a) => to = Some(a),
+                        _ => out.push(Stmt::Unknown(format!("{w} to a map or expression"))),
+                    }
+                }
+                // flags: persistent, random, fully-random
+                while matches!(word(i), "persistent" | "random" | "fully-random" | ",") {
+                    i += 1;
+                }
+                if w == "masquerade" && word(i) == "to" {
+                    i += 2;
+                }
+                out.push(Stmt::Nat { kind, to });
+                continue;
+            }
+            "" => {
+                if s[i].is(',') || s[i].t == T::Nl {
+                    i += 1;
+                    continue;
+                }
+                out.push(Stmt::Unknown("unexpected punctuation".into()));
+            }
+            other => {
+                out.push(Stmt::Unknown(format!("statement `{other}`")));
+                while i + 1 < s.len() && !verdict_word(word(i + 1)) {
+                    i += 1;
+                }
+            }
+        }
+        i += 1;
+        if i == before {
+            i += 1;
+        }
+    }
+    out
+}

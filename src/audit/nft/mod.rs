@@ -1,0 +1,784 @@
+//! nftables rulesets: `nft -f` text (any layout nft accepts) and `nft -j list ruleset` JSON. Both
+//! are read into one typed statement model ([`ast`]): text by a tokenizer ([`lexer`]) and a
+//! recursive-descent grammar ([`grammar`]), JSON by serde structs ([`json`]). This module turns
+//! that model into audit rules.
+//!
+//! Every base chain a forwarded packet passes is an entry — netdev/inet ingress (for its
+//! devices), filter chains on prerouting, forward and postrouting — ordered by hook, then
+//! priority, across tables and families. Chains of type nat become [`Nat`] translations.
+//! Verdict maps, concatenations and interface sets are expanded into one rule per element (the
+//! elements of a set are disjoint, so the expansion is exact). Family scoping follows the keys:
+//! `ip saddr` or `ip protocol` only match IPv4, `ip6 nexthdr` only IPv6. Statements without
+//! effect on the verdict (counter, log, `mark set`) are skipped; a statement portplan cannot
+//! interpret makes its rule uncertain, never silently matching nothing.
+
+mod ast;
+mod grammar;
+mod json;
+mod lexer;
+
+use super::model::*;
+use super::space::{PROTO_OTHER, PROTO_TCP, PROTO_UDP};
+use crate::plan::Family;
+use ast::*;
+use std::net::IpAddr;
+
+/// Most rules one nft rule may expand into (vmaps × concatenations × interface sets).
+const MAX_EXPANSION: usize = 200_000;
+
+/// Parses nft text (as `nft -f` reads it, or `nft list ruleset` prints it).
+pub fn parse_text(text: &str) -> Config {
+    let (toks, problems) = lexer::substitute(lexer::lex(text));
+    let mut rs = grammar::Parser::new(&toks).run();
+    for (line, why) in problems {
+        rs.unparsed.push(Unparsed {
+            line,
+            text: String::new(),
+            why,
+        });
+    }
+    assemble("nftables", rs)
+}
+
+/// Parses `nft -j list ruleset` output.
+pub fn parse_json(text: &str) -> Result<Config, String> {
+    let rs = json::read(text)?;
+    Ok(assemble("nftables-json", rs))
+}
+
+fn hook_rank(hook: &str) -> Option<u8> {
+    match hook {
+        "ingress" => Some(0),
+        "prerouting" => Some(1),
+        "forward" => Some(2),
+        "postrouting" => Some(3),
+        _ => None,
+    }
+}
+
+fn assemble(format: &'static str, rs: Ruleset) -> Config {
+    let mut notes = rs.notes;
+    let mut chains = Vec::new();
+    let mut entries: Vec<((u8, i64, usize), Entry)> = Vec::new();
+    let mut nat: Vec<((u8, i64, usize), Nat)> = Vec::new();
+    let mut families: Vec<Family> = Vec::new();
+    let mut seq = 0usize;
+    let mut names_used = std::collections::HashSet::new();
+    let relevant_tables = rs
+        .tables
+        .iter()
+        .filter(|t| matches!(t.family.as_str(), "ip" | "ip6" | "inet" | "netdev"))
+        .count();
+    for t in &rs.tables {
+        let table_family = match t.family.as_str() {
+            "ip" => Some(Family::V4),
+            "ip6" => Some(Family::V6),
+            "inet" | "netdev" => None,
+            other => {
+                notes.push(format!(
+                    "table {other} {} does not filter routed IP packets and was not evaluated",
+                    t.name
+                ));
+                continue;
+            }
+        };
+        // chain names are qualified by table (and by family when two tables share a name)
+        let prefix = if rs
+            .tables
+            .iter()
+            .filter(|o| {
+                o.name == t.name && matches!(o.family.as_str(), "ip" | "ip6" | "inet" | "netdev")
+            })
+            .count()
+            > 1
+        {
+            format!("{} {}", t.family, t.name)
+        } else {
+            t.name.clone()
+        };
+        let qualified = |c: &str| format!("{prefix}/{c}");
+        for c in &t.chains {
+            let name = qualified(&c.name);
+            if !names_used.insert(name.clone()) {
+                continue;
+            }
+            let is_nat = c.base.as_ref().is_some_and(|b| b.ctype == "nat");
+            let mut rules = Vec::new();
+            for (at, stmts) in &c.rules {
+                for mut r in build(at, stmts, t, table_family) {
+                    r.action = match r.action {
+                        Action::Jump(x) => Action::Jump(qualified(&x)),
+                        Action::Goto(x) => Action::Goto(qualified(&x)),
+                        a => a,
+                    };
+                    rules.push(r);
+                }
+            }
+            let Some(base) = &c.base else {
+                chains.push(Chain { name, rules });
+                continue;
+            };
+            let Some(rank) = hook_rank(&base.hook) else {
+                notes.push(format!(
+                    "chain `{name}` (hook {}) does not see forwarded packets and was not evaluated",
+                    base.hook
+                ));
+                chains.push(Chain {
+                    name,
+                    rules: Vec::new(),
+                });
+                continue;
+            };
+            seq += 1;
+            let key = (rank, base.prio, seq);
+            if is_nat {
+                for (at, stmts) in &c.rules {
+                    nat_rules(at, stmts, t, table_family, key, &mut nat, &mut notes);
+                }
+                chains.push(Chain {
+                    name,
+                    rules: Vec::new(),
+                });
+                continue;
+            }
+            if base.ctype != "filter" {
+                notes.push(format!(
+                    "chain `{name}` of type {} was not evaluated",
+                    base.ctype
+                ));
+            }
+            let policy_at = c
+                .policy_at
+                .clone()
+                .or_else(|| c.base_at.clone())
+                .unwrap_or_else(|| Location {
+                    line: None,
+                    text: format!("chain {name}"),
+                });
+            let devices: Vec<Option<String>> = if rank == 0 {
+                if base.devices.is_empty() {
+                    // `nft -j` leaves the device out: the chain sees some interface's packets,
+                    // so each of its rules may or may not apply to a flow
+                    notes.push(format!(
+                        "ingress chain `{name}` names no device; its rules are uncertain for every interface"
+                    ));
+                    for r in &mut rules {
+                        let why = "ingress chain of an unknown device".to_string();
+                        r.uncertain = Some(match r.uncertain.take() {
+                            Some(u) => format!("{u}, {why}"),
+                            None => why,
+                        });
+                    }
+                    vec![None]
+                } else {
+                    base.devices.iter().cloned().map(Some).collect()
+                }
+            } else {
+                vec![None]
+            };
+            for d in devices {
+                entries.push((
+                    key,
+                    Entry {
+                        chain: name.clone(),
+                        family: table_family,
+                        iif: d,
+                        oif: None,
+                        policy_accept: c.policy_accept,
+                        policy_at: policy_at.clone(),
+                    },
+                ));
+            }
+            match table_family {
+                Some(f) => families.push(f),
+                None => families.extend([Family::V4, Family::V6]),
+            }
+            chains.push(Chain { name, rules });
+        }
+    }
+    entries.sort_by_key(|(k, _)| *k);
+    nat.sort_by_key(|(k, _)| *k);
+    // without a forward chain, every packet that survives the other hooks is forwarded: a
+    // pass-through entry keeps each flow evaluated (a netdev ingress chain alone covers only
+    // its device)
+    let has_forward = entries.iter().any(|(k, _)| k.0 == 2);
+    if !has_forward && (relevant_tables > 0 || !entries.is_empty()) {
+        notes.push(
+            "no filter base chain sees forwarded packets: nftables forwards everything".into(),
+        );
+        families = vec![Family::V4, Family::V6];
+        chains.push(Chain {
+            name: "(no forward chain)".into(),
+            rules: Vec::new(),
+        });
+        entries.push((
+            (2, 0, 0),
+            Entry {
+                chain: "(no forward chain)".into(),
+                family: None,
+                iif: None,
+                oif: None,
+                policy_accept: true,
+                policy_at: Location {
+                    line: None,
+                    text: "no forward base chain: forwarded packets pass".into(),
+                },
+            },
+        ));
+        entries.sort_by_key(|(k, _)| *k);
+    }
+    // a statement that could not be read could add a rule to any chain: every entry starts with
+    // a rule that may do anything, so no verdict is definite while such lines remain
+    if let Some(first) = rs.unparsed.first() {
+        for (_, entry) in &entries {
+            if let Some(c) = chains.iter_mut().find(|c| c.name == entry.chain)
+                && c.rules.first().is_none_or(|r| r.action != Action::Unknown)
+            {
+                let mut r = Rule::new(Location::line(first.line, &first.text), Action::Unknown);
+                r.uncertain = Some(format!(
+                    "{} line(s) not interpreted (from line {}) may add rules to this chain",
+                    rs.unparsed.len(),
+                    first.line
+                ));
+                c.rules.insert(0, r);
+            }
+        }
+    }
+    families.sort();
+    families.dedup();
+    Config {
+        format,
+        chains,
+        entries: entries.into_iter().map(|(_, e)| e).collect(),
+        unparsed: rs.unparsed,
+        families,
+        notes,
+        nat: nat.into_iter().map(|(_, n)| n).collect(),
+    }
+}
+
+fn nat_rules(
+    at: &Location,
+    stmts: &[Stmt],
+    t: &Table,
+    table_family: Option<Family>,
+    key: (u8, i64, usize),
+    out: &mut Vec<((u8, i64, usize), Nat)>,
+    notes: &mut Vec<String>,
+) {
+    let Some((kind, to)) = stmts.iter().find_map(|s| match s {
+        Stmt::Nat { kind, to } => Some((*kind, to.clone())),
+        _ => None,
+    }) else {
+        if stmts
+            .iter()
+            .any(|s| matches!(s, Stmt::Verdict(_) | Stmt::VMap { .. }))
+        {
+            notes.push(format!(
+                "{}: verdicts in nat chains are not followed",
+                at.label()
+            ));
+        }
+        return;
+    };
+    let matching: Vec<Stmt> = stmts
+        .iter()
+        .filter(|s| !matches!(s, Stmt::Nat { .. } | Stmt::Verdict(_)))
+        .cloned()
+        .collect();
+    for mut r in build(at, &matching, t, table_family) {
+        r.action = Action::Continue;
+        let (to_set, to_ports) = match &to {
+            None => (None, None),
+            Some(text) => match nat_target(text) {
+                Some((set, ports)) => (Some(set), ports),
+                None => {
+                    let why = format!("translation target `{text}`");
+                    r.uncertain = Some(match r.uncertain.take() {
+                        Some(u) => format!("{u}, {why}"),
+                        None => why,
+                    });
+                    (None, None)
+                }
+            },
+        };
+        out.push((
+            key,
+            Nat {
+                kind,
+                matches: r,
+                to: to_set,
+                to_ports,
+            },
+        ));
+    }
+}
+
+/// `10.0.0.1`, `10.0.0.1:443`, `10.0.0.1-10.0.0.9`, `[2001:db8::1]:443`, `10.0.0.0/24`.
+fn nat_target(text: &str) -> Option<(AddrSet, Option<(u16, u16)>)> {
+    let ports = |p: &str| -> Option<(u16, u16)> {
+        match p.split_once('-') {
+            Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+            None => p.parse().ok().map(|n| (n, n)),
+        }
+    };
+    if let Some(p) = text.strip_prefix("__redirect") {
+        // redirect to the local host: no address of a forward target
+        let p = p.trim_start_matches(':');
+        return Some((
+            AddrSet::default(),
+            if p.is_empty() { None } else { Some(ports(p)?) },
+        ));
+    }
+    let (addr, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (a, r) = rest.split_once(']')?;
+        (a, r.strip_prefix(':'))
+    } else if text.matches(':').count() == 1 {
+        let (a, p) = text.split_once(':')?;
+        (a, Some(p))
+    } else {
+        (text, None)
+    };
+    let port = match port {
+        Some(p) => Some(ports(p)?),
+        None => None,
+    };
+    let mut set = AddrSet::default();
+    push_addr(&mut set, addr, None).ok()?;
+    Some((set, port))
+}
+
+fn push_addr(set: &mut AddrSet, a: &str, family: Option<Family>) -> Result<(), String> {
+    let fam_ok = |ip: &IpAddr| match family {
+        Some(Family::V4) => ip.is_ipv4(),
+        Some(Family::V6) => ip.is_ipv6(),
+        None => true,
+    };
+    if let Ok(net) = a.parse::<ipnet::IpNet>() {
+        if !fam_ok(&net.addr()) {
+            return Err(format!("address `{a}` of the other family"));
+        }
+        set.push_net(&net.trunc());
+        return Ok(());
+    }
+    if let Ok(ip) = a.parse::<IpAddr>() {
+        if !fam_ok(&ip) {
+            return Err(format!("address `{a}` of the other family"));
+        }
+        set.push_net(&ip.into());
+        return Ok(());
+    }
+    if let Some((x, y)) = a.split_once('-')
+        && let (Ok(x), Ok(y)) = (x.parse::<IpAddr>(), y.parse::<IpAddr>())
+        && x <= y
+        && x.is_ipv4() == y.is_ipv4()
+        && fam_ok(&x)
+    {
+        set.push_range(x, y);
+        return Ok(());
+    }
+    Err(format!("address `{a}`"))
+}
+
+/// A rule being built; `never` when its matches cannot all hold (e.g. IPv4 and IPv6 keys).
+#[derive(Clone)]
+struct Partial {
+    rule: Rule,
+    never: bool,
+    uncertain: Vec<String>,
+    implied_proto: Option<u8>,
+}
+
+/// Turns one rule's statements into audit rules (several when sets or maps expand).
+fn build(at: &Location, stmts: &[Stmt], t: &Table, table_family: Option<Family>) -> Vec<Rule> {
+    let mut base = Rule::new(at.clone(), Action::Continue);
+    base.family = table_family;
+    let mut live = vec![Partial {
+        rule: base,
+        never: false,
+        uncertain: Vec::new(),
+        implied_proto: None,
+    }];
+    let mut done: Vec<Partial> = Vec::new();
+    for s in stmts {
+        if live.is_empty() {
+            break;
+        }
+        match s {
+            Stmt::Neutral | Stmt::Nat { .. } => {}
+            Stmt::Unknown(why) => live.iter_mut().for_each(|p| p.uncertain.push(why.clone())),
+            Stmt::Compare { keys, op, value } => {
+                let why = format!("comparison `{op}` on {}", describe_keys(keys));
+                let _ = value;
+                live.iter_mut().for_each(|p| p.uncertain.push(why.clone()));
+            }
+            Stmt::Verdict(a) => {
+                for p in &mut live {
+                    p.rule.action = a.clone();
+                }
+                // statements after a verdict are never reached
+                break;
+            }
+            Stmt::Match {
+                keys,
+                negated,
+                value,
+            } => {
+                live = match_stmt(live, keys, *negated, value, t);
+            }
+            Stmt::VMap { keys, map } => {
+                let elems = match resolve(map, t) {
+                    Ok(e) => e,
+                    Err(why) => {
+                        live.iter_mut().for_each(|p| {
+                            p.uncertain.push(why.clone());
+                            p.rule.action = Action::Continue;
+                        });
+                        done.append(&mut live);
+                        break;
+                    }
+                };
+                // a miss ends the rule: only the element rules remain
+                let mut out = Vec::new();
+                for p in &live {
+                    for e in elems.iter() {
+                        if out.len() > MAX_EXPANSION {
+                            break;
+                        }
+                        let mut q = p.clone();
+                        match &e.data {
+                            Some(Data::Verdict(a)) => q.rule.action = a.clone(),
+                            _ => q
+                                .uncertain
+                                .push("verdict map element without a verdict".into()),
+                        }
+                        let one = vec![Elem {
+                            key: e.key.clone(),
+                            data: None,
+                        }];
+                        out.extend(match_stmt(vec![q], keys, false, &Value::Set(one), t));
+                    }
+                }
+                done.extend(out);
+                live = Vec::new();
+                break;
+            }
+        }
+        if live.len() > MAX_EXPANSION {
+            live.truncate(1);
+            live[0]
+                .uncertain
+                .push("rule expands to too many cases".into());
+        }
+    }
+    done.extend(live);
+    done.into_iter()
+        .filter(|p| !p.never)
+        .map(|mut p| {
+            if let Some(bits) = p.implied_proto {
+                p.rule.proto = Some(match p.rule.proto {
+                    Some((b, false)) => (b & bits, false),
+                    Some((b, true)) => (super::space::PROTO_ALL & !b & bits, false),
+                    None => (bits, false),
+                });
+            }
+            if !p.uncertain.is_empty() {
+                p.uncertain.dedup();
+                p.rule.uncertain = Some(p.uncertain.join(", "));
+                // what was not understood may be the verdict itself (a map it does not model)
+                if p.rule.action == Action::Continue {
+                    p.rule.action = Action::Unknown;
+                }
+            }
+            p.rule
+        })
+        .collect()
+}
+
+fn describe_keys(keys: &[Key]) -> String {
+    keys.iter()
+        .map(|k| match k {
+            Key::Other(s) => s.clone(),
+            other => format!("{other:?}").to_lowercase(),
+        })
+        .collect::<Vec<_>>()
+        .join(" . ")
+}
+
+/// The elements a value stands for: a set's, a named set's, or the value itself.
+fn resolve<'a>(v: &'a Value, t: &'a Table) -> Result<std::borrow::Cow<'a, [Elem]>, String> {
+    match v {
+        Value::Set(items) => Ok(std::borrow::Cow::Borrowed(items)),
+        Value::SetRef(name) => t
+            .sets
+            .get(name)
+            .map(|e| std::borrow::Cow::Borrowed(e.as_slice()))
+            .ok_or_else(|| format!("set `@{name}` is not defined in table `{}`", t.name)),
+        other => Ok(std::borrow::Cow::Owned(vec![Elem {
+            key: other.clone(),
+            data: None,
+        }])),
+    }
+}
+
+/// Applies a match to every partial rule; concatenations and interface sets expand.
+fn match_stmt(
+    live: Vec<Partial>,
+    keys: &[Key],
+    negated: bool,
+    value: &Value,
+    t: &Table,
+) -> Vec<Partial> {
+    let elems = match resolve(value, t) {
+        Ok(e) => e,
+        Err(why) => {
+            return live
+                .into_iter()
+                .map(|mut p| {
+                    p.uncertain.push(why.clone());
+                    p
+                })
+                .collect();
+        }
+    };
+    if keys.len() > 1 {
+        // one rule per element, each component a single-key match
+        if negated {
+            return live
+                .into_iter()
+                .map(|mut p| {
+                    p.uncertain.push("negated concatenation".into());
+                    p
+                })
+                .collect();
+        }
+        let mut out = Vec::new();
+        for p in &live {
+            for e in elems.iter() {
+                if out.len() > MAX_EXPANSION {
+                    break;
+                }
+                let parts: Vec<Value> = match &e.key {
+                    Value::Concat(parts) if parts.len() == keys.len() => parts.clone(),
+                    _ => {
+                        let mut q = p.clone();
+                        q.uncertain
+                            .push("concatenation element of another shape".into());
+                        out.push(q);
+                        continue;
+                    }
+                };
+                let mut qs = vec![p.clone()];
+                for (k, v) in keys.iter().zip(parts.iter()) {
+                    qs = match_stmt(qs, std::slice::from_ref(k), false, v, t);
+                }
+                out.extend(qs);
+            }
+        }
+        return out;
+    }
+    let Some(key) = keys.first() else {
+        return live;
+    };
+    let mut atoms: Vec<&str> = Vec::with_capacity(elems.len());
+    let mut odd = None;
+    for e in elems.iter() {
+        match &e.key {
+            Value::Atom(a) => atoms.push(a),
+            other => {
+                odd = Some(
+                    format!("value {other:?}")
+                        .chars()
+                        .take(80)
+                        .collect::<String>(),
+                )
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(live.len());
+    for mut p in live {
+        if let Some(o) = &odd {
+            p.uncertain.push(o.clone());
+        }
+        match key {
+            Key::Iif | Key::Oif => {
+                if atoms.len() == 1 || (!negated && !atoms.is_empty()) {
+                    let already = if *key == Key::Iif {
+                        &p.rule.iif
+                    } else {
+                        &p.rule.oif
+                    };
+                    if already.is_some() {
+                        p.uncertain.push("repeated interface match".into());
+                        out.push(p);
+                        continue;
+                    }
+                    for a in &atoms {
+                        let mut q = p.clone();
+                        let m = Some(IfaceMatch {
+                            name: a.to_string(),
+                            negated,
+                        });
+                        if *key == Key::Iif {
+                            q.rule.iif = m;
+                        } else {
+                            q.rule.oif = m;
+                        }
+                        out.push(q);
+                    }
+                    continue;
+                }
+                p.uncertain.push("negated interface set".into());
+            }
+            Key::Saddr(f) | Key::Daddr(f) => {
+                scope(&mut p, *f);
+                let mut set = AddrSet::default();
+                let mut unread = false;
+                for a in &atoms {
+                    if let Err(e) = push_addr(&mut set, a, Some(*f)) {
+                        p.uncertain.push(e);
+                        unread = true;
+                    }
+                }
+                let slot = if matches!(key, Key::Saddr(_)) {
+                    &mut p.rule.src
+                } else {
+                    &mut p.rule.dst
+                };
+                if slot.is_some() {
+                    p.uncertain.push("repeated address match".into());
+                } else if !unread || negated {
+                    // with an element not understood the (maybe) match must cover at least what
+                    // the rule could match: no address restriction at all
+                    *slot = Some(AddrMatch { set, negated });
+                }
+            }
+            Key::L4proto(f) => {
+                if let Some(f) = f {
+                    scope(&mut p, *f);
+                }
+                let bits = atoms.iter().fold(0u8, |acc, a| acc | proto_bits(a));
+                if p.rule.proto.is_some() {
+                    p.uncertain.push("repeated protocol match".into());
+                } else {
+                    p.rule.proto = Some((bits, negated));
+                }
+            }
+            Key::Dport(bits) => {
+                p.implied_proto = Some(p.implied_proto.map_or(*bits, |b| b & bits));
+                let mut ranges = Vec::new();
+                let mut unread = false;
+                for a in &atoms {
+                    match port_range(a) {
+                        Some(r) => ranges.push(r),
+                        None => {
+                            p.uncertain.push(format!("port `{a}`"));
+                            unread = true;
+                        }
+                    }
+                }
+                if p.rule.dport.is_some() {
+                    p.uncertain.push("repeated port match".into());
+                } else if !unread || negated {
+                    p.rule.dport = Some(PortMatch { ranges, negated });
+                }
+            }
+            Key::CtState => {
+                let new = atoms.iter().flat_map(|a| a.split(',')).any(|w| w == "new");
+                p.rule.new_connections = Some(new != negated);
+            }
+            Key::Nfproto => {
+                let fams: Vec<Option<Family>> = atoms
+                    .iter()
+                    .map(|a| match *a {
+                        "ipv4" | "ip" => Some(Family::V4),
+                        "ipv6" | "ip6" => Some(Family::V6),
+                        _ => None,
+                    })
+                    .collect();
+                match fams.as_slice() {
+                    [Some(f)] if !negated => scope(&mut p, *f),
+                    [Some(Family::V4)] => scope(&mut p, Family::V6),
+                    [Some(Family::V6)] => scope(&mut p, Family::V4),
+                    _ => p.uncertain.push("protocol family match".into()),
+                }
+            }
+            Key::Other(k) => p.uncertain.push(format!("match on `{k}`")),
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// Restricts a rule to one family; a rule already restricted to the other matches nothing.
+fn scope(p: &mut Partial, f: Family) {
+    match p.rule.family {
+        Some(g) if g != f => p.never = true,
+        _ => p.rule.family = Some(f),
+    }
+}
+
+fn proto_bits(a: &str) -> u8 {
+    match a {
+        "tcp" | "6" => PROTO_TCP,
+        "udp" | "17" => PROTO_UDP,
+        _ => PROTO_OTHER,
+    }
+}
+
+fn port_range(a: &str) -> Option<(u16, u16)> {
+    let one = |w: &str| w.parse::<u16>().ok().or_else(|| service_port(w));
+    match a.split_once('-') {
+        Some((x, y)) => {
+            let (x, y) = (one(x)?, one(y)?);
+            (x <= y).then_some((x, y))
+        }
+        None => one(a).map(|n| (n, n)),
+    }
+}
+
+/// Service names nft accepts and prints for ports.
+fn service_port(name: &str) -> Option<u16> {
+    Some(match name {
+        "ssh" => 22,
+        "smtp" => 25,
+        "domain" => 53,
+        "http" | "www" => 80,
+        "https" => 443,
+        "ldap" => 389,
+        "ldaps" => 636,
+        "sip" => 5060,
+        "sip-tls" => 5061,
+        "stun" => 3478,
+        "xmpp-client" => 5222,
+        "xmpp-server" => 5269,
+        "http-alt" | "webcache" => 8080,
+        "ms-sql-s" => 1433,
+        "kerberos" => 88,
+        "msrpc" | "epmap" | "loc-srv" => 135,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priorities_read_names_and_offsets() {
+        assert_eq!(grammar::priority(&["filter"]), 0);
+        assert_eq!(grammar::priority(&["filter", "+", "10"]), 10);
+        assert_eq!(grammar::priority(&["-150"]), -150);
+        assert_eq!(grammar::priority(&["dstnat"]), -100);
+    }
+
+    #[test]
+    fn one_line_chain_header_is_a_base_chain() {
+        let c = parse_text(
+            "table inet f { chain forward { type filter hook forward priority 0; policy drop; tcp dport 443 accept } }",
+        );
+        assert_eq!(c.entries.len(), 1, "{:?}", c.notes);
+        assert!(!c.entries[0].policy_accept);
+        assert_eq!(c.chain("f/forward").unwrap().rules.len(), 1);
+    }
+}
