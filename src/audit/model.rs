@@ -2,9 +2,7 @@
 //! port sets (with negation), plus how a forwarded packet enters them. Anything a parser cannot
 //! interpret stays visible: as an unparsed line, or as a rule marked uncertain.
 
-use super::space::{
-    PROTO_ALL, PROTO_OTHER, PROTO_TCP, PROTO_UDP, PacketBox, Product, Region, normalize,
-};
+use super::space::{PROTO_ALL, PROTO_TCP, PROTO_UDP, PacketBox, Product, Region, normalize};
 use crate::plan::Family;
 use serde::Serialize;
 
@@ -236,64 +234,25 @@ impl Rule {
     }
 
     fn compute_region(&self, family: Family) -> Region {
-        let full_addr = match family {
-            Family::V4 => (0, u128::from(u32::MAX)),
-            Family::V6 => (0, u128::MAX),
-        };
-        let addr = |m: &Option<AddrMatch>| -> Vec<(u128, u128)> {
-            match m {
-                None => vec![full_addr],
-                Some(m) => {
-                    let set = m.set.intervals(family).to_vec();
-                    if m.negated {
-                        complement(&set, full_addr)
-                    } else {
-                        set
-                    }
-                }
-            }
-        };
-        let mut proto = match self.proto {
-            None => PROTO_ALL,
-            Some((bits, false)) => bits,
-            Some((bits, true)) => PROTO_ALL & !bits,
-        };
-        let ports: Vec<(u16, u16)> = match &self.dport {
-            None => vec![(0, u16::MAX)],
-            Some(p) => {
-                proto &= PROTO_TCP | PROTO_UDP;
-                let r: Vec<(u128, u128)> = p
-                    .ranges
-                    .iter()
-                    .map(|(a, b)| (u128::from(*a), u128::from(*b)))
-                    .collect();
-                let r = if p.negated {
-                    complement(&r, (0, u128::from(u16::MAX)))
-                } else {
-                    r
-                };
-                r.into_iter().map(|(a, b)| (a as u16, b as u16)).collect()
-            }
-        };
-        let _ = PROTO_OTHER;
+        // the product's lists are sorted and disjoint, so their cross product is disjoint too
+        let p = self.product(family);
         let mut boxes = Vec::new();
-        if proto == 0 {
+        if p.proto == 0 {
             return Region(boxes);
         }
-        for s in addr(&self.src) {
-            for d in addr(&self.dst) {
-                for p in &ports {
+        for &src in &p.src {
+            for &dst in &p.dst {
+                for &port in &p.port {
                     boxes.push(PacketBox {
-                        src: s,
-                        dst: d,
-                        proto,
-                        port: *p,
+                        src,
+                        dst,
+                        proto: p.proto,
+                        port,
                     });
                 }
             }
         }
-        // overlapping set members would double count
-        Region::union_of(boxes)
+        Region(boxes)
     }
 }
 
