@@ -4,26 +4,7 @@ use crate::harness::flows::{self, Check};
 use crate::harness::{Lab, lab_prerequisites};
 use crate::load;
 
-/// A tiny deterministic generator (xorshift), so the random rulesets are reproducible by seed.
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    pub(crate) fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+pub(crate) use crate::common::Rng;
 
 #[derive(Clone)]
 struct GenRule {
