@@ -49,6 +49,9 @@ const EXTERNAL_SERVICES: [(VipService, AddressUse); 3] = [
 pub fn lint(t: &Topology) -> LintReport {
     let facts = &Catalog::builtin().load_balancer;
     let mut findings = Vec::new();
+    // the networks an Edge internal leg must route to, once per zone (not once per Edge server)
+    let mut needed_routes: std::collections::HashMap<&str, Vec<ipnet::IpNet>> =
+        std::collections::HashMap::new();
     let mut public_addresses = Vec::new();
     let src = &t.source;
 
@@ -240,7 +243,9 @@ pub fn lint(t: &Topology) -> LintReport {
             let Some(int) = server.interface("internal") else {
                 continue;
             };
-            let needed = internal_networks(t, &int.zone);
+            let needed = needed_routes
+                .entry(int.zone.as_str())
+                .or_insert_with(|| internal_networks(t, &int.zone));
             let missing: Vec<String> = needed
                 .iter()
                 .filter(|n| !int.routes.iter().any(|r| r.contains(*n)))
@@ -347,12 +352,23 @@ fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mu
 
 /// Networks of zones other than `edge_zone` that host servers or clients and are not the internet.
 fn internal_networks(t: &Topology, edge_zone: &str) -> Vec<ipnet::IpNet> {
+    // kept in first-seen order; a network is left out when a kept one already holds it, found by
+    // looking up each of its supernets in a set (at most 129 probes) instead of scanning the list
     let mut nets: Vec<ipnet::IpNet> = Vec::new();
+    let mut kept: std::collections::HashSet<ipnet::IpNet> = std::collections::HashSet::new();
     let mut add = |zone: &str, net: ipnet::IpNet| {
         let inside = t
             .zone(zone)
             .is_some_and(|z| z.kind == super::ZoneKind::Internal);
-        if zone != edge_zone && inside && !nets.iter().any(|n| n.contains(&net)) {
+        if zone == edge_zone || !inside {
+            return;
+        }
+        let held = (0..=net.prefix_len()).any(|len| {
+            ipnet::IpNet::new(net.addr(), len)
+                .is_ok_and(|super_net| kept.contains(&super_net.trunc()))
+        });
+        if !held {
+            kept.insert(net.trunc());
             nets.push(net);
         }
     };
