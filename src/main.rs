@@ -51,6 +51,9 @@ enum Command {
     Diagram(DiagramArgs),
     /// Write a self-contained HTML report (plan, diagram, checks; audit and probe results if given)
     Report(ReportArgs),
+    /// Microsoft 365 endpoint data for hybrid: show the snapshot in use, import a saved copy, compare two
+    #[command(subcommand)]
+    Endpoints(EndpointsCommand),
     /// Print the built-in reference topology (a starting point for your own)
     Example,
     /// Print a shell completion script
@@ -316,6 +319,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(args) => audit(args),
         Command::Diagram(args) => diagram(args),
         Command::Report(args) => report(args),
+        Command::Endpoints(cmd) => endpoints(cmd),
         Command::Example => out(Topology::reference_source()),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -1046,4 +1050,97 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
         ]);
     }
     out(&format!("{}{} planned flow(s)\n", show(t), found.len()))
+}
+
+#[derive(Subcommand)]
+enum EndpointsCommand {
+    /// Print a snapshot (the built-in one without FILE): version, age, and each endpoint set
+    Show {
+        /// A snapshot written by `endpoints import`
+        file: Option<PathBuf>,
+        /// Warn when the data is older than this many days
+        #[arg(long, value_name = "DAYS", default_value_t = 45)]
+        max_age: i64,
+    },
+    /// Read the endpoint web service's JSON saved by you and write portplan's snapshot of the Skype area
+    Import {
+        /// The saved answer of the endpoints method (all service areas, or Skype only)
+        file: PathBuf,
+        /// Its data version (YYYYMMDDNN: the version method's `latest`)
+        #[arg(long, value_name = "YYYYMMDDNN")]
+        version: Option<String>,
+        /// The snapshot file to write
+        #[arg(short, long, value_name = "PATH")]
+        output: PathBuf,
+    },
+    /// Which endpoint sets changed addresses, ports or category between two snapshots or saved answers
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// Version of OLD when it is a raw web service answer
+        #[arg(long, value_name = "YYYYMMDDNN")]
+        old_version: Option<String>,
+        /// Version of NEW when it is a raw web service answer
+        #[arg(long, value_name = "YYYYMMDDNN")]
+        new_version: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: AuditOut,
+    },
+}
+
+/// The largest endpoint file read (the whole worldwide answer is well under 1 MiB).
+const ENDPOINTS_LIMIT: u64 = 16 << 20;
+
+fn endpoints(cmd: EndpointsCommand) -> Result<(), Failure> {
+    use portplan::endpoints::{self as ep, Date, Snapshot};
+    let load = |path: &Path, version: Option<&str>| -> Result<Snapshot, Failure> {
+        let text = read_limited(path, ENDPOINTS_LIMIT, "endpoint file")?;
+        Snapshot::read(&text, version).map_err(|e| anyhow!("{}: {e}", path.display()).into())
+    };
+    match cmd {
+        EndpointsCommand::Show { file, max_age } => {
+            let snapshot = match &file {
+                Some(path) => load(path, None)?,
+                None => Snapshot::built_in(),
+            };
+            if let Some(w) = ep::age_warning(&snapshot, Date::today(), max_age) {
+                eprintln!("portplan: warning: {w}");
+            }
+            out(&ep::describe(&snapshot, Date::today(), max_age))
+        }
+        EndpointsCommand::Import {
+            file,
+            version,
+            output,
+        } => {
+            let snapshot = load(&file, version.as_deref())?;
+            let json = serde_json::to_string_pretty(&snapshot).context("writing the snapshot")?;
+            std::fs::write(&output, json + "\n")
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "portplan: wrote {} ({} endpoint set(s) of the Skype area, {} with addresses)",
+                output.display(),
+                snapshot.endpoints.len(),
+                snapshot.address_sets().count()
+            );
+            Ok(())
+        }
+        EndpointsCommand::Diff {
+            old,
+            new,
+            old_version,
+            new_version,
+            format,
+        } => {
+            let a = load(&old, old_version.as_deref())?;
+            let b = load(&new, new_version.as_deref())?;
+            let changes = ep::diff(&a, &b);
+            match format {
+                AuditOut::Table => out(&ep::describe_diff(&a, &b, &changes)),
+                AuditOut::Json => {
+                    out(&(serde_json::to_string_pretty(&changes).context("writing JSON")? + "\n"))
+                }
+            }
+        }
+    }
 }
