@@ -80,7 +80,7 @@ struct CatalogArgs {
     #[arg(long, value_enum, default_value = "table")]
     format: CatalogFormat,
     /// Compare two versions' tables: rows added, removed and changed (e.g. lync2013 sfb2019)
-    #[arg(long, num_args = 2, value_names = ["FROM", "TO"])]
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"], conflicts_with = "scenario")]
     compare: Option<Vec<String>>,
 }
 
@@ -411,7 +411,8 @@ fn catalog(args: CatalogArgs) -> Result<(), Failure> {
             CatalogFormat::Json => {
                 serde_json::to_string_pretty(&c).context("encoding JSON")? + "\n"
             }
-            _ => c.to_string(),
+            CatalogFormat::Table => c.to_string(),
+            _ => return Err(anyhow!("--compare prints as table or json").into()),
         });
     }
     if args.scenario.as_deref() == Some("") {

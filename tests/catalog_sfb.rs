@@ -790,6 +790,24 @@ fn catalog_compare_prints_the_differences_and_refuses_unknown_versions() {
     let (code, _, err) = portplan(&["catalog", "--compare", "lync2013", "sfb2020"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown version `sfb2020`"), "{err}");
+    let (code, _, err) = portplan(&[
+        "catalog",
+        "--compare",
+        "lync2013",
+        "sfb2019",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, _) = portplan(&[
+        "catalog",
+        "--compare",
+        "lync2013",
+        "sfb2019",
+        "--scenario",
+        "reverse-proxy",
+    ]);
+    assert_eq!(code, 2);
 }
 
 #[test]
