@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use portplan::catalog::Catalog;
+use portplan::catalog::{Catalog, Version};
 use portplan::plan;
 use portplan::render::{self, Scope, Target};
 use portplan::topology::{self, Severity, Topology, named_report};
@@ -82,6 +82,9 @@ struct CatalogArgs {
     scenario: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: CatalogFormat,
+    /// Compare two versions' tables: rows added, removed and changed (e.g. lync2013 sfb2019)
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"], conflicts_with = "scenario")]
+    compare: Option<Vec<String>>,
 }
 
 #[derive(Args)]
@@ -210,6 +213,14 @@ struct BetweenArgs {
     /// Answer from this topology's plan (addresses, firewalls) instead of the catalog alone
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
+    /// The product whose catalog rows to answer from, without --topology (lync2013, sfb2015, sfb2019, sfbse)
+    #[arg(
+        long,
+        value_name = "VERSION",
+        default_value = "lync2013",
+        conflicts_with = "topology"
+    )]
+    version: String,
     #[arg(long, value_enum, default_value = "table")]
     format: PlanFormat,
 }
@@ -396,6 +407,18 @@ fn load(arg: &TopologyArg) -> Result<Topology, Failure> {
 
 fn catalog(args: CatalogArgs) -> Result<(), Failure> {
     let catalog = Catalog::builtin();
+    if let Some(pair) = &args.compare {
+        let version = |v: &String| v.parse::<Version>().map_err(|e| anyhow!(e));
+        let c =
+            portplan::catalog::compare::compare(catalog, version(&pair[0])?, version(&pair[1])?);
+        return out(&match args.format {
+            CatalogFormat::Json => {
+                serde_json::to_string_pretty(&c).context("encoding JSON")? + "\n"
+            }
+            CatalogFormat::Table => c.to_string(),
+            _ => return Err(anyhow!("--compare prints as table or json").into()),
+        });
+    }
     if args.scenario.as_deref() == Some("") {
         let table = render::scenario_table(catalog);
         let text = match args.format {
@@ -949,7 +972,16 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
     let Some(path) = &args.topology else {
         let a = between::RoleQuery::parse(&args.a).map_err(|e| anyhow!(e))?;
         let b = between::RoleQuery::parse(&args.b).map_err(|e| anyhow!(e))?;
-        let rows = between::catalog_rows(Catalog::builtin(), a, b);
+        let version: Version = args.version.parse().map_err(|e: String| anyhow!(e))?;
+        let catalog = Catalog::builtin();
+        let rows: Vec<_> = between::catalog_rows(catalog, a, b)
+            .into_iter()
+            .filter(|(_, _, r)| {
+                catalog
+                    .scenario(&r.scenario)
+                    .is_some_and(|s| r.applies_to(version, s))
+            })
+            .collect();
         if matches!(args.format, PlanFormat::Json) {
             let json: Vec<serde_json::Value> = rows
                 .iter()
@@ -985,7 +1017,12 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
                 r.explanation(),
             ]);
         }
-        return out(&format!("{}{} catalog row(s)\n", show(t), rows.len()));
+        return out(&format!(
+            "version: {version} ({})\n{}{} catalog row(s)\n",
+            version.description(),
+            show(t),
+            rows.len()
+        ));
     };
     let topology = load(&TopologyArg {
         file: Some(path.clone()),
@@ -1049,7 +1086,13 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
                 .join(" "),
         ]);
     }
-    out(&format!("{}{} planned flow(s)\n", show(t), found.len()))
+    out(&format!(
+        "version: {} ({})\n{}{} planned flow(s)\n",
+        topology.version,
+        topology.version.description(),
+        show(t),
+        found.len()
+    ))
 }
 
 #[derive(Subcommand)]

@@ -50,6 +50,7 @@ pub fn scenario_table(catalog: &Catalog) -> Table {
     let mut t = Table::new(&[
         "scenario",
         "subject",
+        "versions",
         "title",
         "tables (rows)",
         "reference",
@@ -71,6 +72,11 @@ pub fn scenario_table(catalog: &Catalog) -> Table {
         t.push(vec![
             s.id.clone(),
             s.subject.to_string(),
+            s.versions
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             s.title.clone(),
             tables.join(", "),
             s.reference.clone(),

@@ -71,6 +71,8 @@ where
 pub struct RawTopology {
     pub name: Option<Spanned<String>>,
     pub description: Option<String>,
+    /// The product: lync2013 (when omitted), sfb2015, sfb2019 or sfbse.
+    pub version: Option<Spanned<String>>,
     #[serde(default)]
     pub features: BTreeMap<Spanned<String>, Spanned<bool>>,
     #[serde(default)]

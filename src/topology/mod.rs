@@ -10,10 +10,11 @@ mod finding;
 pub mod lint;
 pub mod names;
 mod validate;
+mod version;
 
 pub use finding::{Finding, Severity, SourceFile, named_report};
 
-use crate::catalog::{Catalog, Feature, Role, ServerRole};
+use crate::catalog::{Catalog, Feature, Role, ServerRole, Version};
 use ipnet::IpNet;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -296,6 +297,8 @@ pub struct Partner {
 pub struct Topology {
     pub name: String,
     pub description: Option<String>,
+    /// The product the deployment runs; it picks the catalog's tables.
+    pub version: Version,
     pub features: BTreeSet<Feature>,
     pub narrow_any: bool,
     /// Scenarios named under `[options] scenarios`, planned besides the ones the pools select.
@@ -367,46 +370,67 @@ impl Topology {
             .flat_map(|p| p.servers.iter().map(move |s| (p, s)))
     }
 
-    /// The catalog scenarios this deployment uses, in catalog order.
+    /// The catalog scenarios this deployment uses, in catalog order: the pools and features ask
+    /// for slots, and the topology's version picks the scenario of each slot.
     pub fn scenarios(&self) -> Vec<&'static str> {
+        let catalog = Catalog::builtin();
         let mut out: Vec<&'static str> = Vec::new();
-        let mut add = |id: &'static str| {
-            if !out.contains(&id) {
-                out.push(id)
+        let mut add = |slot: &str| {
+            if let Some(s) = catalog.scenario_for(slot, self.version)
+                && !out.contains(&s.id.as_str())
+            {
+                out.push(&s.id)
             }
         };
-        for pool in &self.pools {
-            let nat = self.pool_is_natted(pool);
-            match (pool.role, pool.load_balancing) {
-                (ServerRole::Director, LoadBalancing::Hlb) => add("director-pool-hlb"),
-                (ServerRole::Director, LoadBalancing::DnsHlb) => add("director-dns-hlb"),
-                (ServerRole::Director, LoadBalancing::None) => add("director-single"),
-                (ServerRole::Edge, LoadBalancing::Hlb) => {
-                    add("edge-consolidated-hlb");
-                    // the HLB page has no public IM table; the public IM page supplies it
-                    if self.has_feature(Feature::PublicIm) {
-                        add("public-im");
-                    }
-                }
-                (ServerRole::Edge, LoadBalancing::None) if nat => add("edge-single-nat"),
-                (ServerRole::Edge, LoadBalancing::None) => add("edge-single-public"),
-                (ServerRole::Edge, _) if nat => add("edge-dns-nat"),
-                (ServerRole::Edge, _) => add("edge-dns-public"),
-                (ServerRole::ReverseProxy, _) => add("reverse-proxy"),
-                _ => {}
-            }
-        }
-        if self.has_feature(Feature::InternalServers) {
-            add("internal-servers");
+        for slot in self.slots() {
+            add(slot);
         }
         for extra in &self.extra_scenarios {
-            if let Some(s) = Catalog::builtin().scenario(extra) {
-                add(&s.id);
+            if let Some(s) = catalog
+                .scenario(extra)
+                .filter(|s| s.applies_to(self.version))
+            {
+                for slot in s.slot_ids() {
+                    add(slot);
+                }
             }
         }
         // catalog order
-        let catalog = Catalog::builtin();
         out.sort_by_key(|id| catalog.scenarios.iter().position(|s| s.id == *id));
+        out
+    }
+
+    /// The catalog slots the pools and features ask for (see `slots` in catalog.toml).
+    fn slots(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for pool in &self.pools {
+            let nat = self.pool_is_natted(pool);
+            out.extend(match (pool.role, pool.load_balancing) {
+                (ServerRole::Director, LoadBalancing::Hlb) => vec!["director-pool-hlb"],
+                (ServerRole::Director, LoadBalancing::DnsHlb) => vec!["director-dns-hlb"],
+                (ServerRole::Director, LoadBalancing::None) => vec!["director-single"],
+                (ServerRole::Edge, LoadBalancing::Hlb) => {
+                    // the HLB page has no public IM table; the public IM page supplies it
+                    if self.has_feature(Feature::PublicIm) {
+                        vec!["edge-consolidated-hlb", "public-im"]
+                    } else {
+                        vec!["edge-consolidated-hlb"]
+                    }
+                }
+                (ServerRole::Edge, LoadBalancing::None) if nat => vec!["edge-single-nat"],
+                (ServerRole::Edge, LoadBalancing::None) => vec!["edge-single-public"],
+                (ServerRole::Edge, _) if nat => vec!["edge-dns-nat"],
+                (ServerRole::Edge, _) => vec!["edge-dns-public"],
+                (ServerRole::ReverseProxy, _) => vec!["reverse-proxy"],
+                _ => vec![],
+            });
+        }
+        if self.has_feature(Feature::InternalServers) {
+            out.push("internal-servers");
+        }
+        if self.has_feature(Feature::VideoScreenSharing) {
+            out.push("video-screen-sharing");
+        }
         out
     }
 

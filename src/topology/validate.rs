@@ -197,6 +197,7 @@ impl Validator {
         let topology = Topology {
             name,
             description: raw.description.clone(),
+            version: super::version::version_of(&raw),
             features,
             narrow_any: raw
                 .options
@@ -216,6 +217,8 @@ impl Validator {
         };
         self.duplicate_addresses(&topology);
         self.features_need_roles(&topology, &raw);
+        self.problems
+            .extend(super::version::check(&self.source, &raw, &topology));
         self.nat_entries(&topology);
         topology
     }
@@ -934,6 +937,7 @@ impl Validator {
                 Feature::CentralizedLogging | Feature::InternalServers | Feature::SipTcp5060 => &[],
                 Feature::PublicIm => &[ServerRole::Edge],
                 Feature::CollocatedMediation => &[ServerRole::FrontEnd],
+                Feature::VideoScreenSharing => &[ServerRole::FrontEnd],
             };
             for need in needs {
                 if !has(*need) {
