@@ -127,10 +127,13 @@ fn catalog_has_the_table_row_counts_of_the_seeds() {
 fn lync_rows(
     catalog: &Catalog,
 ) -> impl Iterator<Item = (portplan::catalog::RowId, &portplan::catalog::Row)> {
+    // the port summary pages of Lync Server 2013 (hybrid, planned for every version, has a page of
+    // its own: tests/hybrid.rs)
     catalog.rows_with_ids().filter(|(id, _)| {
-        catalog
-            .scenario(&id.scenario)
-            .is_some_and(|s| s.applies_to(portplan::catalog::Version::Lync2013))
+        id.scenario != "hybrid"
+            && catalog
+                .scenario(&id.scenario)
+                .is_some_and(|s| s.applies_to(portplan::catalog::Version::Lync2013))
     })
 }
 

@@ -53,7 +53,7 @@ fn catalog_json_has_the_documented_fields() {
     let json: serde_json::Value =
         serde_json::from_str(&stdout_of(&["catalog", "--format", "json"])).unwrap();
     let rows = json.as_array().unwrap();
-    assert_eq!(rows.len(), 498);
+    assert_eq!(rows.len(), 505);
     for field in [
         "scenario",
         "table",

@@ -26,7 +26,10 @@ fn find<'a>(p: &'a Plan, proto: Transport, port: u16, dst_role: &str) -> Vec<&'a
 
 #[test]
 fn golden_plans_of_every_example() {
-    for name in common::EXAMPLES.into_iter().chain(["sfb2019-hlb.toml"]) {
+    for name in common::EXAMPLES
+        .into_iter()
+        .chain(["sfb2019-hlb.toml", "sfb2019-hybrid.toml"])
+    {
         let (t, p) = load(name);
         let stem = name.trim_end_matches(".toml");
         for target in [Target::Table, Target::Json] {

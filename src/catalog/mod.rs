@@ -220,6 +220,7 @@ string_enum! {
         EdgeAvVip = "edge.av.vip": "the A/V Edge VIP of the external load balancer",
         EdgeInternal = "edge.internal": "each Edge server's internal interface address",
         EdgeInternalVip = "edge.internal.vip": "the Edge pool's internal load balancer VIP",
+        Microsoft365 = "microsoft-365": "Microsoft 365 (Skype for Business Online / Teams): the address ranges of the Skype service area in the endpoint snapshot in use",
     }
 }
 
@@ -237,6 +238,7 @@ string_enum! {
         InternalServers = "internal-servers": "plan the internal server port tables (firewalls between internal segments)",
         SipTcp5060 = "sip-tcp-5060": "plain TCP SIP on 5060 for static routes to trusted services (remote call control)",
         VideoScreenSharing = "video-screen-sharing": "video-based screen sharing (VbSS): the Application Sharing service's media over UDP as well as TCP",
+        Hybrid = "hybrid": "hybrid with Microsoft 365: the Edge federates with Skype for Business Online / Teams for a shared SIP domain",
     }
 }
 
@@ -732,9 +734,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_catalog_parses_and_has_498_rows() {
-        // 318 Lync Server 2013 rows and 180 Skype for Business Server rows
-        assert_eq!(Catalog::builtin().rows.len(), 498);
+    fn builtin_catalog_parses_and_has_505_rows() {
+        // 318 Lync Server 2013 rows, 180 Skype for Business Server rows and 7 hybrid rows
+        assert_eq!(Catalog::builtin().rows.len(), 505);
     }
 
     #[test]

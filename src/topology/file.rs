@@ -87,6 +87,8 @@ pub struct RawTopology {
     pub clients: Vec<Spanned<RawClients>>,
     #[serde(default, rename = "partner")]
     pub partners: Vec<Spanned<RawPartner>>,
+    /// Hybrid with Microsoft 365 (see `hybrid.rs`).
+    pub hybrid: Option<Spanned<super::hybrid::RawHybrid>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -278,6 +278,7 @@ pub fn lint(t: &Topology) -> LintReport {
             .at(src, t.narrow_any_span.clone()),
         );
     }
+    findings.extend(super::hybrid::lint(t, crate::endpoints::Date::today()));
     LintReport {
         findings,
         public_addresses,

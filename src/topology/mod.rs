@@ -7,6 +7,7 @@
 
 pub mod file;
 mod finding;
+pub mod hybrid;
 pub mod lint;
 pub mod names;
 mod validate;
@@ -300,6 +301,8 @@ pub struct Topology {
     /// The product the deployment runs; it picks the catalog's tables.
     pub version: Version,
     pub features: BTreeSet<Feature>,
+    /// Hybrid with Microsoft 365, when `[hybrid]` or the `hybrid` feature is on.
+    pub hybrid: Option<hybrid::Hybrid>,
     pub narrow_any: bool,
     /// Scenarios named under `[options] scenarios`, planned besides the ones the pools select.
     pub extra_scenarios: Vec<String>,
@@ -431,6 +434,9 @@ impl Topology {
         if self.has_feature(Feature::VideoScreenSharing) {
             out.push("video-screen-sharing");
         }
+        if self.has_feature(Feature::Hybrid) {
+            out.push("hybrid");
+        }
         out
     }
 
@@ -465,6 +471,23 @@ impl Topology {
                             zone,
                             net: *net,
                         });
+                    }
+                }
+            }
+            Role::Microsoft365 => {
+                let sets = self.hybrid.iter().flat_map(|h| h.snapshot.address_sets());
+                for net in sets.flat_map(|s| s.ips.iter()) {
+                    // a family no zone holds (IPv6 in an IPv4-only deployment) is not reached
+                    let Some(zone) = self.zone_of_net(net) else {
+                        continue;
+                    };
+                    let ep = Endpoint {
+                        host: "microsoft-365".into(),
+                        zone,
+                        net: *net,
+                    };
+                    if !out.contains(&ep) {
+                        out.push(ep);
                     }
                 }
             }

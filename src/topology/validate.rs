@@ -194,7 +194,7 @@ impl Validator {
             });
         }
 
-        let topology = Topology {
+        let mut topology = Topology {
             name,
             description: raw.description.clone(),
             version: super::version::version_of(&raw),
@@ -214,12 +214,15 @@ impl Validator {
             source: self.source.clone(),
             feature_spans,
             narrow_any_span: raw.options.narrow_any.as_ref().map(span_of),
+            hybrid: None,
         };
         self.duplicate_addresses(&topology);
         self.features_need_roles(&topology, &raw);
         self.problems
             .extend(super::version::check(&self.source, &raw, &topology));
         self.nat_entries(&topology);
+        self.problems
+            .extend(super::hybrid::resolve(&self.source, &raw, &mut topology));
         topology
     }
 
@@ -938,6 +941,8 @@ impl Validator {
                 Feature::PublicIm => &[ServerRole::Edge],
                 Feature::CollocatedMediation => &[ServerRole::FrontEnd],
                 Feature::VideoScreenSharing => &[ServerRole::FrontEnd],
+                // checked with the [hybrid] section (hybrid.rs)
+                Feature::Hybrid => &[],
             };
             for need in needs {
                 if !has(*need) {
