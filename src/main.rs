@@ -590,7 +590,7 @@ fn render_cmd(args: RenderArgs) -> Result<(), Failure> {
                     .with_context(|| format!("cannot create directory {}", path.display()))?;
                 for file in &files {
                     // render_files already refused names that could leave the directory
-                    write_file(&path.join(&file.file), &file.text)?;
+                    write_inside(path, Path::new(&file.file), &file.text)?;
                 }
             }
             Ok(())
@@ -598,12 +598,68 @@ fn render_cmd(args: RenderArgs) -> Result<(), Failure> {
     }
 }
 
+/// Writes a file the user named. A symbolic link at that name is refused rather than followed,
+/// so the file lands in the directory the path names and nowhere else.
 fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    write_no_follow(path, text)
+}
+
+/// Writes `relative` (a plain relative path, checked by the renderer) inside `dir`: every
+/// directory on the way is created or must be a real directory, never a symbolic link, and the
+/// file itself is opened without following one (a link placed in the output directory would
+/// otherwise send the write anywhere on the machine).
+fn write_inside(dir: &Path, relative: &Path, text: &str) -> Result<(), Failure> {
+    let mut at = dir.to_path_buf();
+    let parts: Vec<_> = relative.components().collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(anyhow!(
+                    "{} is a symbolic link: portplan writes only real files and directories inside {}",
+                    at.display(),
+                    dir.display()
+                )
+                .into());
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(anyhow!("{} exists and is not a directory", at.display()).into());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(&at)
+                .with_context(|| format!("cannot create directory {}", at.display()))?,
+            Err(e) => {
+                return Err(anyhow!(e)
+                    .context(format!("cannot use {}", at.display()))
+                    .into());
+            }
+        }
+    }
+    write_no_follow(&dir.join(relative), text)
+}
+
+fn write_no_follow(path: &Path, text: &str) -> Result<(), Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(anyhow!(
+            "{} is a symbolic link: portplan does not write through it (remove it, or name the real file)",
+            path.display()
+        )
+        .into());
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -1158,8 +1214,7 @@ fn endpoints(cmd: EndpointsCommand) -> Result<(), Failure> {
         } => {
             let snapshot = load(&file, version.as_deref())?;
             let json = serde_json::to_string_pretty(&snapshot).context("writing the snapshot")?;
-            std::fs::write(&output, json + "\n")
-                .with_context(|| format!("cannot write {}", output.display()))?;
+            write_file(&output, &(json + "\n"))?;
             eprintln!(
                 "portplan: wrote {} ({} endpoint set(s) of the Skype area, {} with addresses)",
                 output.display(),

@@ -1,0 +1,85 @@
+//! `-o` writes only inside the directory (or to the file) the user named: symbolic links already
+//! there are refused, never followed (a cold trial overwrote a file outside the directory through
+//! a link placed in it).
+
+use assert_cmd::Command;
+use std::os::unix::fs::symlink;
+
+fn portplan() -> Command {
+    Command::cargo_bin("portplan").unwrap()
+}
+
+#[test]
+fn a_symlink_in_the_output_directory_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    symlink(&victim, out.join("fw-external.nft")).unwrap();
+    let res = portplan()
+        .args(["render", "--target", "nftables", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&res.get_output().stderr).to_string();
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+}
+
+#[test]
+fn a_dangling_symlink_in_the_output_directory_creates_nothing_outside() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let target = dir.path().join("newfile.txt");
+    symlink(&target, out.join("fw-internal.nft")).unwrap();
+    portplan()
+        .args(["render", "--target", "nftables", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    assert!(!target.exists());
+}
+
+#[test]
+fn a_symlinked_subdirectory_of_the_output_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    symlink(&elsewhere, out.join("policies")).unwrap();
+    let res = portplan()
+        .args(["render", "--target", "aerleon", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&res.get_output().stderr).to_string();
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn a_single_output_file_that_is_a_symlink_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    let link = dir.path().join("rules.csv");
+    symlink(&victim, &link).unwrap();
+    portplan()
+        .args(["render", "--target", "csv", "-o"])
+        .arg(&link)
+        .assert()
+        .code(2);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    // a real file is replaced as before
+    let real = dir.path().join("real.csv");
+    std::fs::write(&real, "old").unwrap();
+    portplan()
+        .args(["render", "--target", "csv", "-o"])
+        .arg(&real)
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(&real).unwrap().contains("5061"));
+}
