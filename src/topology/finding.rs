@@ -128,7 +128,7 @@ impl miette::SourceCode for Shown {
         // the lines around the span, one more each side so miette sees where they end
         let starts = &self.line_starts;
         let first = starts.partition_point(|s| *s <= start) - 1;
-        let last = starts.partition_point(|s| *s <= end.max(start + 1) - 1) - 1;
+        let last = starts.partition_point(|s| *s < end.max(start + 1)) - 1;
         let from_line = first.saturating_sub(before + 1);
         let to_line = (last + after + 2).min(starts.len());
         let from = starts[from_line];
