@@ -83,3 +83,34 @@ fn a_single_output_file_that_is_a_symlink_is_refused() {
         .success();
     assert!(std::fs::read_to_string(&real).unwrap().contains("5061"));
 }
+
+#[test]
+fn interface_names_that_differ_only_in_punctuation_get_their_own_nft_chains() {
+    // a cold trial named two legs `out-side` and `out_side`: both directions fell into one chain
+    // and the forward chain jumped to it for one direction only, so inbound traffic hit the policy
+    let text = portplan::topology::Topology::reference_source()
+        .replace("name = \"outside\"", "name = \"out-side\"")
+        .replace(
+            "  name = \"dmz\"\n  zone = \"perimeter-external\"",
+            "  name = \"out_side\"\n  zone = \"perimeter-external\"",
+        );
+    let t = portplan::topology::Topology::parse("punct.toml", &text).unwrap();
+    let p = portplan::plan::compile(&t);
+    let nft = portplan::render::render(
+        &p,
+        &t,
+        portplan::render::Target::Nftables,
+        &portplan::render::Scope::Firewall("fw-external".into()),
+    )
+    .unwrap();
+    let jumps: Vec<&str> = nft.lines().filter(|l| l.contains(" jump ")).collect();
+    assert_eq!(jumps.len(), 2, "{jumps:#?}");
+    let targets: std::collections::BTreeSet<&str> = jumps
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(targets.len(), 2, "two directions, two chains: {jumps:#?}");
+    for chain in targets {
+        assert!(nft.contains(&format!("chain {chain} {{")), "{chain}");
+    }
+}

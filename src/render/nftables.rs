@@ -5,7 +5,7 @@
 //! follows the plan's rules, not the number of servers. The file first creates and deletes the table
 //! so that loading it replaces any previous version in one transaction.
 
-use super::address_book::{AddressBook, identifier, merged_comment, rule_comment};
+use super::address_book::{AddressBook, merged_comment, rule_comment};
 use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope, net_text};
 use crate::plan::{Family, Plan, Rule};
 use crate::topology::Topology;
@@ -26,11 +26,32 @@ fn set_name(base: &str, family: Family) -> String {
     )
 }
 
+/// The chain of an interface pair. Interface names keep their letters and digits; `_`, `-` and
+/// `.` are written `__`, `_d` and `_p`, so two pairs never share a chain (`out-side` and `out_side`
+/// once collapsed into one chain and the other direction's rules were never reached).
 fn chain_name(rule: &Rule) -> String {
-    identifier(&format!(
+    let part = |name: &str| {
+        let mut out = String::new();
+        if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push_str("if_");
+        }
+        for c in name.chars() {
+            match c {
+                '_' => out.push_str("__"),
+                '-' => out.push_str("_d"),
+                '.' => out.push_str("_p"),
+                c if c.is_ascii_alphanumeric() => out.push(c),
+                // names are checked to hold nothing else; keep the chain name valid regardless
+                c => out.push_str(&format!("_u{:x}_", u32::from(c))),
+            }
+        }
+        out
+    };
+    format!(
         "{}_to_{}",
-        rule.ingress_interface, rule.egress_interface
-    ))
+        part(&rule.ingress_interface),
+        part(&rule.egress_interface)
+    )
 }
 
 /// Rules that share chain, family, both address sets and the protocol, in plan order, with the
