@@ -805,6 +805,12 @@ fn probe(args: ProbeArgs) -> Result<(), Failure> {
         return Err(Failure::Findings);
     };
     let summary = report::Summary::of(&outcomes, &untestable);
+    if summary.probes == 0 {
+        eprintln!(
+            "portplan: nothing was probed from `{}`: no planned flow starts there with a concrete destination ({} had none); that is not a pass",
+            args.from, summary.untestable
+        );
+    }
     let text = match args.format {
         ProbeFormat::Json => {
             let doc = report::ProbeJson {

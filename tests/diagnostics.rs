@@ -73,3 +73,12 @@ fn a_snippet_near_the_end_of_a_large_file_shows_the_right_lines() {
         "{out}"
     );
 }
+
+#[test]
+fn a_default_route_on_the_edge_internal_leg_is_a_lint_warning() {
+    let text = portplan::topology::Topology::reference_source()
+        .replace("routes = [\"10.10.0.0/16\"]", "routes = [\"0.0.0.0/0\"]");
+    let (code, out) = check(&text);
+    assert_eq!(code, 0, "a warning, not an error: {out}");
+    assert!(out.contains("edge-internal-default-route"), "{out}");
+}

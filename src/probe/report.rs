@@ -34,8 +34,9 @@ impl Summary {
         }
     }
 
+    /// Every probe passed, and there was at least one: a run that tested nothing proves nothing.
     pub fn all_passed(&self) -> bool {
-        self.passed == self.probes
+        self.probes > 0 && self.passed == self.probes
     }
 
     /// One line, with a closing `N passed, M failed` any test runner can read.
@@ -116,4 +117,14 @@ pub struct ProbeJson<'a> {
     pub summary: &'a Summary,
     pub outcomes: &'a [Outcome],
     pub untestable: &'a [Untestable],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_probed_nothing_is_not_a_pass() {
+        assert!(!Summary::of(&[], &[]).all_passed());
+    }
 }

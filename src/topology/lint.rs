@@ -243,6 +243,19 @@ pub fn lint(t: &Topology) -> LintReport {
             let Some(int) = server.interface("internal") else {
                 continue;
             };
+            if let Some(default) = int.routes.iter().find(|r| r.prefix_len() == 0) {
+                findings.push(
+                    Finding::warning(
+                        "edge-internal-default-route",
+                        format!(
+                            "`{}`: the internal interface routes {default}: a second default gateway beside the external one",
+                            server.name
+                        ),
+                    )
+                    .help("the Edge's only default gateway is on the external side; list the internal networks in `routes` instead")
+                    .at(src, Some(int.span.clone())),
+                );
+            }
             let needed = needed_routes
                 .entry(int.zone.as_str())
                 .or_insert_with(|| internal_networks(t, &int.zone));

@@ -1,6 +1,7 @@
-//! `-o` writes only inside the directory (or to the file) the user named: symbolic links already
-//! there are refused, never followed (a cold trial overwrote a file outside the directory through
-//! a link placed in it).
+//! Output a user can trust on topologies nobody here wrote: `-o` writes only inside the directory
+//! (or to the file) the user named, symbolic links already there refused, never followed (a cold
+//! trial overwrote a file outside the directory through a link placed in it); generated names stay
+//! distinct and within each platform's limits.
 
 use assert_cmd::Command;
 use std::os::unix::fs::symlink;
@@ -112,5 +113,50 @@ fn interface_names_that_differ_only_in_punctuation_get_their_own_nft_chains() {
     assert_eq!(targets.len(), 2, "two directions, two chains: {jumps:#?}");
     for chain in targets {
         assert!(nft.contains(&format!("chain {chain} {{")), "{chain}");
+    }
+}
+
+#[test]
+fn asa_object_group_names_stay_within_64_characters_and_distinct() {
+    // zone names at the 63-byte limit made `ANY_<ZONE>` group names of 67 characters
+    let long_a = format!("perimeter-{}", "a".repeat(53));
+    let long_b = format!("perimeter-{}", "b".repeat(53));
+    let text = portplan::topology::Topology::reference_source()
+        .replace("perimeter-external", &long_a)
+        .replace("perimeter-internal", &long_b);
+    let t = portplan::topology::Topology::parse("long.toml", &text).unwrap();
+    let p = portplan::plan::compile(&t);
+    let asa = portplan::render::render(
+        &p,
+        &t,
+        portplan::render::Target::Asa,
+        &portplan::render::Scope::All,
+    )
+    .unwrap();
+    let names: Vec<&str> = asa
+        .lines()
+        .filter_map(|l| l.strip_prefix("object-group network "))
+        .collect();
+    assert!(!names.is_empty());
+    for n in &names {
+        assert!(n.len() <= 64, "{n} has {} characters", n.len());
+    }
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    // one definition per firewall file: the same name may appear once per firewall
+    let per_fw: Vec<Vec<&str>> = asa
+        .split("# ==>")
+        .map(|f| {
+            f.lines()
+                .filter_map(|l| l.strip_prefix("object-group network "))
+                .collect()
+        })
+        .collect();
+    for names in per_fw {
+        let mut d = names.clone();
+        d.sort();
+        d.dedup();
+        assert_eq!(d.len(), names.len(), "{names:#?}");
     }
 }
