@@ -1306,8 +1306,18 @@ fn ace(w: &[&str], at: Location, objs: &Objects) -> Result<Vec<Rule>, String> {
     }
     // one rule per (protocols, ports) entry: a group mixing tcp, udp and tcp-udp with different
     // ports is then exact, and a port group narrows the protocol the entry names
-    let mut out = Vec::new();
+    // entries of one protocol set share a rule (empty ranges: any port)
+    let mut merged: Vec<(u8, Vec<(u16, u16)>)> = Vec::new();
     for (bits, ranges) in &svc.entries {
+        match merged.iter_mut().find(|(b, _)| b == bits) {
+            Some((_, r)) if r.is_empty() => {}
+            Some((_, r)) if ranges.is_empty() => r.clear(),
+            Some((_, r)) => r.extend(ranges.iter().copied()),
+            None => merged.push((*bits, ranges.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    for (bits, ranges) in &merged {
         let bits = bits & ace_proto;
         if bits == 0 {
             continue;
