@@ -757,12 +757,19 @@ fn set_text(s: &super::model::AddrSet, family: Family) -> String {
 fn boxes_text(boxes: &[PacketBox], family: Family) -> String {
     let mut out: Vec<String> = Vec::new();
     for b in boxes.iter().take(4) {
-        let proto = match b.proto {
-            super::space::PROTO_TCP => "tcp",
-            super::space::PROTO_UDP => "udp",
-            x if x == super::space::PROTO_TCP | super::space::PROTO_UDP => "tcp/udp",
-            PROTO_ALL => "any protocol",
-            _ => "other protocols",
+        let proto = if b.proto == PROTO_ALL {
+            "any protocol".to_string()
+        } else {
+            [
+                (super::space::PROTO_TCP, "tcp"),
+                (super::space::PROTO_UDP, "udp"),
+                (super::space::PROTO_OTHER, "other protocols"),
+            ]
+            .iter()
+            .filter(|(bit, _)| b.proto & bit != 0)
+            .map(|(_, name)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
         };
         let mut t = proto.to_string();
         if b.port != (0, u16::MAX) {
