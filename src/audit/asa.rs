@@ -1002,6 +1002,34 @@ fn nat_rule(
             Err(e) => return fail(e, unparsed, section),
         }
     };
+    // object NAT to an inline address takes the real object's size (a subnet maps to a subnet)
+    let mapped = match (mapped, &real) {
+        (Mapped::Set(m), Some(r))
+            if object
+                && !objs.networks.contains_key(*mapped_word)
+                && m.v4.len() + m.v6.len() == 1 =>
+        {
+            let widen = |mine: &[(u128, u128)], theirs: &[(u128, u128)]| -> Vec<(u128, u128)> {
+                match (mine, super::space::normalize(theirs.to_vec()).as_slice()) {
+                    ([(a, b)], [(lo, hi)]) if a == b && hi > lo => {
+                        let size = (hi - lo).wrapping_add(1);
+                        if size.is_power_of_two() {
+                            let base = a - a % size;
+                            vec![(base, base + (size - 1))]
+                        } else {
+                            mine.to_vec()
+                        }
+                    }
+                    _ => mine.to_vec(),
+                }
+            };
+            Mapped::Set(AddrSet {
+                v4: widen(&m.v4, &r.v4),
+                v6: widen(&m.v6, &r.v6),
+            })
+        }
+        (m, _) => m,
+    };
     let mapped_any = *mapped_word == "any";
     let mut unidirectional = false;
     let mut service: Option<(u8, u16, u16)> = None;
@@ -1359,5 +1387,177 @@ mod tests {
         assert_eq!(c.entries[0].iif.as_deref(), Some("inside"));
         assert_eq!(mask_len("255.255.255.0"), Some(24));
         assert_eq!(mask_len("255.0.255.0"), None);
+    }
+}
+
+#[cfg(test)]
+mod nat_and_levels {
+    use super::*;
+    use crate::audit::eval::{Fate, evaluate};
+    use crate::audit::space::{PacketBox, Region, addr_value};
+    use crate::plan::Family;
+
+    fn verdict(c: &Config, iif: &str, oif: &str, dst: &str, proto: u8, port: u16) -> String {
+        let d = addr_value(dst.parse().unwrap());
+        let pieces = evaluate(
+            c,
+            Family::V4,
+            iif,
+            oif,
+            Region::of(PacketBox {
+                src: (0, u128::from(u32::MAX)),
+                dst: (d, d),
+                proto,
+                port: (port, port),
+            }),
+        );
+        assert_eq!(pieces.len(), 1, "{pieces:?}");
+        match &pieces[0].fate {
+            Fate::Allowed(_) => "allowed".into(),
+            Fate::Denied(_) => "denied".into(),
+            Fate::Uncertain(at) => format!("uncertain {at:?}"),
+        }
+    }
+
+    #[test]
+    fn name_aliases_resolve_in_objects_acls_and_nat() {
+        let c = parse(
+            "name 172.16.10.12 edge-av-private\nname 203.0.113.12 edge-av description A/V public\nobject network AV\n host edge-av-private\n nat (dmz,outside) static edge-av\naccess-list OUT extended permit udp any host edge-av-private eq 3478\naccess-list OUT extended permit tcp any edge-av-private 255.255.255.255 eq 443\naccess-group OUT in interface outside\n",
+        );
+        assert!(c.unparsed.is_empty(), "{:?}", c.unparsed);
+        assert_eq!(
+            verdict(&c, "outside", "dmz", "172.16.10.12", PROTO_UDP, 3478),
+            "allowed"
+        );
+        assert_eq!(
+            verdict(&c, "outside", "dmz", "172.16.10.12", PROTO_TCP, 443),
+            "allowed"
+        );
+        assert_eq!(c.nat.len(), 2);
+        let dnat = c
+            .nat
+            .iter()
+            .find(|n| n.kind == NatKind::Destination)
+            .unwrap();
+        let public = addr_value("203.0.113.12".parse().unwrap());
+        assert_eq!(
+            dnat.matches.dst.as_ref().unwrap().set.v4,
+            vec![(public, public)]
+        );
+        let private = addr_value("172.16.10.12".parse().unwrap());
+        assert_eq!(dnat.to.as_ref().unwrap().v4, vec![(private, private)]);
+        assert_eq!(dnat.matches.iif.as_ref().unwrap().name, "outside");
+        assert_eq!(dnat.matches.oif.as_ref().unwrap().name, "dmz");
+    }
+
+    #[test]
+    fn object_and_twice_nat_in_asa_order() {
+        let c = parse(
+            "object network NET\n subnet 172.16.10.0 255.255.255.0\n nat (dmz,outside) static 203.0.113.0\nobject network PUB\n subnet 203.0.113.0 255.255.255.0\nobject network H\n host 172.16.10.30\n nat (dmz,outside) static 203.0.113.30 service tcp 443 8443\nobject network DYN\n subnet 10.0.0.0 255.0.0.0\n nat (inside,outside) dynamic interface\nnat (dmz,outside) after-auto source static NET PUB\nnat (dmz,outside) source static H H\nnat (dmz,outside) source static H H destination static PUB NET\nnat (dmz,outside) source static H H service SVC SVC\nnat (dmz,outside) source static H H unidirectional inactive\naccess-group X global\n",
+        );
+        // twice NAT first (lines 13, 14, 15; 16 is inactive), then object NAT (static by size,
+        // then dynamic), then after-auto (line 12)
+        let lines: Vec<Option<usize>> = c.nat.iter().map(|n| n.matches.at.line).collect();
+        assert_eq!(
+            lines,
+            vec![
+                Some(13),
+                Some(13),
+                Some(14),
+                Some(14),
+                Some(15),
+                Some(15),
+                Some(8),
+                Some(3),
+                Some(3),
+                Some(11),
+                Some(12),
+                Some(12)
+            ],
+            "{:#?}",
+            c.nat
+                .iter()
+                .map(|n| (n.kind, &n.matches.at))
+                .collect::<Vec<_>>()
+        );
+        // identity twice NAT is read, one translating the destination as well is not
+        assert!(c.nat[0].matches.uncertain.is_none());
+        assert!(c.nat[2].matches.uncertain.is_some() && c.nat[2].to.is_none());
+        assert!(c.nat[4].matches.uncertain.is_some());
+        // the service static has only its inbound half, on the mapped port
+        let svc = &c.nat[6];
+        assert_eq!(svc.kind, NatKind::Destination);
+        assert_eq!(svc.to_ports, Some((443, 443)));
+        assert_eq!(
+            svc.matches.dport.as_ref().unwrap().ranges,
+            vec![(8443, 8443)]
+        );
+        // subnet to subnet keeps host parts
+        assert!(c.nat[7].one_to_one && c.nat[8].one_to_one);
+        assert_eq!(c.nat[9].kind, NatKind::Masquerade);
+    }
+
+    #[test]
+    fn service_groups_mixing_tcp_udp_and_tcp_udp_give_definite_answers() {
+        let c = parse(
+            "object-group service MIX\n service-object tcp destination eq 443\n service-object udp destination range 3478 3479\n service-object tcp-udp destination eq 5061\nobject-group service BOTH tcp-udp\n port-object eq 53\naccess-list OUT extended permit object-group MIX any host 10.0.0.1\naccess-list OUT extended permit tcp any host 10.0.0.2 object-group BOTH\naccess-group OUT in interface outside\n",
+        );
+        let v = |dst: &str, proto: u8, port: u16| verdict(&c, "outside", "dmz", dst, proto, port);
+        assert_eq!(v("10.0.0.1", PROTO_TCP, 443), "allowed");
+        assert_eq!(v("10.0.0.1", PROTO_UDP, 443), "denied");
+        assert_eq!(v("10.0.0.1", PROTO_UDP, 3479), "allowed");
+        assert_eq!(v("10.0.0.1", PROTO_TCP, 3478), "denied");
+        assert_eq!(v("10.0.0.1", PROTO_TCP, 5061), "allowed");
+        assert_eq!(v("10.0.0.1", PROTO_UDP, 5061), "allowed");
+        // a tcp-udp port group under a tcp entry stays tcp
+        assert_eq!(v("10.0.0.2", PROTO_TCP, 53), "allowed");
+        assert_eq!(v("10.0.0.2", PROTO_UDP, 53), "denied");
+    }
+
+    #[test]
+    fn interfaces_without_an_acl_follow_security_levels() {
+        let base = "interface Gi0/0\n nameif outside\n security-level 0\ninterface Gi0/1\n nameif dmz\n security-level 50\ninterface Gi0/2\n nameif inside\ninterface Gi0/3\n nameif dmz2\n security-level 50\n";
+        let c = parse(base);
+        let v = |c: &Config, i: &str, o: &str| verdict(c, i, o, "10.0.0.1", PROTO_TCP, 443);
+        assert_eq!(
+            v(&c, "inside", "dmz"),
+            "allowed",
+            "100 (default for inside) -> 50"
+        );
+        assert_eq!(v(&c, "dmz", "outside"), "allowed");
+        assert_eq!(v(&c, "outside", "dmz"), "denied");
+        assert_eq!(v(&c, "dmz", "inside"), "denied");
+        assert_eq!(v(&c, "dmz", "dmz2"), "denied", "equal levels");
+        let same = parse(&format!(
+            "{base}same-security-traffic permit inter-interface\n"
+        ));
+        assert_eq!(v(&same, "dmz", "dmz2"), "allowed");
+        // an inbound ACL replaces the level rule for its interface
+        let acl = parse(&format!(
+            "{base}access-list OUT extended permit tcp any any eq 443\naccess-group OUT in interface outside\naccess-list IN extended deny ip any any\naccess-group IN in interface inside\n"
+        ));
+        assert_eq!(v(&acl, "outside", "dmz"), "allowed");
+        assert_eq!(v(&acl, "inside", "dmz"), "denied");
+        assert_eq!(v(&acl, "dmz", "outside"), "allowed");
+        // a global ACL applies to every interface instead
+        let global = parse(&format!(
+            "{base}access-list G extended deny ip any any\naccess-group G global\n"
+        ));
+        assert_eq!(v(&global, "inside", "dmz"), "denied");
+        // an interface the configuration says nothing about stays uncertain
+        assert!(v(&c, "dmz", "mgmt").starts_with("uncertain"));
+    }
+
+    #[test]
+    fn an_object_with_an_unreadable_member_makes_its_users_uncertain() {
+        let c = parse(
+            "object network WEB\n fqdn www.example.com\nobject-group network G\n network-object object WEB\n network-object host 10.0.0.1\naccess-list OUT extended permit tcp any object-group G eq 443\naccess-group OUT in interface outside\nobject network WEB2\n host nowhere\n nat (dmz,outside) static 203.0.113.9\n",
+        );
+        assert!(verdict(&c, "outside", "dmz", "10.0.0.1", PROTO_TCP, 443).starts_with("uncertain"));
+        assert!(
+            c.nat.iter().all(|n| n.matches.uncertain.is_some()),
+            "{:?}",
+            c.nat
+        );
     }
 }

@@ -940,3 +940,72 @@ mod tests {
         assert!(!c.entries[0].policy_accept);
     }
 }
+
+#[cfg(test)]
+mod nat_tests {
+    use super::*;
+
+    fn nat_of(rules: &str) -> Config {
+        parse(
+            &format!(
+                "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:MINE - [0:0]\n{rules}COMMIT\n*filter\n:FORWARD DROP [0:0]\nCOMMIT\n"
+            ),
+            Family::V4,
+        )
+    }
+
+    #[test]
+    fn nat_table_targets_become_translations() {
+        let c = nat_of(
+            "-A PREROUTING -i outside -d 203.0.113.12/32 -j DNAT --to-destination 172.16.10.12\n\
+             -A PREROUTING -i outside -d 203.0.113.13/32 -p tcp --dport 443 -j DNAT --to-destination 172.16.10.13:8443\n\
+             -A PREROUTING -d 198.51.100.0/24 -j NETMAP --to 172.16.20.0/24\n\
+             -A POSTROUTING -o outside -s 172.16.10.12/32 -j SNAT --to-source 203.0.113.12\n\
+             -A POSTROUTING -o outside -j MASQUERADE\n\
+             -A OUTPUT -j DNAT --to-destination 10.0.0.1\n",
+        );
+        assert!(c.unparsed.is_empty(), "{:?}", c.unparsed);
+        let kinds: Vec<NatKind> = c.nat.iter().map(|n| n.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                NatKind::Destination,
+                NatKind::Destination,
+                NatKind::Destination,
+                NatKind::Source,
+                NatKind::Masquerade
+            ]
+        );
+        assert!(c.nat.iter().all(|n| n.matches.uncertain.is_none()));
+        assert_eq!(c.nat[1].to_ports, Some((8443, 8443)));
+        assert!(c.nat[2].one_to_one && !c.nat[0].one_to_one);
+        assert_eq!(c.nat[0].matches.iif.as_ref().unwrap().name, "outside");
+        assert!(
+            !c.notes.iter().any(|n| n.contains("`nat`")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn nat_lines_portplan_cannot_follow_are_uncertain_translations() {
+        let c = nat_of(
+            "-A PREROUTING -d 203.0.113.12/32 -j ACCEPT\n\
+             -A PREROUTING -j MINE\n\
+             -A PREROUTING -m statistic --mode random --probability 0.5 -j DNAT --to-destination 172.16.10.1\n\
+             -A POSTROUTING -j DNAT --to-destination 172.16.10.1\n\
+             -A PREROUTING -d 203.0.113.12/32 -j DNAT --to-destination nowhere\n\
+             -A PREROUTING -d not-an-address -j DNAT --to-destination 172.16.10.1\n",
+        );
+        assert_eq!(c.nat.len(), 6, "{:?}", c.nat);
+        for n in &c.nat {
+            assert!(n.matches.uncertain.is_some(), "{:?}", n.matches.at);
+        }
+        assert_eq!(
+            c.unparsed.len(),
+            1,
+            "the unreadable address: {:?}",
+            c.unparsed
+        );
+    }
+}

@@ -792,3 +792,183 @@ fn boxes_text(boxes: &[PacketBox], family: Family) -> String {
     }
     out.join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::model::{AddrMatch, AddrSet, Rule};
+    use crate::audit::space::{PROTO_TCP, PROTO_UDP};
+
+    fn set(net: &str) -> AddrSet {
+        let mut s = AddrSet::default();
+        s.push_net(&net.parse().unwrap());
+        s
+    }
+
+    fn v4(a: &str) -> u128 {
+        addr_value(a.parse().unwrap())
+    }
+
+    fn dnat(dst: &str, to: &str, one_to_one: bool, line: usize) -> Nat {
+        let mut r = Rule::new(
+            Location::line(line, "dnat"),
+            super::super::model::Action::Continue,
+        );
+        r.dst = Some(AddrMatch {
+            set: set(dst),
+            negated: false,
+        });
+        Nat {
+            kind: NatKind::Destination,
+            matches: r,
+            to: Some(set(to)),
+            to_ports: None,
+            one_to_one,
+        }
+    }
+
+    fn config(nat: Vec<Nat>) -> Config {
+        Config {
+            format: "test",
+            chains: Vec::new(),
+            entries: Vec::new(),
+            unparsed: Vec::new(),
+            families: vec![Family::V4],
+            notes: Vec::new(),
+            nat,
+        }
+    }
+
+    fn to_host(a: &str) -> PacketBox {
+        PacketBox {
+            src: full(Family::V4),
+            dst: host(a.parse().unwrap()),
+            proto: PROTO_TCP | PROTO_UDP,
+            port: (443, 443),
+        }
+    }
+
+    #[test]
+    fn netmap_keeps_the_host_part_and_a_host_maps_to_itself() {
+        let n = dnat("203.0.113.0/24", "172.16.10.0/24", true, 1);
+        let iv = (v4("203.0.113.12"), v4("203.0.113.12"));
+        assert_eq!(
+            image(&n, iv, Family::V4, None),
+            Some((v4("172.16.10.12"), v4("172.16.10.12")))
+        );
+        let one = dnat("203.0.113.12/32", "172.16.10.12/32", false, 1);
+        assert_eq!(
+            image(
+                &one,
+                (v4("203.0.113.12"), v4("203.0.113.12")),
+                Family::V4,
+                None
+            ),
+            Some((v4("172.16.10.12"), v4("172.16.10.12")))
+        );
+        // a pool is not a static translation
+        let pool = dnat("203.0.113.12/32", "172.16.10.8/30", false, 1);
+        assert_eq!(image(&pool, iv, Family::V4, None), None);
+    }
+
+    #[test]
+    fn the_first_matching_translation_wins_and_partly_read_ones_stay_open() {
+        let c = config(vec![
+            dnat("203.0.113.12/32", "172.16.10.12/32", false, 1),
+            dnat("203.0.113.0/24", "172.16.10.99/32", false, 2),
+        ]);
+        let out = translate(
+            &c,
+            true,
+            Family::V4,
+            "outside",
+            "dmz",
+            Region::of(to_host("203.0.113.12")),
+        );
+        assert_eq!(out.len(), 1);
+        assert!(matches!(out[0].1, Outcome::By(n) if n.matches.at.line == Some(1)));
+        // source translations do not touch inbound traffic
+        let mut unread = dnat("203.0.113.0/24", "172.16.10.12/32", false, 3);
+        unread.to = None;
+        let c = config(vec![
+            unread,
+            dnat("203.0.113.12/32", "172.16.10.12/32", false, 4),
+        ]);
+        let out = translate(
+            &c,
+            true,
+            Family::V4,
+            "outside",
+            "dmz",
+            Region::of(to_host("203.0.113.12")),
+        );
+        assert!(
+            matches!(&out[0].1, Outcome::Uncertain(at) if at[0].line == Some(3)),
+            "{out:?}"
+        );
+        let out = translate(
+            &c,
+            false,
+            Family::V4,
+            "dmz",
+            "outside",
+            Region::of(to_host("203.0.113.12")),
+        );
+        assert!(matches!(out[0].1, Outcome::Untouched));
+    }
+
+    #[test]
+    fn a_port_rewrite_keeps_the_flow_only_for_the_same_port() {
+        let mut n = dnat("203.0.113.12/32", "172.16.10.12/32", false, 1);
+        n.to_ports = Some((443, 443));
+        let expected = host("172.16.10.12".parse().unwrap());
+        let b = to_host("203.0.113.12");
+        assert_eq!(
+            judge_box(&n, &b, true, expected, Family::V4, None),
+            Judged::Ok
+        );
+        let b80 = PacketBox {
+            port: (80, 80),
+            ..b
+        };
+        assert!(matches!(
+            judge_box(&n, &b80, true, expected, Family::V4, None),
+            Judged::Wrong(_)
+        ));
+    }
+
+    #[test]
+    fn masquerade_is_right_only_when_the_interface_has_the_public_address() {
+        let mut r = Rule::new(
+            Location::line(1, "masq"),
+            super::super::model::Action::Continue,
+        );
+        r.src = None;
+        let m = Nat {
+            kind: NatKind::Masquerade,
+            matches: r,
+            to: Some(AddrSet::default()),
+            to_ports: None,
+            one_to_one: false,
+        };
+        let b = PacketBox {
+            src: host("172.16.10.12".parse().unwrap()),
+            dst: full(Family::V4),
+            proto: PROTO_UDP,
+            port: (3478, 3478),
+        };
+        let public = host("203.0.113.12".parse().unwrap());
+        assert_eq!(
+            judge_box(&m, &b, false, public, Family::V4, Some(public.0)),
+            Judged::Ok
+        );
+        assert!(matches!(
+            judge_box(&m, &b, false, public, Family::V4, Some(v4("198.51.100.1"))),
+            Judged::Wrong(_)
+        ));
+        assert!(matches!(
+            judge_box(&m, &b, false, public, Family::V4, None),
+            Judged::Unsure(_)
+        ));
+    }
+}
