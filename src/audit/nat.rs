@@ -460,6 +460,10 @@ impl<'a> Check<'a> {
         if problems.is_empty() {
             return pieces;
         }
+        // members may overlap (a network and a host in it): keep each region's boxes disjoint
+        for (reg, _) in &mut problems {
+            *reg = Region::union_of(std::mem::take(&mut reg.0));
+        }
         // a denied translation wins over an unsure one
         problems.sort_by_key(|(_, j)| matches!(j, Judged::Unsure(_)));
         let mut out = Vec::new();
