@@ -324,3 +324,24 @@ fn text_output_lists_nat_findings_as_notes() {
     );
     assert!(s.contains("BLOCKED"), "{s}");
 }
+
+#[test]
+fn an_unplanned_dnat_and_snat_pair_is_one_static_nat_finding() {
+    let text = generated(Target::Iptables).replace(
+        ":POSTROUTING ACCEPT [0:0]\n",
+        ":POSTROUTING ACCEPT [0:0]\n-A PREROUTING -i outside -d 203.0.113.60/32 -j DNAT --to-destination 172.16.10.60\n-A POSTROUTING -o outside -s 172.16.10.60/32 -j SNAT --to-source 203.0.113.60\n",
+    );
+    let (code, a) = audit(&text, "iptables");
+    assert_eq!(code, Some(0));
+    let f = findings(&a);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["problem"], "unplanned");
+    assert_eq!(f[0]["at"].as_array().unwrap().len(), 2);
+    assert!(
+        f[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("static NAT 203.0.113.60 <-> 172.16.10.60"),
+        "{f:#?}"
+    );
+}

@@ -668,8 +668,63 @@ impl<'a> Check<'a> {
                 }
             }
         }
+        // a destination and a source translation that mirror each other are one static NAT
+        let host_pair = |n: &Nat| -> Option<(Family, u128, u128)> {
+            if n.matches.uncertain.is_some() || n.kind == NatKind::Masquerade || n.one_to_one {
+                return None;
+            }
+            let to = n.to.as_ref()?;
+            let (family, to) = match (to.v4.as_slice(), to.v6.as_slice()) {
+                ([(a, b)], []) if a == b => (Family::V4, *a),
+                ([], [(a, b)]) if a == b => (Family::V6, *a),
+                _ => return None,
+            };
+            let p = n.matches.product(family);
+            let side = if n.kind == NatKind::Destination {
+                &p.dst
+            } else {
+                &p.src
+            };
+            match side.as_slice() {
+                [(a, b)] if a == b => Some((family, *a, to)),
+                _ => None,
+            }
+        };
+        let unplanned: Vec<&Nat> = self
+            .config
+            .nat
+            .iter()
+            .filter(|n| !used.contains(&(*n as *const Nat)))
+            .collect();
+        let mut paired: Vec<*const Nat> = Vec::new();
+        for d in unplanned.iter().filter(|n| n.kind == NatKind::Destination) {
+            let Some((family, public, private)) = host_pair(d) else {
+                continue;
+            };
+            let mirror = unplanned.iter().find(|s| {
+                s.kind == NatKind::Source
+                    && !paired.contains(&(**s as *const Nat))
+                    && host_pair(s) == Some((family, private, public))
+            });
+            if let Some(s) = mirror {
+                paired.push(*d as *const Nat);
+                paired.push(*s as *const Nat);
+                out.push(NatFinding {
+                    problem: Problem::Unplanned,
+                    direction: Direction::Inbound,
+                    plan: None,
+                    at: vec![d.matches.at.clone(), s.matches.at.clone()],
+                    detail: format!(
+                        "static NAT {} <-> {} is not in the plan's static NAT (it publishes {})",
+                        iv_text((public, public), family),
+                        iv_text((private, private), family),
+                        iv_text((private, private), family)
+                    ),
+                });
+            }
+        }
         for nat in &self.config.nat {
-            if used.contains(&(nat as *const Nat)) {
+            if used.contains(&(nat as *const Nat)) || paired.contains(&(nat as *const Nat)) {
                 continue;
             }
             let (inbound, direction) = match nat.kind {
