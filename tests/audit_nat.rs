@@ -345,3 +345,76 @@ fn an_unplanned_dnat_and_snat_pair_is_one_static_nat_finding() {
         "{f:#?}"
     );
 }
+
+/// Mutated NAT configurations (lines dropped, duplicated, words swapped or replaced) never panic a
+/// reader or the audit, and every audit still answers for all 16 planned rules.
+#[test]
+fn nat_readers_never_panic_on_mutated_configs() {
+    let path = common::example(EXAMPLE);
+    let t = Topology::parse(EXAMPLE, &common::read(&path)).unwrap();
+    let p = plan::compile(&t);
+    let vocabulary = [
+        "static",
+        "dynamic",
+        "source",
+        "destination",
+        "interface",
+        "any",
+        "(dmz,outside)",
+        "(any,any)",
+        "after-auto",
+        "unidirectional",
+        "service",
+        "tcp",
+        "-j",
+        "DNAT",
+        "SNAT",
+        "NETMAP",
+        "--to",
+        "--to-destination",
+        "dnat",
+        "snat",
+        "to",
+        "masquerade",
+        "accept",
+        "203.0.113.12",
+        "172.16.10.0/24",
+        "255.255.255.0",
+        "0.0.0.0/0",
+        "::/0",
+        "65535",
+        "",
+    ];
+    let mut rng = common::Rng(0x5eed_1234_abcd_0001);
+    for (target, format) in FORMATS {
+        let text = generated(target);
+        let lines: Vec<&str> = text.lines().collect();
+        for _ in 0..150 {
+            let mut out: Vec<String> = Vec::new();
+            for l in &lines {
+                if rng.chance(3) {
+                    continue;
+                }
+                let mut words: Vec<String> = l.split(' ').map(String::from).collect();
+                if rng.chance(8) && !words.is_empty() {
+                    let i = rng.below(words.len());
+                    words[i] = rng.pick(&vocabulary).to_string();
+                }
+                if rng.chance(3) && words.len() > 1 {
+                    let (i, j) = (rng.below(words.len()), rng.below(words.len()));
+                    words.swap(i, j);
+                }
+                out.push(words.join(" "));
+                if rng.chance(2) {
+                    out.push(l.to_string());
+                }
+            }
+            let mutated = out.join("\n") + "\n";
+            let Ok(config) = portplan::audit::parse(format.parse().unwrap(), &mutated) else {
+                continue;
+            };
+            let a = portplan::audit::report::audit(&p, &t, "fw-external", &config);
+            assert_eq!(a.rules.len(), 16, "{format}");
+        }
+    }
+}
