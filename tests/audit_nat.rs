@@ -418,3 +418,19 @@ fn nat_readers_never_panic_on_mutated_configs() {
         }
     }
 }
+
+/// The report of a hand-broken NAT table (A/V entry gone, web conferencing retargeted), as JSON.
+#[test]
+fn golden_audit_of_a_broken_nat_table() {
+    let path = common::example(EXAMPLE);
+    let t = Topology::parse(EXAMPLE, &common::read(&path)).unwrap();
+    let p = plan::compile(&t);
+    let text = common::read(
+        &common::repo().join("tests/fixtures/audit/edge-single-nat-broken-nat.iptables"),
+    );
+    let config = portplan::audit::parse(portplan::audit::Format::Iptables, &text).unwrap();
+    let a = portplan::audit::report::audit(&p, &t, "fw-external", &config);
+    assert!(!a.all_allowed());
+    let json = serde_json::to_string_pretty(&a).unwrap() + "\n";
+    common::golden("audit/edge-single-nat-broken-nat.iptables.json", &json);
+}
