@@ -876,7 +876,38 @@ fn read_nat(
         if raw.starts_with(' ') || raw.starts_with('\t') {
             continue;
         }
-        if raw.split_whitespace().next() == Some("nat") {
+        let first = raw.split_whitespace().next();
+        if matches!(first, Some("static") | Some("global")) {
+            // ASA before 8.3: translations (and ACLs on mapped addresses) portplan does not model
+            let why = "NAT in the syntax of ASA releases before 8.3 is not modelled".to_string();
+            unparsed.push(Unparsed {
+                line: n + 1,
+                text: raw.trim().into(),
+                why: why.clone(),
+            });
+            let mut r = Rule::new(Location::line(n + 1, raw), Action::Continue);
+            r.uncertain = Some(why);
+            let nats = [NatKind::Destination, NatKind::Source]
+                .into_iter()
+                .map(|kind| Nat {
+                    kind,
+                    matches: r.clone(),
+                    to: None,
+                    to_ports: None,
+                    one_to_one: false,
+                })
+                .collect();
+            rules.push((
+                n + 1,
+                NatRule {
+                    section: 1,
+                    rank: (0, 0),
+                    nats,
+                },
+            ));
+            continue;
+        }
+        if first == Some("nat") {
             if let Some(r) = nat_rule(raw.trim(), n + 1, None, objs, ifaces, unparsed) {
                 rules.push((n + 1, r));
             }
@@ -1546,6 +1577,20 @@ mod nat_and_levels {
         assert_eq!(v(&global, "inside", "dmz"), "denied");
         // an interface the configuration says nothing about stays uncertain
         assert!(v(&c, "dmz", "mgmt").starts_with("uncertain"));
+    }
+
+    #[test]
+    fn pre_8_3_static_lines_are_uncertain_not_ignored() {
+        let c = parse(
+            "static (dmz,outside) 203.0.113.12 172.16.10.12 netmask 255.255.255.255\naccess-list OUT extended permit tcp any any\naccess-group OUT in interface outside\n",
+        );
+        assert_eq!(c.nat.len(), 2);
+        assert!(
+            c.nat
+                .iter()
+                .all(|n| n.to.is_none() && n.matches.uncertain.is_some())
+        );
+        assert_eq!(c.unparsed.len(), 1);
     }
 
     #[test]
