@@ -749,13 +749,13 @@ impl<'a> Check<'a> {
                 continue;
             }
             let families = self.config.families.clone();
-            let side = |m: &Option<super::model::AddrMatch>| -> String {
+            // the matched side as the family's products list it (at most four intervals each)
+            let side = || -> String {
                 let texts: Vec<String> = families
                     .iter()
                     .flat_map(|&f| {
                         let p = nat.matches.product(f);
                         let list = if inbound { &p.dst } else { &p.src };
-                        let _ = m;
                         list.iter()
                             .take(4)
                             .map(move |iv| iv_text(*iv, f))
@@ -781,12 +781,12 @@ impl<'a> Check<'a> {
             let detail = if inbound {
                 format!(
                     "destination {} is translated to {to}, which the plan's static NAT does not have (it can publish a server)",
-                    side(&nat.matches.dst)
+                    side()
                 )
             } else {
                 format!(
                     "source {} is translated to {to}, which the plan's static NAT does not have",
-                    side(&nat.matches.src)
+                    side()
                 )
             };
             out.push(NatFinding {
