@@ -458,6 +458,7 @@ pub fn parse(text: &str, family: Family) -> Config {
     let mut table = String::new();
     // (table, built-in chain) -> its policy, for the chains a forwarded packet passes
     let mut policies: HashMap<(String, String), (bool, Location)> = HashMap::new();
+    let mut nat: Vec<Nat> = Vec::new();
     // chain names per table first, so `-j NAME` can tell a user chain from an unknown target
     let mut names: HashMap<String, Vec<String>> = HashMap::new();
     let mut current_table = String::new();
@@ -511,7 +512,7 @@ pub fn parse(text: &str, family: Family) -> Config {
         }
         if let Some(t) = l.strip_prefix('*') {
             table = t.trim().to_string();
-            if !EVALUATED_TABLES.contains(&table.as_str()) {
+            if !EVALUATED_TABLES.contains(&table.as_str()) && table != "nat" {
                 notes.push(format!(
                     "table `{table}` (line {line}) does not filter forwarding and was not evaluated"
                 ));
@@ -519,6 +520,11 @@ pub fn parse(text: &str, family: Family) -> Config {
             continue;
         }
         if l == "COMMIT" {
+            continue;
+        }
+        if table == "nat" {
+            let table_names = names.get(&table).unwrap_or(&no_names);
+            nat_line(l, line, family, table_names, &sets, &mut nat, &mut unparsed);
             continue;
         }
         if !EVALUATED_TABLES.contains(&table.as_str()) {
@@ -653,8 +659,233 @@ pub fn parse(text: &str, family: Family) -> Config {
         unparsed,
         families: vec![family],
         notes,
-        nat: Vec::new(),
+        nat,
     }
+}
+
+/// One line of the `*nat` table. PREROUTING rules rewrite destinations, POSTROUTING rules
+/// sources; OUTPUT and INPUT do not see forwarded packets. A rule portplan cannot read, a jump,
+/// or an ACCEPT/RETURN (which stops translation for what it matches) becomes a translation marked
+/// uncertain over what it matches, so the flows it could touch are uncertain.
+fn nat_line(
+    l: &str,
+    line: usize,
+    family: Family,
+    chain_names: &[String],
+    sets: &Sets,
+    out: &mut Vec<Nat>,
+    unparsed: &mut Vec<Unparsed>,
+) {
+    let at = Location::line(line, l);
+    if l.starts_with(':') {
+        return;
+    }
+    let w = match words(l) {
+        Ok(w) => w,
+        Err(why) => {
+            unparsed.push(Unparsed {
+                line,
+                text: l.into(),
+                why: why.clone(),
+            });
+            out.push(unread_nat(at, NatKind::Destination, family, why.clone()));
+            out.push(unread_nat(
+                Location::line(line, l),
+                NatKind::Source,
+                family,
+                why,
+            ));
+            return;
+        }
+    };
+    let chain = w
+        .iter()
+        .position(|x| x == "-A" || x == "--append")
+        .and_then(|i| w.get(i + 1))
+        .cloned()
+        .unwrap_or_default();
+    let kind = match chain.as_str() {
+        "PREROUTING" => NatKind::Destination,
+        "POSTROUTING" => NatKind::Source,
+        "OUTPUT" | "INPUT" => return,
+        // user chains are reached through jumps, which are uncertain themselves
+        c if chain_names.iter().any(|n| n == c) => return,
+        _ => {
+            unparsed.push(Unparsed {
+                line,
+                text: l.into(),
+                why: format!("chain `{chain}` was not declared in the nat table"),
+            });
+            return;
+        }
+    };
+    // the match part ends at the target; the rest are the target's options
+    let j = w
+        .iter()
+        .position(|x| x == "-j" || x == "--jump" || x == "-g" || x == "--goto");
+    let (matching, target) = match j {
+        Some(j) => (&w[..j], &w[j + 1..]),
+        None => (&w[..], &w[w.len()..]),
+    };
+    let mut rule = match parse_rule(matching, at.clone(), family, chain_names, sets) {
+        Ok((_, r)) => r,
+        Err(why) => {
+            unparsed.push(Unparsed {
+                line,
+                text: l.into(),
+                why: why.clone(),
+            });
+            out.push(unread_nat(at, kind, family, why));
+            return;
+        }
+    };
+    rule.action = Action::Continue;
+    let opt = |name: &str| -> Vec<&String> {
+        target
+            .windows(2)
+            .filter(|p| p[0] == name)
+            .map(|p| &p[1])
+            .collect()
+    };
+    let mut nat = Nat {
+        kind,
+        matches: rule,
+        to: None,
+        to_ports: None,
+        one_to_one: false,
+    };
+    let mut why: Option<String> = None;
+    match target.first().map(String::as_str) {
+        None => return, // counts only
+        Some("DNAT") | Some("SNAT") => {
+            let want = if target[0] == "DNAT" {
+                NatKind::Destination
+            } else {
+                NatKind::Source
+            };
+            let key = if want == NatKind::Destination {
+                "--to-destination"
+            } else {
+                "--to-source"
+            };
+            if want != kind {
+                why = Some(format!("{} in {chain} (iptables refuses it)", target[0]));
+            } else {
+                match opt(key).as_slice() {
+                    [one] => match nat_to(one, family) {
+                        Ok((set, ports)) => {
+                            nat.to = Some(set);
+                            nat.to_ports = ports;
+                        }
+                        Err(e) => why = Some(e),
+                    },
+                    [] => why = Some(format!("{} without {key}", target[0])),
+                    _ => why = Some(format!("several {key} (round robin)")),
+                }
+            }
+        }
+        Some("MASQUERADE") => {
+            if kind != NatKind::Source {
+                why = Some(format!("MASQUERADE in {chain} (iptables refuses it)"));
+            } else {
+                nat.kind = NatKind::Masquerade;
+                nat.to = Some(AddrSet::default());
+            }
+        }
+        Some("REDIRECT") => {
+            if kind != NatKind::Destination {
+                why = Some(format!("REDIRECT in {chain} (iptables refuses it)"));
+            } else {
+                // to the firewall itself: no forwarded packet reaches a server
+                nat.to = Some(AddrSet::default());
+            }
+        }
+        Some("NETMAP") => match opt("--to").as_slice() {
+            [one] => match one.parse::<ipnet::IpNet>() {
+                Ok(net) if (family == Family::V4) == net.addr().is_ipv4() => {
+                    let mut set = AddrSet::default();
+                    set.push_net(&net.trunc());
+                    nat.to = Some(set);
+                    nat.one_to_one = true;
+                }
+                _ => why = Some(format!("NETMAP target `{one}`")),
+            },
+            _ => why = Some("NETMAP without one --to".into()),
+        },
+        Some("ACCEPT") | Some("RETURN") => {
+            why = Some(format!(
+                "{} in a nat chain stops translation for what it matches",
+                target[0]
+            ))
+        }
+        Some(t) if CONTINUE_TARGETS.contains(&t) => return,
+        Some(t) if chain_names.iter().any(|c| c == t) => {
+            why = Some(format!("jump to nat chain `{t}` (not followed)"))
+        }
+        Some(t) => why = Some(format!("nat target `{t}`")),
+    }
+    if let Some(why) = why {
+        nat.to = None;
+        nat.matches.uncertain = Some(match nat.matches.uncertain.take() {
+            Some(u) => format!("{u}, {why}"),
+            None => why,
+        });
+    }
+    out.push(nat);
+}
+
+/// A nat line that could not be read: it may translate anything passing its chain.
+fn unread_nat(at: Location, kind: NatKind, family: Family, why: String) -> Nat {
+    let mut r = Rule::new(at, Action::Continue);
+    r.family = Some(family);
+    r.uncertain = Some(why);
+    Nat {
+        kind,
+        matches: r,
+        to: None,
+        to_ports: None,
+        one_to_one: false,
+    }
+}
+
+/// `--to-destination` / `--to-source`: `A`, `A-B`, `A:p`, `A:p-q`, `[v6]:p`.
+fn nat_to(text: &str, family: Family) -> Result<(AddrSet, Option<(u16, u16)>), String> {
+    let bad = || format!("translation target `{text}`");
+    let (addr, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (a, r) = rest.split_once(']').ok_or_else(bad)?;
+        (a, r.strip_prefix(':'))
+    } else if family == Family::V4 {
+        match text.split_once(':') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        }
+    } else {
+        (text, None)
+    };
+    let ports = match port {
+        None => None,
+        Some(p) => {
+            let (a, b) = match p.split_once('-') {
+                Some((a, b)) => (a, b),
+                None => (p, p),
+            };
+            let a: u16 = a.parse().map_err(|_| bad())?;
+            let b: u16 = b.parse().map_err(|_| bad())?;
+            Some((a.min(b), a.max(b)))
+        }
+    };
+    let mut set = AddrSet::default();
+    if addr.is_empty() {
+        return Err(bad());
+    }
+    if addr.contains('-') {
+        parse_range(addr, &mut set)?;
+    } else {
+        let ip: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+        set.push_net(&ip.into());
+    }
+    same_family(&set, family)?;
+    Ok((set, ports))
 }
 
 #[cfg(test)]
@@ -707,5 +938,74 @@ mod tests {
         assert_eq!(c.unparsed.len(), 1);
         assert_eq!(c.unparsed[0].line, 10);
         assert!(!c.entries[0].policy_accept);
+    }
+}
+
+#[cfg(test)]
+mod nat_tests {
+    use super::*;
+
+    fn nat_of(rules: &str) -> Config {
+        parse(
+            &format!(
+                "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:MINE - [0:0]\n{rules}COMMIT\n*filter\n:FORWARD DROP [0:0]\nCOMMIT\n"
+            ),
+            Family::V4,
+        )
+    }
+
+    #[test]
+    fn nat_table_targets_become_translations() {
+        let c = nat_of(
+            "-A PREROUTING -i outside -d 203.0.113.12/32 -j DNAT --to-destination 172.16.10.12\n\
+             -A PREROUTING -i outside -d 203.0.113.13/32 -p tcp --dport 443 -j DNAT --to-destination 172.16.10.13:8443\n\
+             -A PREROUTING -d 198.51.100.0/24 -j NETMAP --to 172.16.20.0/24\n\
+             -A POSTROUTING -o outside -s 172.16.10.12/32 -j SNAT --to-source 203.0.113.12\n\
+             -A POSTROUTING -o outside -j MASQUERADE\n\
+             -A OUTPUT -j DNAT --to-destination 10.0.0.1\n",
+        );
+        assert!(c.unparsed.is_empty(), "{:?}", c.unparsed);
+        let kinds: Vec<NatKind> = c.nat.iter().map(|n| n.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                NatKind::Destination,
+                NatKind::Destination,
+                NatKind::Destination,
+                NatKind::Source,
+                NatKind::Masquerade
+            ]
+        );
+        assert!(c.nat.iter().all(|n| n.matches.uncertain.is_none()));
+        assert_eq!(c.nat[1].to_ports, Some((8443, 8443)));
+        assert!(c.nat[2].one_to_one && !c.nat[0].one_to_one);
+        assert_eq!(c.nat[0].matches.iif.as_ref().unwrap().name, "outside");
+        assert!(
+            !c.notes.iter().any(|n| n.contains("`nat`")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn nat_lines_portplan_cannot_follow_are_uncertain_translations() {
+        let c = nat_of(
+            "-A PREROUTING -d 203.0.113.12/32 -j ACCEPT\n\
+             -A PREROUTING -j MINE\n\
+             -A PREROUTING -m statistic --mode random --probability 0.5 -j DNAT --to-destination 172.16.10.1\n\
+             -A POSTROUTING -j DNAT --to-destination 172.16.10.1\n\
+             -A PREROUTING -d 203.0.113.12/32 -j DNAT --to-destination nowhere\n\
+             -A PREROUTING -d not-an-address -j DNAT --to-destination 172.16.10.1\n",
+        );
+        assert_eq!(c.nat.len(), 6, "{:?}", c.nat);
+        for n in &c.nat {
+            assert!(n.matches.uncertain.is_some(), "{:?}", n.matches.at);
+        }
+        assert_eq!(
+            c.unparsed.len(),
+            1,
+            "the unreadable address: {:?}",
+            c.unparsed
+        );
     }
 }

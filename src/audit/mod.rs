@@ -6,6 +6,7 @@ pub mod asa;
 pub mod eval;
 pub mod iptables;
 pub mod model;
+pub mod nat;
 pub mod nft;
 pub mod report;
 pub mod space;

@@ -348,6 +348,10 @@ pub struct Nat {
     pub to: Option<AddrSet>,
     /// The port (range) the destination or source port is rewritten to, when it is.
     pub to_ports: Option<(u16, u16)>,
+    /// `to` is one aligned network and each address keeps its host part (iptables NETMAP, an ASA
+    /// static NAT between networks of one size): `a` becomes `to.start + a mod |to|`. Otherwise
+    /// every matched address becomes `to` (one address) or one of its addresses.
+    pub one_to_one: bool,
 }
 
 impl Config {

@@ -72,6 +72,9 @@ pub struct Audit {
     pub unparsed: Vec<Unparsed>,
     pub partly_read: Vec<PartlyRead>,
     pub notes: Vec<String>,
+    /// The plan's static NAT against the configuration's translations (see [`super::nat`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nat: Vec<super::nat::NatFinding>,
 }
 
 impl Audit {
@@ -273,7 +276,12 @@ fn parts_of(pieces: &[Piece], whole: &Region, family: Family) -> Vec<Part> {
 }
 
 /// Audits the plan's rules for `firewall` against `config`.
-fn audit_rules(plan: &Plan, firewall: &str, config: &Config) -> Vec<RuleAudit> {
+fn audit_rules(
+    plan: &Plan,
+    firewall: &str,
+    config: &Config,
+    nat: &super::nat::Check,
+) -> Vec<RuleAudit> {
     let mut rules = Vec::new();
     for r in plan.rules_for(firewall) {
         let whole = rule_region(r);
@@ -284,6 +292,7 @@ fn audit_rules(plan: &Plan, firewall: &str, config: &Config) -> Vec<RuleAudit> {
             &r.egress_interface,
             whole.clone(),
         );
+        let pieces = nat.apply(r, pieces);
         let size = |f: &dyn Fn(&Fate) -> bool| -> u128 {
             pieces
                 .iter()
@@ -322,18 +331,22 @@ fn audit_rules(plan: &Plan, firewall: &str, config: &Config) -> Vec<RuleAudit> {
 /// Audits the plan's rules for `firewall` against `config`. The required flows and the search for
 /// openings beyond the plan run side by side (two threads over the same read-only configuration).
 pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) -> Audit {
+    let nat = super::nat::Check::new(topology, firewall, config);
     let (rules, (overexposure, notes)) = std::thread::scope(|scope| {
         let beyond = scope.spawn(|| {
             let mut notes = config.notes.clone();
             let found = overexposure(plan, topology, firewall, config, &mut notes);
             (found, notes)
         });
-        let rules = audit_rules(plan, firewall, config);
+        let rules = audit_rules(plan, firewall, config, &nat);
         (
             rules,
             beyond.join().expect("overexposure search does not panic"),
         )
     });
+    let nat = nat.findings();
+    let mut notes = notes;
+    notes.extend(nat.iter().map(|f| f.note()));
     Audit {
         firewall: firewall.to_string(),
         format: config.format,
@@ -355,6 +368,7 @@ pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) 
             })
             .collect(),
         notes,
+        nat,
     }
 }
 

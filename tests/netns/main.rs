@@ -13,6 +13,7 @@ mod differential;
 mod differential_nft;
 mod enforce;
 mod lb;
+mod nat_audit;
 mod probe;
 mod syntax;
 

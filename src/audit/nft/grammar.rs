@@ -103,6 +103,28 @@ impl<'a> Parser<'a> {
                     if text_of(s) == "flush ruleset" {
                         continue;
                     }
+                    // `delete table X` in a script (the load-and-replace idiom: declare, delete,
+                    // define) removes everything read for X so far
+                    let words: Vec<String> = s
+                        .iter()
+                        .filter_map(|t| t.word())
+                        .map(String::from)
+                        .collect();
+                    let target = match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                        ["delete" | "destroy", "table", f, n] if is_family(f) => {
+                            Some((f.to_string(), n.to_string()))
+                        }
+                        ["delete" | "destroy", "table", n] => {
+                            Some(("ip".to_string(), n.to_string()))
+                        }
+                        _ => None,
+                    };
+                    if let Some((family, name)) = target {
+                        self.rs
+                            .tables
+                            .retain(|t| !(t.family == family && t.name == name));
+                        continue;
+                    }
                     self.unparsed(s, "commands that remove objects are not modelled");
                 }
                 _ => {

@@ -275,9 +275,38 @@ fn nat_rules(
             .any(|s| matches!(s, Stmt::Verdict(_) | Stmt::VMap { .. }))
         {
             notes.push(format!(
-                "{}: verdicts in nat chains are not followed",
+                "{}: verdicts in nat chains are not followed; translations of what it matches are uncertain",
                 at.label()
             ));
+            // an accept or jump here changes which translation applies: what it matches is open
+            let kind = if key.0 >= 3 {
+                NatKind::Source
+            } else {
+                NatKind::Destination
+            };
+            let matching: Vec<Stmt> = stmts
+                .iter()
+                .filter(|s| !matches!(s, Stmt::Verdict(_) | Stmt::VMap { .. }))
+                .cloned()
+                .collect();
+            for mut r in build(at, &matching, t, table_family) {
+                r.action = Action::Continue;
+                let why = "verdict in a nat chain".to_string();
+                r.uncertain = Some(match r.uncertain.take() {
+                    Some(u) => format!("{u}, {why}"),
+                    None => why,
+                });
+                out.push((
+                    key,
+                    Nat {
+                        kind,
+                        matches: r,
+                        to: None,
+                        to_ports: None,
+                        one_to_one: false,
+                    },
+                ));
+            }
         }
         return;
     };
@@ -309,6 +338,7 @@ fn nat_rules(
                 matches: r,
                 to: to_set,
                 to_ports,
+                one_to_one: false,
             },
         ));
     }
