@@ -10,7 +10,7 @@ pub mod between;
 mod route;
 
 use crate::catalog::{Catalog, Feature, PortRange, Role, Row, RowId, Transport};
-use crate::topology::{Endpoint, Topology};
+use crate::topology::{Endpoint, Topology, ZoneKind};
 use ipnet::IpNet;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -399,13 +399,43 @@ fn role_hint(role: Role) -> &'static str {
     role.description()
 }
 
+/// Which kinds of zone `any` may stand for, seen from the row's known end: a table about an
+/// external leg (the Edge's public services and VIPs, the reverse proxy's listener) talks to the
+/// internet, a table about an internal leg (the Edge's internal interface and VIP, the reverse
+/// proxy's internal side) talks to the internal networks, and a server inside to the internal
+/// networks and the perimeter, never the internet. With the two firewalls of the reference design
+/// the zones reached already say this; with one firewall joining every zone (or three in a row)
+/// they do not, and `any` took in the internet for the Edge's internal interface.
+fn far_kinds(other: &Group, topology: &Topology) -> Option<&'static [ZoneKind]> {
+    let role = other.role.as_str();
+    let external = role.starts_with("edge.")
+        && !role.starts_with("edge.internal")
+        && (role.ends_with(".public") || role.ends_with(".vip"))
+        || role == "reverse-proxy.external";
+    let internal = role.starts_with("edge.internal") || role == "reverse-proxy.internal";
+    if external {
+        return Some(&[ZoneKind::Internet]);
+    }
+    if internal {
+        return Some(&[ZoneKind::Internal]);
+    }
+    match topology.zone(&other.zone).map(|z| z.kind) {
+        Some(ZoneKind::Internal) => Some(&[ZoneKind::Internal, ZoneKind::Perimeter]),
+        // a partner or client on the internet, or a role of the perimeter this rule does not
+        // classify: every zone reached through a firewall, as before
+        _ => None,
+    }
+}
+
 /// `any` (or a partner list left empty) seen from `other`: one group per zone reachable through at
-/// least one firewall.
+/// least one firewall, of the kinds the known end's side talks to ([`far_kinds`]).
 fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) -> Vec<Group> {
+    let kinds = far_kinds(other, topology);
     router
         .reachable_from(&other.zone)
         .into_iter()
         .filter_map(|zone| topology.zone(&zone))
+        .filter(|zone| kinds.is_none_or(|k| k.contains(&zone.kind)))
         .map(|zone| Group {
             role: label.to_string(),
             zone: zone.name.clone(),
