@@ -70,7 +70,7 @@ where
 #[serde(deny_unknown_fields)]
 pub struct RawTopology {
     pub name: Option<Spanned<String>>,
-    pub description: Option<String>,
+    pub description: Option<Spanned<String>>,
     #[serde(default)]
     pub features: BTreeMap<Spanned<String>, Spanned<bool>>,
     #[serde(default)]
