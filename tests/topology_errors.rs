@@ -809,3 +809,34 @@ fn description_with_a_control_character_is_refused() {
     let f = assert_at(&p, "bad-description", line, col);
     assert!(f.message.contains("U+0007"), "{}", f.message);
 }
+
+#[test]
+fn edge_addresses_on_the_wrong_leg_are_refused() {
+    // an ordinary `address` on the external leg is in no rule; so is a service address inside
+    let text = replace(
+        "    access = \"203.0.113.11\"",
+        "    address = \"203.0.113.50\"\n    access = \"203.0.113.11\"",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"203.0.113.50\"");
+    assert_at(&p, "unused-address", line, col);
+    let text = replace(
+        "    address = \"172.25.33.11\"",
+        "    address = \"172.25.33.11\"\n    av = \"172.25.33.12\"",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"172.25.33.12\"");
+    assert_at(&p, "unused-address", line, col);
+}
+
+#[test]
+fn third_interface_of_an_edge_or_reverse_proxy_is_refused() {
+    let text = replace(
+        "    address = \"172.25.33.30\"\n",
+        "    address = \"172.25.33.30\"\n    [[pool.server.interface]]\n    name = \"mgmt\"\n    zone = \"internal\"\n    address = \"10.10.9.30\"\n",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"mgmt\"");
+    let f = assert_at(&p, "unused-interface", line, col);
+    assert!(f.message.contains("rp01"), "{}", f.message);
+}

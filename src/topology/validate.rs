@@ -684,8 +684,34 @@ impl Validator {
             (&i.webconf, AddressUse::Webconf, "webconf"),
             (&i.av, AddressUse::Av, "av"),
         ];
+        let leg = i.name.get_ref().as_str();
+        let multi_homed = matches!(role, ServerRole::Edge | ServerRole::ReverseProxy);
+        if multi_homed && leg != "external" && leg != "internal" {
+            self.error(
+                "unused-interface",
+                span_of(&i.name),
+                format!("{role} server `{server}` has an interface `{leg}`, which no rule would use"),
+                format!("a {role} server's rules come from its `external` and `internal` legs only: rename or remove this one"),
+            );
+        }
         for (field, usage, key) in groups {
             let Some(field) = field else { continue };
+            let edge_leg_mismatch = role == ServerRole::Edge
+                && ((leg == "external" && usage == AddressUse::Host)
+                    || (leg == "internal" && usage != AddressUse::Host));
+            if edge_leg_mismatch {
+                self.error(
+                    "unused-address",
+                    span_of(field),
+                    format!("`{key}` on the `{leg}` interface of Edge server `{server}` would be used by nothing"),
+                    if leg == "external" {
+                        "the external leg is addressed per service: use access, webconf and av"
+                    } else {
+                        "the internal leg has one `address`; the service addresses belong on the external leg"
+                    },
+                );
+                continue;
+            }
             if usage != AddressUse::Host && role != ServerRole::Edge {
                 self.error(
                     "edge-only-key",
