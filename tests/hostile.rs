@@ -404,6 +404,27 @@ fn hostile_topology_renders_every_target_inertly() {
                         }
                     }
                 }
+                Target::Asa => {
+                    // no ASA here to load it: its documented limits, checked by hand
+                    for line in f.text.lines() {
+                        let words: Vec<&str> = line.split_whitespace().collect();
+                        if let Some(at) = words.iter().position(|w| *w == "remark") {
+                            let text = words[at + 1..].join(" ");
+                            assert!(text.len() <= 100, "{}: remark over 100: {line}", f.file);
+                        }
+                        if words.first() == Some(&"description") {
+                            assert!(line.trim().len() - 12 <= 200, "{}: {line}", f.file);
+                        }
+                        if matches!(words.first(), Some(&"object" | &"object-group")) {
+                            assert!(words[2].len() <= 64, "{}: {line}", f.file);
+                        }
+                        if let Some(at) = words.iter().position(|w| *w == "interface") {
+                            if let Some(nameif) = words.get(at + 1) {
+                                assert!(nameif.len() <= 48, "{}: {line}", f.file);
+                            }
+                        }
+                    }
+                }
                 Target::Json => {
                     let v: serde_json::Value = serde_json::from_str(&f.text).unwrap();
                     assert_eq!(v["topology"], t.name);
