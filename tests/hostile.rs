@@ -1,6 +1,9 @@
 //! Topologies that would break or silently thin the generated files: hostile names are refused at
 //! their span by `check` (and so by every command), `-o` stays inside its directory, rows no
 //! firewall can carry are errors, and targets say why they wrote nothing instead of exiting 0.
+//! A hostile but valid topology (`tests/fixtures/hostile.toml`, every name at its limit) renders
+//! inertly in every target and passes haproxy and aclgen (the root-only tools: tests/netns/hostile.rs),
+//! and every target honours, refuses or explains every `--firewall`/`--host` scope.
 
 mod common;
 
