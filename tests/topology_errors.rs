@@ -840,3 +840,16 @@ fn third_interface_of_an_edge_or_reverse_proxy_is_refused() {
     let f = assert_at(&p, "unused-interface", line, col);
     assert!(f.message.contains("rp01"), "{}", f.message);
 }
+
+#[test]
+fn link_local_gateway_is_refused_with_its_own_hint() {
+    let text = example("dns-director-3edge.toml").replacen(
+        "gateway = \"192.0.2.10\"",
+        "gateway = [\"192.0.2.10\", \"fe80::1\"]",
+        1,
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "[\"192.0.2.10\", \"fe80::1\"]");
+    let f = assert_at(&p, "gateway-outside-zone", line, col);
+    assert!(f.help.unwrap().contains("link-local"));
+}

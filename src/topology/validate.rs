@@ -1107,7 +1107,11 @@ impl Validator {
                                     zone.name,
                                     join(&zone.networks)
                                 ),
-                                "a gateway is on the interface's own network: use the address of the firewall (or load balancer VIP) in that zone",
+                                if matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80) {
+                                    "a link-local gateway cannot be checked against the topology: give the firewall's global address in this zone, or leave `gateway` out"
+                                } else {
+                                    "a gateway is on the interface's own network: use the address of the firewall (or load balancer VIP) in that zone"
+                                },
                             );
                         } else if !firewalls.contains(ip) && !vips.contains(ip) {
                             let known: Vec<String> = firewalls
