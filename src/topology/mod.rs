@@ -2,8 +2,9 @@
 //! their interfaces and load balancer VIPs, client networks, partners and the optional features.
 //!
 //! This module owns the file format ([`file`]), the checks that turn it into a trustworthy model
-//! ([`validate`]), the load balancer lint ([`lint`]) and the mapping of a catalog role onto the
-//! addresses of this deployment ([`Topology::endpoints`]).
+//! ([`validate`]), what each server role supports ([`roles`]), the load balancer lint ([`lint`])
+//! and the mapping of a catalog role onto the addresses of this deployment
+//! ([`Topology::endpoints`], with the partners that stand for a row's `any` end).
 
 pub mod file;
 mod finding;
