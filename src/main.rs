@@ -454,6 +454,7 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
     let plan = plan::compile(&topology);
     let unrouted = plan.unrouted_flows().count();
     report.findings.extend(plan.path_findings());
+    report.findings.extend(doubt_finding(&plan, &topology));
     match args.format {
         CheckFormat::Json => {
             #[derive(serde::Serialize)]
@@ -522,6 +523,10 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
         PlanFormat::Markdown => Target::Markdown,
     };
     let mut text = render::render(&plan, &topology, target, &scope).map_err(anyhow::Error::from)?;
+    let doubts = planned_doubts(&plan, args.firewall.as_deref());
+    if target == Target::Json && !doubts.is_empty() {
+        text = with_doubts_json(&text, &doubts)?;
+    }
     if target != Target::Json {
         let extra = |title: &str, table: render::tabular::Table| match target {
             Target::Markdown => format!("\n### {title}\n\n{}", table.to_markdown()),
@@ -540,6 +545,13 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
                 render::skipped_table(&plan),
             ));
         }
+        // a footer keyed by rule number; CSV keeps one table unless --explain asks for more
+        if !doubts.is_empty() && (target != Target::Csv || args.explain) {
+            text.push_str(&extra(
+                "Rules from catalog rows the source documents leave in doubt",
+                doubt_table(&doubts),
+            ));
+        }
     }
     out(&text)?;
     // rows no firewall carries are missing from the tables above: say so and fail
@@ -552,6 +564,106 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
     } else {
         Err(Failure::Findings)
     }
+}
+
+/// A planned catalog row that carries a doubt, with the rules (in scope) made from it.
+struct Doubt {
+    row: portplan::catalog::RowId,
+    text: &'static str,
+    rules: Vec<usize>,
+}
+
+/// The planned catalog rows with a `doubt`, in catalog order; with `firewall`, only rows that give
+/// that firewall a rule.
+fn planned_doubts(plan: &plan::Plan, firewall: Option<&str>) -> Vec<Doubt> {
+    Catalog::builtin()
+        .rows_with_ids()
+        .filter_map(|(id, row)| {
+            let text = row.doubt.as_deref()?;
+            if !plan.flows.iter().any(|f| f.rows.contains(&id)) {
+                return None;
+            }
+            let rules: Vec<usize> = plan
+                .rules
+                .iter()
+                .filter(|r| r.rows.contains(&id) && firewall.is_none_or(|f| r.firewall == f))
+                .map(|r| r.id)
+                .collect();
+            (firewall.is_none() || !rules.is_empty()).then_some(Doubt {
+                row: id,
+                text,
+                rules,
+            })
+        })
+        .collect()
+}
+
+fn doubt_table(doubts: &[Doubt]) -> render::tabular::Table {
+    let mut t = render::tabular::Table::new(&["rules", "catalog row", "doubt"]);
+    for d in doubts {
+        t.push(vec![
+            if d.rules.is_empty() {
+                "(none: no firewall between)".into()
+            } else {
+                d.rules
+                    .iter()
+                    .map(|r| format!("#{r}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+            d.row.to_string(),
+            d.text.to_string(),
+        ]);
+    }
+    t
+}
+
+/// The plan JSON with a `doubts` array added as its last key (the rest of the text unchanged).
+fn with_doubts_json(text: &str, doubts: &[Doubt]) -> Result<String, Failure> {
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        row: String,
+        rules: &'a [usize],
+        doubt: &'a str,
+    }
+    let list: Vec<Entry> = doubts
+        .iter()
+        .map(|d| Entry {
+            row: d.row.to_string(),
+            rules: &d.rules,
+            doubt: d.text,
+        })
+        .collect();
+    let list = serde_json::to_string_pretty(&list)
+        .context("encoding JSON")?
+        .replace('\n', "\n  ");
+    let body = text
+        .trim_end()
+        .strip_suffix('}')
+        .ok_or_else(|| anyhow!("the plan JSON is not an object"))?
+        .trim_end();
+    Ok(format!("{body},\n  \"doubts\": {list}\n}}\n"))
+}
+
+/// A note listing the planned rows whose source document looks inconsistent.
+fn doubt_finding(plan: &plan::Plan, t: &Topology) -> Option<topology::Finding> {
+    let doubts = planned_doubts(plan, None);
+    if doubts.is_empty() {
+        return None;
+    }
+    let rows: Vec<String> = doubts.iter().map(|d| d.row.to_string()).collect();
+    Some(
+        topology::Finding::info(
+            "catalog-doubt",
+            format!(
+                "{} planned catalog row(s) are encoded as the source document has them, although it looks inconsistent there: {}",
+                doubts.len(),
+                rows.join(", ")
+            ),
+        )
+        .help("`portplan plan` lists the rules made from them and each doubt; check those ports by hand")
+        .at(&t.source, None),
+    )
 }
 
 fn render_cmd(args: RenderArgs) -> Result<(), Failure> {

@@ -1,9 +1,10 @@
 //! Property tests: reading and planning never panic, whatever the input, and plans keep their
 //! invariants on every topology that validates.
 
+use portplan::catalog::ServerRole;
 use portplan::plan;
 use portplan::render::{self, Scope, Target};
-use portplan::topology::{Topology, lint};
+use portplan::topology::{Topology, VipService, lint, roles};
 use proptest::prelude::*;
 
 const REFERENCE: &str = include_str!("../examples/reference.toml");
@@ -150,13 +151,8 @@ fn repaired(g: &Gen) -> Gen {
         .pools
         .iter()
         .map(|(role, lb, servers, v6)| {
-            // Edge: hlb, dns or none; Director: hlb or dns-hlb (none when single)
-            let lb = match ROLES[*role] {
-                "edge" => [0, 2, 3][lb % 3],
-                "director" if servers.len() == 1 && *lb == 3 => 3,
-                "director" => lb % 2,
-                _ => *lb,
-            };
+            // a mode the role supports, from the one table of role rules
+            let lb = supported_mode(*role, *lb);
             let mut servers: Vec<(usize, usize)> = servers
                 .iter()
                 .map(|(a, b)| (1 + a % (zones - 1), 1 + b % (zones - 1)))
@@ -198,6 +194,24 @@ fn repaired(g: &Gen) -> Gen {
         nat: g.nat,
         chaos: false,
     }
+}
+
+fn role_rules(role: &str) -> &'static roles::RoleRules {
+    roles::rules(role.parse::<ServerRole>().unwrap()).unwrap()
+}
+
+/// The raw load balancing draw mapped onto one of the modes the role supports (index into LB).
+fn supported_mode(role: usize, lb: usize) -> usize {
+    let modes = role_rules(ROLES[role]).modes;
+    let mode = modes[lb % modes.len()].mode;
+    LB.iter().position(|l| *l == mode.as_str()).unwrap()
+}
+
+fn needs_pool_vip(role: &str, lb: &str) -> bool {
+    role_rules(role)
+        .modes
+        .iter()
+        .any(|m| m.mode.as_str() == lb && m.vips.contains(&VipService::Pool))
 }
 
 fn to_toml(g: &Gen) -> String {
@@ -252,7 +266,7 @@ fn to_toml(g: &Gen) -> String {
                     svc != "av"
                 );
             }
-        } else {
+        } else if needs_pool_vip(role, LB[*lb]) {
             s += &format!(
                 "[[pool.vip]]\nservice = \"pool\"\nzone = \"z2\"\naddress = \"{}\"\n",
                 addr(2, next(), false)

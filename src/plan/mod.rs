@@ -452,6 +452,41 @@ fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) ->
         .collect()
 }
 
+/// An `any` end that listed partners stand for (XMPP partners on the Access Edge XMPP rows, see
+/// [`crate::topology::partner_kind_for_any`]) becomes their networks, grouped by zone.
+fn partner_ends(
+    topology: &Topology,
+    row: &Row,
+    sources: Vec<Group>,
+    destinations: Vec<Group>,
+) -> (Vec<Group>, Vec<Group>) {
+    let Some(kind) = crate::topology::partner_kind_for_any(row) else {
+        return (sources, destinations);
+    };
+    let mut by_zone: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+    for ep in topology.partner_endpoints(kind) {
+        by_zone.entry(ep.zone).or_default().push(Member {
+            host: ep.host,
+            net: ep.net,
+            public: None,
+        });
+    }
+    let partners: Vec<Group> = by_zone
+        .into_iter()
+        .map(|(zone, members)| Group {
+            role: format!("{kind}-partner"),
+            zone,
+            members,
+        })
+        .collect();
+    match (sources.is_empty(), destinations.is_empty()) {
+        _ if partners.is_empty() => (sources, destinations),
+        (true, false) if row.source == Role::Any => (partners, destinations),
+        (false, true) if row.destination == Role::Any => (sources, partners),
+        _ => (sources, destinations),
+    }
+}
+
 /// Why a row gives no flows.
 enum Unplanned {
     Reason(String),
@@ -468,6 +503,7 @@ fn expand_row(
     let sources = concrete(topology, row.source, &row.narrow_source).map_err(Unplanned::Reason)?;
     let destinations =
         concrete(topology, row.destination, &row.narrow_destination).map_err(Unplanned::Reason)?;
+    let (sources, destinations) = partner_ends(topology, row, sources, destinations);
     let mut pairs: Vec<(Group, Group)> = Vec::new();
     match (sources.is_empty(), destinations.is_empty()) {
         (false, false) => {

@@ -75,6 +75,8 @@ pub fn config(plan: &Plan, t: &Topology, server: &crate::topology::Server) -> St
     s.push_str("worker_processes auto;\npid /run/portplan-nginx.pid;\nerror_log stderr warn;\n\n");
     s.push_str("events {\n\tworker_connections 4096;\n}\n\nhttp {\n");
     s.push_str("\taccess_log off;\n\tserver_tokens off;\n");
+    // published names may be DNS names of up to 253 characters; the default bucket holds ~60
+    s.push_str("\tserver_names_hash_bucket_size 512;\n");
     s.push_str(
         "\t# web services keep long-lived requests (address book, meetings, UCWA event channels)\n",
     );

@@ -241,9 +241,10 @@ impl Renderer for Windows {
         scope: &Scope,
     ) -> Result<Vec<Artifact>, RenderError> {
         let servers: Vec<(&Pool, &Server)> = match scope {
+            // a reverse proxy, gateway or appliance named by --host gets no Windows script
             Scope::Host(name) => topology
                 .servers()
-                .filter(|(_, s)| &s.name == name)
+                .filter(|(p, s)| &s.name == name && is_windows(p.role))
                 .collect(),
             Scope::All => topology
                 .servers()

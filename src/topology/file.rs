@@ -70,7 +70,7 @@ where
 #[serde(deny_unknown_fields)]
 pub struct RawTopology {
     pub name: Option<Spanned<String>>,
-    pub description: Option<String>,
+    pub description: Option<Spanned<String>>,
     /// The product: lync2013 (when omitted), sfb2015, sfb2019 or sfbse.
     pub version: Option<Spanned<String>>,
     #[serde(default)]

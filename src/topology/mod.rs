@@ -2,14 +2,16 @@
 //! their interfaces and load balancer VIPs, client networks, partners and the optional features.
 //!
 //! This module owns the file format ([`file`]), the checks that turn it into a trustworthy model
-//! ([`validate`]), the load balancer lint ([`lint`]) and the mapping of a catalog role onto the
-//! addresses of this deployment ([`Topology::endpoints`]).
+//! ([`validate`]), what each server role supports ([`roles`]), the load balancer lint ([`lint`])
+//! and the mapping of a catalog role onto the addresses of this deployment
+//! ([`Topology::endpoints`], with the partners that stand for a row's `any` end).
 
 pub mod file;
 mod finding;
 pub mod hybrid;
 pub mod lint;
 pub mod names;
+pub mod roles;
 mod validate;
 mod version;
 
@@ -109,6 +111,17 @@ pub enum LoadBalancing {
     Dns,
     /// A single server, nothing to balance.
     None,
+}
+
+impl LoadBalancing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadBalancing::Hlb => "hlb",
+            LoadBalancing::DnsHlb => "dns-hlb",
+            LoadBalancing::Dns => "dns",
+            LoadBalancing::None => "none",
+        }
+    }
 }
 
 impl FromStr for LoadBalancing {
@@ -457,23 +470,8 @@ impl Topology {
                     }
                 }
             }
-            Role::FederatedPartner | Role::PublicImPartner => {
-                let kind = if role == Role::FederatedPartner {
-                    "sip"
-                } else {
-                    "public-im"
-                };
-                for p in self.partners.iter().filter(|p| p.kind == kind) {
-                    for net in &p.networks {
-                        let zone = self.zone_of_net(net).unwrap_or_default();
-                        out.push(Endpoint {
-                            host: p.name.clone(),
-                            zone,
-                            net: *net,
-                        });
-                    }
-                }
-            }
+            Role::FederatedPartner => out = self.partner_endpoints("sip"),
+            Role::PublicImPartner => out = self.partner_endpoints("public-im"),
             Role::Microsoft365 => {
                 let sets = self.hybrid.iter().flat_map(|h| h.snapshot.address_sets());
                 for net in sets.flat_map(|s| s.ips.iter()) {
@@ -585,6 +583,21 @@ impl Topology {
         out
     }
 
+    /// The networks of the partners of one kind (`sip`, `xmpp`, `public-im`), each in its zone.
+    pub fn partner_endpoints(&self, kind: &str) -> Vec<Endpoint> {
+        let mut out = Vec::new();
+        for p in self.partners.iter().filter(|p| p.kind == kind) {
+            for net in &p.networks {
+                out.push(Endpoint {
+                    host: p.name.clone(),
+                    zone: self.zone_of_net(net).unwrap_or_default(),
+                    net: *net,
+                });
+            }
+        }
+        out
+    }
+
     /// Whether any external service address of an Edge pool is the private side of a static NAT.
     pub fn pool_is_natted(&self, pool: &Pool) -> bool {
         pool.role == ServerRole::Edge
@@ -635,7 +648,8 @@ impl Topology {
         }
     }
 
-    fn zone_of_net(&self, net: &IpNet) -> Option<String> {
+    /// The most specific zone holding a network.
+    pub fn zone_of_net(&self, net: &IpNet) -> Option<String> {
         self.zones
             .iter()
             .filter(|z| z.networks.iter().any(|n| n.contains(net)))
@@ -682,6 +696,17 @@ impl Topology {
             }
         }
     }
+}
+
+/// The partner kind whose listed networks stand for the `any` end of a catalog row: XMPP partners
+/// on the XMPP rows of the Access Edge, since the XMPP proxy federates only with the partners
+/// configured on it. SIP and public IM partners have roles of their own in the catalog
+/// (`federated-partner`, `public-im-partner`), so their rows name them directly.
+pub fn partner_kind_for_any(row: &crate::catalog::Row) -> Option<&'static str> {
+    let access = |r: Role| matches!(r, Role::EdgeAccessVip | Role::EdgeAccessPublic);
+    let any_end = (row.source == Role::Any && access(row.destination))
+        || (row.destination == Role::Any && access(row.source));
+    (row.condition == Some(Feature::Xmpp) && any_end).then_some("xmpp")
 }
 
 fn push_pool_servers(out: &mut Vec<Endpoint>, pool: &Pool) {

@@ -12,6 +12,7 @@ mod constructs;
 mod differential;
 mod differential_nft;
 mod enforce;
+mod hostile;
 mod lb;
 mod nat_audit;
 mod probe;
