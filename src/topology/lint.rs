@@ -291,6 +291,21 @@ pub fn lint(t: &Topology) -> LintReport {
             .at(src, t.narrow_any_span.clone()),
         );
     }
+    for fw in &t.firewalls {
+        for n in fw.nat.iter().filter(|n| !is_public(&n.public)) {
+            findings.push(
+                Finding::warning(
+                    "nat-public-private",
+                    format!(
+                        "`{}` publishes {} as {}, a private address: the internet cannot reach it, and clients handed it (the A/V Edge's above all) cannot use it",
+                        fw.name, n.private, n.public
+                    ),
+                )
+                .help("use the public address of the internet side, unless another NAT in front translates this one again")
+                .at(src, Some(n.span.clone())),
+            );
+        }
+    }
     findings.extend(super::hybrid::lint(t, crate::endpoints::Date::today()));
     LintReport {
         findings,

@@ -953,6 +953,51 @@ impl Validator {
                         "put the NAT entry on the firewall in front of that zone",
                     );
                 }
+                // the public side must be an address the internet can reach: not unspecified,
+                // loopback, multicast or link-local, not in a perimeter or internal zone (by the
+                // most specific network that holds it), and not the firewall's own address
+                let p = n.public;
+                let reserved = p.is_unspecified()
+                    || p.is_loopback()
+                    || p.is_multicast()
+                    || matches!(p, IpAddr::V4(v) if v.is_link_local() || v.is_broadcast())
+                    || matches!(p, IpAddr::V6(v) if v.is_unicast_link_local());
+                let zone = t.zone_of_net(&IpNet::from(p));
+                let inner = zone
+                    .as_deref()
+                    .and_then(|z| t.zone(z))
+                    .filter(|z| z.kind != ZoneKind::Internet);
+                let firewall_own = t.firewalls.iter().find(|f| {
+                    f.interfaces
+                        .iter()
+                        .any(|i| i.addresses.iter().any(|a| a.addr() == p))
+                });
+                if reserved {
+                    self.error(
+                        "nat-public",
+                        n.span.clone(),
+                        format!("public address {p} cannot be reached from the internet"),
+                        "use the address the internet side of the NAT publishes",
+                    );
+                } else if let Some(z) = inner {
+                    self.error(
+                        "nat-public",
+                        n.span.clone(),
+                        format!(
+                            "public address {p} lies in zone `{}` ({}), not on the internet side",
+                            z.name,
+                            if z.kind == ZoneKind::Internal { "internal" } else { "perimeter" }
+                        ),
+                        "the public side of a static NAT is an internet address (the private side is the server's)",
+                    );
+                } else if let Some(f) = firewall_own {
+                    self.error(
+                        "nat-public",
+                        n.span.clone(),
+                        format!("public address {p} is firewall `{}`'s own interface address", f.name),
+                        "publish the server on an address of its own (port forwarding from the firewall's address is not static NAT)",
+                    );
+                }
                 if t.servers().any(|(_, s)| {
                     s.interfaces
                         .iter()
