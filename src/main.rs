@@ -1018,6 +1018,7 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
         "ports",
         "service",
         "firewalls",
+        "rules",
         "catalog rows",
     ]);
     for (fwd, f) in &found {
@@ -1038,6 +1039,7 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
             } else {
                 path.join(", ")
             },
+            plan::rule_tags_text(&f.rules),
             f.rows
                 .iter()
                 .map(|r| r.to_string())
