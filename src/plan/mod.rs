@@ -3,6 +3,10 @@
 //! For every catalog row of a scenario the topology uses: resolve both roles to addresses, find the
 //! firewalls between their zones, and emit one rule per firewall hop and address family. `any` is
 //! relative: it stands for the networks on the far side of the firewalls the other end can reach.
+//! Roles that name a pool or its VIP resolve to the address the traffic really goes to (see
+//! `reach.rs`). A rule that lies inside another rule of the same hop is folded into it, and every
+//! flow keeps the ids of the rules that carry it: the id (`r12`, [`rule_tag`]) is how every output
+//! names a planned rule.
 //! Rows whose feature is off, or whose role the deployment lacks, are kept as [`Skipped`] with the
 //! reason, so `plan --explain` can say why a port is not open.
 
@@ -647,9 +651,29 @@ fn rules_from_flows(topology: &Topology, flows: &[Flow]) -> (Vec<Rule>, Vec<Vec<
     // Fold every rule into a surviving rule that contains it. Survivors never change their match,
     // so the result does not depend on the order rules are looked at; of two rules with the same
     // match (different address lists for the same space) the earlier one survives.
+    // Only rules of one hop, family and transport can contain each other: compare inside those.
+    let mut hops: BTreeMap<(&str, &str, &str, Family, Transport), Vec<usize>> = BTreeMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        hops.entry((
+            r.firewall.as_str(),
+            r.ingress_interface.as_str(),
+            r.egress_interface.as_str(),
+            r.family,
+            r.transport,
+        ))
+        .or_default()
+        .push(i);
+    }
+    let buckets: Vec<Vec<usize>> = hops.into_values().collect();
+    let mut bucket_of = vec![0usize; rules.len()];
+    for (b, same) in buckets.iter().enumerate() {
+        for &i in same {
+            bucket_of[i] = b;
+        }
+    }
     let mut into: Vec<usize> = (0..rules.len()).collect();
     for i in 0..rules.len() {
-        let host = (0..rules.len()).find(|&j| {
+        let host = buckets[bucket_of[i]].iter().copied().find(|&j| {
             j != i
                 && into[j] == j
                 && contains(&rules[j], &rules[i])

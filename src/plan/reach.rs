@@ -18,7 +18,9 @@
 //! - Web: the port tables of the DNS-balanced designs keep exactly these ports on the load
 //!   balancer VIP ("web services stay on the HLB"), and the Director tables send the reverse
 //!   proxy's 8080/4443 and the clients' 80/443 to the HLB VIP only. Without a VIP (a single server,
-//!   or a pool the topology balances by DNS alone) there is nothing but the servers to reach.
+//!   or a pool the topology balances by DNS alone) there is nothing but the servers to reach. A
+//!   VIP without an address of one family carries none of that family: the servers are not opened
+//!   in its place, since the published names lead to the VIP.
 //! - Other ports keep every server: DNS balanced SIP goes to the servers themselves; with a SIP load
 //!   balancer the first connection goes to the VIP but a dialog then continues with the server that
 //!   handles it (the Edge's internal side reaches each Front End server); server-to-server HTTPS
