@@ -437,3 +437,60 @@ fn one_flow_has_the_same_rule_ids_in_plan_targets_windows_probe_audit_and_report
         has_all("report probe section", probe_part);
     }
 }
+
+/// The reverse proxy configurations send each published pool where the plan opens the firewall
+/// from the reverse proxy: a hardware balanced pool's VIP, never the servers behind it (the
+/// firewall would drop those), and the servers of a pool without one.
+#[test]
+fn reverse_proxy_configs_forward_only_where_the_plan_opens_the_firewall() {
+    for example in EXAMPLES {
+        let (t, p) = load(example);
+        let opened: Vec<String> = p
+            .rules
+            .iter()
+            .filter(|r| r.source.role == "reverse-proxy.internal")
+            .flat_map(|r| {
+                r.destination
+                    .members
+                    .iter()
+                    .map(move |m| format!("{}:{}", m.net.addr(), r.ports.start))
+            })
+            .chain(
+                // a proxy and a pool in one zone cross no firewall: nothing to agree with
+                p.flows
+                    .iter()
+                    .filter(|f| f.path.is_empty() && f.source.role == "reverse-proxy.internal")
+                    .flat_map(|f| {
+                        f.destination
+                            .members
+                            .iter()
+                            .map(move |m| format!("{}:{}", m.net.addr(), f.ports.start))
+                    }),
+            )
+            .collect();
+        for target in [Target::Nginx, Target::Haproxy] {
+            let Ok(files) = render::render_files(&p, &t, target, &Scope::All) else {
+                continue;
+            };
+            for f in files.iter().filter(|f| !f.file.contains("-vip")) {
+                for line in f
+                    .text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with("server ") && !l.ends_with('{'))
+                {
+                    let addr = line
+                        .split_whitespace()
+                        .find(|w| w.contains(':') && w.contains('.'))
+                        .unwrap_or_else(|| panic!("{example} {}: `{line}`", f.file));
+                    let addr = addr.trim_end_matches(';');
+                    assert!(
+                        opened.iter().any(|o| o == addr),
+                        "{example} {}: `{line}` goes where the plan opens nothing",
+                        f.file
+                    );
+                }
+            }
+        }
+    }
+}
