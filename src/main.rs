@@ -1233,6 +1233,7 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
         "ports",
         "service",
         "firewalls",
+        "rules",
         "catalog rows",
     ]);
     for (fwd, f) in &found {
@@ -1253,6 +1254,7 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
             } else {
                 path.join(", ")
             },
+            plan::rule_tags_text(&f.rules),
             f.rows
                 .iter()
                 .map(|r| r.to_string())

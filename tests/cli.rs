@@ -134,7 +134,7 @@ fn check_json_reports_the_public_address_count() {
         serde_json::from_str(&stdout_of(&["check", "--format", "json"])).unwrap();
     assert_eq!(json["public_addresses"][0]["vips"], 3);
     assert_eq!(json["public_addresses"][0]["server_addresses"], 6);
-    assert_eq!(json["rules"], 41);
+    assert_eq!(json["rules"], 39);
 }
 
 #[test]

@@ -30,6 +30,8 @@ pub struct Part {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleAudit {
+    /// The planned rule's id; JSON shows it as the plan does (`r12`).
+    #[serde(serialize_with = "crate::plan::rule_tag_of")]
     pub rule: usize,
     pub rows: String,
     pub service: String,

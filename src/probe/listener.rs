@@ -429,6 +429,7 @@ mod tests {
     fn target(s: &ListenSpec) -> Target {
         Target {
             flow: 1,
+            rules: Vec::new(),
             rows: "t".into(),
             service: s.service.clone(),
             reason: String::new(),

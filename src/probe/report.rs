@@ -1,5 +1,6 @@
 //! The probe matrix: one row per flow × destination × port, with the verdict and the catalog
-//! reason, and a summary line that counts every kind of failure separately.
+//! reason, and a summary line that counts every kind of failure separately. Each row names the
+//! planned rules it exercises by the ids the plan and every firewall target use (`r38`).
 
 use super::prober::{Outcome, Verdict};
 use super::targets::Untestable;
@@ -60,7 +61,7 @@ impl Summary {
 /// The matrix as a table.
 pub fn matrix(outcomes: &[Outcome]) -> Table {
     let mut t = Table::new(&[
-        "flow",
+        "rules",
         "catalog rows",
         "from",
         "to",
@@ -84,7 +85,11 @@ pub fn matrix(outcomes: &[Outcome]) -> Table {
             None => t_.port.to_string(),
         };
         t.push(vec![
-            t_.flow.to_string(),
+            if t_.rules.is_empty() {
+                "-".into()
+            } else {
+                crate::plan::rule_tags_text(&t_.rules)
+            },
             t_.rows.clone(),
             t_.source
                 .map(|s| s.to_string())

@@ -140,7 +140,7 @@ pub fn group_text(g: &Group) -> String {
 
 fn rule_cells(r: &Rule) -> Vec<String> {
     vec![
-        r.id.to_string(),
+        r.tag(),
         r.firewall.clone(),
         format!("{} -> {}", r.ingress_interface, r.egress_interface),
         r.family.to_string(),
@@ -155,7 +155,7 @@ fn rule_cells(r: &Rule) -> Vec<String> {
 }
 
 const RULE_HEADERS: [&str; 11] = [
-    "#",
+    "rule",
     "firewall",
     "in -> out",
     "family",
