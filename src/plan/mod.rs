@@ -400,7 +400,11 @@ fn role_hint(role: Role) -> &'static str {
 }
 
 /// `any` (or a partner list left empty) seen from `other`: one group per zone reachable through at
-/// least one firewall.
+/// least one firewall. `any` of a zone means its address space as routing sees it
+/// ([`Topology::zone_space`]: more specific networks of other zones are not part of it). The
+/// group lists the zone's own networks that hold some of that space, as they are written: every
+/// firewall rule the plan makes also matches the interface the zone lies behind, and that match is
+/// what keeps the other zones' addresses out (the audit measures a rule by the space itself).
 fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) -> Vec<Group> {
     router
         .reachable_from(&other.zone)
@@ -412,6 +416,7 @@ fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) ->
             members: zone
                 .networks
                 .iter()
+                .filter(|n| topology.zone_holds_some_of(&zone.name, n))
                 .map(|n| Member {
                     host: zone.name.clone(),
                     net: *n,

@@ -10,6 +10,7 @@ mod finding;
 pub mod lint;
 pub mod names;
 mod validate;
+mod zone_space;
 
 pub use finding::{Finding, Severity, SourceFile, named_report};
 
