@@ -335,6 +335,28 @@ fn bench_audit_100k_iptables_rules() {
         a.count(Status::Uncertain),
         a.overexposure.len()
     );
+    // the search for openings beyond the plan on its own, and whether it went through
+    let config = audit::parse(Format::Iptables, &text).unwrap();
+    let started = std::time::Instant::now();
+    let (found, notes) = report::overexposure_of(&p, &t, "fw-external", &config);
+    let stopped = notes.iter().filter(|n| n.contains("stopped")).count();
+    println!(
+        "overexposure: {:.3} s, {} openings, {} spoofed-source findings, {}",
+        started.elapsed().as_secs_f64(),
+        found
+            .iter()
+            .filter(|e| e.kind == report::ExposureKind::Opening)
+            .count(),
+        found
+            .iter()
+            .filter(|e| e.kind == report::ExposureKind::SpoofedSource)
+            .count(),
+        if stopped == 0 {
+            "complete".to_string()
+        } else {
+            format!("STOPPED at the fragment budget ({stopped} notes)")
+        }
+    );
     println!("peak memory: {} MiB", peak_rss_kib() / 1024);
     // where the time goes: the planned rules alone
     let config = audit::parse(Format::Iptables, &text).unwrap();
@@ -353,4 +375,5 @@ fn bench_audit_100k_iptables_rules() {
         started.elapsed().as_secs_f64()
     );
     assert!(rules >= 100_000);
+    assert_eq!(stopped, 0, "the overexposure search must go through: {notes:?}");
 }

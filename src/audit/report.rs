@@ -471,6 +471,19 @@ pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) 
     }
 }
 
+/// The search for what `config` allows beyond the plan on its own (the part [`audit`] runs beside
+/// the planned rules): the findings and the notes it adds to the configuration's.
+pub fn overexposure_of(
+    plan: &Plan,
+    topology: &Topology,
+    firewall: &str,
+    config: &Config,
+) -> (Vec<Exposure>, Vec<String>) {
+    let mut notes = config.notes.clone();
+    let found = overexposure(plan, topology, firewall, config, &mut notes);
+    (found, notes)
+}
+
 /// Addresses on one side of a firewall, as routing sees them: the space of the zone of that leg
 /// and of every zone reached from it without crossing this firewall again (sorted, disjoint).
 fn side_space(
