@@ -375,5 +375,8 @@ fn bench_audit_100k_iptables_rules() {
         started.elapsed().as_secs_f64()
     );
     assert!(rules >= 100_000);
-    assert_eq!(stopped, 0, "the overexposure search must go through: {notes:?}");
+    assert_eq!(
+        stopped, 0,
+        "the overexposure search must go through: {notes:?}"
+    );
 }

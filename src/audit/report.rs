@@ -238,24 +238,34 @@ fn end_text(
 fn describe(region: &Region, rule: &Rule, whole: &Product) -> Vec<String> {
     let family = rule.family;
     // (proto, port, src) -> destinations
+    // (first-seen order, found by a hash map: a region may hold 100,000 boxes)
     let mut by_src: Vec<(Shape<Interval>, Vec<Interval>)> = Vec::new();
+    let mut at: std::collections::HashMap<Shape<Interval>, usize> = Default::default();
     for b in &region.0 {
         let key = (b.proto, b.port, b.src);
-        match by_src.iter_mut().find(|(k, _)| *k == key) {
-            Some(g) => g.1.push(b.dst),
-            None => by_src.push((key, vec![b.dst])),
+        match at.get(&key) {
+            Some(&i) => by_src[i].1.push(b.dst),
+            None => {
+                at.insert(key, by_src.len());
+                by_src.push((key, vec![b.dst]));
+            }
         }
     }
     // (proto, port, destinations) -> sources
     let mut by_dst: Vec<(Shape<Vec<Interval>>, Vec<Interval>)> = Vec::new();
+    let mut at: std::collections::HashMap<Shape<Vec<Interval>>, usize> = Default::default();
     for ((proto, port, src), dsts) in by_src {
         let key = (proto, port, normalize(dsts));
-        match by_dst.iter_mut().find(|(k, _)| *k == key) {
-            Some(g) => g.1.push(src),
-            None => by_dst.push((key, vec![src])),
+        match at.get(&key) {
+            Some(&i) => by_dst[i].1.push(src),
+            None => {
+                at.insert(key.clone(), by_dst.len());
+                by_dst.push((key, vec![src]));
+            }
         }
     }
     let mut out: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = Default::default();
     for ((proto, port, dsts), srcs) in by_dst {
         let mut text = proto_text(proto);
         if port.0 == port.1 {
@@ -271,7 +281,7 @@ fn describe(region: &Region, rule: &Rule, whole: &Product) -> Vec<String> {
             end_text(&srcs, &whole.src, &rule.source, family),
             end_text(&dsts, &whole.dst, &rule.destination, family)
         ));
-        if !out.contains(&text) {
+        if seen.insert(text.clone()) {
             out.push(text);
         }
     }
