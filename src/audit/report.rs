@@ -294,37 +294,151 @@ fn describe(region: &Region, rule: &Rule, whole: &Product) -> Vec<String> {
     out
 }
 
-/// The bounding shape of a region: protocols, port span, source and destination spans, and how
-/// many (source, destination, port) combinations it holds.
-/// `ends` names the whole source and destination spaces searched (`any in internet`), so an
-/// end that covers all of one reads as its name.
+/// Packets that share everything but their source: a list of source intervals (sorted, disjoint)
+/// times one destination × protocol × port box (whose own `src` is not used). A region whose
+/// boxes differ only in source — what a long rule list leaves — is a handful of these, so
+/// subtracting a planned rule splits a few source lists instead of every box.
+struct SourceSet {
+    src: Vec<Interval>,
+    rest: PacketBox,
+}
+
+impl SourceSet {
+    fn size(&self) -> u128 {
+        let n: u128 = self
+            .src
+            .iter()
+            .map(|(a, b)| (b - a).saturating_add(1))
+            .fold(0, u128::saturating_add);
+        PacketBox {
+            src: (0, 0),
+            ..self.rest
+        }
+        .size()
+        .saturating_mul(n)
+    }
+}
+
+/// A region as source sets, one per distinct (destination, protocols, ports).
+fn source_sets(region: Region) -> Vec<SourceSet> {
+    let mut sets: Vec<SourceSet> = Vec::new();
+    let mut at: std::collections::HashMap<Shape<Interval>, usize> = Default::default();
+    for b in region.0 {
+        let key = (b.proto, b.port, b.dst);
+        match at.get(&key) {
+            Some(&i) => sets[i].src.push(b.src),
+            None => {
+                at.insert(key, sets.len());
+                sets.push(SourceSet {
+                    src: vec![b.src],
+                    rest: b,
+                });
+            }
+        }
+    }
+    for s in &mut sets {
+        s.src = normalize(std::mem::take(&mut s.src));
+    }
+    sets
+}
+
+/// `a ∩ b` and `a − b` for sorted, disjoint interval lists, in one merge.
+fn meet_and_rest(a: &[Interval], b: &[Interval]) -> (Vec<Interval>, Vec<Interval>) {
+    let (mut inside, mut outside) = (Vec::new(), Vec::new());
+    let mut j = 0;
+    for &(lo, hi) in a {
+        let mut next = Some(lo);
+        while j < b.len() && b[j].1 < lo {
+            j += 1;
+        }
+        let mut k = j;
+        while let Some(n) = next
+            && k < b.len()
+            && b[k].0 <= hi
+        {
+            let (x, y) = b[k];
+            if x > n {
+                outside.push((n, x - 1));
+            }
+            inside.push((x.max(n), y.min(hi)));
+            next = if y >= hi { None } else { Some(y + 1) };
+            k += 1;
+        }
+        if let Some(n) = next
+            && n <= hi
+        {
+            outside.push((n, hi));
+        }
+    }
+    (inside, outside)
+}
+
+/// Source sets minus what one planned rule stands for: the sources outside the rule's keep their
+/// box, those inside keep the box minus the rule's destinations, protocol and ports.
+fn minus_planned(sets: Vec<SourceSet>, p: &Product) -> Vec<SourceSet> {
+    let rest_of = Product {
+        src: vec![(0, 0)],
+        dst: p.dst.clone(),
+        proto: p.proto,
+        port: p.port.clone(),
+    };
+    let mut out = Vec::with_capacity(sets.len());
+    for s in sets {
+        let probe = PacketBox {
+            src: (0, 0),
+            ..s.rest
+        };
+        if !rest_of.touches(&probe) {
+            out.push(s);
+            continue;
+        }
+        let (inside, outside) = meet_and_rest(&s.src, &p.src);
+        if inside.is_empty() {
+            out.push(s);
+            continue;
+        }
+        if !outside.is_empty() {
+            out.push(SourceSet {
+                src: outside,
+                rest: s.rest,
+            });
+        }
+        // a box minus a product of three short lists: a few pieces, never too many
+        let (_, miss) = rest_of.split(&probe, usize::MAX).expect("no limit was set");
+        for rest in miss {
+            out.push(SourceSet {
+                src: inside.clone(),
+                rest,
+            });
+        }
+    }
+    out
+}
+
+/// The shape of what was found, as a reader wants it: protocols, ports, sources, destinations and
+/// how many (source, destination, port) combinations it holds. `ends` names the whole source and
+/// destination spaces searched (`any in internet`), so an end that covers all of one reads as its
+/// name.
 fn outline(
-    region: &Region,
+    sets: &[SourceSet],
     family: Family,
     beyond: &str,
     ends: [(&[(u128, u128)], &str); 2],
 ) -> String {
-    let proto = region.0.iter().fold(0u8, |a, b| a | b.proto);
-    let end = |f: fn(&PacketBox) -> (u128, u128), (whole, name): (&[(u128, u128)], &str)| {
-        let set = normalize(region.0.iter().map(f).collect());
+    let proto = sets.iter().fold(0u8, |a, s| a | s.rest.proto);
+    let end = |set: Vec<Interval>, (whole, name): (&[(u128, u128)], &str)| {
+        let set = normalize(set);
         if set == whole {
             name.to_string()
         } else {
             space_text(&set, family)
         }
     };
-    let p_lo = region.0.iter().map(|b| b.port.0).min().unwrap_or(0);
-    let p_hi = region.0.iter().map(|b| b.port.1).max().unwrap_or(0);
-    let mut ports_seen: Vec<(u16, u16)> = region.0.iter().map(|b| b.port).collect();
-    ports_seen.sort();
-    // merge overlapping or touching port intervals
-    let mut distinct: Vec<(u16, u16)> = Vec::new();
-    for p in ports_seen {
-        match distinct.last_mut() {
-            Some(last) if u32::from(p.0) <= u32::from(last.1) + 1 => last.1 = last.1.max(p.1),
-            _ => distinct.push(p),
-        }
-    }
+    let srcs: Vec<Interval> = sets.iter().flat_map(|s| s.src.iter().copied()).collect();
+    let dsts: Vec<Interval> = sets.iter().map(|s| s.rest.dst).collect();
+    let p_lo = sets.iter().map(|s| s.rest.port.0).min().unwrap_or(0);
+    let p_hi = sets.iter().map(|s| s.rest.port.1).max().unwrap_or(0);
+    let distinct = normalize(sets.iter().map(|s| s.rest.port).collect());
     let one = |(a, b): (u16, u16)| {
         if a == b {
             a.to_string()
@@ -348,7 +462,10 @@ fn outline(
     } else {
         format!("ports {p_lo}-{p_hi}")
     };
-    let size = region.size();
+    let size = sets
+        .iter()
+        .map(SourceSet::size)
+        .fold(0u128, u128::saturating_add);
     let amount = if size > 1u128 << 60 {
         "an enormous number of".to_string()
     } else {
@@ -357,8 +474,8 @@ fn outline(
     format!(
         "{} {ports} from {} to {} ({amount} address/port combinations {beyond})",
         proto_text(proto),
-        end(|b| b.src, ends[0]),
-        end(|b| b.dst, ends[1]),
+        end(srcs, ends[0]),
+        end(dsts, ends[1]),
     )
 }
 
@@ -669,7 +786,7 @@ fn overexposure(
                                 inp.name,
                                 outp.name,
                                 outline(
-                                    &all,
+                                    &source_sets(all),
                                     family,
                                     "with a foreign source",
                                     [
@@ -702,7 +819,7 @@ fn overexposure(
                     space_region(&legit, &destinations),
                     OVEREXPOSURE_BUDGET,
                 );
-                let mut found: Vec<(Location, bool, Region)> = Vec::new();
+                let mut found: Vec<(Location, bool, Vec<SourceSet>)> = Vec::new();
                 for piece in pieces {
                     let (by, certain) = match piece.fate {
                         Fate::Allowed(by) => (by, true),
@@ -716,15 +833,9 @@ fn overexposure(
                         },
                         Fate::Denied(_) => continue,
                     };
-                    let mut extra = piece.region;
+                    let mut extra = source_sets(piece.region);
                     for p in &planned {
-                        match extra.split_by(p, OVEREXPOSURE_BUDGET) {
-                            Ok((_, miss)) => extra = miss,
-                            Err(_) => {
-                                note_stop(&inp.name, &outp.name, family, &by);
-                                break;
-                            }
-                        }
+                        extra = minus_planned(extra, p);
                         if extra.is_empty() {
                             break;
                         }
@@ -733,7 +844,7 @@ fn overexposure(
                         continue;
                     }
                     match found.iter_mut().find(|(b, c, _)| *b == by && *c == certain) {
-                        Some(g) => g.2.0.extend(extra.0),
+                        Some(g) => g.2.extend(extra),
                         None => found.push((by, certain, extra)),
                     }
                 }
@@ -813,6 +924,53 @@ fn overexposure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_lists_meet_and_part_in_one_merge() {
+        let a = [(0, 9), (20, 29), (40, 49)];
+        let b = [(5, 22), (25, 25), (45, 100)];
+        let (inside, outside) = meet_and_rest(&a, &b);
+        assert_eq!(inside, vec![(5, 9), (20, 22), (25, 25), (45, 49)]);
+        assert_eq!(outside, vec![(0, 4), (23, 24), (26, 29), (40, 44)]);
+        assert_eq!(meet_and_rest(&a, &[]), (vec![], a.to_vec()));
+        assert_eq!(
+            meet_and_rest(&[(0, u128::MAX)], &[(0, u128::MAX)]),
+            (vec![(0, u128::MAX)], vec![])
+        );
+    }
+
+    #[test]
+    fn subtracting_a_planned_rule_from_source_sets_is_exact() {
+        // 1000 single sources × one destination /24 × tcp any port, minus tcp 443 to one host
+        let region = Region(
+            (0..1000u128)
+                .map(|i| PacketBox {
+                    src: (i * 2, i * 2),
+                    dst: (100, 355),
+                    proto: PROTO_TCP,
+                    port: (0, u16::MAX),
+                })
+                .collect(),
+        );
+        let before = region.size();
+        let sets = source_sets(region);
+        assert_eq!(
+            sets.len(),
+            1,
+            "boxes that differ only in source are one set"
+        );
+        let planned = Product {
+            src: vec![(0, 999)],
+            dst: vec![(200, 200)],
+            proto: PROTO_TCP,
+            port: vec![(443, 443)],
+        };
+        let after = minus_planned(sets, &planned);
+        let size: u128 = after.iter().map(SourceSet::size).sum();
+        // the sources 0..=998 (even: 500 of them) lose exactly one (destination, port) each
+        assert_eq!(size, before - 500);
+        assert!(after.len() <= 6, "{} sets", after.len());
+    }
 
     #[test]
     fn intervals_read_like_addresses() {
