@@ -481,7 +481,11 @@ fn far_kinds(other: &Group, topology: &Topology) -> Option<&'static [ZoneKind]> 
 }
 
 /// `any` (or a partner list left empty) seen from `other`: one group per zone reachable through at
-/// least one firewall, of the kinds the known end's side talks to ([`far_kinds`]).
+/// least one firewall, of the kinds the known end's side talks to ([`far_kinds`]). `any` of a zone means its address space as routing sees it
+/// ([`Topology::zone_space`]: more specific networks of other zones are not part of it). The
+/// group lists the zone's own networks that hold some of that space, as they are written: every
+/// firewall rule the plan makes also matches the interface the zone lies behind, and that match is
+/// what keeps the other zones' addresses out (the audit measures a rule by the space itself).
 fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) -> Vec<Group> {
     let kinds = far_kinds(other, topology);
     router
@@ -495,6 +499,7 @@ fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) ->
             members: zone
                 .networks
                 .iter()
+                .filter(|n| topology.zone_holds_some_of(&zone.name, n))
                 .map(|n| Member {
                     host: zone.name.clone(),
                     net: *n,

@@ -14,6 +14,7 @@ pub mod names;
 pub mod roles;
 mod validate;
 mod version;
+mod zone_space;
 
 pub use finding::{Finding, Severity, SourceFile, named_report};
 

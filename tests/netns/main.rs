@@ -9,6 +9,7 @@ mod common;
 mod harness;
 
 mod constructs;
+mod corpus;
 mod differential;
 mod differential_nft;
 mod enforce;
