@@ -607,7 +607,7 @@ fn doubt_table(doubts: &[Doubt]) -> render::tabular::Table {
             } else {
                 d.rules
                     .iter()
-                    .map(|r| format!("#{r}"))
+                    .map(|r| format!("r{r}"))
                     .collect::<Vec<_>>()
                     .join(" ")
             },

@@ -97,3 +97,26 @@ fn the_two_firewall_reference_plans_the_same_any_as_before() {
         .count();
     assert!(any_rules >= 20, "{any_rules}");
 }
+
+#[test]
+fn an_address_a_more_specific_zone_holds_is_refused_where_it_is_declared() {
+    // a cold trial added the Directors' subnet to the perimeter zone while the Directors stayed in
+    // `internal`: check accepted it and `any` of the perimeter then reached them from the DMZ
+    let text = Topology::reference_source().replace(
+        "networks = [\"172.25.33.0/24\"]",
+        "networks = [\"172.25.33.0/24\", \"10.10.1.0/24\"]",
+    );
+    let err = Topology::parse("m13.toml", &text).unwrap_err();
+    let codes: Vec<&str> = err.problems.iter().map(|f| f.code).collect();
+    assert!(codes.contains(&"in-other-zone"), "{codes:?}");
+    let f = err
+        .problems
+        .iter()
+        .find(|f| f.code == "in-other-zone")
+        .unwrap();
+    assert!(
+        f.message.contains("dir01") || f.message.contains("10.10.1."),
+        "{}",
+        f.message
+    );
+}

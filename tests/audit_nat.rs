@@ -64,7 +64,7 @@ fn status(a: &Value, rule: usize) -> String {
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["rule"] == rule)
+        .find(|r| r["rule"] == format!("r{rule}"))
         .unwrap_or_else(|| panic!("no rule r{rule}"))["status"]
         .as_str()
         .unwrap()
@@ -138,7 +138,7 @@ fn av_edge_without_its_static_nat_lines_is_blocked_not_allowed() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| r["rule"] == 14)
+            .find(|r| r["rule"] == "r14")
             .unwrap();
         let by = r14["parts"][0]["by"][0]["text"].as_str().unwrap();
         assert!(by.contains("no translation of 203.0.113.12"), "{by}");

@@ -221,6 +221,7 @@ impl Validator {
         self.problems
             .extend(super::version::check(&self.source, &raw, &topology));
         self.nat_entries(&topology);
+        self.most_specific_zone(&topology);
         self.duplicate_networks(&topology, &raw);
         self.gateways(&topology, &raw);
         self.partners(&topology, &raw);
@@ -284,6 +285,54 @@ impl Validator {
             format!("defined zones: {}", zones.join(", ")),
         );
         false
+    }
+
+    /// Reports server and VIP addresses that a more specific network of another zone holds: routing
+    /// (and the plan's `any`) puts them in that zone, whatever the interface says.
+    fn most_specific_zone(&mut self, t: &Topology) {
+        let mut found = Vec::new();
+        for (_, server) in t.servers() {
+            for i in &server.interfaces {
+                for a in &i.addresses {
+                    found.push((
+                        format!("`{}` address", server.name),
+                        a.ip,
+                        i.zone.clone(),
+                        i.span.clone(),
+                    ));
+                }
+            }
+        }
+        for pool in &t.pools {
+            for vip in &pool.vips {
+                for ip in &vip.addresses {
+                    found.push((
+                        format!("`{}` VIP", pool.name),
+                        *ip,
+                        vip.zone.clone(),
+                        vip.span.clone(),
+                    ));
+                }
+            }
+        }
+        for (what, ip, declared, span) in found {
+            let Some(zone) = t.zone_of_net(&IpNet::from(ip)) else {
+                continue; // outside every zone: reported as outside-zone already
+            };
+            if zone != declared
+                && t.zone(&declared)
+                    .is_some_and(|z| z.networks.iter().any(|n| n.contains(&ip)))
+            {
+                self.error(
+                    "in-other-zone",
+                    span,
+                    format!(
+                        "{what} {ip} is declared in zone `{declared}`, but zone `{zone}` holds it by a more specific network"
+                    ),
+                    "routing follows the most specific network: put the address in that zone, or take the network out of it",
+                );
+            }
+        }
     }
 
     /// Reports addresses that fall outside the zone they are declared in.
