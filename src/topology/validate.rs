@@ -908,6 +908,49 @@ impl Validator {
                 "names identify things in rules and reports; give each its own",
             );
         }
+        // `between`, `probe --from` and the report look names up across zones, pools, servers,
+        // client networks and partners: one name, one thing (a pool may share its name with its
+        // only server, which stands for the same addresses)
+        let mut owner: BTreeMap<String, (&'static str, Option<String>)> = BTreeMap::new();
+        let mut clashes: Vec<(Span, String, &'static str, &'static str)> = Vec::new();
+        let mut claim = |kind: &'static str, pool: Option<String>, name: &Spanned<String>| {
+            let key = name.get_ref().clone();
+            match owner.get(&key) {
+                Some((k, _)) if *k == kind => {} // same kind: duplicate-name above
+                Some((k, p))
+                    if (*k == "pool" && kind == "server" && p.as_ref() == Some(&key))
+                        || (*k == "server" && kind == "pool" && pool.as_ref() == Some(&key)) => {}
+                Some((k, _)) => clashes.push((span_of(name), key, k, kind)),
+                None => {
+                    owner.insert(key, (kind, pool));
+                }
+            }
+        };
+        for z in &raw.zones {
+            claim("zone", None, &z.get_ref().name);
+        }
+        for p in &raw.pools {
+            let pool = p.get_ref();
+            let only = (pool.servers.len() == 1).then(|| pool.name.get_ref().clone());
+            claim("pool", only.clone(), &pool.name);
+            for s in &pool.servers {
+                claim("server", only.clone(), &s.get_ref().name);
+            }
+        }
+        for c in &raw.clients {
+            claim("client network", None, &c.get_ref().name);
+        }
+        for p in &raw.partners {
+            claim("partner", None, &p.get_ref().name);
+        }
+        for (span, name, first, second) in clashes {
+            self.error(
+                "ambiguous-name",
+                span,
+                format!("{second} `{name}` has the name of a {first}"),
+                "between, probe --from and the report find things by name: give each its own",
+            );
+        }
     }
 
     fn duplicate_addresses(&mut self, t: &Topology) {
