@@ -449,6 +449,26 @@ fn catalog(args: CatalogArgs) -> Result<(), Failure> {
 }
 
 fn check(args: CheckArgs) -> Result<(), Failure> {
+    // with --format json an invalid topology is a JSON answer too (exit 2), not only stderr
+    if let (CheckFormat::Json, Some(path)) = (args.format, &args.topology.file) {
+        let text = read_limited(path, TOPOLOGY_LIMIT, "topology file")?;
+        if let Err(err) = Topology::parse(&path.display().to_string(), &text) {
+            #[derive(serde::Serialize)]
+            struct Invalid<'a> {
+                topology: &'a str,
+                valid: bool,
+                findings: &'a [topology::Finding],
+            }
+            let json = serde_json::to_string_pretty(&Invalid {
+                topology: &err.file,
+                valid: false,
+                findings: &err.problems,
+            })
+            .context("encoding JSON")?;
+            out(&(json + "\n"))?;
+            return Err(Failure::Input(Some(anyhow!("{err}"))));
+        }
+    }
     let topology = load(&args.topology)?;
     let mut report = topology::lint::lint(&topology);
     let plan = plan::compile(&topology);
@@ -460,6 +480,7 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
             #[derive(serde::Serialize)]
             struct CheckJson<'a> {
                 topology: &'a str,
+                valid: bool,
                 scenarios: &'a [String],
                 findings: &'a [topology::Finding],
                 public_addresses: &'a [topology::lint::PublicAddressCount],
@@ -468,6 +489,7 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
             }
             let json = serde_json::to_string_pretty(&CheckJson {
                 topology: &topology.name,
+                valid: true,
                 scenarios: &plan.scenarios,
                 findings: &report.findings,
                 public_addresses: &report.public_addresses,

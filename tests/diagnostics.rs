@@ -82,3 +82,27 @@ fn a_default_route_on_the_edge_internal_leg_is_a_lint_warning() {
     assert_eq!(code, 0, "a warning, not an error: {out}");
     assert!(out.contains("edge-internal-default-route"), "{out}");
 }
+
+#[test]
+fn check_json_answers_for_an_invalid_topology_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "name = \"x\"\nbogus = 1\n").unwrap();
+    let out = Command::cargo_bin("portplan")
+        .unwrap()
+        .args(["check", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["findings"][0]["line"], 2);
+    let out = Command::cargo_bin("portplan")
+        .unwrap()
+        .args(["check", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+}
