@@ -591,6 +591,7 @@ pub fn parse(text: &str) -> Config {
                     oif,
                     policy_accept: false,
                     policy_at: implicit,
+                    first_packet_only: false,
                 });
             }
             ["access-group", acl, "global", ..] => {
@@ -605,6 +606,7 @@ pub fn parse(text: &str) -> Config {
                     oif: None,
                     policy_accept: false,
                     policy_at: implicit,
+                    first_packet_only: false,
                 });
             }
             _ => {}
@@ -657,6 +659,7 @@ pub fn parse(text: &str) -> Config {
                         }
                     ),
                 },
+                first_packet_only: false,
             });
         }
     }

@@ -292,6 +292,13 @@ fn audit_rules(
             &r.egress_interface,
             whole.clone(),
         );
+        let pieces = eval::with_replies(
+            config,
+            r.family,
+            &r.ingress_interface,
+            &r.egress_interface,
+            pieces,
+        );
         let pieces = nat.apply(r, pieces);
         let size = |f: &dyn Fn(&Fate) -> bool| -> u128 {
             pieces

@@ -28,7 +28,10 @@ fn drop_lines(text: &str, mut pred: impl FnMut(&str) -> bool) -> String {
 
 fn variants() -> Vec<Variant> {
     let mut v: Vec<Variant> = vec![
-        ("as generated".into(), Box::new(|t: &str, _: &str| t.to_string())),
+        (
+            "as generated".into(),
+            Box::new(|t: &str, _: &str| t.to_string()),
+        ),
         (
             "A/V Edge static NAT lines removed".into(),
             Box::new(|t: &str, _: &str| drop_lines(t, |l| l.contains("static NAT edge01 av"))),
@@ -92,7 +95,10 @@ fn nat_verdicts_agree_with_the_kernel() {
     let nft = files(&t, &p, Target::Nftables);
     let ipt = files(&t, &p, Target::Iptables);
     let generated = [
-        ("nftables", file(&nft, "fw-external.nft").unwrap().to_string()),
+        (
+            "nftables",
+            file(&nft, "fw-external.nft").unwrap().to_string(),
+        ),
         (
             "iptables",
             file(&ipt, "fw-external.iptables").unwrap().to_string(),

@@ -672,10 +672,14 @@ pub(crate) fn parse_rule(s: &[Tok]) -> Vec<Stmt> {
             i += width;
             match word(i) {
                 "set" => {
-                    // `meta mark set 1`, `ct mark set ...`: changes the packet, not the verdict
+                    // `meta mark set 1`, `ct mark set ...`: changes the packet, not the verdict;
+                    // `ip daddr set ...` sends the flow elsewhere, which is not followed
                     i += 1;
                     parse_value(s, &mut i, 0);
-                    out.push(Stmt::Neutral);
+                    out.push(match keys.iter().find(|k| k.rewrite_moves_flow()) {
+                        Some(k) => Stmt::Unknown(format!("header rewrite `{} set`", k.text())),
+                        None => Stmt::Neutral,
+                    });
                     continue;
                 }
                 "vmap" => {

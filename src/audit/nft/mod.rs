@@ -52,6 +52,8 @@ fn hook_rank(hook: &str) -> Option<u8> {
         "prerouting" => Some(1),
         "forward" => Some(2),
         "postrouting" => Some(3),
+        // netdev egress: after postrouting, as the packet is queued on its way out
+        "egress" => Some(4),
         _ => None,
     }
 }
@@ -105,7 +107,12 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
             let is_nat = c.base.as_ref().is_some_and(|b| b.ctype == "nat");
             let mut rules = Vec::new();
             for (at, stmts) in &c.rules {
+                let translates = is_nat && stmts.iter().any(|s| matches!(s, Stmt::Nat { .. }));
                 for mut r in build(at, stmts, t, table_family) {
+                    if translates && r.action == Action::Continue {
+                        // the translation is the chain's verdict for this packet
+                        r.action = Action::Accept;
+                    }
                     r.action = match r.action {
                         Action::Jump(x) => Action::Jump(qualified(&x)),
                         Action::Goto(x) => Action::Goto(qualified(&x)),
@@ -135,10 +142,29 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
                 for (at, stmts) in &c.rules {
                     nat_rules(at, stmts, t, table_family, key, &mut nat, &mut notes);
                 }
-                chains.push(Chain {
-                    name,
-                    rules: Vec::new(),
-                });
+                // a nat chain filters too: it sees the first packet of each connection and a
+                // `drop` there drops it (a translation ends the chain: see the rules above)
+                let policy_at = c
+                    .policy_at
+                    .clone()
+                    .or_else(|| c.base_at.clone())
+                    .unwrap_or_else(|| Location {
+                        line: None,
+                        text: format!("chain {name}"),
+                    });
+                entries.push((
+                    key,
+                    Entry {
+                        chain: name.clone(),
+                        family: table_family,
+                        iif: None,
+                        oif: None,
+                        policy_accept: c.policy_accept,
+                        policy_at,
+                        first_packet_only: true,
+                    },
+                ));
+                chains.push(Chain { name, rules });
                 continue;
             }
             if base.ctype != "filter" {
@@ -155,7 +181,7 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
                     line: None,
                     text: format!("chain {name}"),
                 });
-            let devices: Vec<Option<String>> = if rank == 0 {
+            let devices: Vec<Option<String>> = if rank == 0 || rank == 4 {
                 if base.devices.is_empty() {
                     // `nft -j` leaves the device out: the chain sees some interface's packets,
                     // so each of its rules may or may not apply to a flow
@@ -182,10 +208,11 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
                     Entry {
                         chain: name.clone(),
                         family: table_family,
-                        iif: d,
-                        oif: None,
+                        iif: if rank == 4 { None } else { d.clone() },
+                        oif: if rank == 4 { d } else { None },
                         policy_accept: c.policy_accept,
                         policy_at: policy_at.clone(),
+                        first_packet_only: false,
                     },
                 ));
             }
@@ -223,6 +250,7 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
                     line: None,
                     text: "no forward base chain: forwarded packets pass".into(),
                 },
+                first_packet_only: false,
             },
         ));
         entries.sort_by_key(|(k, _)| *k);
@@ -632,6 +660,17 @@ fn match_stmt(
         }
         match key {
             Key::Iif | Key::Oif => {
+                if let Some(index) = atoms
+                    .iter()
+                    .find(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    // `iif 3`: an interface index; which interface it is depends on the host
+                    p.uncertain.push(format!(
+                        "interface index {index} (which interface is unknown)"
+                    ));
+                    out.push(p);
+                    continue;
+                }
                 if atoms.len() == 1 || (!negated && !atoms.is_empty()) {
                     let already = if *key == Key::Iif {
                         &p.rule.iif
@@ -714,8 +753,9 @@ fn match_stmt(
                 }
             }
             Key::CtState => {
-                let new = atoms.iter().flat_map(|a| a.split(',')).any(|w| w == "new");
-                p.rule.new_connections = Some(new != negated);
+                let has = |state: &str| atoms.iter().flat_map(|a| a.split(',')).any(|w| w == state);
+                p.rule.new_connections = Some(has("new") != negated);
+                p.rule.established = Some(has("established") != negated);
             }
             Key::Nfproto => {
                 let fams: Vec<Option<Family>> = atoms
