@@ -521,6 +521,9 @@ pub fn parse(text: &str) -> Config {
     let mut chains: Vec<Chain> = Vec::new();
     let mut entries = Vec::new();
     let mut notes = Vec::new();
+    // each ACL as its entries in order: (the entry's words after the name, its rules); a
+    // remark is an entry too (ASA line numbers count remarks)
+    let mut acls: Vec<(String, Vec<Ace>)> = Vec::new();
     for (n, raw) in lines.iter().enumerate() {
         let line = n + 1;
         if raw.starts_with(' ') || raw.starts_with('\t') {
@@ -528,44 +531,68 @@ pub fn parse(text: &str) -> Config {
         }
         let w: Vec<&str> = raw.split_whitespace().collect();
         match w.as_slice() {
-            ["access-list", name, "remark", ..] if !chains.iter().any(|c| c.name == *name) => {
-                chains.push(Chain {
-                    name: (*name).into(),
-                    rules: Vec::new(),
-                });
+            ["no", "access-list", name, rest @ ..] => {
+                let Some((_, aces)) = acls.iter_mut().find(|(n, _)| n == name) else {
+                    notes.push(format!(
+                        "line {line}: `no access-list {name}` removes an access-list that is not defined before it"
+                    ));
+                    continue;
+                };
+                if rest.is_empty() {
+                    aces.clear();
+                    continue;
+                }
+                let text = ace_text(rest);
+                match aces.iter().position(|(t, _)| *t == text) {
+                    Some(i) => {
+                        aces.remove(i);
+                    }
+                    None => notes.push(format!(
+                        "line {line}: `no access-list {name} …` names an entry the access-list does not have (the ASA refuses it)"
+                    )),
+                }
             }
-            ["access-list", _, "remark", ..] => {}
             ["access-list", name, rest @ ..] => {
-                let rest: Vec<&str> = if rest.first() == Some(&"line") {
-                    rest.iter().skip(2).copied().collect()
+                // `line N`: the entry goes in before the current N-th line
+                let (position, rest): (Option<usize>, Vec<&str>) = if rest.first() == Some(&"line")
+                {
+                    (
+                        rest.get(1).and_then(|l| l.parse::<usize>().ok()),
+                        rest.iter().skip(2).copied().collect(),
+                    )
                 } else {
-                    rest.to_vec()
+                    (None, rest.to_vec())
                 };
-                let at = Location::line(line, raw);
-                let rules = match ace(&rest, at.clone(), &objs) {
-                    Ok(rules) => rules,
-                    Err(why) => {
-                        unparsed.push(Unparsed {
-                            line,
-                            text: raw.trim().into(),
-                            why: why.clone(),
-                        });
-                        let mut r = Rule::new(at, Action::Jump("?".into()));
-                        r.uncertain = Some(why);
-                        vec![r]
+                let text = ace_text(&rest);
+                let rules = if rest.first() == Some(&"remark") {
+                    Vec::new()
+                } else {
+                    let at = Location::line(line, raw);
+                    match ace(&rest, at.clone(), &objs) {
+                        Ok(rules) => rules,
+                        Err(why) => {
+                            unparsed.push(Unparsed {
+                                line,
+                                text: raw.trim().into(),
+                                why: why.clone(),
+                            });
+                            let mut r = Rule::new(at, Action::Jump("?".into()));
+                            r.uncertain = Some(why);
+                            vec![r]
+                        }
                     }
                 };
-                let chain = match chains.iter_mut().find(|c| c.name == *name) {
-                    Some(c) => c,
+                let aces = match acls.iter_mut().position(|(n, _)| n == name) {
+                    Some(i) => &mut acls[i].1,
                     None => {
-                        chains.push(Chain {
-                            name: (*name).into(),
-                            rules: Vec::new(),
-                        });
-                        chains.last_mut().expect("just pushed")
+                        acls.push(((*name).into(), Vec::new()));
+                        &mut acls.last_mut().expect("just pushed").1
                     }
                 };
-                chain.rules.extend(rules);
+                match position {
+                    Some(p) if p >= 1 && p <= aces.len() => aces.insert(p - 1, (text, rules)),
+                    _ => aces.push((text, rules)),
+                }
             }
             ["access-group", acl, dir, "interface", iface, ..] => {
                 let implicit = Location {
@@ -612,6 +639,13 @@ pub fn parse(text: &str) -> Config {
             _ => {}
         }
     }
+    for (name, aces) in acls {
+        chains.push(Chain {
+            name,
+            rules: aces.into_iter().flat_map(|(_, rules)| rules).collect(),
+        });
+    }
+    global_fallthrough(&mut chains, &mut entries);
     let ifaces = read_interfaces(&lines);
     let nat = read_nat(&lines, &objs, &ifaces, &mut unparsed);
     let same_security = lines.iter().any(|l| {
@@ -663,6 +697,7 @@ pub fn parse(text: &str) -> Config {
             });
         }
     }
+    interfaces_that_pass_nothing(&lines, &ifaces, same_security, &mut chains, &mut entries);
     if no_acl && ifaces.is_empty() {
         notes.push("no access-group binds an access-list and no interface has a nameif and security level: what the ASA forwards cannot be told".into());
     } else if ifaces.is_empty() {
@@ -685,6 +720,160 @@ pub fn parse(text: &str) -> Config {
         families: vec![crate::plan::Family::V4, crate::plan::Family::V6],
         notes,
         nat,
+    }
+}
+
+/// One access-list entry: its words after the ACL name (what `no access-list` names) and rules.
+type Ace = (String, Vec<Rule>);
+
+/// An access-list entry as `no access-list` names it: its words after the ACL name.
+fn ace_text(words: &[&str]) -> String {
+    words.join(" ")
+}
+
+/// With `access-group NAME global`, a packet entering an interface with its own inbound ACL is
+/// checked against that ACL first (first match); what matches none of its entries goes on to the
+/// global ACL, and only the global ACL ends in the implicit deny. Interfaces without an inbound
+/// ACL see the global ACL alone. The global entry and the inbound entries become one entry that
+/// dispatches on the ingress interface.
+fn global_fallthrough(chains: &mut Vec<Chain>, entries: &mut Vec<Entry>) {
+    let Some(g) = entries
+        .iter()
+        .position(|e| e.iif.is_none() && e.oif.is_none())
+    else {
+        return;
+    };
+    let global = entries.remove(g);
+    let mut dispatch = Vec::new();
+    let mut keep = Vec::new();
+    for e in entries.drain(..) {
+        let Some(iif) = e.iif.clone().filter(|_| e.oif.is_none()) else {
+            keep.push(e);
+            continue;
+        };
+        let name = format!("{} then global {}", e.chain, global.chain);
+        let mut rules = chains
+            .iter()
+            .find(|c| c.name == e.chain)
+            .map(|c| c.rules.clone())
+            .unwrap_or_default();
+        rules.push(Rule::new(
+            global.policy_at.clone(),
+            Action::Goto(global.chain.clone()),
+        ));
+        chains.push(Chain {
+            name: name.clone(),
+            rules,
+        });
+        let mut r = Rule::new(e.policy_at.clone(), Action::Goto(name));
+        r.iif = Some(IfaceMatch {
+            name: iif,
+            negated: false,
+        });
+        dispatch.push(r);
+    }
+    dispatch.push(Rule::new(
+        global.policy_at.clone(),
+        Action::Goto(global.chain.clone()),
+    ));
+    let name = format!("(inbound access-lists, then global {})", global.chain);
+    chains.push(Chain {
+        name: name.clone(),
+        rules: dispatch,
+    });
+    entries.push(Entry {
+        chain: name,
+        ..global
+    });
+    entries.extend(keep);
+}
+
+/// Traffic the ASA forwards between no interfaces whatever the ACLs say: into or out of an
+/// interface that is `shutdown`, and between two interfaces of equal security level without
+/// `same-security-traffic permit inter-interface`.
+fn interfaces_that_pass_nothing(
+    lines: &[&str],
+    ifaces: &[Iface],
+    same_security: bool,
+    chains: &mut Vec<Chain>,
+    entries: &mut Vec<Entry>,
+) {
+    // `shutdown` inside an interface block with a nameif
+    let mut shut: Vec<(String, usize)> = Vec::new();
+    let mut block: Option<(Option<String>, Option<usize>)> = None;
+    let mut flush = |b: &mut Option<(Option<String>, Option<usize>)>| {
+        if let Some((Some(name), Some(at))) = b.take() {
+            shut.push((name, at));
+        }
+    };
+    for (n, raw) in lines.iter().enumerate() {
+        let w: Vec<&str> = raw.split_whitespace().collect();
+        if !(raw.starts_with(' ') || raw.starts_with('\t')) {
+            flush(&mut block);
+            if w.first() == Some(&"interface") {
+                block = Some((None, None));
+            }
+            continue;
+        }
+        if let Some(b) = block.as_mut() {
+            match w.as_slice() {
+                ["nameif", name] => b.0 = Some((*name).to_string()),
+                ["shutdown"] => b.1 = Some(n + 1),
+                _ => {}
+            }
+        }
+    }
+    flush(&mut block);
+    let mut deny = |from: &str, to: &str, at: Location| {
+        let name = format!("(no traffic {from} -> {to})");
+        chains.push(Chain {
+            name: name.clone(),
+            rules: Vec::new(),
+        });
+        entries.push(Entry {
+            chain: name,
+            family: None,
+            iif: Some(from.to_string()),
+            oif: Some(to.to_string()),
+            policy_accept: false,
+            policy_at: at,
+            first_packet_only: false,
+        });
+    };
+    for (name, at) in &shut {
+        for other in ifaces.iter().filter(|i| i.name != *name) {
+            for (from, to) in [(name.as_str(), other.name.as_str()), (&other.name, name)] {
+                deny(
+                    from,
+                    to,
+                    Location {
+                        line: Some(*at),
+                        text: format!("interface {name} is shut down"),
+                    },
+                );
+            }
+        }
+    }
+    if same_security {
+        return;
+    }
+    for from in ifaces {
+        for to in ifaces
+            .iter()
+            .filter(|t| t.name != from.name && t.level == from.level)
+        {
+            deny(
+                &from.name,
+                &to.name,
+                Location {
+                    line: Some(from.level_line),
+                    text: format!(
+                        "{} and {} have the same security level ({}) and there is no same-security-traffic permit inter-interface",
+                        from.name, to.name, from.level
+                    ),
+                },
+            );
+        }
     }
 }
 
