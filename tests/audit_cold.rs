@@ -10,22 +10,25 @@ mod common;
 use assert_cmd::Command;
 use std::collections::BTreeMap;
 
-/// Runs the audit of `fw-external` (reference topology unless `topology` is given) and returns the
+/// Runs the audit of `fw-external` (reference topology unless `topology` names an example and
+/// one of its firewalls) and returns the
 /// exit code and each planned rule's status ("allowed", "blocked", "partial", "uncertain").
 fn statuses_in(
     path: &std::path::Path,
     format: &str,
-    topology: Option<&str>,
+    topology: Option<(&str, &str)>,
 ) -> (Option<i32>, BTreeMap<usize, String>, serde_json::Value) {
     let mut cmd = Command::cargo_bin("portplan").unwrap();
     cmd.arg("audit");
-    if let Some(t) = topology {
+    let mut firewall = "fw-external";
+    if let Some((t, fw)) = topology {
         cmd.arg(common::example(t));
+        firewall = fw;
     }
     let out = cmd
         .args([
             "--firewall",
-            "fw-external",
+            firewall,
             "--format",
             format,
             "--format-out",
@@ -248,4 +251,27 @@ fn asa_global_acl_permits_what_the_interface_acl_does_not_match() {
 fn asa_fqdn_object_makes_its_rule_uncertain() {
     let (_, map) = statuses("a33_fqdn.asa", "asa");
     assert_eq!(map[&14], "uncertain", "{map:?}");
+}
+
+#[test]
+fn nft_family_table_policy_does_not_leak_to_the_other_family() {
+    // a `table ip6` forward (n03) or prerouting (n29) chain with policy drop: IPv4 passes
+    expect("n03_ip6table.nft", "nftables", "allowed", &[]);
+    expect("n29_ip6pre.nft", "nftables", "allowed", &[]);
+    // the mirror: a `table ip` forward chain with policy drop leaves IPv6 alone
+    let (code, map, doc) = statuses_in(
+        &fixture("v6_ip_table_policy_drop.nft"),
+        "nftables",
+        Some(("dns-director-3edge.toml", "edge-fw")),
+    );
+    assert_eq!(code, Some(1));
+    for r in doc["rules"].as_array().unwrap() {
+        let id = r["rule"].as_u64().unwrap() as usize;
+        let want = if r["family"] == "ipv6" {
+            "allowed"
+        } else {
+            "blocked"
+        };
+        assert_eq!(map[&id], want, "r{id}: {map:?}");
+    }
 }

@@ -331,7 +331,9 @@ pub fn evaluate_packet(
         .entries
         .iter()
         .filter(|e| {
-            e.iif.as_deref().is_none_or(|i| i == iif)
+            // an `ip` or `ip6` table's chains (and their policy) see only their family
+            e.family.is_none_or(|f| f == family)
+                && e.iif.as_deref().is_none_or(|i| i == iif)
                 && e.oif.as_deref().is_none_or(|o| o == oif)
                 && !(e.first_packet_only && packet.established)
         })
