@@ -768,6 +768,10 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
 
 fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
     use portplan::audit::report::Status;
+    // configuration text reaches the terminal with its control characters escaped
+    let a = &portplan::audit::for_terminal(a);
+    let shown_path = portplan::audit::visible(&path.to_string_lossy()).into_owned();
+    let path = Path::new(&shown_path);
     use portplan::render::tabular::Table;
     let mut t = Table::new(&[
         "rule",

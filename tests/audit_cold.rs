@@ -275,3 +275,44 @@ fn nft_family_table_policy_does_not_leak_to_the_other_family() {
         assert_eq!(map[&id], want, "r{id}: {map:?}");
     }
 }
+
+#[test]
+fn terminal_injection_control_characters_are_escaped_in_text_output() {
+    for (name, format) in [
+        ("esc.ipt", "iptables"),
+        ("esc.nft", "nftables"),
+        ("esc.asa", "asa"),
+        ("nl.json", "nftables-json"),
+    ] {
+        let out = Command::cargo_bin("portplan")
+            .unwrap()
+            .args(["audit", "--firewall", "fw-external", "--format", format])
+            .arg("--config")
+            .arg(fixture(name))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("planned rules"), "{name}: {text}");
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|c| c.is_control() && *c != '\n')
+            .collect();
+        assert!(raw.is_empty(), "{name}: raw control characters {raw:?}");
+        // a newline inside a table, chain or comment name cannot forge report lines
+        let summaries = text
+            .lines()
+            .filter(|l| l.contains("planned rules:") && !l.starts_with(' '))
+            .filter(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.parse::<u32>().is_ok())
+            })
+            .count();
+        assert_eq!(summaries, 1, "{name}: {text}");
+    }
+    let (_, _, doc) = statuses_in(&fixture("nl.json"), "nftables-json", None);
+    assert!(
+        doc.to_string().contains("evilx\\n18 planned"),
+        "JSON keeps the text, escaped"
+    );
+}
