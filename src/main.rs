@@ -790,8 +790,9 @@ fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
             .flat_map(|p| p.by.iter().map(|l| l.label()))
             .collect();
         let mut by_unique: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for b in by {
-            if !by_unique.contains(&b) {
+            if seen.insert(b.clone()) {
                 by_unique.push(b);
             }
         }

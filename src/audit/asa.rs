@@ -720,6 +720,7 @@ pub fn parse(text: &str) -> Config {
         families: vec![crate::plan::Family::V4, crate::plan::Family::V6],
         notes,
         nat,
+        chain_index: Default::default(),
     }
 }
 

@@ -425,7 +425,8 @@ fn parse_rule_in(
                     "DROP" | "REJECT" => Action::Drop,
                     "RETURN" => Action::Return,
                     t if CONTINUE_TARGETS.contains(&t) => Action::Continue,
-                    t if chains.iter().any(|c| c == t) => {
+                    // `chains` is sorted (see `parse`)
+                    t if chains.binary_search_by(|c| c.as_str().cmp(t)).is_ok() => {
                         if w == "-g" || w == "--goto" {
                             Action::Goto(t.into())
                         } else {
@@ -630,6 +631,13 @@ pub fn parse(text: &str, family: Family) -> Config {
         }
     }
     drop(entries_of);
+    // sorted, so a target can be told a user chain by binary search
+    for list in names.values_mut() {
+        list.sort_unstable();
+        list.dedup();
+    }
+    // chain name -> position in `chains`
+    let mut chain_at: HashMap<String, usize> = HashMap::new();
     let no_names = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = n + 1;
@@ -684,7 +692,8 @@ pub fn parse(text: &str, family: Family) -> Config {
                         }
                     }
                     let name = qualified(&table, name);
-                    if !chains.iter().any(|c| c.name == name) {
+                    if !chain_at.contains_key(&name) {
+                        chain_at.insert(name.clone(), chains.len());
                         chains.push(Chain {
                             name,
                             rules: Vec::new(),
@@ -721,15 +730,19 @@ pub fn parse(text: &str, family: Family) -> Config {
         match parsed {
             Ok((chain, mut rule)) => {
                 // a jump stays inside its table
-                let user = |t: &str| names.get(&table).is_some_and(|n| n.iter().any(|x| x == t));
+                let user = |t: &str| {
+                    names
+                        .get(&table)
+                        .is_some_and(|n| n.binary_search_by(|x| x.as_str().cmp(t)).is_ok())
+                };
                 rule.action = match rule.action {
                     Action::Jump(t) if user(&t) => Action::Jump(qualified(&table, &t)),
                     Action::Goto(t) if user(&t) => Action::Goto(qualified(&table, &t)),
                     a => a,
                 };
-                match chains
-                    .iter_mut()
-                    .find(|c| c.name == qualified(&table, &chain))
+                match chain_at
+                    .get(&qualified(&table, &chain))
+                    .map(|&i| &mut chains[i])
                 {
                     Some(c) => c.rules.push(rule),
                     None => unparsed.push(Unparsed {
@@ -748,7 +761,7 @@ pub fn parse(text: &str, family: Family) -> Config {
                 });
                 if let Some(c) = chain.and_then(|name| {
                     let name = qualified(&table, &name);
-                    chains.iter_mut().find(|c| c.name == name)
+                    chain_at.get(&name).map(|&i| &mut chains[i])
                 }) {
                     let mut r = Rule::new(Location::line(line, l), Action::Jump("?".into()));
                     r.uncertain = Some(why.clone());
@@ -795,6 +808,7 @@ pub fn parse(text: &str, family: Family) -> Config {
         families: vec![family],
         notes,
         nat,
+        chain_index: Default::default(),
     }
 }
 

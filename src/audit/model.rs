@@ -381,6 +381,8 @@ pub struct Config {
     /// Address translations the configuration performs on forwarded packets, in the order the
     /// device applies them (destination NAT before filtering, source NAT after).
     pub nat: Vec<Nat>,
+    /// Chain name -> position in `chains`, built on first look-up.
+    pub chain_index: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 /// Which address a translation rewrites.
@@ -412,8 +414,16 @@ pub struct Nat {
 }
 
 impl Config {
+    /// The chain of that name (the first one, should two share it), by hash look-up.
     pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.chains.iter().find(|c| c.name == name)
+        let index = self.chain_index.get_or_init(|| {
+            let mut m = std::collections::HashMap::with_capacity(self.chains.len());
+            for (i, c) in self.chains.iter().enumerate() {
+                m.entry(c.name.clone()).or_insert(i);
+            }
+            m
+        });
+        index.get(name).map(|&i| &self.chains[i])
     }
 }
 

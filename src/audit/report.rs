@@ -251,18 +251,21 @@ fn outline(region: &Region, family: Family) -> String {
 fn parts_of(pieces: &[Piece], whole: &Region, family: Family) -> Vec<Part> {
     // group pieces that share verdict and deciding locations
     let mut groups: Vec<(&'static str, Vec<Location>, Region)> = Vec::new();
+    // (verdict, deciding locations) -> its group: one hash look-up per piece, not a scan
+    let mut index: std::collections::HashMap<(&'static str, Vec<Location>), usize> =
+        Default::default();
     for p in pieces {
         let (verdict, by) = match &p.fate {
             Fate::Allowed(at) => ("allowed", vec![at.clone()]),
             Fate::Denied(at) => ("denied", vec![at.clone()]),
             Fate::Uncertain(at) => ("uncertain", at.clone()),
         };
-        match groups
-            .iter_mut()
-            .find(|(v, b, _)| *v == verdict && *b == by)
-        {
-            Some(g) => g.2.0.extend(p.region.0.iter().copied()),
-            None => groups.push((verdict, by, p.region.clone())),
+        match index.get(&(verdict, by.clone())) {
+            Some(&g) => groups[g].2.0.extend(p.region.0.iter().copied()),
+            None => {
+                index.insert((verdict, by.clone()), groups.len());
+                groups.push((verdict, by, p.region.clone()));
+            }
         }
     }
     groups

@@ -282,6 +282,7 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
         families,
         notes,
         nat: nat.into_iter().map(|(_, n)| n).collect(),
+        chain_index: Default::default(),
     }
 }
 
