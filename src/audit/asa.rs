@@ -273,10 +273,10 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
                 }
             }
             if let Some(mut g) = nets {
-                g.v4.sort_unstable();
-                g.v4.dedup();
-                g.v6.sort_unstable();
-                g.v6.dedup();
+                // merged, not just sorted: a group nested in the next one is copied there, so
+                // keeping it compact keeps deep nesting from multiplying its size
+                g.v4 = super::space::normalize(std::mem::take(&mut g.v4));
+                g.v6 = super::space::normalize(std::mem::take(&mut g.v6));
                 objs.networks.insert(group.clone(), g);
             }
             if let Some(mut svc) = svcs {

@@ -52,6 +52,9 @@ pub const DEFAULT_BUDGET: usize = 200_000;
 /// Chain results kept for reuse: the same chain entered with the same packets ends the same way,
 /// so a chain jumped to twice (or from many places) is evaluated once per distinct input.
 const MEMO_LIMIT: usize = 4096;
+/// Largest input (in boxes) and output (in pieces) a remembered chain result may have.
+const MEMO_INPUT: usize = 256;
+const MEMO_OUTPUT: usize = 1024;
 
 type Memo = std::collections::HashMap<(String, Vec<Tagged>), Vec<(Tagged, ChainEnd)>>;
 
@@ -69,11 +72,26 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn run(&self, chain: &str, input: Vec<Tagged>, depth: usize) -> Vec<(Tagged, ChainEnd)> {
-        let key = (chain.to_string(), input);
-        if let Some(done) = self.memo.borrow().get(&key) {
-            return done.clone();
+        // only small inputs are remembered: hashing and cloning a fragmented region costs more
+        // than it saves, and such a region seldom comes twice
+        let small = input.iter().map(|t| t.region.0.len()).sum::<usize>() <= MEMO_INPUT;
+        if small {
+            let key = (chain.to_string(), input);
+            if let Some(done) = self.memo.borrow().get(&key) {
+                return done.clone();
+            }
+            let (chain_key, input) = key;
+            let out = self.run_fresh(chain, input.clone(), depth);
+            let mut memo = self.memo.borrow_mut();
+            if memo.len() < MEMO_LIMIT && out.len() <= MEMO_OUTPUT {
+                memo.insert((chain_key, input), out.clone());
+            }
+            return out;
         }
-        let (chain_key, input) = key;
+        self.run_fresh(chain, input, depth)
+    }
+
+    fn run_fresh(&self, chain: &str, input: Vec<Tagged>, depth: usize) -> Vec<(Tagged, ChainEnd)> {
         if let Some(at) = self.active.borrow().iter().position(|c| c == chain) {
             // the kernel refuses such a ruleset (iptables-restore: "too many levels of links")
             let mut cycle: Vec<String> = self.active.borrow()[at..].to_vec();
@@ -88,12 +106,8 @@ impl Ctx<'_> {
                 .collect();
         }
         self.active.borrow_mut().push(chain.to_string());
-        let out = self.run_chain(chain, input.clone(), depth);
+        let out = self.run_chain(chain, input, depth);
         self.active.borrow_mut().pop();
-        let mut memo = self.memo.borrow_mut();
-        if memo.len() < MEMO_LIMIT {
-            memo.insert((chain_key, input), out.clone());
-        }
         out
     }
 

@@ -158,9 +158,18 @@ fn describe(region: &Region, whole: &Region, family: Family) -> Vec<String> {
         whole.0.iter().map(|b| b.port.0).min().unwrap_or(0),
         whole.0.iter().map(|b| b.port.1).max().unwrap_or(0),
     );
+    const SHOWN: usize = 8;
     let mut out: Vec<String> = Vec::new();
     let mut seen: std::collections::HashSet<String> = Default::default();
-    for b in &region.0 {
+    for (i, b) in region.0.iter().enumerate() {
+        if out.len() > SHOWN {
+            // the rest is only counted: formatting a hundred thousand pieces to show eight
+            // made a large blocklist's report slower than its evaluation
+            let more = out.len() - SHOWN + (region.0.len() - i);
+            out.truncate(SHOWN);
+            out.push(format!("… and {more} more pieces"));
+            return out;
+        }
         let mut text = proto_text(b.proto);
         if b.port != (0, u16::MAX) || ports_all != (0, u16::MAX) {
             if b.port.0 == b.port.1 {
@@ -184,7 +193,6 @@ fn describe(region: &Region, whole: &Region, family: Family) -> Vec<String> {
             out.push(text);
         }
     }
-    const SHOWN: usize = 8;
     if out.len() > SHOWN {
         let more = out.len() - SHOWN;
         out.truncate(SHOWN);
@@ -260,16 +268,43 @@ fn parts_of(pieces: &[Piece], whole: &Region, family: Family) -> Vec<Part> {
             Fate::Denied(at) => ("denied", vec![at.clone()]),
             Fate::Uncertain(at) => ("uncertain", at.clone()),
         };
-        match index.get(&(verdict, by.clone())) {
-            Some(&g) => groups[g].2.0.extend(p.region.0.iter().copied()),
-            None => {
-                index.insert((verdict, by.clone()), groups.len());
-                groups.push((verdict, by, p.region.clone()));
+        match index.entry((verdict, by)) {
+            std::collections::hash_map::Entry::Occupied(g) => {
+                groups[*g.get()].2.0.extend(p.region.0.iter().copied())
+            }
+            std::collections::hash_map::Entry::Vacant(g) => {
+                groups.push((verdict, g.key().1.clone(), p.region.clone()));
+                g.insert(groups.len() - 1);
             }
         }
     }
+    // a rule decided by thousands of lines (a blocklist) is shown with the first of them and one
+    // summary part per verdict for the rest, not thousands of parts
+    const PARTS: usize = 24;
+    let mut rest: Vec<(&'static str, Vec<Location>, Region, usize)> = Vec::new();
+    if groups.len() > PARTS {
+        for (verdict, by, region) in groups.split_off(PARTS) {
+            match rest.iter_mut().find(|r| r.0 == verdict) {
+                Some(r) => {
+                    r.2.0.extend(region.0);
+                    r.3 += by.len();
+                }
+                None => rest.push((verdict, by, region, 0)),
+            }
+        }
+    }
+    let summarised = rest.into_iter().map(|(verdict, mut by, region, more)| {
+        if more > 0 {
+            by.push(Location {
+                line: None,
+                text: format!("and {more} more lines"),
+            });
+        }
+        (verdict, by, region)
+    });
     groups
         .into_iter()
+        .chain(summarised)
         .map(|(verdict, by, region)| Part {
             verdict,
             what: describe(&region, whole, family),
