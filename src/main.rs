@@ -356,6 +356,22 @@ const CONFIG_LIMIT: u64 = 64 << 20;
 /// included) instead of reading until memory runs out. Invalid UTF-8 is kept as U+FFFD.
 fn read_limited(path: &Path, limit: u64, what: &str) -> Result<String, Failure> {
     use std::io::Read;
+    // a named pipe with no writer would block the open forever: only standard input may be one
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let stdin = matches!(path.to_str(), Some("/dev/stdin" | "/proc/self/fd/0" | "-"));
+        if let Ok(meta) = std::fs::metadata(path)
+            && (meta.file_type().is_fifo() || meta.file_type().is_socket())
+            && !stdin
+        {
+            return Err(anyhow!(
+                "{what} {} is a named pipe or socket, not a file; give a file, or /dev/stdin",
+                path.display()
+            )
+            .into());
+        }
+    }
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
     let mut bytes = Vec::new();

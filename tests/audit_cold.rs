@@ -316,3 +316,67 @@ fn terminal_injection_control_characters_are_escaped_in_text_output() {
         "JSON keeps the text, escaped"
     );
 }
+
+#[test]
+fn nft_render_output_with_delete_table_audits_allowed() {
+    // `table inet portplan` + `delete table inet portplan` before the table: the render idiom
+    expect("render_fw-external.nft", "nftables", "allowed", &[]);
+}
+
+#[test]
+fn nft_delete_or_flush_of_a_missing_table_is_refused_and_flush_empties_chains() {
+    let render = std::fs::read_to_string(fixture("render_fw-external.nft")).unwrap();
+    let body: String = render
+        .lines()
+        .filter(|l| !l.starts_with("table inet portplan") || l.ends_with('{'))
+        .filter(|l| !l.starts_with("delete table"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // nft refuses to delete a table that does not exist: nothing of the file loads
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), format!("delete table inet portplan\n{body}")).unwrap();
+    let (_, map, _) = statuses_in(f.path(), "nftables", None);
+    assert!(map.values().all(|s| s == "uncertain"), "{map:?}");
+    // `flush table` after the rules empties the chains; the policy drop stays
+    std::fs::write(f.path(), format!("{body}flush table inet portplan\n")).unwrap();
+    let (_, map, _) = statuses_in(f.path(), "nftables", None);
+    assert!(map.values().all(|s| s == "blocked"), "{map:?}");
+}
+
+#[test]
+fn nft_input_that_nft_refuses_gets_no_definite_verdict() {
+    // `tcp dport 53 udp dport 53` / `ip protocol udp tcp dport 443`: conflicting protocols;
+    // a jump loop between two chains nothing jumps to: "Too many links"
+    for name in ["p01_contra.nft", "p02_contra2.nft", "n20_jumploop.nft"] {
+        let (code, map, doc) = statuses_in(&fixture(name), "nftables", None);
+        assert_eq!(code, Some(1), "{name}");
+        assert!(map.values().all(|s| s == "uncertain"), "{name}: {map:?}");
+        assert!(
+            doc["unparsed"].to_string().contains("nft refuses"),
+            "{name}: {}",
+            doc["unparsed"]
+        );
+    }
+}
+
+#[test]
+fn a_named_pipe_config_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        assert!(std::env::var_os("CI").is_none(), "mkfifo is needed");
+        eprintln!("skipped: mkfifo not available");
+        return;
+    }
+    let out = Command::cargo_bin("portplan")
+        .unwrap()
+        .args(["audit", "--firewall", "fw-external", "--format", "nftables"])
+        .arg("--config")
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("named pipe"));
+}

@@ -58,7 +58,11 @@ fn hook_rank(hook: &str) -> Option<u8> {
     }
 }
 
-fn assemble(format: &'static str, rs: Ruleset) -> Config {
+fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
+    // what `nft -f` itself refuses (the whole file then loads nothing): listed as not
+    // interpreted, so no verdict is definite
+    let refused = refused_by_nft(&rs);
+    rs.unparsed.extend(refused);
     let mut notes = rs.notes;
     let mut chains = Vec::new();
     let mut entries: Vec<((u8, i64, usize), Entry)> = Vec::new();
@@ -284,6 +288,117 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
         nat: nat.into_iter().map(|(_, n)| n).collect(),
         chain_index: Default::default(),
     }
+}
+
+/// Rules `nft -f` refuses, which make it load nothing of the file: matches of two transport
+/// protocols in one rule (`tcp dport 53 udp dport 53`, `ip protocol udp tcp dport 443`: "conflicting
+/// protocols") and jumps that loop (the kernel checks every chain, reachable or not: "Too many
+/// links").
+fn refused_by_nft(rs: &Ruleset) -> Vec<Unparsed> {
+    let mut out = Vec::new();
+    for t in &rs.tables {
+        for c in &t.chains {
+            for (at, stmts) in &c.rules {
+                let mut proto: Option<(u8, String)> = None;
+                for st in stmts {
+                    let (bits, what) = match st {
+                        Stmt::Match {
+                            keys,
+                            negated: false,
+                            value: Value::Atom(a),
+                        } if matches!(keys.as_slice(), [Key::L4proto(_)]) => {
+                            (proto_bits(a), a.clone())
+                        }
+                        Stmt::Match { keys, .. } => match keys.as_slice() {
+                            [Key::Dport(b)] if *b == PROTO_TCP => (PROTO_TCP, "tcp".to_string()),
+                            [Key::Dport(b)] if *b == PROTO_UDP => (PROTO_UDP, "udp".to_string()),
+                            _ => continue,
+                        },
+                        _ => continue,
+                    };
+                    match &proto {
+                        Some((b, first)) if *b & bits == 0 => {
+                            out.push(Unparsed {
+                                line: at.line.unwrap_or(0),
+                                text: at.text.clone(),
+                                why: format!(
+                                    "conflicting protocols {first} and {what} in one rule: nft refuses the file"
+                                ),
+                            });
+                            break;
+                        }
+                        Some(_) => {}
+                        None => proto = Some((bits, what)),
+                    }
+                }
+            }
+        }
+        // jump graph of the table: a cycle anywhere is refused
+        let index: std::collections::HashMap<&str, usize> = t
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        let edges: Vec<Vec<(usize, &Location)>> = t
+            .chains
+            .iter()
+            .map(|c| {
+                c.rules
+                    .iter()
+                    .flat_map(|(at, stmts)| {
+                        stmts.iter().filter_map(move |st| match st {
+                            Stmt::Verdict(Action::Jump(x) | Action::Goto(x)) => Some((x, at)),
+                            _ => None,
+                        })
+                    })
+                    .filter_map(|(x, at)| index.get(x.as_str()).map(|&j| (j, at)))
+                    .collect()
+            })
+            .collect();
+        // iterative depth-first search: 0 unseen, 1 on the stack, 2 done
+        let mut state = vec![0u8; edges.len()];
+        'roots: for root in 0..edges.len() {
+            if state[root] != 0 {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+            state[root] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                if let Some(&(to, at)) = edges[node].get(*next) {
+                    *next += 1;
+                    match state[to] {
+                        0 => {
+                            state[to] = 1;
+                            stack.push((to, 0));
+                        }
+                        1 => {
+                            let from = stack.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                            let mut cycle: Vec<&str> = stack[from..]
+                                .iter()
+                                .map(|(n, _)| t.chains[*n].name.as_str())
+                                .collect();
+                            cycle.push(t.chains[to].name.as_str());
+                            out.push(Unparsed {
+                                line: at.line.unwrap_or(0),
+                                text: at.text.clone(),
+                                why: format!(
+                                    "jumps loop ({}): nft refuses the file",
+                                    cycle.join(" -> ")
+                                ),
+                            });
+                            break 'roots;
+                        }
+                        _ => {}
+                    }
+                } else {
+                    state[node] = 2;
+                    stack.pop();
+                }
+            }
+        }
+    }
+    out
 }
 
 fn nat_rules(
