@@ -104,7 +104,9 @@ fn iptables_security_table_forward_is_read() {
 
 #[test]
 fn nft_drop_in_a_nat_chain_is_read() {
-    expect("m11_nat_drop.nft", "nftables", "blocked", TCP_443);
+    // read, but as uncertain: the kernel applies it only to connections without a NAT binding
+    // (tests/netns/constructs.rs saw such flows pass)
+    expect("m11_nat_drop.nft", "nftables", "uncertain", TCP_443);
 }
 
 #[test]

@@ -134,11 +134,23 @@ impl Ctx<'_> {
         }
         let mut pending = input;
         let mut out = Vec::new();
-        for rule in &chain_def.rules {
+        let rules = &chain_def.rules;
+        let mut at = 0;
+        while at < rules.len() {
+            let rule = &rules[at];
+            at += 1;
             if pending.is_empty() {
                 break;
             }
             if !rule.applies(self.family, self.iif, self.oif, self.packet) {
+                continue;
+            }
+            if let Some((batch, next)) = self.batch(rules, at - 1) {
+                at = next;
+                pending = match self.run_batch(&batch, pending, &mut out) {
+                    Ok(p) => p,
+                    Err(()) => return out,
+                };
                 continue;
             }
             let matched = rule.product(self.family);
@@ -250,6 +262,199 @@ impl Ctx<'_> {
         }
         out.extend(pending.into_iter().map(|t| (t, ChainEnd::Return)));
         out
+    }
+}
+
+/// A run of consecutive rules that end the same way (accept or drop, read in full) and differ
+/// only in their source addresses, or only in their destination addresses: a rule-per-address
+/// blocklist. The run is split off the pending packets in one pass, and each piece that is hit
+/// is credited to the rule whose addresses hold it, which is what evaluating the rules one by
+/// one gives (their addresses do not overlap), without a pass over every pending piece per rule.
+struct Batch<'r> {
+    product: super::space::Product,
+    /// The varying dimension: each interval with the rule it belongs to, sorted.
+    owners: Vec<((u128, u128), &'r super::model::Rule)>,
+    by_src: bool,
+    accept: bool,
+}
+
+/// Fewest rules worth treating as a [`Batch`].
+const BATCH_MIN: usize = 8;
+
+impl<'a> Ctx<'a> {
+    fn batch<'r>(
+        &self,
+        rules: &'r [super::model::Rule],
+        start: usize,
+    ) -> Option<(Batch<'r>, usize)> {
+        let certain_verdict = |r: &super::model::Rule| {
+            r.uncertain.is_none() && matches!(r.action, Action::Accept | Action::Drop)
+        };
+        let first = &rules[start];
+        if !certain_verdict(first) {
+            return None;
+        }
+        let p0 = first.product(self.family);
+        let applies =
+            |r: &super::model::Rule| r.applies(self.family, self.iif, self.oif, self.packet);
+        let second = rules[start + 1..].iter().take(4).find(|r| applies(r))?;
+        let p1 = second.product(self.family);
+        let by_src = if p1.dst == p0.dst && p1.proto == p0.proto && p1.port == p0.port {
+            true
+        } else if p1.src == p0.src && p1.proto == p0.proto && p1.port == p0.port {
+            false
+        } else {
+            return None;
+        };
+        let mut taken: std::collections::BTreeMap<u128, ((u128, u128), &'r super::model::Rule)> =
+            Default::default();
+        let mut end = start;
+        let mut count = 0;
+        for (i, r) in rules.iter().enumerate().skip(start) {
+            if !applies(r) {
+                end = i + 1;
+                continue;
+            }
+            if !certain_verdict(r) || r.action != first.action {
+                break;
+            }
+            let p = r.product(self.family);
+            let same_rest = if by_src {
+                p.dst == p0.dst && p.proto == p0.proto && p.port == p0.port
+            } else {
+                p.src == p0.src && p.proto == p0.proto && p.port == p0.port
+            };
+            if !same_rest {
+                break;
+            }
+            let list = if by_src { &p.src } else { &p.dst };
+            let overlaps = list.iter().any(|&(a, b)| {
+                taken
+                    .range(..=b)
+                    .next_back()
+                    .is_some_and(|(_, ((_, e), _))| *e >= a)
+            });
+            if overlaps {
+                break;
+            }
+            for &iv in list {
+                taken.insert(iv.0, (iv, r));
+            }
+            count += 1;
+            end = i + 1;
+        }
+        if count < BATCH_MIN {
+            return None;
+        }
+        let owners: Vec<((u128, u128), &super::model::Rule)> = taken.into_values().collect();
+        let varying: Vec<(u128, u128)> = owners.iter().map(|(iv, _)| *iv).collect();
+        let product = super::space::Product {
+            src: if by_src {
+                varying.clone()
+            } else {
+                p0.src.clone()
+            },
+            dst: if by_src { p0.dst.clone() } else { varying },
+            proto: p0.proto,
+            port: p0.port.clone(),
+        };
+        Some((
+            Batch {
+                product,
+                owners,
+                by_src,
+                accept: first.action == Action::Accept,
+            },
+            end,
+        ))
+    }
+
+    /// Splits `pending` by a batch: the hits end in `out`, credited to their rules; the misses
+    /// are returned. `Err` when the pieces exceed the budget (what is left is then in `out` as
+    /// uncertain).
+    fn run_batch(
+        &self,
+        batch: &Batch,
+        pending: Vec<Tagged>,
+        out: &mut Vec<(Tagged, ChainEnd)>,
+    ) -> Result<Vec<Tagged>, ()> {
+        let mut next = Vec::with_capacity(pending.len());
+        for t in pending {
+            if !t.region.0.iter().any(|b| batch.product.touches(b)) {
+                next.push(t);
+                continue;
+            }
+            // hits are final (they leave with their rule's verdict): only the misses stay in
+            // the pending budget, checked below
+            let (hit, miss) = match t
+                .region
+                .split_by(&batch.product, self.budget.saturating_mul(4))
+            {
+                Ok(parts) => parts,
+                Err(_) => {
+                    let at = Location {
+                        line: batch.owners.first().and_then(|(_, r)| r.at.line),
+                        text: format!(
+                            "evaluation stopped here: the region broke into more than {} pieces",
+                            self.budget
+                        ),
+                    };
+                    out.push((t, ChainEnd::Uncertain(at)));
+                    continue;
+                }
+            };
+            if !miss.is_empty() {
+                next.push(Tagged {
+                    region: miss,
+                    maybe: t.maybe.clone(),
+                });
+            }
+            // credit each hit box to the rule whose interval holds it (hits lie inside one)
+            let mut by_rule: Vec<(usize, Vec<super::space::PacketBox>)> = Vec::new();
+            let mut slot: std::collections::HashMap<usize, usize> = Default::default();
+            for b in hit.0 {
+                let key = if batch.by_src { b.src.0 } else { b.dst.0 };
+                let i = batch
+                    .owners
+                    .partition_point(|((a, _), _)| *a <= key)
+                    .saturating_sub(1);
+                let g = *slot.entry(i).or_insert_with(|| {
+                    by_rule.push((i, Vec::new()));
+                    by_rule.len() - 1
+                });
+                by_rule[g].1.push(b);
+            }
+            for (i, boxes) in by_rule {
+                let at = batch.owners[i].1.at.clone();
+                let piece = Tagged {
+                    region: Region(boxes),
+                    maybe: t.maybe.clone(),
+                };
+                out.push((
+                    piece,
+                    if batch.accept {
+                        ChainEnd::Accept(at)
+                    } else {
+                        ChainEnd::Drop(at)
+                    },
+                ));
+            }
+        }
+        if next.iter().map(|t| t.region.0.len()).sum::<usize>() > self.budget {
+            let at = Location {
+                line: batch.owners.last().and_then(|(_, r)| r.at.line),
+                text: format!(
+                    "evaluation stopped here: the region broke into more than {} pieces",
+                    self.budget
+                ),
+            };
+            out.extend(
+                next.into_iter()
+                    .map(|t| (t, ChainEnd::Uncertain(at.clone()))),
+            );
+            return Err(());
+        }
+        Ok(next)
     }
 }
 

@@ -117,6 +117,16 @@ fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
                         // the translation is the chain's verdict for this packet
                         r.action = Action::Accept;
                     }
+                    if is_nat && r.action != Action::Accept && r.action != Action::Continue {
+                        // the kernel runs a nat chain only for a connection without a NAT
+                        // binding yet: in the namespace tests a drop there did not stop every
+                        // new connection, so it is not taken as a definite verdict
+                        let why = "a verdict in a nat chain (applied only while the connection has no NAT binding)".to_string();
+                        r.uncertain = Some(match r.uncertain.take() {
+                            Some(u) => format!("{u}, {why}"),
+                            None => why,
+                        });
+                    }
                     r.action = match r.action {
                         Action::Jump(x) => Action::Jump(qualified(&x)),
                         Action::Goto(x) => Action::Goto(qualified(&x)),
