@@ -382,3 +382,20 @@ fn a_named_pipe_config_is_refused_not_waited_on() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("named pipe"));
 }
+
+#[test]
+fn translation_that_moves_a_planned_destination_is_not_allowed() {
+    // DNAT of 203.0.113.100:5269 elsewhere (iptables and nft), REDIRECT of the proxy's port 80:
+    // the packets go elsewhere, so the flows they carry are not "allowed" (src/audit/nat.rs)
+    for (name, format, moved) in [
+        ("i08_dnat.ipt", "iptables", &[9][..]),
+        ("m10_dnat.nft", "nftables", &[9][..]),
+        ("j06_redirect.ipt", "iptables", &[17][..]),
+    ] {
+        let (code, map) = statuses(name, format);
+        assert_eq!(code, Some(1), "{name}");
+        for r in moved {
+            assert_ne!(map[r], "allowed", "{name}: r{r}: {map:?}");
+        }
+    }
+}

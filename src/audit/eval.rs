@@ -598,6 +598,15 @@ pub fn evaluate_packet(
     done
 }
 
+/// Boxes without repeats: replies split by port come back as one box per port range, and all
+/// of them project onto the same (client, server) pair.
+fn distinct(boxes: impl Iterator<Item = super::space::PacketBox>) -> Region {
+    let mut v: Vec<super::space::PacketBox> = boxes.collect();
+    v.sort_unstable_by_key(|b| (b.src, b.dst, b.proto, b.port));
+    v.dedup();
+    Region(v)
+}
+
 /// The ports a client's connections leave from, the destination port of the server's replies:
 /// Linux's default ephemeral range (32768-60999) and Windows' (the IANA dynamic range,
 /// 49152-65535) together.
@@ -682,7 +691,7 @@ pub fn with_replies(
                             ),
                         };
                         cuts.push((
-                            Region(some.iter().map(|b| swap(b, (0, u16::MAX))).collect()),
+                            distinct(some.iter().map(|b| swap(b, (0, u16::MAX)))),
                             Fate::Uncertain(vec![at]),
                         ));
                     }
@@ -695,7 +704,7 @@ pub fn with_replies(
                 continue;
             }
             let region = if is_reply {
-                Region(region.0.iter().map(|b| swap(b, (0, u16::MAX))).collect())
+                distinct(region.0.iter().map(|b| swap(b, (0, u16::MAX))))
             } else {
                 region
             };
