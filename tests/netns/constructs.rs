@@ -1,7 +1,9 @@
 //! The audit's verdicts against the kernel on rulesets written the way people write them: verdict
 //! maps, raw/mangle drops, repeated iptables matches, `-c` counters, interface sets, one-line chains, `define`, filter chains on prerouting and netdev ingress,
-//! family-scoped matches in `inet` tables, marks. Each ruleset is loaded into the lab firewall and
-//! a grid of flows in both directions is sent for real; every definite verdict must match what
+//! family-scoped matches in `inet` tables, marks; and the cold trial's: TCP flag matches, rulesets
+//! without an established accept (the replies decide), the security table, ipset `nomatch`,
+//! rule-per-address blocklists, netdev egress, an ip6 table's policy. Each ruleset is loaded into the lab firewall and
+//! a grid of flows in both directions is sent for real (verdicts include the replies); every definite verdict must match what
 //! the kernel did, and a construct portplan cannot read must give `uncertain`, never a verdict.
 
 use crate::harness::flows::{self, Check};
