@@ -371,6 +371,22 @@ const CONFIG_LIMIT: u64 = 64 << 20;
 /// included) instead of reading until memory runs out. Invalid UTF-8 is kept as U+FFFD.
 fn read_limited(path: &Path, limit: u64, what: &str) -> Result<String, Failure> {
     use std::io::Read;
+    // a named pipe with no writer would block the open forever: only standard input may be one
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let stdin = matches!(path.to_str(), Some("/dev/stdin" | "/proc/self/fd/0" | "-"));
+        if let Ok(meta) = std::fs::metadata(path)
+            && (meta.file_type().is_fifo() || meta.file_type().is_socket())
+            && !stdin
+        {
+            return Err(anyhow!(
+                "{what} {} is a named pipe or socket, not a file; give a file, or /dev/stdin",
+                path.display()
+            )
+            .into());
+        }
+    }
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
     let mut bytes = Vec::new();
@@ -991,6 +1007,10 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
 
 fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
     use portplan::audit::report::Status;
+    // configuration text reaches the terminal with its control characters escaped
+    let a = &portplan::audit::for_terminal(a);
+    let shown_path = portplan::audit::visible(&path.to_string_lossy()).into_owned();
+    let path = Path::new(&shown_path);
     use portplan::render::tabular::Table;
     let mut t = Table::new(&[
         "rule",
@@ -1009,8 +1029,9 @@ fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
             .flat_map(|p| p.by.iter().map(|l| l.label()))
             .collect();
         let mut by_unique: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for b in by {
-            if !by_unique.contains(&b) {
+            if seen.insert(b.clone()) {
                 by_unique.push(b);
             }
         }

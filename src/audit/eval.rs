@@ -9,7 +9,7 @@
 //! box altogether is skipped at once), so a chain of 100,000 narrow rules over a region that breaks
 //! into 100,000 pieces costs a few map operations per rule, not a pass over every piece.
 
-use super::model::{Action, Config, Location};
+use super::model::{Action, Config, Location, Packet};
 use super::space::{PacketBox, Region, SourceIndex};
 use crate::plan::Family;
 
@@ -72,6 +72,8 @@ struct Ctx<'a> {
     family: Family,
     iif: &'a str,
     oif: &'a str,
+    /// Which packet of a connection is evaluated (the first, a later one, a reply).
+    packet: Packet,
 }
 
 impl Ctx<'_> {
@@ -157,7 +159,7 @@ impl Ctx<'_> {
             if pending.is_empty() {
                 break;
             }
-            if !rule.applies(self.family, self.iif, self.oif) {
+            if !rule.applies(self.family, self.iif, self.oif, self.packet) {
                 continue;
             }
             let matched = rule.product(self.family);
@@ -335,6 +337,19 @@ pub fn evaluate_within(
     region: Region,
     budget: usize,
 ) -> Vec<Piece> {
+    evaluate_packet(config, family, iif, oif, region, Packet::NEW, budget)
+}
+
+/// [`evaluate_within`] for one kind of packet of a connection (see [`Packet`]).
+pub fn evaluate_packet(
+    config: &Config,
+    family: Family,
+    iif: &str,
+    oif: &str,
+    region: Region,
+    packet: Packet,
+    budget: usize,
+) -> Vec<Piece> {
     if !config.families.contains(&family) {
         let at = Location {
             line: None,
@@ -357,12 +372,17 @@ pub fn evaluate_within(
         family,
         iif,
         oif,
+        packet,
     };
     let entries: Vec<_> = config
         .entries
         .iter()
         .filter(|e| {
-            e.iif.as_deref().is_none_or(|i| i == iif) && e.oif.as_deref().is_none_or(|o| o == oif)
+            // an `ip` or `ip6` table's chains (and their policy) see only their family
+            e.family.is_none_or(|f| f == family)
+                && e.iif.as_deref().is_none_or(|i| i == iif)
+                && e.oif.as_deref().is_none_or(|o| o == oif)
+                && !(e.first_packet_only && packet.established)
         })
         .collect();
     if entries.is_empty() {
@@ -404,4 +424,177 @@ pub fn evaluate_within(
         done.push(settle(t, Fate::Allowed(at)));
     }
     done
+}
+
+/// Boxes without repeats: replies split by port come back as one box per port range, and all
+/// of them project onto the same (client, server) pair.
+fn distinct(boxes: impl Iterator<Item = super::space::PacketBox>) -> Region {
+    let mut v: Vec<super::space::PacketBox> = boxes.collect();
+    v.sort_unstable_by_key(|b| (b.src, b.dst, b.proto, b.port));
+    v.dedup();
+    Region(v)
+}
+
+/// The ports a client's connections leave from, the destination port of the server's replies:
+/// Linux's default ephemeral range (32768-60999) and Windows' (the IANA dynamic range,
+/// 49152-65535) together.
+pub const CLIENT_PORTS: (u16, u16) = (32768, u16::MAX);
+
+/// A connection works only when the packets after its first one pass too: the client's later
+/// packets (established, ACK) and the server's replies (established, addresses swapped, from the
+/// service port to the client's port, SYN+ACK first). This checks both for what `pieces` allows
+/// and cuts what they drop (or may drop) out of the allowed part, with the deciding line labelled
+/// "replies" or "later packets". Source ports are not modelled: a rule that matches on them is
+/// read in part, so the replies it may decide come out uncertain, never allowed.
+///
+/// The ASA passes the return traffic of a connection it admitted whatever its ACLs say, so an
+/// ASA configuration's pieces are returned as they are.
+pub fn with_replies(
+    config: &Config,
+    family: Family,
+    iif: &str,
+    oif: &str,
+    pieces: Vec<Piece>,
+) -> Vec<Piece> {
+    use super::space::PacketBox;
+    if config.format == "asa" {
+        return pieces;
+    }
+    let allowed: Vec<PacketBox> = pieces
+        .iter()
+        .filter(|p| matches!(p.fate, Fate::Allowed(_)))
+        .flat_map(|p| p.region.0.iter().copied())
+        .collect();
+    if allowed.is_empty() {
+        return pieces;
+    }
+    let forward = Region(allowed);
+    let swap = |b: &PacketBox, port: (u16, u16)| PacketBox {
+        src: b.dst,
+        dst: b.src,
+        proto: b.proto,
+        port,
+    };
+    let reply = Region(forward.0.iter().map(|b| swap(b, CLIENT_PORTS)).collect());
+    let flags_matter = config
+        .chains
+        .iter()
+        .any(|c| c.rules.iter().any(|r| r.tcp_flags.is_some()));
+    // (what failed, in forward terms) for each later kind of packet
+    let mut cuts: Vec<(Region, Fate)> = Vec::new();
+    let mut collect = |found: Vec<Piece>, is_reply: bool| {
+        let label = |at: &Location| Location {
+            line: at.line,
+            text: if is_reply {
+                format!("replies (server to client): {}", at.text)
+            } else {
+                format!("later packets of the connection: {}", at.text)
+            },
+        };
+        for p in found {
+            let (fate, region) = match &p.fate {
+                Fate::Allowed(_) => continue,
+                Fate::Denied(at) if is_reply => {
+                    // replies to every client port dropped: the flow cannot work; to some only,
+                    // it works or not depending on the port the client picks
+                    let (all, some): (Vec<PacketBox>, Vec<PacketBox>) =
+                        p.region.0.iter().partition(|b| b.port == CLIENT_PORTS);
+                    if !some.is_empty() {
+                        let mut ports: Vec<String> = some
+                            .iter()
+                            .map(|b| match b.port {
+                                (a, z) if a == z => a.to_string(),
+                                (a, z) => format!("{a}-{z}"),
+                            })
+                            .collect();
+                        ports.sort();
+                        ports.dedup();
+                        ports.truncate(6);
+                        let at = Location {
+                            line: at.line,
+                            text: format!(
+                                "replies (server to client) to client ports {} only: {}",
+                                ports.join(","),
+                                at.text
+                            ),
+                        };
+                        cuts.push((
+                            distinct(some.iter().map(|b| swap(b, (0, u16::MAX)))),
+                            Fate::Uncertain(vec![at]),
+                        ));
+                    }
+                    (Fate::Denied(label(at)), Region(all))
+                }
+                Fate::Denied(at) => (Fate::Denied(label(at)), p.region),
+                Fate::Uncertain(at) => (Fate::Uncertain(at.iter().map(label).collect()), p.region),
+            };
+            if region.is_empty() {
+                continue;
+            }
+            let region = if is_reply {
+                distinct(region.0.iter().map(|b| swap(b, (0, u16::MAX))))
+            } else {
+                region
+            };
+            cuts.push((region, fate));
+        }
+    };
+    let later = evaluate_packet(
+        config,
+        family,
+        iif,
+        oif,
+        forward.clone(),
+        Packet::ACK,
+        DEFAULT_BUDGET,
+    );
+    collect(later, false);
+    let first_reply = evaluate_packet(
+        config,
+        family,
+        oif,
+        iif,
+        reply.clone(),
+        Packet::SYN_ACK,
+        DEFAULT_BUDGET,
+    );
+    collect(first_reply, true);
+    if flags_matter {
+        let rest = evaluate_packet(config, family, oif, iif, reply, Packet::ACK, DEFAULT_BUDGET);
+        collect(rest, true);
+    }
+    if cuts.is_empty() {
+        return pieces;
+    }
+    // what is denied wins over what is uncertain
+    cuts.sort_by_key(|(_, f)| !matches!(f, Fate::Denied(_)));
+    let mut out = Vec::new();
+    for p in pieces {
+        if !matches!(p.fate, Fate::Allowed(_)) {
+            out.push(p);
+            continue;
+        }
+        let mut left = p.region;
+        for (cut, fate) in &cuts {
+            if left.is_empty() {
+                break;
+            }
+            let hit = left.intersect(cut);
+            if hit.is_empty() {
+                continue;
+            }
+            left = left.minus(cut);
+            out.push(Piece {
+                region: hit,
+                fate: fate.clone(),
+            });
+        }
+        if !left.is_empty() {
+            out.push(Piece {
+                region: left,
+                fate: p.fate,
+            });
+        }
+    }
+    out
 }

@@ -107,6 +107,34 @@ fn admits_new(list: &str) -> bool {
     list.split(',').any(|s| s.eq_ignore_ascii_case("NEW"))
 }
 
+/// Whether a comma-separated state list admits a packet of an established connection.
+fn admits_established(list: &str) -> bool {
+    list.split(',')
+        .any(|s| s.eq_ignore_ascii_case("ESTABLISHED"))
+}
+
+/// `SYN,ACK`, `ALL`, `NONE` as flag bits.
+fn tcp_flag_bits(list: &str) -> Result<u8, String> {
+    use super::model::tcp::*;
+    let mut bits = 0u8;
+    for f in list.split(',') {
+        bits |= match f.to_ascii_uppercase().as_str() {
+            "FIN" => FIN,
+            "SYN" => SYN,
+            "RST" => RST,
+            "PSH" => PSH,
+            "ACK" => ACK,
+            "URG" => URG,
+            "ECE" => ECE,
+            "CWR" => CWR,
+            "ALL" => 0xff,
+            "NONE" => 0,
+            other => return Err(format!("TCP flag `{other}`")),
+        };
+    }
+    Ok(bits)
+}
+
 const CONTINUE_TARGETS: &[&str] = &[
     "LOG",
     "NFLOG",
@@ -124,6 +152,49 @@ const CONTINUE_TARGETS: &[&str] = &[
     "CONNSECMARK",
     "NFQUEUE_BYPASS",
 ];
+
+/// The value after `key` in an ipset option list (`timeout 300`).
+fn option_value<'a>(words: &[&'a str], key: &str) -> Option<&'a str> {
+    words
+        .iter()
+        .position(|w| *w == key)
+        .and_then(|i| words.get(i + 1).copied())
+}
+
+/// The members of a hash:net set with `nomatch` entries: the kernel takes the most specific
+/// entry that holds an address, so entries are applied from the widest prefix to the narrowest,
+/// each adding its addresses or (nomatch) taking them away.
+fn paint_nomatch(list: &mut [(u8, AddrSet, bool)]) -> AddrSet {
+    list.sort_by_key(|(level, _, nomatch)| (*level, *nomatch));
+    let mut out = AddrSet::default();
+    let mut i = 0;
+    while i < list.len() {
+        let level = list[i].0;
+        let mut add = AddrSet::default();
+        let mut take = AddrSet::default();
+        while i < list.len() && list[i].0 == level {
+            let (_, set, nomatch) = &list[i];
+            let into = if *nomatch { &mut take } else { &mut add };
+            into.v4.extend_from_slice(&set.v4);
+            into.v6.extend_from_slice(&set.v6);
+            i += 1;
+        }
+        for (cur, add, take, full) in [
+            (&mut out.v4, add.v4, take.v4, (0, u128::from(u32::MAX))),
+            (&mut out.v6, add.v6, take.v6, (0, u128::MAX)),
+        ] {
+            cur.extend(add);
+            let merged = super::space::normalize(std::mem::take(cur));
+            *cur = if take.is_empty() {
+                merged
+            } else {
+                let keep = complement(&super::space::normalize(take), full);
+                super::space::intersect_sorted(&merged, &keep)
+            };
+        }
+    }
+    out
+}
 
 /// ipset definitions (`ipset save` lines) found in the same input.
 type Sets = std::collections::HashMap<String, AddrSet>;
@@ -143,20 +214,10 @@ fn addr_intervals(m: &AddrMatch, family: Family) -> Vec<(u128, u128)> {
     }
 }
 
-/// `a ∩ b` for sorted inclusive intervals (each list may overlap itself).
+/// `a ∩ b` for inclusive intervals (each list may overlap itself).
 fn intersect_intervals(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
-    let mut out = Vec::new();
-    for &(x0, x1) in a {
-        for &(y0, y1) in b {
-            let (lo, hi) = (x0.max(y0), x1.min(y1));
-            if lo <= hi {
-                out.push((lo, hi));
-            }
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
+    use super::space::{intersect_sorted, normalize};
+    intersect_sorted(&normalize(a.to_vec()), &normalize(b.to_vec()))
 }
 
 /// Two address matches in one rule must both hold (`-s A -m iprange --src-range B`).
@@ -202,6 +263,18 @@ fn parse_rule(
     family: Family,
     chains: &[String],
     sets: &Sets,
+) -> Result<(String, Rule), String> {
+    parse_rule_in(words, at, family, chains, sets, &Default::default())
+}
+
+/// [`parse_rule`], knowing which ipsets have entries that time out.
+fn parse_rule_in(
+    words: &[String],
+    at: Location,
+    family: Family,
+    chains: &[String],
+    sets: &Sets,
+    expiring: &std::collections::HashSet<String>,
 ) -> Result<(String, Rule), String> {
     let mut rule = Rule::new(at, Action::Continue);
     let mut chain = String::new();
@@ -320,14 +393,25 @@ fn parse_rule(
                 let list = next(&mut i)?;
                 let new = admits_new(&list) != negate;
                 rule.new_connections = Some(rule.new_connections.unwrap_or(true) && new);
+                let est = admits_established(&list) != negate;
+                rule.established = Some(rule.established.unwrap_or(true) && est);
             }
             "--comment" => {
                 next(&mut i)?;
             }
             "--syn" | "--tcp-flags" => {
-                if w == "--tcp-flags" {
-                    next(&mut i)?;
-                    next(&mut i)?;
+                use super::model::tcp::{ACK, FIN, RST, SYN};
+                let flags = if w == "--tcp-flags" {
+                    let mask = tcp_flag_bits(&next(&mut i)?)?;
+                    let cmp = tcp_flag_bits(&next(&mut i)?)?;
+                    (mask, cmp & mask, negate)
+                } else {
+                    (FIN | SYN | RST | ACK, SYN, negate)
+                };
+                if rule.tcp_flags.is_some_and(|f| f != flags) {
+                    uncertain.push("two TCP flag matches".into());
+                } else {
+                    rule.tcp_flags = Some(flags);
                 }
             }
             "-c" | "--set-counters" => {
@@ -341,7 +425,8 @@ fn parse_rule(
                     "DROP" | "REJECT" => Action::Drop,
                     "RETURN" => Action::Return,
                     t if CONTINUE_TARGETS.contains(&t) => Action::Continue,
-                    t if chains.iter().any(|c| c == t) => {
+                    // `chains` is sorted (see `parse`)
+                    t if chains.binary_search_by(|c| c.as_str().cmp(t)).is_ok() => {
                         if w == "-g" || w == "--goto" {
                             Action::Goto(t.into())
                         } else {
@@ -359,6 +444,9 @@ fn parse_rule(
             "--match-set" => {
                 let name = next(&mut i)?;
                 let dir = next(&mut i)?;
+                if expiring.contains(&name) {
+                    uncertain.push(format!("ipset `{name}` has entries that time out"));
+                }
                 match (sets.get(&name), dir.as_str()) {
                     (Some(set), "src") => {
                         let m = AddrMatch {
@@ -420,14 +508,16 @@ fn same_family(set: &AddrSet, family: Family) -> Result<(), String> {
 }
 
 /// Tables whose chains can drop a forwarded packet (nat translates; it is read elsewhere).
-const EVALUATED_TABLES: &[&str] = &["filter", "raw", "mangle"];
+const EVALUATED_TABLES: &[&str] = &["filter", "raw", "mangle", "security"];
 
-/// The built-in chains a forwarded packet passes, in netfilter order.
-const FORWARD_PATH: [(&str, &str); 5] = [
+/// The built-in chains a forwarded packet passes, in netfilter order (security FORWARD runs
+/// right after filter FORWARD, at priority 50).
+const FORWARD_PATH: [(&str, &str); 6] = [
     ("raw", "PREROUTING"),
     ("mangle", "PREROUTING"),
     ("mangle", "FORWARD"),
     ("filter", "FORWARD"),
+    ("security", "FORWARD"),
     ("mangle", "POSTROUTING"),
 ];
 
@@ -464,6 +554,11 @@ pub fn parse(text: &str, family: Family) -> Config {
     let mut current_table = String::new();
     let mut sets: Sets = Sets::new();
     let mut set_lines: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    // sets whose entries can time out, and the entries of each set (for `nomatch`)
+    let mut default_timeout: std::collections::HashSet<String> = Default::default();
+    let mut expiring: std::collections::HashSet<String> = Default::default();
+    let mut with_nomatch: std::collections::HashSet<String> = Default::default();
+    let mut entries_of: HashMap<String, Vec<(u8, AddrSet, bool)>> = HashMap::new();
     for (n, line) in text.lines().enumerate() {
         let l = strip_counters(line.trim());
         // rules are most of the file: skip them cheaply in this first pass
@@ -472,19 +567,46 @@ pub fn parse(text: &str, family: Family) -> Config {
         }
         let w: Vec<&str> = l.split_whitespace().collect();
         match w.as_slice() {
-            ["create", name, ..] => {
+            ["create", name, rest @ ..] => {
                 sets.entry((*name).to_string()).or_default();
+                if option_value(rest, "timeout").is_some_and(|t| t != "0") {
+                    default_timeout.insert((*name).to_string());
+                }
                 set_lines.insert(n + 1);
             }
-            ["add", name, member, ..] => {
-                let entry = sets.entry((*name).to_string()).or_default();
+            ["add", name, member, rest @ ..] => {
+                let mut one = AddrSet::default();
                 let ok = if member.contains('-') && !member.contains('/') {
-                    parse_range(member, entry).is_ok()
+                    parse_range(member, &mut one).is_ok()
                 } else {
-                    parse_addrs(member, entry).is_ok()
+                    parse_addrs(member, &mut one).is_ok()
                 };
                 if ok {
                     set_lines.insert(n + 1);
+                    let expires = match option_value(rest, "timeout") {
+                        Some(t) => t != "0",
+                        None => default_timeout.contains(*name),
+                    };
+                    if expires {
+                        expiring.insert((*name).to_string());
+                    }
+                    // hash:net: the most specific entry holding an address decides, and a
+                    // `nomatch` entry says "not in the set"
+                    let nomatch = rest.contains(&"nomatch");
+                    if nomatch {
+                        with_nomatch.insert((*name).to_string());
+                    }
+                    let level = member
+                        .split_once('/')
+                        .and_then(|(_, p)| p.parse::<u8>().ok())
+                        .unwrap_or(if family == Family::V4 { 32 } else { 128 });
+                    let entry = sets.entry((*name).to_string()).or_default();
+                    entry.v4.extend_from_slice(&one.v4);
+                    entry.v6.extend_from_slice(&one.v6);
+                    entries_of
+                        .entry((*name).to_string())
+                        .or_default()
+                        .push((level, one, nomatch));
                 }
             }
             ["flush", _] => {
@@ -503,6 +625,19 @@ pub fn parse(text: &str, family: Family) -> Config {
                 .push(name.to_string());
         }
     }
+    for name in &with_nomatch {
+        if let Some(list) = entries_of.get_mut(name) {
+            sets.insert(name.clone(), paint_nomatch(list));
+        }
+    }
+    drop(entries_of);
+    // sorted, so a target can be told a user chain by binary search
+    for list in names.values_mut() {
+        list.sort_unstable();
+        list.dedup();
+    }
+    // chain name -> position in `chains`
+    let mut chain_at: HashMap<String, usize> = HashMap::new();
     let no_names = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = n + 1;
@@ -557,7 +692,8 @@ pub fn parse(text: &str, family: Family) -> Config {
                         }
                     }
                     let name = qualified(&table, name);
-                    if !chains.iter().any(|c| c.name == name) {
+                    if !chain_at.contains_key(&name) {
+                        chain_at.insert(name.clone(), chains.len());
                         chains.push(Chain {
                             name,
                             rules: Vec::new(),
@@ -582,20 +718,31 @@ pub fn parse(text: &str, family: Family) -> Config {
                 ));
             }
             let table_names = names.get(&table).unwrap_or(&no_names);
-            parse_rule(&w, Location::line(line, l), family, table_names, &sets)
+            parse_rule_in(
+                &w,
+                Location::line(line, l),
+                family,
+                table_names,
+                &sets,
+                &expiring,
+            )
         });
         match parsed {
             Ok((chain, mut rule)) => {
                 // a jump stays inside its table
-                let user = |t: &str| names.get(&table).is_some_and(|n| n.iter().any(|x| x == t));
+                let user = |t: &str| {
+                    names
+                        .get(&table)
+                        .is_some_and(|n| n.binary_search_by(|x| x.as_str().cmp(t)).is_ok())
+                };
                 rule.action = match rule.action {
                     Action::Jump(t) if user(&t) => Action::Jump(qualified(&table, &t)),
                     Action::Goto(t) if user(&t) => Action::Goto(qualified(&table, &t)),
                     a => a,
                 };
-                match chains
-                    .iter_mut()
-                    .find(|c| c.name == qualified(&table, &chain))
+                match chain_at
+                    .get(&qualified(&table, &chain))
+                    .map(|&i| &mut chains[i])
                 {
                     Some(c) => c.rules.push(rule),
                     None => unparsed.push(Unparsed {
@@ -614,7 +761,7 @@ pub fn parse(text: &str, family: Family) -> Config {
                 });
                 if let Some(c) = chain.and_then(|name| {
                     let name = qualified(&table, &name);
-                    chains.iter_mut().find(|c| c.name == name)
+                    chain_at.get(&name).map(|&i| &mut chains[i])
                 }) {
                     let mut r = Rule::new(Location::line(line, l), Action::Jump("?".into()));
                     r.uncertain = Some(why.clone());
@@ -639,6 +786,7 @@ pub fn parse(text: &str, family: Family) -> Config {
                 oif: None,
                 policy_accept: accept,
                 policy_at: at,
+                first_packet_only: false,
             });
         }
     }
@@ -660,6 +808,7 @@ pub fn parse(text: &str, family: Family) -> Config {
         families: vec![family],
         notes,
         nat,
+        chain_index: Default::default(),
     }
 }
 

@@ -143,7 +143,11 @@ fn translate<'a>(
             NatKind::Destination => inbound,
             NatKind::Source | NatKind::Masquerade => !inbound,
         };
-        if !kind_fits || !nat.matches.applies(family, iif, oif) {
+        if !kind_fits
+            || !nat
+                .matches
+                .applies(family, iif, oif, super::model::Packet::NEW)
+        {
             continue;
         }
         let product = nat.matches.product(family);

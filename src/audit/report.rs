@@ -241,6 +241,8 @@ fn end_text(
 /// Describes the boxes of a planned rule's region: per protocol and ports, which sources to which
 /// destinations (an end that is the rule's whole `any` reads as `any in <zone>`).
 fn describe(region: &Region, rule: &Rule, whole: &Product) -> Vec<String> {
+    // lines shown per verdict part; the rest is counted
+    const SHOWN: usize = 8;
     let family = rule.family;
     // (proto, port, src) -> destinations
     // (first-seen order, found by a hash map: a region may hold 100,000 boxes)
@@ -290,7 +292,6 @@ fn describe(region: &Region, rule: &Rule, whole: &Product) -> Vec<String> {
             out.push(text);
         }
     }
-    const SHOWN: usize = 8;
     if out.len() > SHOWN {
         let more = out.len() - SHOWN;
         out.truncate(SHOWN);
@@ -487,22 +488,52 @@ fn outline(
 fn parts_of(pieces: &[Piece], rule: &Rule, whole: &Product) -> Vec<Part> {
     // group pieces that share verdict and deciding locations
     let mut groups: Vec<(&'static str, Vec<Location>, Region)> = Vec::new();
+    // (verdict, deciding locations) -> its group: one hash look-up per piece, not a scan
+    let mut index: std::collections::HashMap<(&'static str, Vec<Location>), usize> =
+        Default::default();
     for p in pieces {
         let (verdict, by) = match &p.fate {
             Fate::Allowed(at) => ("allowed", vec![at.clone()]),
             Fate::Denied(at) => ("denied", vec![at.clone()]),
             Fate::Uncertain(at) => ("uncertain", at.clone()),
         };
-        match groups
-            .iter_mut()
-            .find(|(v, b, _)| *v == verdict && *b == by)
-        {
-            Some(g) => g.2.0.extend(p.region.0.iter().copied()),
-            None => groups.push((verdict, by, p.region.clone())),
+        match index.entry((verdict, by)) {
+            std::collections::hash_map::Entry::Occupied(g) => {
+                groups[*g.get()].2.0.extend(p.region.0.iter().copied())
+            }
+            std::collections::hash_map::Entry::Vacant(g) => {
+                groups.push((verdict, g.key().1.clone(), p.region.clone()));
+                g.insert(groups.len() - 1);
+            }
         }
     }
+    // a rule decided by thousands of lines (a blocklist) is shown with the first of them and one
+    // summary part per verdict for the rest, not thousands of parts
+    const PARTS: usize = 24;
+    let mut rest: Vec<(&'static str, Vec<Location>, Region, usize)> = Vec::new();
+    if groups.len() > PARTS {
+        for (verdict, by, region) in groups.split_off(PARTS) {
+            match rest.iter_mut().find(|r| r.0 == verdict) {
+                Some(r) => {
+                    r.2.0.extend(region.0);
+                    r.3 += by.len();
+                }
+                None => rest.push((verdict, by, region, 0)),
+            }
+        }
+    }
+    let summarised = rest.into_iter().map(|(verdict, mut by, region, more)| {
+        if more > 0 {
+            by.push(Location {
+                line: None,
+                text: format!("and {more} more lines"),
+            });
+        }
+        (verdict, by, region)
+    });
     groups
         .into_iter()
+        .chain(summarised)
         .map(|(verdict, by, region)| Part {
             verdict,
             what: describe(&region, rule, whole),
@@ -529,6 +560,13 @@ fn audit_rules(
             &r.ingress_interface,
             &r.egress_interface,
             whole.clone(),
+        );
+        let pieces = eval::with_replies(
+            config,
+            r.family,
+            &r.ingress_interface,
+            &r.egress_interface,
+            pieces,
         );
         let pieces = nat.apply(r, pieces);
         let size = |f: &dyn Fn(&Fate) -> bool| -> u128 {

@@ -192,6 +192,24 @@ impl Region {
 
 use num_like::Step;
 
+/// `a ∩ b` for two sorted lists of disjoint inclusive intervals, in one merge pass.
+pub fn intersect_sorted(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() && j < b.len() {
+        let (lo, hi) = (a[i].0.max(b[j].0), a[i].1.min(b[j].1));
+        if lo <= hi {
+            out.push((lo, hi));
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
 /// Sorts inclusive intervals and merges the ones that overlap or touch.
 pub fn normalize<T: Copy + Ord + Step>(mut v: Vec<(T, T)>) -> Vec<(T, T)> {
     v.sort_unstable();
