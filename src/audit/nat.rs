@@ -899,6 +899,7 @@ mod tests {
             families: vec![Family::V4],
             notes: Vec::new(),
             nat,
+            chain_index: Default::default(),
         }
     }
 
