@@ -641,7 +641,7 @@ fn listen(args: ListenArgs) -> Result<(), Failure> {
         ..Options::default()
     };
     let (listener, bound) = Listener::bind(&specs, options);
-    let report = listener::BindReport::new(&bound);
+    let report = listener.report(&bound);
     let mut text = format!(
         "portplan listen: {} ({}) - {} socket(s) from the plan\nopen-file limit: {}{} (hard limit {})\n",
         server.name,

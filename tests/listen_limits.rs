@@ -285,6 +285,25 @@ fn sampled_ports_short_of_descriptors_exit_2_too() {
 }
 
 #[test]
+fn sockets_that_fit_with_no_descriptor_left_for_connections_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let topo = loopback_topology(dir.path(), 87);
+    // the sample's ~20 sockets fit in 40 descriptors, the reserve and a connection do not
+    let out = listen_with_limit(&[&topo, "--host", "edge01"], 40)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("no file descriptor is left for a connection")
+            && stderr.contains("RLIMIT_NOFILE is 40"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("failed:"), "{stdout}");
+}
+
+#[test]
 fn listen_raises_its_soft_limit_to_the_hard_limit() {
     let dir = tempfile::tempdir().unwrap();
     let topo = loopback_topology(dir.path(), 83);

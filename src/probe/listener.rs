@@ -148,6 +148,8 @@ pub struct BindReport {
     /// Other failures.
     pub failed: usize,
     pub groups: Vec<BindGroup>,
+    /// The total connection cap of the listener that bound them ([`Listener::report`]).
+    pub max_connections: Option<usize>,
 }
 
 impl BindReport {
@@ -160,6 +162,7 @@ impl BindReport {
             out_of_descriptors: 0,
             failed: 0,
             groups: Vec::new(),
+            max_connections: None,
         };
         for b in bound {
             match b.state {
@@ -197,11 +200,22 @@ impl BindReport {
         r
     }
 
-    /// Fails when a socket the listener owns could not be opened; a port another process serves
-    /// or an address that lives on another host is reported, not a failure. `limit` is named in
-    /// the error when descriptors ran out.
+    /// Fails when a socket the listener owns could not be opened, or when TCP sockets are open but
+    /// no descriptor is left for a connection; a port another process serves or an address that
+    /// lives on another host is reported, not a failure. `limit` is named in the error when
+    /// descriptors ran out.
     pub fn require_complete(&self, limit: Option<DescriptorLimit>) -> Result<(), ListenError> {
         if self.out_of_descriptors == 0 && self.failed == 0 {
+            let tcp = self
+                .groups
+                .iter()
+                .any(|g| g.transport == Transport::Tcp && g.state == BindState::Listening);
+            if tcp && self.max_connections == Some(0) {
+                return Err(ListenError::NoRoomForConnections {
+                    sockets: self.sockets,
+                    limit,
+                });
+            }
             return Ok(());
         }
         Err(ListenError::Incomplete {
@@ -257,6 +271,26 @@ pub enum ListenError {
         failed: usize,
         limit: Option<DescriptorLimit>,
     },
+    #[error(
+        "opened the {sockets} socket(s), but no file descriptor is left for a connection{}",
+        limit_text(.limit)
+    )]
+    NoRoomForConnections {
+        sockets: usize,
+        limit: Option<DescriptorLimit>,
+    },
+}
+
+fn limit_text(limit: &Option<DescriptorLimit>) -> String {
+    match limit {
+        Some(l) => format!(
+            " (the open-file limit RLIMIT_NOFILE is {}, hard limit {}; raise the hard limit, e.g. \
+             `ulimit -Hn` or systemd's LimitNOFILE=, or listen on fewer ports)",
+            l.soft,
+            l.hard_text()
+        ),
+        None => String::new(),
+    }
 }
 
 fn incomplete_text(
@@ -271,14 +305,7 @@ fn incomplete_text(
         text.push_str(&format!(
             "; {out_of_descriptors} could not be opened for want of file descriptors"
         ));
-        if let Some(l) = limit {
-            text.push_str(&format!(
-                " (the open-file limit RLIMIT_NOFILE is {}, hard limit {}; raise the hard limit, \
-                 e.g. `ulimit -Hn` or systemd's LimitNOFILE=, or listen on fewer ports)",
-                l.soft,
-                l.hard_text()
-            ));
-        }
+        text.push_str(&limit_text(limit));
     }
     if failed > 0 {
         text.push_str(&format!(
@@ -527,6 +554,14 @@ impl Listener {
             },
             bound,
         )
+    }
+
+    /// What `bind` achieved (`bound` is its list), with this listener's connection cap.
+    pub fn report(&self, bound: &[Bound]) -> BindReport {
+        BindReport {
+            max_connections: Some(self.max_connections),
+            ..BindReport::new(bound)
+        }
     }
 
     /// The total connection cap in force.
