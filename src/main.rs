@@ -838,7 +838,7 @@ async fn stop_signal() {
 }
 
 fn listen(args: ListenArgs) -> Result<(), Failure> {
-    use portplan::probe::listener::{BindState, Listener, Options};
+    use portplan::probe::listener::{self, Listener, Options};
     use portplan::probe::targets;
     let topology = load(&args.topology)?;
     let Some((pool, server)) = topology.servers().find(|(_, s)| s.name == args.host) else {
@@ -865,6 +865,7 @@ fn listen(args: ListenArgs) -> Result<(), Failure> {
     } else {
         None
     };
+    let limit = listener::raise_descriptor_limit().map_err(|e| anyhow!(e))?;
     let rt = runtime()?;
     let _enter = rt.enter();
     let options = Options {
@@ -873,47 +874,59 @@ fn listen(args: ListenArgs) -> Result<(), Failure> {
         ..Options::default()
     };
     let (listener, bound) = Listener::bind(&specs, options);
+    let report = listener.report(&bound);
     let mut text = format!(
-        "portplan listen: {} ({}) - {} socket(s) from the plan\n",
+        "portplan listen: {} ({}) - {} socket(s) from the plan\nopen-file limit: {}{} (hard limit {})\n",
         server.name,
         pool.role.description(),
-        bound.len()
+        bound.len(),
+        if limit.raised() {
+            format!("raised from {} to ", limit.before)
+        } else {
+            String::new()
+        },
+        limit.soft,
+        limit.hard_text()
     );
-    for b in &bound {
-        let state = match &b.state {
-            BindState::Listening => "listening".to_string(),
-            BindState::ServedByAnotherProcess => "served by another process".to_string(),
-            BindState::AddressNotHere => {
-                "address not on this host (a VIP on the load balancer?)".to_string()
-            }
-            BindState::Failed(e) => format!("failed: {e}"),
-        };
-        let sample = match b.spec.sampled_from {
+    for g in &report.groups {
+        let sample = match g.sampled_from {
             Some(r) => format!(" [sample of {r}]"),
             None => String::new(),
         };
+        let count = if g.count > 1 {
+            format!(" ({} ports)", g.count)
+        } else {
+            String::new()
+        };
         text.push_str(&format!(
-            "  {:<3} {:<24} {:<12} {state}{sample}\n",
-            b.spec.transport,
-            b.socket.to_string(),
-            b.spec.service
+            "  {:<3} {:<15} {:<12} {}{count} {}{sample}\n",
+            g.transport,
+            g.address.to_string(),
+            g.service,
+            g.ports_text(),
+            g.state
         ));
     }
-    let listening = bound
-        .iter()
-        .filter(|b| b.state == BindState::Listening)
-        .count();
+    if let Err(e) = report.require_complete(Some(limit)) {
+        out(&text)?;
+        return Err(anyhow!(e).into());
+    }
     text.push_str(&format!(
-        "listening on {listening} of {} socket(s); Ctrl-C stops\n",
-        bound.len()
+        "listening on {} of {} socket(s); at most {} connection(s) at once, {} per peer; Ctrl-C stops\n",
+        report.listening,
+        bound.len(),
+        listener.max_connections(),
+        listener.max_connections_per_peer()
     ));
     out(&text)?;
     let stats = rt.block_on(listener.serve(stop_signal()));
     use std::sync::atomic::Ordering::Relaxed;
     out(&format!(
-        "stopped: {} connection(s), {} refused by the per-peer cap, {} STUN answer(s), {} HTTP answer(s), {} TLS handshake(s), {} UDP echo(es), {} UDP datagram(s) not answered\n",
+        "stopped: {} connection(s), {} refused by the per-peer cap, {} by the total cap, {} accept pause(s) for want of descriptors, {} STUN answer(s), {} HTTP answer(s), {} TLS handshake(s), {} UDP echo(es), {} UDP datagram(s) not answered\n",
         stats.connections.load(Relaxed),
         stats.connections_refused_by_cap.load(Relaxed),
+        stats.connections_refused_by_total_cap.load(Relaxed),
+        stats.accept_paused_out_of_descriptors.load(Relaxed),
         stats.stun_answers.load(Relaxed),
         stats.http_answers.load(Relaxed),
         stats.tls_handshakes.load(Relaxed),

@@ -213,19 +213,63 @@ fn aerleon_compiles_the_generated_policy() {
                 fw.name,
                 String::from_utf8_lossy(&out.stderr)
             );
-            let asa =
-                std::fs::read_to_string(dir.path().join(format!("out/{}.asa", fw.name))).unwrap();
-            let jcl =
-                std::fs::read_to_string(dir.path().join(format!("out/{}.jcl", fw.name))).unwrap();
-            // every plan rule of this firewall became a term on both platforms
-            for r in p.rules_for(&fw.name) {
-                let term = format!("r{}-", r.id);
-                assert!(
-                    jcl.contains(&format!("term {term}")),
-                    "{}: juniper lacks {term}",
-                    fw.name
-                );
-                assert!(asa.contains(&term), "{}: asa lacks {term}", fw.name);
+            // every platform the policy's headers name was generated, with every plan rule of
+            // this firewall as a term of its own
+            let policy =
+                std::fs::read_to_string(dir.path().join(format!("policies/{}.yaml", fw.name)))
+                    .unwrap();
+            let mut platforms: Vec<&str> = Vec::new();
+            let mut in_targets = false;
+            for line in policy.lines() {
+                if line == "      targets:" {
+                    in_targets = true;
+                } else if in_targets && line.starts_with("        ") {
+                    platforms.push(line.trim().split_once(':').unwrap().0);
+                } else {
+                    in_targets = false;
+                }
+            }
+            platforms.sort_unstable();
+            platforms.dedup();
+            assert_eq!(
+                platforms,
+                ["ciscoasa", "nftables", "srx"],
+                "{example} {}",
+                fw.name
+            );
+            for platform in platforms {
+                let suffix = match platform {
+                    "ciscoasa" => "asa",
+                    "srx" => "srx",
+                    "nftables" => "nft",
+                    other => panic!("no output suffix known for aerleon target {other}"),
+                };
+                let text =
+                    std::fs::read_to_string(dir.path().join(format!("out/{}.{suffix}", fw.name)))
+                        .unwrap_or_else(|e| panic!("{example} {} {platform}: {e}", fw.name));
+                for r in p.rules_for(&fw.name) {
+                    let term = format!("r{}-", r.id);
+                    let found = match platform {
+                        "srx" => text.contains(&format!("policy {term}")),
+                        "nftables" => text.contains(&format!("chain {term}")),
+                        _ => text.contains(&term),
+                    };
+                    assert!(found, "{example} {}: {platform} lacks {term}", fw.name);
+                }
+                match platform {
+                    // stateful: answers pass on the connection, new connections need a term
+                    "nftables" => {
+                        assert!(text.contains("ct state established,related accept"));
+                        assert!(text.contains("hook forward priority 0; policy drop;"));
+                        assert_eq!(
+                            text.matches("type filter hook").count(),
+                            1,
+                            "one base chain"
+                        );
+                    }
+                    "srx" => assert!(text.contains("from-zone "), "{text}"),
+                    _ => {}
+                }
             }
         }
     }

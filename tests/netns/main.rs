@@ -8,6 +8,7 @@ mod common;
 #[path = "../harness/mod.rs"]
 mod harness;
 
+mod aerleon;
 mod constructs;
 mod corpus;
 mod differential;
