@@ -9,6 +9,7 @@ use super::address_book::{AddressBook, identifier, merged_comment, rule_comment}
 use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope, net_text};
 use crate::plan::{Family, Plan, Rule};
 use crate::topology::Topology;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 pub struct Nftables;
@@ -26,11 +27,47 @@ fn set_name(base: &str, family: Family) -> String {
     )
 }
 
-fn chain_name(rule: &Rule) -> String {
-    identifier(&format!(
-        "{}_to_{}",
-        rule.ingress_interface, rule.egress_interface
-    ))
+/// One chain name per (ingress, egress) interface pair, unique within the firewall. `identifier`
+/// folds case and separators, so pairs such as `Dmz`/`dmz` or `a-b`/`a_b` would otherwise share a
+/// chain, and only one of their jumps would lead to it; a later pair takes a numbered name that no
+/// pair has as its own.
+struct ChainNames(BTreeMap<(String, String), String>);
+
+impl ChainNames {
+    fn new(rules: &[&Rule]) -> ChainNames {
+        let natural = |r: &Rule| {
+            identifier(&format!(
+                "{}_to_{}",
+                r.ingress_interface, r.egress_interface
+            ))
+        };
+        let all_natural: BTreeSet<String> = rules.iter().map(|r| natural(r)).collect();
+        let mut names = BTreeMap::new();
+        let mut taken: BTreeSet<String> = BTreeSet::new();
+        for r in rules {
+            let key = (r.ingress_interface.clone(), r.egress_interface.clone());
+            if names.contains_key(&key) {
+                continue;
+            }
+            let base = natural(r);
+            let mut name = base.clone();
+            let mut n = 2;
+            while taken.contains(&name) || (name != base && all_natural.contains(&name)) {
+                name = format!("{base}_{n}");
+                n += 1;
+            }
+            taken.insert(name.clone());
+            names.insert(key, name);
+        }
+        ChainNames(names)
+    }
+
+    fn get(&self, rule: &Rule) -> &str {
+        &self.0[&(
+            rule.ingress_interface.clone(),
+            rule.egress_interface.clone(),
+        )]
+    }
 }
 
 /// Rules that share chain, family, both address sets and the protocol, in plan order, with the
@@ -62,8 +99,8 @@ fn port_groups<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<(usize, Vec<&'a
     groups
 }
 
-fn port_set_name(rule: &Rule, src: &str, dst: &str, ordinal: usize) -> String {
-    let base = format!("{}_{}_{}_from_{src}", chain_name(rule), dst, rule.transport);
+fn port_set_name(chain: &str, rule: &Rule, src: &str, dst: &str, ordinal: usize) -> String {
+    let base = format!("{chain}_{}_{}_from_{src}", dst, rule.transport);
     if ordinal == 0 {
         base
     } else {
@@ -75,6 +112,8 @@ fn port_set_name(rule: &Rule, src: &str, dst: &str, ordinal: usize) -> String {
 pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
     let rules: Vec<&Rule> = plan.rules_for(firewall).collect();
     let book = AddressBook::new(rules.iter().copied());
+    let chain_names = ChainNames::new(&rules);
+    let chain_name = |r: &Rule| chain_names.get(r).to_string();
     let mut s = String::new();
     let _ = writeln!(s, "#!/usr/sbin/nft -f");
     s.push_str(&banner(
@@ -139,7 +178,11 @@ pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
             let first = group[0];
             let src = set_name(book.name(&first.source), first.family);
             let dst = set_name(book.name(&first.destination), first.family);
-            let _ = writeln!(s, "\tset {} {{", port_set_name(first, &src, &dst, ordinal));
+            let _ = writeln!(
+                s,
+                "\tset {} {{",
+                port_set_name(chain, first, &src, &dst, ordinal)
+            );
             s.push_str("\t\ttype inet_service\n\t\tflags interval\n\t\telements = {\n");
             for (i, r) in group.iter().enumerate() {
                 let sep = if i + 1 == group.len() { "" } else { "," };
@@ -186,7 +229,7 @@ pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
                 (first.ports.to_string(), rule_comment(first, COMMENT_MAX))
             } else {
                 (
-                    format!("@{}", port_set_name(first, &src, &dst, ordinal)),
+                    format!("@{}", port_set_name(name, first, &src, &dst, ordinal)),
                     merged_comment(&group, COMMENT_MAX),
                 )
             };
@@ -250,5 +293,35 @@ impl Renderer for Nftables {
                 text: ruleset(plan, topology, &fw),
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_pairs_whose_names_fold_alike_get_chains_of_their_own() {
+        // `In-side` and `in_side` are two interfaces to Linux, one identifier to a naive chain name:
+        // both directions through fw-internal must keep a jump to a chain of their own
+        let text = Topology::reference_source()
+            .replace(
+                "name = \"dmz\"\n  zone = \"perimeter-internal\"",
+                "name = \"In-side\"\n  zone = \"perimeter-internal\"",
+            )
+            .replace("name = \"inside\"", "name = \"in_side\"");
+        let t = Topology::parse("fold.toml", &text).unwrap();
+        let plan = crate::plan::compile(&t);
+        let out = ruleset(&plan, &t, "fw-internal");
+        let jumps: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(" jump "))
+            .map(|l| l.rsplit(' ').next().unwrap())
+            .collect();
+        assert_eq!(jumps.len(), 2, "{out}");
+        assert_ne!(jumps[0], jumps[1], "{out}");
+        for j in &jumps {
+            assert!(out.contains(&format!("\tchain {j} {{")), "{j}: {out}");
+        }
     }
 }
