@@ -14,6 +14,7 @@ mod differential_nft;
 mod enforce;
 mod lb;
 mod probe;
+mod random;
 mod syntax;
 
 use portplan::plan::{self, Plan};
