@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --release --test audit bench_audit_100k_iptables_rules -- --ignored --nocapture 2>&1 \
-  | grep -E '^(rules|parse|verdicts|peak|planned)|panicked'
+  | grep -E '^(rules|parse|verdicts|overexposure|peak|planned)|panicked'

@@ -2,7 +2,10 @@
 # Audits generated worst cases against the reference plan (release build) and prints wall time
 # and peak memory of each: an ipset of 100,000 random hosts, an nft set of 100,000 addresses,
 # a port set of 32,768 ports, chains that each jump twice to the next 30 levels deep, and an ASA
-# configuration with 10,000 network objects in one group. Goal: each under 1 s.
+# configuration with 10,000 network objects in one group (goal: each under 1 s); and the cold
+# trial's worst cases: a 40,000-line blocklist, 100,000 nft rules, 50,000 chains, a 50,000-deep
+# jump chain, 1,000 levels of ASA groups over 100,000 random hosts, a 32 MB ruleset (goal: a few
+# seconds each, memory bounded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -37,8 +40,45 @@ with open(f"{d}/objects-10k.asa", "w") as f:
         f.write("object network H%d\n host 198.%d.%d.%d\n" % (i, 18 + (i >> 16 & 1), i >> 8 & 255, i & 255))
     f.write("object-group network MANY\n" + "".join(" network-object object H%d\n" % i for i in range(10_000)))
     f.write("access-list OUT extended deny tcp object-group MANY any\naccess-list OUT extended permit ip any any\naccess-group OUT in interface outside\n")
+# the cold trial's worst cases: rule-per-address blocklists, many and deep chains, deep ASA
+# group nesting, a large ruleset without define
+base = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]"]
+def ip(i):
+    return "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255)
+with open(f"{d}/blocklist-40k.iptables", "w") as f:
+    f.write("\n".join(base + ["-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"]
+        + ["-A FORWARD -s %s/32 -j DROP" % ip(i * 7 + 1) for i in range(40_000)]
+        + ["-A FORWARD -p tcp -j ACCEPT", "-A FORWARD -p udp -j ACCEPT", "COMMIT"]) + "\n")
+with open(f"{d}/rules-100k.nft", "w") as f:
+    f.write("table inet f {\n chain forward { type filter hook forward priority 0; policy drop;\n  ct state established,related accept\n")
+    f.write("".join("  ip saddr %s drop\n" % ip(i * 3 + 1) for i in range(100_000)))
+    f.write("  accept\n }\n}\n")
+with open(f"{d}/chains-50k.iptables", "w") as f:
+    f.write("\n".join(base + [":U%d - [0:0]" % i for i in range(50_000)]
+        + ["-A U%d -p tcp --dport %d -j ACCEPT" % (i, i % 60000 + 1) for i in range(50_000)]
+        + ["-A FORWARD -j ACCEPT", "COMMIT"]) + "\n")
+with open(f"{d}/deep-50k.iptables", "w") as f:
+    f.write("\n".join(base + [":D%d - [0:0]" % i for i in range(50_000)] + ["-A FORWARD -j D0"]
+        + ["-A D%d -j D%d" % (i, i + 1) for i in range(49_999)]
+        + ["-A D49999 -j ACCEPT", "COMMIT"]) + "\n")
+with open(f"{d}/nest-1000x100k.asa", "w") as f:
+    f.write("interface Gi0/0\n nameif outside\n security-level 0\ninterface Gi0/1\n nameif dmz\n security-level 50\n")
+    f.write("object-group network BIG\n" + "".join(" network-object host %s\n" % ip(random.randrange(1 << 24)) for _ in range(100_000)))
+    f.write("object-group network N0\n group-object BIG\n")
+    for i in range(1, 1000):
+        f.write("object-group network N%d\n group-object N%d\n network-object host 10.200.%d.%d\n" % (i, i - 1, i >> 8, i & 255))
+    f.write("access-list OUT extended deny tcp object-group N999 any\naccess-list OUT extended permit ip any any\naccess-group OUT in interface outside\naccess-group OUT in interface dmz\n")
+with open(f"{d}/ruleset-32mb.nft", "w") as f:
+    f.write("table inet f {\n chain forward { type filter hook forward priority 0; policy accept;\n")
+    n = 0
+    while f.tell() < 32 << 20:
+        f.write('  ip saddr %s/24 ip daddr 192.0.%d.%d tcp dport %d counter drop comment "bulk %d"\n' % (ip(n << 8), n >> 8 & 255, n & 255, n % 60000 + 1, n))
+        n += 1
+    f.write(" }\n}\n")
 PY
-for case in ipset-100k.iptables:iptables set-100k.nft:nftables ports-32k.nft:nftables jumps-30.iptables:iptables objects-10k.asa:asa; do
+for case in ipset-100k.iptables:iptables set-100k.nft:nftables ports-32k.nft:nftables jumps-30.iptables:iptables objects-10k.asa:asa \
+  blocklist-40k.iptables:iptables rules-100k.nft:nftables chains-50k.iptables:iptables deep-50k.iptables:iptables \
+  nest-1000x100k.asa:asa ruleset-32mb.nft:nftables; do
   file=${case%%:*}; format=${case##*:}
   /usr/bin/env time -f "$file: %e s, peak %M KiB" target/release/portplan audit \
     --firewall fw-external --format "$format" --config "$dir/$file" >/dev/null 2>"$dir/time" || true

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod endpoints;
 pub mod plan;
 pub mod probe;
 pub mod render;

@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use portplan::catalog::Catalog;
+use portplan::catalog::{Catalog, Version};
 use portplan::plan;
 use portplan::render::{self, Scope, Target};
 use portplan::topology::{self, Severity, Topology, named_report};
@@ -51,6 +51,9 @@ enum Command {
     Diagram(DiagramArgs),
     /// Write a self-contained HTML report (plan, diagram, checks; audit and probe results if given)
     Report(ReportArgs),
+    /// Microsoft 365 endpoint data for hybrid: show the snapshot in use, import a saved copy, compare two
+    #[command(subcommand)]
+    Endpoints(EndpointsCommand),
     /// Print the built-in reference topology (a starting point for your own)
     Example,
     /// Print a shell completion script
@@ -79,6 +82,9 @@ struct CatalogArgs {
     scenario: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: CatalogFormat,
+    /// Compare two versions' tables: rows added, removed and changed (e.g. lync2013 sfb2019)
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"], conflicts_with = "scenario")]
+    compare: Option<Vec<String>>,
 }
 
 #[derive(Args)]
@@ -207,6 +213,14 @@ struct BetweenArgs {
     /// Answer from this topology's plan (addresses, firewalls) instead of the catalog alone
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
+    /// The product whose catalog rows to answer from, without --topology (lync2013, sfb2015, sfb2019, sfbse)
+    #[arg(
+        long,
+        value_name = "VERSION",
+        default_value = "lync2013",
+        conflicts_with = "topology"
+    )]
+    version: String,
     #[arg(long, value_enum, default_value = "table")]
     format: PlanFormat,
 }
@@ -316,6 +330,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(args) => audit(args),
         Command::Diagram(args) => diagram(args),
         Command::Report(args) => report(args),
+        Command::Endpoints(cmd) => endpoints(cmd),
         Command::Example => out(Topology::reference_source()),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -356,6 +371,22 @@ const CONFIG_LIMIT: u64 = 64 << 20;
 /// included) instead of reading until memory runs out. Invalid UTF-8 is kept as U+FFFD.
 fn read_limited(path: &Path, limit: u64, what: &str) -> Result<String, Failure> {
     use std::io::Read;
+    // a named pipe with no writer would block the open forever: only standard input may be one
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let stdin = matches!(path.to_str(), Some("/dev/stdin" | "/proc/self/fd/0" | "-"));
+        if let Ok(meta) = std::fs::metadata(path)
+            && (meta.file_type().is_fifo() || meta.file_type().is_socket())
+            && !stdin
+        {
+            return Err(anyhow!(
+                "{what} {} is a named pipe or socket, not a file; give a file, or /dev/stdin",
+                path.display()
+            )
+            .into());
+        }
+    }
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
     let mut bytes = Vec::new();
@@ -392,6 +423,18 @@ fn load(arg: &TopologyArg) -> Result<Topology, Failure> {
 
 fn catalog(args: CatalogArgs) -> Result<(), Failure> {
     let catalog = Catalog::builtin();
+    if let Some(pair) = &args.compare {
+        let version = |v: &String| v.parse::<Version>().map_err(|e| anyhow!(e));
+        let c =
+            portplan::catalog::compare::compare(catalog, version(&pair[0])?, version(&pair[1])?);
+        return out(&match args.format {
+            CatalogFormat::Json => {
+                serde_json::to_string_pretty(&c).context("encoding JSON")? + "\n"
+            }
+            CatalogFormat::Table => c.to_string(),
+            _ => return Err(anyhow!("--compare prints as table or json").into()),
+        });
+    }
     if args.scenario.as_deref() == Some("") {
         let table = render::scenario_table(catalog);
         let text = match args.format {
@@ -422,16 +465,38 @@ fn catalog(args: CatalogArgs) -> Result<(), Failure> {
 }
 
 fn check(args: CheckArgs) -> Result<(), Failure> {
+    // with --format json an invalid topology is a JSON answer too (exit 2), not only stderr
+    if let (CheckFormat::Json, Some(path)) = (args.format, &args.topology.file) {
+        let text = read_limited(path, TOPOLOGY_LIMIT, "topology file")?;
+        if let Err(err) = Topology::parse(&path.display().to_string(), &text) {
+            #[derive(serde::Serialize)]
+            struct Invalid<'a> {
+                topology: &'a str,
+                valid: bool,
+                findings: &'a [topology::Finding],
+            }
+            let json = serde_json::to_string_pretty(&Invalid {
+                topology: &err.file,
+                valid: false,
+                findings: &err.problems,
+            })
+            .context("encoding JSON")?;
+            out(&(json + "\n"))?;
+            return Err(Failure::Input(Some(anyhow!("{err}"))));
+        }
+    }
     let topology = load(&args.topology)?;
     let mut report = topology::lint::lint(&topology);
     let plan = plan::compile(&topology);
     let unrouted = plan.unrouted_flows().count();
     report.findings.extend(plan.path_findings());
+    report.findings.extend(doubt_finding(&plan, &topology));
     match args.format {
         CheckFormat::Json => {
             #[derive(serde::Serialize)]
             struct CheckJson<'a> {
                 topology: &'a str,
+                valid: bool,
                 scenarios: &'a [String],
                 findings: &'a [topology::Finding],
                 public_addresses: &'a [topology::lint::PublicAddressCount],
@@ -440,6 +505,7 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
             }
             let json = serde_json::to_string_pretty(&CheckJson {
                 topology: &topology.name,
+                valid: true,
                 scenarios: &plan.scenarios,
                 findings: &report.findings,
                 public_addresses: &report.public_addresses,
@@ -495,6 +561,10 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
         PlanFormat::Markdown => Target::Markdown,
     };
     let mut text = render::render(&plan, &topology, target, &scope).map_err(anyhow::Error::from)?;
+    let doubts = planned_doubts(&plan, args.firewall.as_deref());
+    if target == Target::Json && !doubts.is_empty() {
+        text = with_doubts_json(&text, &doubts)?;
+    }
     if target != Target::Json {
         let extra = |title: &str, table: render::tabular::Table| match target {
             Target::Markdown => format!("\n### {title}\n\n{}", table.to_markdown()),
@@ -513,6 +583,13 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
                 render::skipped_table(&plan),
             ));
         }
+        // a footer keyed by rule number; CSV keeps one table unless --explain asks for more
+        if !doubts.is_empty() && (target != Target::Csv || args.explain) {
+            text.push_str(&extra(
+                "Rules from catalog rows the source documents leave in doubt",
+                doubt_table(&doubts),
+            ));
+        }
     }
     out(&text)?;
     // rows no firewall carries are missing from the tables above: say so and fail
@@ -525,6 +602,106 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
     } else {
         Err(Failure::Findings)
     }
+}
+
+/// A planned catalog row that carries a doubt, with the rules (in scope) made from it.
+struct Doubt {
+    row: portplan::catalog::RowId,
+    text: &'static str,
+    rules: Vec<usize>,
+}
+
+/// The planned catalog rows with a `doubt`, in catalog order; with `firewall`, only rows that give
+/// that firewall a rule.
+fn planned_doubts(plan: &plan::Plan, firewall: Option<&str>) -> Vec<Doubt> {
+    Catalog::builtin()
+        .rows_with_ids()
+        .filter_map(|(id, row)| {
+            let text = row.doubt.as_deref()?;
+            if !plan.flows.iter().any(|f| f.rows.contains(&id)) {
+                return None;
+            }
+            let rules: Vec<usize> = plan
+                .rules
+                .iter()
+                .filter(|r| r.rows.contains(&id) && firewall.is_none_or(|f| r.firewall == f))
+                .map(|r| r.id)
+                .collect();
+            (firewall.is_none() || !rules.is_empty()).then_some(Doubt {
+                row: id,
+                text,
+                rules,
+            })
+        })
+        .collect()
+}
+
+fn doubt_table(doubts: &[Doubt]) -> render::tabular::Table {
+    let mut t = render::tabular::Table::new(&["rules", "catalog row", "doubt"]);
+    for d in doubts {
+        t.push(vec![
+            if d.rules.is_empty() {
+                "(none: no firewall between)".into()
+            } else {
+                d.rules
+                    .iter()
+                    .map(|r| format!("r{r}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+            d.row.to_string(),
+            d.text.to_string(),
+        ]);
+    }
+    t
+}
+
+/// The plan JSON with a `doubts` array added as its last key (the rest of the text unchanged).
+fn with_doubts_json(text: &str, doubts: &[Doubt]) -> Result<String, Failure> {
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        row: String,
+        rules: &'a [usize],
+        doubt: &'a str,
+    }
+    let list: Vec<Entry> = doubts
+        .iter()
+        .map(|d| Entry {
+            row: d.row.to_string(),
+            rules: &d.rules,
+            doubt: d.text,
+        })
+        .collect();
+    let list = serde_json::to_string_pretty(&list)
+        .context("encoding JSON")?
+        .replace('\n', "\n  ");
+    let body = text
+        .trim_end()
+        .strip_suffix('}')
+        .ok_or_else(|| anyhow!("the plan JSON is not an object"))?
+        .trim_end();
+    Ok(format!("{body},\n  \"doubts\": {list}\n}}\n"))
+}
+
+/// A note listing the planned rows whose source document looks inconsistent.
+fn doubt_finding(plan: &plan::Plan, t: &Topology) -> Option<topology::Finding> {
+    let doubts = planned_doubts(plan, None);
+    if doubts.is_empty() {
+        return None;
+    }
+    let rows: Vec<String> = doubts.iter().map(|d| d.row.to_string()).collect();
+    Some(
+        topology::Finding::info(
+            "catalog-doubt",
+            format!(
+                "{} planned catalog row(s) are encoded as the source document has them, although it looks inconsistent there: {}",
+                doubts.len(),
+                rows.join(", ")
+            ),
+        )
+        .help("`portplan plan` lists the rules made from them and each doubt; check those ports by hand")
+        .at(&t.source, None),
+    )
 }
 
 fn render_cmd(args: RenderArgs) -> Result<(), Failure> {
@@ -563,7 +740,7 @@ fn render_cmd(args: RenderArgs) -> Result<(), Failure> {
                     .with_context(|| format!("cannot create directory {}", path.display()))?;
                 for file in &files {
                     // render_files already refused names that could leave the directory
-                    write_file(&path.join(&file.file), &file.text)?;
+                    write_inside(path, Path::new(&file.file), &file.text)?;
                 }
             }
             Ok(())
@@ -571,12 +748,68 @@ fn render_cmd(args: RenderArgs) -> Result<(), Failure> {
     }
 }
 
+/// Writes a file the user named. A symbolic link at that name is refused rather than followed,
+/// so the file lands in the directory the path names and nowhere else.
 fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    write_no_follow(path, text)
+}
+
+/// Writes `relative` (a plain relative path, checked by the renderer) inside `dir`: every
+/// directory on the way is created or must be a real directory, never a symbolic link, and the
+/// file itself is opened without following one (a link placed in the output directory would
+/// otherwise send the write anywhere on the machine).
+fn write_inside(dir: &Path, relative: &Path, text: &str) -> Result<(), Failure> {
+    let mut at = dir.to_path_buf();
+    let parts: Vec<_> = relative.components().collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(anyhow!(
+                    "{} is a symbolic link: portplan writes only real files and directories inside {}",
+                    at.display(),
+                    dir.display()
+                )
+                .into());
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(anyhow!("{} exists and is not a directory", at.display()).into());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(&at)
+                .with_context(|| format!("cannot create directory {}", at.display()))?,
+            Err(e) => {
+                return Err(anyhow!(e)
+                    .context(format!("cannot use {}", at.display()))
+                    .into());
+            }
+        }
+    }
+    write_no_follow(&dir.join(relative), text)
+}
+
+fn write_no_follow(path: &Path, text: &str) -> Result<(), Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(anyhow!(
+            "{} is a symbolic link: portplan does not write through it (remove it, or name the real file)",
+            path.display()
+        )
+        .into());
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -605,7 +838,7 @@ async fn stop_signal() {
 }
 
 fn listen(args: ListenArgs) -> Result<(), Failure> {
-    use portplan::probe::listener::{BindState, Listener, Options};
+    use portplan::probe::listener::{self, Listener, Options};
     use portplan::probe::targets;
     let topology = load(&args.topology)?;
     let Some((pool, server)) = topology.servers().find(|(_, s)| s.name == args.host) else {
@@ -632,6 +865,7 @@ fn listen(args: ListenArgs) -> Result<(), Failure> {
     } else {
         None
     };
+    let limit = listener::raise_descriptor_limit().map_err(|e| anyhow!(e))?;
     let rt = runtime()?;
     let _enter = rt.enter();
     let options = Options {
@@ -640,47 +874,59 @@ fn listen(args: ListenArgs) -> Result<(), Failure> {
         ..Options::default()
     };
     let (listener, bound) = Listener::bind(&specs, options);
+    let report = listener.report(&bound);
     let mut text = format!(
-        "portplan listen: {} ({}) - {} socket(s) from the plan\n",
+        "portplan listen: {} ({}) - {} socket(s) from the plan\nopen-file limit: {}{} (hard limit {})\n",
         server.name,
         pool.role.description(),
-        bound.len()
+        bound.len(),
+        if limit.raised() {
+            format!("raised from {} to ", limit.before)
+        } else {
+            String::new()
+        },
+        limit.soft,
+        limit.hard_text()
     );
-    for b in &bound {
-        let state = match &b.state {
-            BindState::Listening => "listening".to_string(),
-            BindState::ServedByAnotherProcess => "served by another process".to_string(),
-            BindState::AddressNotHere => {
-                "address not on this host (a VIP on the load balancer?)".to_string()
-            }
-            BindState::Failed(e) => format!("failed: {e}"),
-        };
-        let sample = match b.spec.sampled_from {
+    for g in &report.groups {
+        let sample = match g.sampled_from {
             Some(r) => format!(" [sample of {r}]"),
             None => String::new(),
         };
+        let count = if g.count > 1 {
+            format!(" ({} ports)", g.count)
+        } else {
+            String::new()
+        };
         text.push_str(&format!(
-            "  {:<3} {:<24} {:<12} {state}{sample}\n",
-            b.spec.transport,
-            b.socket.to_string(),
-            b.spec.service
+            "  {:<3} {:<15} {:<12} {}{count} {}{sample}\n",
+            g.transport,
+            g.address.to_string(),
+            g.service,
+            g.ports_text(),
+            g.state
         ));
     }
-    let listening = bound
-        .iter()
-        .filter(|b| b.state == BindState::Listening)
-        .count();
+    if let Err(e) = report.require_complete(Some(limit)) {
+        out(&text)?;
+        return Err(anyhow!(e).into());
+    }
     text.push_str(&format!(
-        "listening on {listening} of {} socket(s); Ctrl-C stops\n",
-        bound.len()
+        "listening on {} of {} socket(s); at most {} connection(s) at once, {} per peer; Ctrl-C stops\n",
+        report.listening,
+        bound.len(),
+        listener.max_connections(),
+        listener.max_connections_per_peer()
     ));
     out(&text)?;
     let stats = rt.block_on(listener.serve(stop_signal()));
     use std::sync::atomic::Ordering::Relaxed;
     out(&format!(
-        "stopped: {} connection(s), {} refused by the per-peer cap, {} STUN answer(s), {} HTTP answer(s), {} TLS handshake(s), {} UDP echo(es), {} UDP datagram(s) not answered\n",
+        "stopped: {} connection(s), {} refused by the per-peer cap, {} by the total cap, {} accept pause(s) for want of descriptors, {} STUN answer(s), {} HTTP answer(s), {} TLS handshake(s), {} UDP echo(es), {} UDP datagram(s) not answered\n",
         stats.connections.load(Relaxed),
         stats.connections_refused_by_cap.load(Relaxed),
+        stats.connections_refused_by_total_cap.load(Relaxed),
+        stats.accept_paused_out_of_descriptors.load(Relaxed),
         stats.stun_answers.load(Relaxed),
         stats.http_answers.load(Relaxed),
         stats.tls_handshakes.load(Relaxed),
@@ -722,6 +968,12 @@ fn probe(args: ProbeArgs) -> Result<(), Failure> {
         return Err(Failure::Findings);
     };
     let summary = report::Summary::of(&outcomes, &untestable);
+    if summary.probes == 0 {
+        eprintln!(
+            "portplan: nothing was probed from `{}`: no planned flow starts there with a concrete destination ({} had none); that is not a pass",
+            args.from, summary.untestable
+        );
+    }
     let text = match args.format {
         ProbeFormat::Json => {
             let doc = report::ProbeJson {
@@ -768,6 +1020,10 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
 
 fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
     use portplan::audit::report::Status;
+    // configuration text reaches the terminal with its control characters escaped
+    let a = &portplan::audit::for_terminal(a);
+    let shown_path = portplan::audit::visible(&path.to_string_lossy()).into_owned();
+    let path = Path::new(&shown_path);
     use portplan::render::tabular::Table;
     let mut t = Table::new(&[
         "rule",
@@ -786,8 +1042,9 @@ fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
             .flat_map(|p| p.by.iter().map(|l| l.label()))
             .collect();
         let mut by_unique: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for b in by {
-            if !by_unique.contains(&b) {
+            if seen.insert(b.clone()) {
                 by_unique.push(b);
             }
         }
@@ -945,7 +1202,16 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
     let Some(path) = &args.topology else {
         let a = between::RoleQuery::parse(&args.a).map_err(|e| anyhow!(e))?;
         let b = between::RoleQuery::parse(&args.b).map_err(|e| anyhow!(e))?;
-        let rows = between::catalog_rows(Catalog::builtin(), a, b);
+        let version: Version = args.version.parse().map_err(|e: String| anyhow!(e))?;
+        let catalog = Catalog::builtin();
+        let rows: Vec<_> = between::catalog_rows(catalog, a, b)
+            .into_iter()
+            .filter(|(_, _, r)| {
+                catalog
+                    .scenario(&r.scenario)
+                    .is_some_and(|s| r.applies_to(version, s))
+            })
+            .collect();
         if matches!(args.format, PlanFormat::Json) {
             let json: Vec<serde_json::Value> = rows
                 .iter()
@@ -981,7 +1247,12 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
                 r.explanation(),
             ]);
         }
-        return out(&format!("{}{} catalog row(s)\n", show(t), rows.len()));
+        return out(&format!(
+            "version: {version} ({})\n{}{} catalog row(s)\n",
+            version.description(),
+            show(t),
+            rows.len()
+        ));
     };
     let topology = load(&TopologyArg {
         file: Some(path.clone()),
@@ -1018,6 +1289,7 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
         "ports",
         "service",
         "firewalls",
+        "rules",
         "catalog rows",
     ]);
     for (fwd, f) in &found {
@@ -1038,6 +1310,7 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
             } else {
                 path.join(", ")
             },
+            plan::rule_tags_text(&f.rules),
             f.rows
                 .iter()
                 .map(|r| r.to_string())
@@ -1045,5 +1318,103 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
                 .join(" "),
         ]);
     }
-    out(&format!("{}{} planned flow(s)\n", show(t), found.len()))
+    out(&format!(
+        "version: {} ({})\n{}{} planned flow(s)\n",
+        topology.version,
+        topology.version.description(),
+        show(t),
+        found.len()
+    ))
+}
+
+#[derive(Subcommand)]
+enum EndpointsCommand {
+    /// Print a snapshot (the built-in one without FILE): version, age, and each endpoint set
+    Show {
+        /// A snapshot written by `endpoints import`
+        file: Option<PathBuf>,
+        /// Warn when the data is older than this many days
+        #[arg(long, value_name = "DAYS", default_value_t = 45)]
+        max_age: i64,
+    },
+    /// Read the endpoint web service's JSON saved by you and write portplan's snapshot of the Skype area
+    Import {
+        /// The saved answer of the endpoints method (all service areas, or Skype only)
+        file: PathBuf,
+        /// Its data version (YYYYMMDDNN: the version method's `latest`)
+        #[arg(long, value_name = "YYYYMMDDNN")]
+        version: Option<String>,
+        /// The snapshot file to write
+        #[arg(short, long, value_name = "PATH")]
+        output: PathBuf,
+    },
+    /// Which endpoint sets changed addresses, ports or category between two snapshots or saved answers
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// Version of OLD when it is a raw web service answer
+        #[arg(long, value_name = "YYYYMMDDNN")]
+        old_version: Option<String>,
+        /// Version of NEW when it is a raw web service answer
+        #[arg(long, value_name = "YYYYMMDDNN")]
+        new_version: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: AuditOut,
+    },
+}
+
+/// The largest endpoint file read (the whole worldwide answer is well under 1 MiB).
+const ENDPOINTS_LIMIT: u64 = 16 << 20;
+
+fn endpoints(cmd: EndpointsCommand) -> Result<(), Failure> {
+    use portplan::endpoints::{self as ep, Date, Snapshot};
+    let load = |path: &Path, version: Option<&str>| -> Result<Snapshot, Failure> {
+        let text = read_limited(path, ENDPOINTS_LIMIT, "endpoint file")?;
+        Snapshot::read(&text, version).map_err(|e| anyhow!("{}: {e}", path.display()).into())
+    };
+    match cmd {
+        EndpointsCommand::Show { file, max_age } => {
+            let snapshot = match &file {
+                Some(path) => load(path, None)?,
+                None => Snapshot::built_in(),
+            };
+            if let Some(w) = ep::age_warning(&snapshot, Date::today(), max_age) {
+                eprintln!("portplan: warning: {w}");
+            }
+            out(&ep::describe(&snapshot, Date::today(), max_age))
+        }
+        EndpointsCommand::Import {
+            file,
+            version,
+            output,
+        } => {
+            let snapshot = load(&file, version.as_deref())?;
+            let json = serde_json::to_string_pretty(&snapshot).context("writing the snapshot")?;
+            write_file(&output, &(json + "\n"))?;
+            eprintln!(
+                "portplan: wrote {} ({} endpoint set(s) of the Skype area, {} with addresses)",
+                output.display(),
+                snapshot.endpoints.len(),
+                snapshot.address_sets().count()
+            );
+            Ok(())
+        }
+        EndpointsCommand::Diff {
+            old,
+            new,
+            old_version,
+            new_version,
+            format,
+        } => {
+            let a = load(&old, old_version.as_deref())?;
+            let b = load(&new, new_version.as_deref())?;
+            let changes = ep::diff(&a, &b);
+            match format {
+                AuditOut::Table => out(&ep::describe_diff(&a, &b, &changes)),
+                AuditOut::Json => {
+                    out(&(serde_json::to_string_pretty(&changes).context("writing JSON")? + "\n"))
+                }
+            }
+        }
+    }
 }

@@ -53,7 +53,7 @@ fn catalog_json_has_the_documented_fields() {
     let json: serde_json::Value =
         serde_json::from_str(&stdout_of(&["catalog", "--format", "json"])).unwrap();
     let rows = json.as_array().unwrap();
-    assert_eq!(rows.len(), 318);
+    assert_eq!(rows.len(), 505);
     for field in [
         "scenario",
         "table",
@@ -134,7 +134,7 @@ fn check_json_reports_the_public_address_count() {
         serde_json::from_str(&stdout_of(&["check", "--format", "json"])).unwrap();
     assert_eq!(json["public_addresses"][0]["vips"], 3);
     assert_eq!(json["public_addresses"][0]["server_addresses"], 6);
-    assert_eq!(json["rules"], 41);
+    assert_eq!(json["rules"], 39);
 }
 
 #[test]
@@ -280,4 +280,81 @@ fn between_an_unknown_name_is_exit_2_with_the_closest_names() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("did you mean fe01"), "{err}");
+}
+
+#[test]
+fn check_notes_the_doubtful_catalog_rows_the_topology_plans() {
+    let file = common::example("edge-single-public.toml");
+    let out = portplan().arg("check").arg(&file).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a note does not fail check: {err}"
+    );
+    assert!(err.contains("catalog-doubt"), "{err}");
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&[
+        "check",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let note = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "catalog-doubt")
+        .unwrap();
+    assert_eq!(note["severity"], "info");
+    assert!(
+        note["message"]
+            .as_str()
+            .unwrap()
+            .contains("edge-single-public/external-interface#9"),
+        "{note}"
+    );
+    // the built-in reference plans no doubtful row, so it has no such note
+    let out = portplan().arg("check").output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("catalog-doubt"));
+}
+
+#[test]
+fn plan_marks_the_rules_of_doubtful_rows_and_gives_the_doubt() {
+    let file = common::example("edge-single-public.toml");
+    let f = file.to_str().unwrap();
+    let out = stdout_of(&["plan", f]);
+    let footer = out
+        .split("Rules from catalog rows the source documents leave in doubt")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no doubt footer:\n{out}"));
+    let line = footer
+        .lines()
+        .find(|l| l.contains("edge-single-public/external-interface#9"))
+        .unwrap();
+    // the rule number in the footer is the rule of that catalog row in the table above
+    let rule = line.split_whitespace().next().unwrap();
+    let table_line = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(rule))
+        .unwrap();
+    assert!(
+        table_line.contains("edge-single-public/external-interface#9"),
+        "{table_line}"
+    );
+    assert!(line.contains("Access Edge address"), "{line}");
+    // JSON carries the same, as a `doubts` key after the plan's own keys
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["plan", f, "--format", "json"])).unwrap();
+    let doubts = json["doubts"].as_array().unwrap();
+    assert_eq!(doubts[0]["row"], "edge-single-public/external-interface#9");
+    assert_eq!(
+        format!("r{}", doubts[0]["rules"][0].as_u64().unwrap()),
+        rule
+    );
+    // a firewall none of whose rules is doubtful has no footer; plain CSV stays one table
+    assert!(!stdout_of(&["plan", f, "--firewall", "fw-core"]).contains("in doubt"));
+    let doubt = "names the Access Edge address as the source";
+    assert!(!stdout_of(&["plan", f, "--format", "csv"]).contains(doubt));
+    assert!(stdout_of(&["plan", f, "--format", "csv", "--explain"]).contains(doubt));
 }

@@ -26,7 +26,10 @@ fn find<'a>(p: &'a Plan, proto: Transport, port: u16, dst_role: &str) -> Vec<&'a
 
 #[test]
 fn golden_plans_of_every_example() {
-    for name in common::EXAMPLES {
+    for name in common::EXAMPLES
+        .into_iter()
+        .chain(["sfb2019-hlb.toml", "sfb2019-hybrid.toml"])
+    {
         let (t, p) = load(name);
         let stem = name.trim_end_matches(".toml");
         for target in [Target::Table, Target::Json] {
@@ -49,7 +52,8 @@ fn golden_plans_of_every_example() {
 fn reference_rule_counts_per_firewall() {
     let (_, p) = load("reference.toml");
     assert_eq!(p.rules_for("fw-external").count(), 18);
-    assert_eq!(p.rules_for("fw-internal").count(), 23);
+    // 23 before the reverse proxy's rules to the Director VIP were folded into its web pool rules
+    assert_eq!(p.rules_for("fw-internal").count(), 21);
     assert!(p.rules.iter().all(|r| r.family == Family::V4));
     assert_eq!(p.unrouted_flows().count(), 0);
 }
@@ -96,8 +100,8 @@ fn the_two_4443s_stay_apart() {
         .count();
     assert_eq!(
         (rp, cms),
-        (2, 1),
-        "RP->Director VIP, RP->web pools, CMS->Edge"
+        (1, 1),
+        "RP->web pools (holding the Director VIP), CMS->Edge"
     );
 }
 
@@ -142,8 +146,19 @@ fn dns_load_balanced_director_gets_sip_on_its_servers() {
     assert!(!sip.is_empty());
     assert!(sip.iter().all(|r| r.source.role == "edge.internal"));
     assert!(find(&p, Transport::Tcp, 5061, "director.vip").is_empty());
-    // web still goes to the HLB VIP
-    assert_eq!(find(&p, Transport::Tcp, 4443, "director.vip").len(), 1);
+    // web still goes to the HLB VIP (inside the reverse proxy's rule to every web pool), never to
+    // the Director server itself
+    let web = find(&p, Transport::Tcp, 4443, "web-pools");
+    assert_eq!(web.len(), 1);
+    let nets: Vec<String> = web[0]
+        .destination
+        .nets()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert!(nets.contains(&"10.20.1.10/32".to_string()), "{nets:?}");
+    assert!(!nets.contains(&"10.20.1.11/32".to_string()), "{nets:?}");
+    assert!(web[0].rows_text().contains("director-dns-hlb/director#2"));
 }
 
 #[test]
@@ -183,14 +198,10 @@ fn narrow_any_uses_the_documents_suggested_sources() {
     assert_eq!(cms[0].source.role, "front-end.cms");
     let mut nets: Vec<String> = cms[0].source.nets().iter().map(|n| n.to_string()).collect();
     nets.sort();
+    // the servers of the pool that holds the store open the connection, never its VIP
     assert_eq!(
         nets,
-        vec![
-            "10.10.2.10/32",
-            "10.10.2.11/32",
-            "10.10.2.12/32",
-            "10.10.2.13/32"
-        ]
+        vec!["10.10.2.11/32", "10.10.2.12/32", "10.10.2.13/32"]
     );
 }
 
@@ -213,7 +224,7 @@ fn features_off_remove_their_rules_and_say_why() {
             .count(),
         6
     );
-    assert_eq!(p.rules.len(), 41 - 3 - 6);
+    assert_eq!(p.rules.len(), 39 - 3 - 6);
 }
 
 #[test]
@@ -332,13 +343,20 @@ fn only_the_dns_nat_page_sends_xmpp_out_of_the_external_interface() {
 fn internal_server_tables_open_the_core_firewall_between_segments() {
     let (_, p) = load("edge-dns-public.toml");
     let core: Vec<&Rule> = p.rules_for("fw-core").collect();
+    // a flow between the roles that a core rule on that interface carries (the rule may be a wider
+    // one the flow's own rule was folded into)
     let has = |ingress: &str, proto: Transport, port: u16, src: &str, dst: &str| {
-        core.iter().any(|r| {
-            r.ingress_interface == ingress
-                && r.transport == proto
-                && r.ports.contains(port)
-                && r.source.role.split('+').any(|x| x == src)
-                && r.destination.role.split('+').any(|x| x == dst)
+        p.flows.iter().any(|f| {
+            f.transport == proto
+                && f.ports.contains(port)
+                && f.source.role.split('+').any(|x| x == src)
+                && f.destination.role.split('+').any(|x| x == dst)
+                && core.iter().any(|r| {
+                    f.rules.contains(&r.id)
+                        && r.ingress_interface == ingress
+                        && r.ports.contains(port)
+                        && r.transport == proto
+                })
         })
     };
     // the PSTN gateway reaches the Mediation servers, the Front End reaches nothing on it unless
@@ -388,4 +406,177 @@ fn internal_server_tables_open_the_core_firewall_between_segments() {
             .iter()
             .any(|s| s.ports.start == 5060 && s.reason.contains("sip-tcp-5060"))
     );
+}
+
+/// Issue 14: the reverse proxy table lists "Director, Director pool VIP, Front End Server, or Front
+/// End pool VIP" and the plan opened all of them, while the Director table opens the VIP only for
+/// the same traffic. A hardware balanced pool is reached at its VIP, in every table.
+#[test]
+fn reverse_proxy_reaches_a_hardware_balanced_pool_at_its_vip_only_like_the_director_table() {
+    let (_, p) = load("reference.toml");
+    let servers = [
+        "10.10.1.11/32",
+        "10.10.1.12/32",
+        "10.10.2.11/32",
+        "10.10.2.12/32",
+        "10.10.2.13/32",
+    ];
+    for port in [4443, 8080] {
+        let rp: Vec<&Rule> = p
+            .rules
+            .iter()
+            .filter(|r| r.ports.contains(port) && r.source.role == "reverse-proxy.internal")
+            .collect();
+        assert_eq!(rp.len(), 1, "port {port}: one rule from the reverse proxy");
+        let mut nets: Vec<String> = rp[0]
+            .destination
+            .nets()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        nets.sort();
+        assert_eq!(nets, ["10.10.1.10/32", "10.10.2.10/32"], "port {port}");
+        assert!(nets.iter().all(|n| !servers.contains(&n.as_str())));
+    }
+    // a single server has no VIP: the reverse proxy reaches the servers themselves
+    let (_, single) = load("edge-single-nat.toml");
+    let rp: Vec<&Rule> = single
+        .rules
+        .iter()
+        .filter(|r| r.ports.contains(4443) && r.source.role == "reverse-proxy.internal")
+        .collect();
+    assert_eq!(rp.len(), 1);
+    assert!(
+        rp[0]
+            .destination
+            .members
+            .iter()
+            .all(|m| !m.host.contains("-vip"))
+    );
+    // servers stay where a row needs each of them: SIP from the Edge to DNS-balanced Directors,
+    // Centralized Logging on every Director, inter-server HTTPS from Director to Front End
+    let (_, dns) = load("dns-director-3edge.toml");
+    assert!(!find(&dns, Transport::Tcp, 5061, "director").is_empty());
+    assert!(
+        p.rules
+            .iter()
+            .any(|r| r.ports.start == 50001 && r.destination.role == "director")
+    );
+    let narrow = common::read(&common::example("reference.toml"))
+        .replace("narrow_any = false", "narrow_any = true");
+    let t = Topology::parse("narrow.toml", &narrow).unwrap();
+    let np = plan::compile(&t);
+    let to_pools = np
+        .rules
+        .iter()
+        .find(|r| r.ports.start == 5061 && r.source.role == "edge.internal.vip")
+        .expect("SIP from the Edge's internal VIP");
+    let hosts: Vec<&str> = to_pools.destination.hosts();
+    for h in [
+        "dir01",
+        "dir02",
+        "dirpool/pool-vip",
+        "fe01",
+        "fe02",
+        "fe03",
+        "fepool/pool-vip",
+    ] {
+        assert!(hosts.contains(&h), "{h} missing from {hosts:?}");
+    }
+}
+
+/// Issue 14: the reverse proxy's rule to the Director VIP on 4443 lay inside its rule to every web
+/// pool on the same firewall hop. A rule inside another one of the same hop is folded into it,
+/// which keeps every catalog row of both.
+#[test]
+fn a_rule_inside_another_on_the_same_hop_is_folded_into_it_with_its_catalog_rows() {
+    let (_, p) = load("reference.toml");
+    let web = find(&p, Transport::Tcp, 4443, "web-pools");
+    assert_eq!(web.len(), 1);
+    let rows = web[0].rows_text();
+    assert!(
+        rows.contains("reverse-proxy/internal-interface#2"),
+        "{rows}"
+    );
+    assert!(rows.contains("director-pool-hlb/director#2"), "{rows}");
+    assert!(find(&p, Transport::Tcp, 4443, "director.vip").is_empty());
+    // the folded flow still names the rule that carries it
+    let flow = p
+        .flows
+        .iter()
+        .find(|f| f.ports.start == 4443 && f.destination.role == "director.vip")
+        .unwrap();
+    assert_eq!(flow.rules, vec![web[0].id]);
+    // features: 8080 is only needed for mobility over HTTP in both tables, so it stays conditional
+    let http = find(&p, Transport::Tcp, 8080, "web-pools");
+    assert_eq!(http[0].features, vec![Feature::MobilityAutodiscoverHttp]);
+    // no example keeps a rule that another rule of its hop already allows
+    let inside = |inner: &Rule, outer: &Rule| {
+        let nets_in = |a: &plan::Group, b: &plan::Group| {
+            a.members
+                .iter()
+                .all(|m| b.members.iter().any(|n| n.net.contains(&m.net)))
+        };
+        inner.firewall == outer.firewall
+            && inner.ingress_interface == outer.ingress_interface
+            && inner.egress_interface == outer.egress_interface
+            && inner.family == outer.family
+            && inner.transport == outer.transport
+            && outer.ports.start <= inner.ports.start
+            && inner.ports.end <= outer.ports.end
+            && nets_in(&inner.source, &outer.source)
+            && nets_in(&inner.destination, &outer.destination)
+    };
+    for name in common::EXAMPLES {
+        let (_, p) = load(name);
+        for a in &p.rules {
+            for b in p.rules.iter().filter(|b| b.id != a.id) {
+                assert!(!inside(a, b), "{name}: r{} lies inside r{}", a.id, b.id);
+            }
+        }
+        // ids stay 1..n in plan order, and every flow that crosses a firewall names its rules
+        for (i, r) in p.rules.iter().enumerate() {
+            assert_eq!(r.id, i + 1);
+        }
+        for f in p.crossing_flows() {
+            assert!(!f.rules.is_empty(), "{name}: a crossing flow without rules");
+            assert!(f.rules.iter().all(|id| *id >= 1 && *id <= p.rules.len()));
+        }
+    }
+}
+
+/// Renderers name address groups by role label and zone: one label must never stand for two
+/// different address sets in a zone, or a rule would match the other's addresses too.
+#[test]
+fn one_role_label_stands_for_one_address_set_per_zone() {
+    let mut plans = Vec::new();
+    for name in common::EXAMPLES {
+        let text = common::read(&common::example(name));
+        plans.push(load(name).1);
+        let narrowed = if text.contains("narrow_any") {
+            text.replace("narrow_any = false", "narrow_any = true")
+        } else {
+            text.replacen(
+                "[features]",
+                "[options]\nnarrow_any = true\n\n[features]",
+                1,
+            )
+        };
+        let t = Topology::parse(name, &narrowed).unwrap();
+        assert!(t.narrow_any, "{name}");
+        plans.push(plan::compile(&t));
+    }
+    for p in &plans {
+        let mut seen: std::collections::BTreeMap<(String, String, Family), Vec<String>> =
+            Default::default();
+        for r in &p.rules {
+            for g in [&r.source, &r.destination] {
+                let mut nets: Vec<String> = g.nets().iter().map(|n| n.to_string()).collect();
+                nets.sort();
+                let key = (g.role.clone(), g.zone.clone(), r.family);
+                let known = seen.entry(key.clone()).or_insert_with(|| nets.clone());
+                assert_eq!(known, &nets, "{}: {key:?}", p.topology);
+            }
+        }
+    }
 }

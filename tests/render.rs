@@ -213,19 +213,327 @@ fn aerleon_compiles_the_generated_policy() {
                 fw.name,
                 String::from_utf8_lossy(&out.stderr)
             );
-            let asa =
-                std::fs::read_to_string(dir.path().join(format!("out/{}.asa", fw.name))).unwrap();
-            let jcl =
-                std::fs::read_to_string(dir.path().join(format!("out/{}.jcl", fw.name))).unwrap();
-            // every plan rule of this firewall became a term on both platforms
-            for r in p.rules_for(&fw.name) {
-                let term = format!("r{}-", r.id);
-                assert!(
-                    jcl.contains(&format!("term {term}")),
-                    "{}: juniper lacks {term}",
-                    fw.name
-                );
-                assert!(asa.contains(&term), "{}: asa lacks {term}", fw.name);
+            // every platform the policy's headers name was generated, with every plan rule of
+            // this firewall as a term of its own
+            let policy =
+                std::fs::read_to_string(dir.path().join(format!("policies/{}.yaml", fw.name)))
+                    .unwrap();
+            let mut platforms: Vec<&str> = Vec::new();
+            let mut in_targets = false;
+            for line in policy.lines() {
+                if line == "      targets:" {
+                    in_targets = true;
+                } else if in_targets && line.starts_with("        ") {
+                    platforms.push(line.trim().split_once(':').unwrap().0);
+                } else {
+                    in_targets = false;
+                }
+            }
+            platforms.sort_unstable();
+            platforms.dedup();
+            assert_eq!(
+                platforms,
+                ["ciscoasa", "nftables", "srx"],
+                "{example} {}",
+                fw.name
+            );
+            for platform in platforms {
+                let suffix = match platform {
+                    "ciscoasa" => "asa",
+                    "srx" => "srx",
+                    "nftables" => "nft",
+                    other => panic!("no output suffix known for aerleon target {other}"),
+                };
+                let text =
+                    std::fs::read_to_string(dir.path().join(format!("out/{}.{suffix}", fw.name)))
+                        .unwrap_or_else(|e| panic!("{example} {} {platform}: {e}", fw.name));
+                for r in p.rules_for(&fw.name) {
+                    let term = format!("r{}-", r.id);
+                    let found = match platform {
+                        "srx" => text.contains(&format!("policy {term}")),
+                        "nftables" => text.contains(&format!("chain {term}")),
+                        _ => text.contains(&term),
+                    };
+                    assert!(found, "{example} {}: {platform} lacks {term}", fw.name);
+                }
+                match platform {
+                    // stateful: answers pass on the connection, new connections need a term
+                    "nftables" => {
+                        assert!(text.contains("ct state established,related accept"));
+                        assert!(text.contains("hook forward priority 0; policy drop;"));
+                        assert_eq!(
+                            text.matches("type filter hook").count(),
+                            1,
+                            "one base chain"
+                        );
+                    }
+                    "srx" => assert!(text.contains("from-zone "), "{text}"),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Issue 14: XMPP 5269 was `r2` in the plan and `flow 4` in the Windows script; Edge -> Director
+/// 5061 was `r38`/`r39` in the plan and `flow 33` in `probe`. One flow is followed through every
+/// output: the plan's rule ids appear in the plan views, each firewall target, the Windows script of
+/// the receiving server, probe's JSON, the audit JSON of every firewall on the path and the report.
+#[test]
+fn one_flow_has_the_same_rule_ids_in_plan_targets_windows_probe_audit_and_report() {
+    use portplan::probe::{prober, report as probe_report, targets};
+    struct Case {
+        example: &'static str,
+        port: u16,
+        source_role: &'static str,
+        destination_role: &'static str,
+        probe_from: &'static str,
+        windows_host: &'static str,
+    }
+    let cases = [
+        Case {
+            example: "reference.toml",
+            port: 5269,
+            source_role: "any",
+            destination_role: "edge.access.vip",
+            probe_from: "internet",
+            windows_host: "edge01",
+        },
+        Case {
+            example: "dns-director-3edge.toml",
+            port: 5061,
+            source_role: "edge.internal",
+            destination_role: "director",
+            probe_from: "edge-b",
+            windows_host: "dir1",
+        },
+    ];
+    // `r38` must be a whole word: `r380` or `xr38` do not count
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_ascii_alphanumeric())
+            .map(String::from)
+            .collect()
+    };
+    for c in cases {
+        let (t, p) = load(c.example);
+        let flow = p
+            .flows
+            .iter()
+            .find(|f| {
+                f.ports.start == c.port
+                    && f.source.role == c.source_role
+                    && f.destination.role == c.destination_role
+            })
+            .unwrap_or_else(|| panic!("{}: no flow {}", c.example, c.port));
+        assert!(
+            !flow.rules.is_empty(),
+            "{}: the flow names its rules",
+            c.example
+        );
+        let tags: Vec<String> = flow.rules.iter().map(|&id| plan::rule_tag(id)).collect();
+        let has_all = |what: &str, text: &str| {
+            let w = words(text);
+            for tag in &tags {
+                assert!(w.contains(tag), "{}: {what} lacks {tag}", c.example);
+            }
+        };
+        // the plan, as a table, CSV, Markdown and JSON
+        for target in [Target::Table, Target::Csv, Target::Markdown] {
+            has_all(
+                target.as_str(),
+                &render::render(&p, &t, target, &Scope::All).unwrap(),
+            );
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&render::render(&p, &t, Target::Json, &Scope::All).unwrap())
+                .unwrap();
+        for tag in &tags {
+            assert!(
+                json["rules"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["id"] == tag.as_str()),
+                "{}: plan JSON lacks {tag}",
+                c.example
+            );
+        }
+        // each firewall target
+        for target in [
+            Target::Nftables,
+            Target::Iptables,
+            Target::Asa,
+            Target::Aerleon,
+        ] {
+            has_all(
+                target.as_str(),
+                &render::render(&p, &t, target, &Scope::All).unwrap(),
+            );
+        }
+        // the receiving server's own firewall: the rule for this port names the plan's rules
+        let script =
+            render::render(&p, &t, Target::Windows, &Scope::Host(c.windows_host.into())).unwrap();
+        let line = script
+            .lines()
+            .find(|l| {
+                l.contains("-Direction Inbound") && l.contains(&format!("-LocalPort {} ", c.port))
+            })
+            .unwrap_or_else(|| panic!("{}: no inbound {} rule", c.windows_host, c.port));
+        has_all("windows rule", line);
+        let name = line
+            .split("-Name '")
+            .nth(1)
+            .unwrap()
+            .split('\'')
+            .next()
+            .unwrap();
+        assert!(name.starts_with("portplan-in-r"), "{name}");
+        // probe: every attempt for the flow carries the rule ids of its family, together all of them
+        let origin = targets::origin(&t, c.probe_from).unwrap();
+        let (list, untestable) = targets::probe_targets(&p, &t, &origin);
+        let outcomes: Vec<prober::Outcome> = list
+            .into_iter()
+            .map(|target| prober::Outcome {
+                target,
+                verdict: prober::Verdict::Filtered,
+                detail: None,
+                certificate: None,
+                millis: 0,
+            })
+            .collect();
+        let summary = probe_report::Summary::of(&outcomes, &untestable);
+        let probe_json = serde_json::to_value(probe_report::ProbeJson {
+            from: c.probe_from,
+            summary: &summary,
+            outcomes: &outcomes,
+            untestable: &untestable,
+        })
+        .unwrap();
+        let mut seen: Vec<String> = Vec::new();
+        for o in probe_json["outcomes"].as_array().unwrap() {
+            if o["port"] == c.port
+                && flow
+                    .destination
+                    .members
+                    .iter()
+                    .any(|m| m.net.addr().to_string() == o["destination"].as_str().unwrap())
+            {
+                let ids: Vec<&str> = o["rules"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect();
+                assert!(!ids.is_empty(), "{}: a probe without rule ids", c.example);
+                seen.extend(ids.iter().map(|s| s.to_string()));
+            }
+        }
+        for tag in &tags {
+            assert!(seen.contains(tag), "{}: probe JSON lacks {tag}", c.example);
+        }
+        has_all("probe matrix", &probe_report::matrix(&outcomes).to_text());
+        // the audit of each firewall on the path, against the configuration portplan wrote
+        let mut audits = Vec::new();
+        for hop in &flow.path {
+            let nft = render::render(
+                &p,
+                &t,
+                Target::Nftables,
+                &Scope::Firewall(hop.firewall.clone()),
+            )
+            .unwrap();
+            let config = portplan::audit::parse(portplan::audit::Format::Nftables, &nft).unwrap();
+            let audit = portplan::audit::report::audit(&p, &t, &hop.firewall, &config);
+            audits.push(serde_json::to_value(&audit).unwrap());
+        }
+        for tag in &tags {
+            assert!(
+                audits.iter().any(|a| a["rules"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["rule"] == tag.as_str())),
+                "{}: audit JSON lacks {tag}",
+                c.example
+            );
+        }
+        // the report shows the same ids in its rule tables, its audit and its probe sections
+        let extras = portplan::report::html::Extras {
+            audit: audits.first().cloned(),
+            probe: Some(probe_json),
+        };
+        let lint = portplan::topology::lint::lint(&t);
+        let html = portplan::report::html::report(&t, &p, &lint, &extras);
+        let audit_part = html.split("id=\"audit\"").nth(1).unwrap();
+        let probe_part = html.split("id=\"probe\"").nth(1).unwrap();
+        let first_fw_tags: Vec<&String> = tags
+            .iter()
+            .filter(|tag| {
+                p.rules
+                    .iter()
+                    .any(|r| &r.tag() == *tag && r.firewall == flow.path[0].firewall)
+            })
+            .collect();
+        for tag in first_fw_tags {
+            assert!(words(audit_part).contains(tag), "report audit lacks {tag}");
+        }
+        has_all("report", &html);
+        has_all("report probe section", probe_part);
+    }
+}
+
+/// The reverse proxy configurations send each published pool where the plan opens the firewall
+/// from the reverse proxy: a hardware balanced pool's VIP, never the servers behind it (the
+/// firewall would drop those), and the servers of a pool without one.
+#[test]
+fn reverse_proxy_configs_forward_only_where_the_plan_opens_the_firewall() {
+    for example in EXAMPLES {
+        let (t, p) = load(example);
+        let opened: Vec<String> = p
+            .rules
+            .iter()
+            .filter(|r| r.source.role == "reverse-proxy.internal")
+            .flat_map(|r| {
+                r.destination
+                    .members
+                    .iter()
+                    .map(move |m| format!("{}:{}", m.net.addr(), r.ports.start))
+            })
+            .chain(
+                // a proxy and a pool in one zone cross no firewall: nothing to agree with
+                p.flows
+                    .iter()
+                    .filter(|f| f.path.is_empty() && f.source.role == "reverse-proxy.internal")
+                    .flat_map(|f| {
+                        f.destination
+                            .members
+                            .iter()
+                            .map(move |m| format!("{}:{}", m.net.addr(), f.ports.start))
+                    }),
+            )
+            .collect();
+        for target in [Target::Nginx, Target::Haproxy] {
+            let Ok(files) = render::render_files(&p, &t, target, &Scope::All) else {
+                continue;
+            };
+            for f in files.iter().filter(|f| !f.file.contains("-vip")) {
+                for line in f
+                    .text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with("server ") && !l.ends_with('{'))
+                {
+                    let addr = line
+                        .split_whitespace()
+                        .find(|w| w.contains(':') && w.contains('.'))
+                        .unwrap_or_else(|| panic!("{example} {}: `{line}`", f.file));
+                    let addr = addr.trim_end_matches(';');
+                    assert!(
+                        opened.iter().any(|o| o == addr),
+                        "{example} {}: `{line}` goes where the plan opens nothing",
+                        f.file
+                    );
+                }
             }
         }
     }

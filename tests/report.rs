@@ -136,8 +136,8 @@ fn report_includes_audit_and_probe_results() {
         "from": "internet",
         "summary": {"probes": 2, "passed": 1, "filtered": 1, "refused": 0, "silent": 0},
         "outcomes": [
-            {"flow": 28, "rows": "edge-consolidated-hlb/external-vip#3", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 443, "verdict": "open"},
-            {"flow": 29, "rows": "edge-consolidated-hlb/external-vip#4", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 5061, "verdict": "filtered"}
+            {"flow": 28, "rules": ["r11"], "rows": "edge-consolidated-hlb/external-vip#3", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 443, "verdict": "open"},
+            {"flow": 29, "rules": ["r12"], "rows": "edge-consolidated-hlb/external-vip#4", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 5061, "verdict": "filtered"}
         ]
     });
     let page = html::report(
@@ -156,8 +156,8 @@ fn report_includes_audit_and_probe_results() {
         "blocked audit rule highlighted"
     );
     assert!(
-        page.contains("<tr class=\"bad\"><td>29</td>"),
-        "filtered probe highlighted"
+        page.contains("<tr class=\"bad\"><td>r12</td><td>edge-consolidated-hlb/external-vip#4"),
+        "filtered probe highlighted, under the plan's rule id"
     );
     assert!(
         page.contains("<tr class=\"warn\"><td>r4</td>"),

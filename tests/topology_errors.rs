@@ -196,7 +196,8 @@ fn unsupported_load_balancing_says_what_is_covered() {
     );
     let p = problems(&text);
     let (line, col) = position(&text, "\"dns-hlb\"");
-    assert_at(&p, "unsupported-scenario", line, col);
+    let f = assert_at(&p, "unsupported-load-balancing", line, col);
+    assert!(f.help.unwrap().contains("`hlb`"));
 }
 
 #[test]
@@ -467,4 +468,410 @@ fn unknown_extra_scenario_is_named() {
     let t = Topology::parse("t.toml", &ok).unwrap();
     assert!(t.scenarios().contains(&"autodiscover"));
     assert!(t.scenarios().contains(&"reverse-proxy"));
+}
+
+// ---- issue 14: what would silently break the output ----
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn ok(text: &str) -> Topology {
+    Topology::parse("t.toml", text).unwrap_or_else(|e| panic!("{:#?}", e.problems))
+}
+
+#[test]
+fn the_same_network_in_two_zones_is_refused() {
+    let text = replace(
+        "networks = [\"172.25.33.0/24\"]",
+        "networks = [\"172.25.33.0/24\", \"10.10.0.0/16\"]",
+    );
+    let p = problems(&text);
+    // the later zone's networks are pointed at
+    let (line, col) = position(&text, "[\"10.10.0.0/16\"]\n\n[[firewall]]");
+    let f = assert_at(&p, "duplicate-network", line, col);
+    assert!(
+        f.message.contains("10.10.0.0/16") && f.message.contains("perimeter-internal"),
+        "{}",
+        f.message
+    );
+    // a zone made only of other zones' networks has no owner of its own
+    let text = replace(
+        "networks = [\"172.25.33.0/24\"]",
+        "networks = [\"203.0.113.0/24\"]",
+    );
+    let p = problems(&text);
+    let (line, col) = position(
+        &text,
+        "[\"203.0.113.0/24\"]\n\n[[zone]]\nname = \"internal\"",
+    );
+    assert_at(&p, "duplicate-zone", line, col);
+}
+
+#[test]
+fn nested_zone_networks_are_accepted() {
+    let text = replace(
+        "[[zone]]\nname = \"internal\"",
+        "[[zone]]\nname = \"servers\"\nkind = \"internal\"\nnetworks = [\"10.10.50.0/24\"]\n\n[[zone]]\nname = \"internal\"",
+    );
+    ok(&text);
+    // nesting is fine; an address declared in the outer zone that the inner one holds is not
+    // (tests/any_sides.rs: in-other-zone)
+}
+
+#[test]
+fn gateway_outside_its_zone_is_refused() {
+    let text = replace("gateway = \"203.0.113.100\"", "gateway = \"10.10.0.1\"");
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"10.10.0.1\"");
+    let f = assert_at(&p, "gateway-outside-zone", line, col);
+    assert!(f.message.contains("edge01"), "{}", f.message);
+}
+
+#[test]
+fn gateway_nothing_in_its_zone_answers_on_is_refused() {
+    let text = replace("gateway = \"203.0.113.100\"", "gateway = \"203.0.113.99\"");
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"203.0.113.99\"");
+    let f = assert_at(&p, "gateway-unknown", line, col);
+    let help = f.help.unwrap();
+    assert!(
+        help.contains("firewall 203.0.113.1") && help.contains("VIP 203.0.113.100"),
+        "{help}"
+    );
+    // the firewall's own address is a valid gateway; the HLB lint still wants the Access VIP
+    let text = replace("gateway = \"203.0.113.100\"", "gateway = \"203.0.113.1\"");
+    let t = ok(&text);
+    let report = lint::lint(&t);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.code == "lb-gateway" && f.severity == Severity::Warning)
+    );
+}
+
+#[test]
+fn hardware_balanced_front_end_pool_without_a_vip_is_refused() {
+    let text = replace(
+        "cms = true\npublished = [\"webext.contoso.example\", \"meet.contoso.example\", \"dialin.contoso.example\", \"lyncdiscover.contoso.example\"]\n  [[pool.vip]]\n  service = \"pool\"\n  zone = \"internal\"\n  address = \"10.10.2.10\"\n  snat = true\n",
+        "cms = true\npublished = [\"webext.contoso.example\", \"meet.contoso.example\", \"dialin.contoso.example\", \"lyncdiscover.contoso.example\"]\n",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"fepool\"");
+    let f = assert_at(&p, "missing-vip", line, col);
+    assert!(f.message.contains("`pool` VIP"), "{}", f.message);
+}
+
+#[test]
+fn hardware_balanced_office_web_apps_without_a_vip_is_refused() {
+    let text = replace(
+        "role = \"office-web-apps\"\n",
+        "role = \"office-web-apps\"\nload_balancing = \"hlb\"\n",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"owa\"");
+    assert_at(&p, "missing-vip", line, col);
+}
+
+#[test]
+fn dns_only_front_end_pool_is_refused_naming_dns_hlb() {
+    let text = replace(
+        "role = \"front-end\"\nload_balancing = \"hlb\"",
+        "role = \"front-end\"\nload_balancing = \"dns\"",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"dns\"");
+    let f = assert_at(&p, "unsupported-load-balancing", line, col);
+    assert!(f.help.unwrap().contains("dns-hlb"));
+    // a Front End pool of several servers with no load_balancing defaults to dns: refused too
+    let text = replace(
+        "role = \"front-end\"\nload_balancing = \"hlb\"\n",
+        "role = \"front-end\"\n",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"fepool\"");
+    let f = assert_at(&p, "unsupported-load-balancing", line, col);
+    assert!(f.message.contains("defaults to `dns`"), "{}", f.message);
+}
+
+#[test]
+fn load_balancing_a_role_does_not_support_is_refused() {
+    for (role, lb, hint) in [
+        ("reverse-proxy", "hlb", "no VIP"),
+        ("pstn-gateway", "hlb", "own address"),
+        ("office-web-apps", "dns", "hlb"),
+        ("survivable-branch", "dns", "`none`"),
+        ("edge", "dns-hlb", "mixed"),
+    ] {
+        let text = format!(
+            "[[zone]]\nname = \"lan\"\nkind = \"internal\"\nnetworks = \"10.0.0.0/8\"\n\n[[pool]]\nname = \"p\"\nrole = \"{role}\"\nload_balancing = \"{lb}\"\n  [[pool.server]]\n  name = \"s1\"\n  interface = [{{ name = \"lan\", zone = \"lan\", address = \"10.0.0.1\" }}]\n"
+        );
+        let p = problems(&text);
+        let (line, col) = position(&text, &format!("\"{lb}\""));
+        let f = assert_at(&p, "unsupported-load-balancing", line, col);
+        assert!(f.help.as_ref().unwrap().contains(hint), "{role}: {f:#?}");
+    }
+}
+
+#[test]
+fn every_role_rule_comes_from_the_one_table() {
+    use portplan::catalog::ServerRole;
+    use portplan::topology::roles;
+    for role in ServerRole::ALL {
+        assert!(roles::rules(*role).is_some(), "{role}");
+    }
+}
+
+#[test]
+fn vip_of_a_single_front_end_is_refused_as_unused() {
+    let text = replace(
+        "role = \"front-end\"\nload_balancing = \"hlb\"",
+        "role = \"front-end\"\nload_balancing = \"none\"",
+    );
+    let p = problems(&text);
+    let at = text
+        .find(
+            "[[pool.vip]]\n  service = \"pool\"\n  zone = \"internal\"\n  address = \"10.10.2.10\"",
+        )
+        .unwrap();
+    let line = text[..at].matches('\n').count() + 1;
+    let f = assert_at(&p, "unused-vip", line, 3);
+    assert!(f.help.unwrap().contains("dns-hlb"));
+}
+
+const XMPP_PARTNER: &str =
+    "\n[[partner]]\nname = \"jabber-example\"\nkind = \"xmpp\"\nnetworks = [\"192.0.2.64/26\"]\n";
+
+#[test]
+fn xmpp_partner_networks_narrow_the_xmpp_rows() {
+    use portplan::catalog::Transport;
+    for (name, kept) in [("reference.toml", 2), ("edge-single-nat.toml", 2)] {
+        let t = ok(&(example(name) + XMPP_PARTNER));
+        let p = portplan::plan::compile(&t);
+        let xmpp: Vec<_> = p
+            .rules
+            .iter()
+            .filter(|r| r.transport == Transport::Tcp && r.ports.contains(5269))
+            .collect();
+        assert!(xmpp.len() >= kept, "{name}: {xmpp:#?}");
+        for r in &xmpp {
+            let far = if r.source.role.contains("edge") {
+                &r.destination
+            } else {
+                &r.source
+            };
+            assert_eq!(
+                far.nets().iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                ["192.0.2.64/26"],
+                "{name}: rule {} still open to {}",
+                r.id,
+                far.role
+            );
+        }
+        // the internal XMPP gateway row (23456) is not a partner row and keeps its `any`
+        assert!(p.rules.iter().filter(|r| r.ports.contains(23456)).all(|r| {
+            !r.source
+                .nets()
+                .iter()
+                .any(|n| n.to_string() == "192.0.2.64/26")
+        }));
+    }
+}
+
+#[test]
+fn xmpp_partner_while_xmpp_is_off_is_refused() {
+    let text = replace("xmpp = true", "xmpp = false") + XMPP_PARTNER;
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"xmpp\"\nnetworks");
+    let f = assert_at(&p, "unused-partner", line, col);
+    assert!(f.message.contains("`xmpp` is off"), "{}", f.message);
+}
+
+#[test]
+fn sip_partner_that_no_planned_row_uses_is_refused() {
+    // the single Edge tables open outbound federation to any address, so the list would do nothing
+    let text = example("edge-single-public.toml")
+        + "\n[[partner]]\nname = \"fabrikam\"\nkind = \"sip\"\nnetworks = [\"198.51.100.77/32\"]\n";
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"sip\"");
+    let f = assert_at(&p, "unused-partner", line, col);
+    assert!(f.message.contains("no planned row"), "{}", f.message);
+}
+
+#[test]
+fn public_im_partner_networks_narrow_the_public_im_rows() {
+    let t = ok(&(example("edge-single-nat.toml")
+        + "\n[[partner]]\nname = \"im-provider\"\nkind = \"public-im\"\nnetworks = [\"198.18.0.0/15\"]\n"));
+    let p = portplan::plan::compile(&t);
+    let im: Vec<_> = p
+        .rules
+        .iter()
+        .filter(|r| r.rows.iter().any(|id| id.table == "public-im") && r.ports.contains(5061))
+        .collect();
+    // the provider's rows either stand as rules of their own narrowed to its networks, or are
+    // folded into a wider rule on the same hop (federation's `any`), which then carries them
+    assert!(!im.is_empty(), "{im:#?}");
+    let provider: ipnet::IpNet = "198.18.0.0/15".parse().unwrap();
+    for r in &im {
+        let far = if r.source.members.iter().any(|m| m.net.contains(&provider)) {
+            &r.source
+        } else {
+            &r.destination
+        };
+        assert!(far.nets().iter().any(|n| n.contains(&provider)), "{r:#?}");
+        if far.role == "public-im-partner" {
+            assert_eq!(far.nets()[0], provider);
+        }
+    }
+    // with federation off nothing wider exists: the rows are narrowed to the provider
+    let t = ok(&(example("edge-single-nat.toml")
+        .replace("federation = true", "federation = false")
+        + "\n[[partner]]\nname = \"im-provider\"\nkind = \"public-im\"\nnetworks = [\"198.18.0.0/15\"]\n"));
+    let p = portplan::plan::compile(&t);
+    let narrowed = p
+        .rules
+        .iter()
+        .filter(|r| r.rows.iter().any(|id| id.table == "public-im") && r.ports.contains(5061))
+        .filter(|r| {
+            r.source.role == "public-im-partner" || r.destination.role == "public-im-partner"
+        })
+        .count();
+    assert_eq!(narrowed, 2);
+}
+
+#[test]
+fn partner_network_outside_the_internet_zone_is_refused() {
+    let text = example("dns-director-3edge.toml").replace(
+        "networks = [\"198.51.100.77/32\", \"2001:db8:77::/64\"]",
+        "networks = [\"10.20.5.0/24\"]",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "[\"10.20.5.0/24\"]");
+    let f = assert_at(&p, "partner-zone", line, col);
+    assert!(f.message.contains("corp"), "{}", f.message);
+}
+
+#[test]
+fn partner_without_networks_is_refused() {
+    let text = example("dns-director-3edge.toml").replace(
+        "networks = [\"198.51.100.77/32\", \"2001:db8:77::/64\"]",
+        "networks = []",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "[]");
+    assert_at(&p, "empty-partner", line, col);
+}
+
+#[test]
+fn routes_nothing_reads_are_refused() {
+    let text = replace(
+        "interface = [{ name = \"lan\", zone = \"internal\", address = \"10.10.2.11\" }]",
+        "interface = [{ name = \"lan\", zone = \"internal\", address = \"10.10.2.11\", routes = \"10.0.0.0/8\" }]",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"10.0.0.0/8\"");
+    let f = assert_at(&p, "unused-routes", line, col);
+    assert!(f.message.contains("fe01"), "{}", f.message);
+}
+
+#[test]
+fn published_names_nothing_publishes_are_refused() {
+    let text = replace(
+        "role = \"edge\"\nload_balancing = \"hlb\"",
+        "role = \"edge\"\nload_balancing = \"hlb\"\npublished = \"edge.contoso.example\"",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"edge.contoso.example\"");
+    assert_at(&p, "unused-published", line, col);
+    // Office Web Apps names are only published with the feature on
+    let text = replace("office-web-apps = true", "office-web-apps = false");
+    let p = problems(&text);
+    let (line, col) = position(&text, "[\"owa.contoso.example\"]");
+    let f = assert_at(&p, "unused-published", line, col);
+    assert!(f.help.unwrap().contains("office-web-apps"));
+}
+
+#[test]
+fn published_name_of_two_pools_is_refused() {
+    let text = replace(
+        "published = [\"owa.contoso.example\"]",
+        "published = [\"WebExt.contoso.example\"]",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "[\"WebExt.contoso.example\"]");
+    let f = assert_at(&p, "duplicate-published", line, col);
+    assert!(f.message.contains("fepool"), "{}", f.message);
+}
+
+#[test]
+fn second_central_management_store_is_refused() {
+    let text = example("edge-dns-public.toml");
+    assert!(text.matches("cms = true").count() == 1);
+    // two Front End pools, both claiming the store
+    let text = replace(
+        "[[clients]]",
+        "[[pool]]\nname = \"fepool2\"\nrole = \"front-end\"\ncms = true\n  [[pool.server]]\n  name = \"fe09\"\n  interface = [{ name = \"lan\", zone = \"internal\", address = \"10.10.2.19\" }]\n\n[[clients]]",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "true\n  [[pool.server]]\n  name = \"fe09\"");
+    assert_at(&p, "duplicate-cms", line, col);
+}
+
+#[test]
+fn description_with_a_control_character_is_refused() {
+    let text = replace("description = \"Seed", "description = \"\\u0007Seed");
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"\\u0007Seed");
+    let f = assert_at(&p, "bad-description", line, col);
+    assert!(f.message.contains("U+0007"), "{}", f.message);
+}
+
+#[test]
+fn edge_addresses_on_the_wrong_leg_are_refused() {
+    // an ordinary `address` on the external leg is in no rule; so is a service address inside
+    let text = replace(
+        "    access = \"203.0.113.11\"",
+        "    address = \"203.0.113.50\"\n    access = \"203.0.113.11\"",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"203.0.113.50\"");
+    assert_at(&p, "unused-address", line, col);
+    let text = replace(
+        "    address = \"172.25.33.11\"",
+        "    address = \"172.25.33.11\"\n    av = \"172.25.33.12\"",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"172.25.33.12\"");
+    assert_at(&p, "unused-address", line, col);
+}
+
+#[test]
+fn third_interface_of_an_edge_or_reverse_proxy_is_refused() {
+    let text = replace(
+        "    address = \"172.25.33.30\"\n",
+        "    address = \"172.25.33.30\"\n    [[pool.server.interface]]\n    name = \"mgmt\"\n    zone = \"internal\"\n    address = \"10.10.9.30\"\n",
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"mgmt\"");
+    let f = assert_at(&p, "unused-interface", line, col);
+    assert!(f.message.contains("rp01"), "{}", f.message);
+}
+
+#[test]
+fn link_local_gateway_is_refused_with_its_own_hint() {
+    let text = example("dns-director-3edge.toml").replacen(
+        "gateway = \"192.0.2.10\"",
+        "gateway = [\"192.0.2.10\", \"fe80::1\"]",
+        1,
+    );
+    let p = problems(&text);
+    let (line, col) = position(&text, "[\"192.0.2.10\", \"fe80::1\"]");
+    let f = assert_at(&p, "gateway-outside-zone", line, col);
+    assert!(f.help.unwrap().contains("link-local"));
 }

@@ -24,6 +24,45 @@ struct Objects {
     nested: HashMap<String, Vec<String>>,
     /// where each object or group is defined
     lines: HashMap<String, usize>,
+    /// `name 203.0.113.5 edge-av` aliases
+    names: HashMap<String, IpAddr>,
+    /// `nat …` lines inside `object network` blocks: (object, line, text)
+    object_nats: Vec<(String, usize, String)>,
+    /// objects and groups with a member portplan could not read (directly or nested)
+    unread: HashMap<String, String>,
+    /// names that appear somewhere other than their own definition and `group-object` lines
+    referenced: std::collections::HashSet<String>,
+}
+
+impl Objects {
+    /// An address written literally or as a `name` alias.
+    fn ip(&self, text: &str) -> Option<IpAddr> {
+        text.parse().ok().or_else(|| self.names.get(text).copied())
+    }
+}
+
+/// `name A ALIAS [description …]` lines, read before anything that may use them.
+fn read_names(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> HashMap<String, IpAddr> {
+    let mut names = HashMap::new();
+    for (n, raw) in lines.iter().enumerate() {
+        let w: Vec<&str> = raw.split_whitespace().collect();
+        if raw.starts_with(' ') || raw.starts_with('\t') {
+            continue;
+        }
+        if let ["name", addr, alias, ..] = w.as_slice() {
+            match addr.parse::<IpAddr>() {
+                Ok(ip) => {
+                    names.insert((*alias).to_string(), ip);
+                }
+                Err(_) => unparsed.push(Unparsed {
+                    line: n + 1,
+                    text: raw.trim().into(),
+                    why: format!("`{addr}` is not an address"),
+                }),
+            }
+        }
+    }
+    names
 }
 
 fn port_number(name: &str) -> Option<u16> {
@@ -124,17 +163,21 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usi
             1,
         )),
         "host" => {
-            let ip: IpAddr = w
-                .get(i + 1)
-                .ok_or("`host` needs an address")?
-                .parse()
-                .map_err(|_| "bad host address")?;
+            let text = w.get(i + 1).ok_or("`host` needs an address")?;
+            let ip: IpAddr = objs
+                .ip(text)
+                .ok_or_else(|| format!("`{text}` is neither an address nor a `name`"))?;
             let mut s = AddrSet::default();
             s.push_net(&ip.into());
             Ok((Some(s), 2))
         }
         "object" | "object-group" => {
             let name = w.get(i + 1).ok_or("object name missing")?;
+            if let Some(at) = objs.unread.get(*name) {
+                return Err(format!(
+                    "network object `{name}` has a member portplan could not read ({at})"
+                ));
+            }
             objs.networks
                 .get(*name)
                 .cloned()
@@ -148,9 +191,9 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usi
                 s.push_net(&net.trunc());
                 return Ok((Some(s), 1));
             }
-            let ip: IpAddr = text
-                .parse()
-                .map_err(|_| format!("`{text}` is not an address"))?;
+            let ip: IpAddr = objs
+                .ip(text)
+                .ok_or_else(|| format!("`{text}` is not an address"))?;
             let len = w
                 .get(i + 1)
                 .and_then(|m| mask_len(m))
@@ -175,6 +218,8 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
     }
     let mut state: HashMap<String, State> = HashMap::new();
     let mut cyclic: std::collections::BTreeSet<String> = Default::default();
+    // groups without cycles, members before the groups that nest them
+    let mut order: Vec<String> = Vec::new();
     let roots: Vec<String> = {
         let mut r: Vec<String> = objs.nested.keys().cloned().collect();
         r.sort();
@@ -217,34 +262,10 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
             if cyclic.contains(&group) {
                 continue;
             }
-            let mut nets = objs.networks.get(&group).cloned();
-            let mut svcs = objs.services.get(&group).cloned();
-            for m in &members {
-                if let Some(set) = objs.networks.get(m) {
-                    let g = nets.get_or_insert_with(AddrSet::default);
-                    g.v4.extend_from_slice(&set.v4);
-                    g.v6.extend_from_slice(&set.v6);
-                }
-                if let Some(svc) = objs.services.get(m) {
-                    svcs.get_or_insert_with(ServiceDef::default)
-                        .entries
-                        .extend(svc.entries.iter().cloned());
-                }
-            }
-            if let Some(mut g) = nets {
-                g.v4.sort_unstable();
-                g.v4.dedup();
-                g.v6.sort_unstable();
-                g.v6.dedup();
-                objs.networks.insert(group.clone(), g);
-            }
-            if let Some(mut svc) = svcs {
-                svc.entries.sort();
-                svc.entries.dedup();
-                objs.services.insert(group.clone(), svc);
-            }
+            order.push(group);
         }
     }
+    flatten(objs, &order, &cyclic);
     for group in cyclic {
         objs.networks.remove(&group);
         objs.services.remove(&group);
@@ -256,8 +277,85 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
     }
 }
 
+/// Gives each nested group the union of its members. A group nested in a group nested in … is
+/// not copied level by level (1,000 levels over 100,000 hosts made 10^8 copies): a group's union
+/// is gathered from the members' own entries in one walk, each group visited once, and only for
+/// the groups something outside `group-object` lines names, or that have own entries mixed with
+/// groups.
+fn flatten(objs: &mut Objects, order: &[String], cyclic: &std::collections::BTreeSet<String>) {
+    if order.is_empty() {
+        return;
+    }
+    // the entries written in each group itself, before any union is stored
+    let own_nets: HashMap<String, AddrSet> = order
+        .iter()
+        .filter_map(|g| objs.networks.get(g).map(|s| (g.clone(), s.clone())))
+        .collect();
+    let own_svcs: HashMap<String, ServiceDef> = order
+        .iter()
+        .filter_map(|g| objs.services.get(g).map(|s| (g.clone(), s.clone())))
+        .collect();
+    let nested_in: std::collections::HashSet<&String> = objs.nested.values().flatten().collect();
+    for group in order {
+        // a group only ever used inside other groups needs no union of its own
+        if nested_in.contains(group) && !objs.referenced.contains(group) {
+            continue;
+        }
+        let mut nets: Option<AddrSet> = None;
+        let mut svcs: Option<ServiceDef> = None;
+        let mut seen: std::collections::HashSet<&str> = Default::default();
+        let mut stack: Vec<&str> = vec![group.as_str()];
+        while let Some(g) = stack.pop() {
+            if !seen.insert(g) {
+                continue;
+            }
+            let set = own_nets.get(g).or_else(|| {
+                (!objs.nested.contains_key(g))
+                    .then(|| objs.networks.get(g))
+                    .flatten()
+            });
+            if let Some(set) = set {
+                let n = nets.get_or_insert_with(AddrSet::default);
+                n.v4.extend_from_slice(&set.v4);
+                n.v6.extend_from_slice(&set.v6);
+            }
+            let svc = own_svcs.get(g).or_else(|| {
+                (!objs.nested.contains_key(g))
+                    .then(|| objs.services.get(g))
+                    .flatten()
+            });
+            if let Some(svc) = svc {
+                svcs.get_or_insert_with(ServiceDef::default)
+                    .entries
+                    .extend(svc.entries.iter().cloned());
+            }
+            if let Some(members) = objs.nested.get(g) {
+                stack.extend(
+                    members
+                        .iter()
+                        .filter(|m| !cyclic.contains(*m))
+                        .map(String::as_str),
+                );
+            }
+        }
+        if let Some(mut g) = nets {
+            g.v4 = super::space::normalize(std::mem::take(&mut g.v4));
+            g.v6 = super::space::normalize(std::mem::take(&mut g.v6));
+            objs.networks.insert(group.clone(), g);
+        }
+        if let Some(mut svc) = svcs {
+            svc.entries.sort();
+            svc.entries.dedup();
+            objs.services.insert(group.clone(), svc);
+        }
+    }
+}
+
 fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
-    let mut objs = Objects::default();
+    let mut objs = Objects {
+        names: read_names(lines, unparsed),
+        ..Objects::default()
+    };
     // (kind, name, group protocol for `object-group service NAME tcp`)
     let mut current: Option<(String, String, u8)> = None;
     for (n, raw) in lines.iter().enumerate() {
@@ -315,6 +413,7 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
                 why,
             })
         };
+        let before = unparsed.len();
         match (kind.as_str(), w.as_slice()) {
             (_, ["description", ..]) => {}
             (_, ["group-object", member]) => objs
@@ -328,18 +427,18 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
                 .or_default()
                 .push((*member).into()),
             ("network", ["host", a]) | ("network", ["network-object", "host", a]) => {
-                match a.parse::<IpAddr>() {
-                    Ok(ip) => objs
+                match objs.ip(a) {
+                    Some(ip) => objs
                         .networks
                         .entry(name.clone())
                         .or_default()
                         .push_net(&ip.into()),
-                    Err(_) => bad(format!("`{a}` is not an address"), unparsed),
+                    None => bad(format!("`{a}` is not an address or `name`"), unparsed),
                 }
             }
             ("network", ["subnet", a, m]) | ("network", ["network-object", a, m]) => {
-                match (a.parse::<IpAddr>(), mask_len(m)) {
-                    (Ok(ip), Some(len)) => match ipnet::IpNet::new(ip, len) {
+                match (objs.ip(a), mask_len(m)) {
+                    (Some(ip), Some(len)) => match ipnet::IpNet::new(ip, len) {
                         Ok(net) => objs
                             .networks
                             .entry(name.clone())
@@ -360,15 +459,21 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
                     Err(_) => bad(format!("`{cidr}` is not a network"), unparsed),
                 }
             }
-            ("network", ["range", a, b]) => match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
-                (Ok(a), Ok(b)) if a <= b && a.is_ipv4() == b.is_ipv4() => objs
+            ("network", ["range", a, b]) => match (objs.ip(a), objs.ip(b)) {
+                (Some(a), Some(b)) if a <= b && a.is_ipv4() == b.is_ipv4() => objs
                     .networks
                     .entry(name.clone())
                     .or_default()
                     .push_range(a, b),
                 _ => bad("not an address range".into(), unparsed),
             },
-            ("network", ["nat", ..]) => {}
+            ("network", ["nat", ..]) => {
+                objs.object_nats
+                    .push((name.clone(), line, raw.trim().to_string()))
+            }
+            ("network", ["fqdn", ..]) => {
+                bad("an fqdn object resolves at run time".into(), unparsed)
+            }
             ("service", ["port-object", rest @ ..]) => match port_op(rest, 0) {
                 Some((ranges, _)) => objs
                     .services
@@ -385,6 +490,11 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
                     )),
                 None => bad("unreadable port-object".into(), unparsed),
             },
+            ("service", ["service-object", "object", member]) => objs
+                .nested
+                .entry(name.clone())
+                .or_default()
+                .push((*member).into()),
             ("service", [first, rest @ ..])
                 if *first == "service-object" || *first == "service" =>
             {
@@ -431,8 +541,40 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
                 unparsed,
             ),
         }
+        if unparsed.len() > before {
+            objs.unread
+                .entry(name.clone())
+                .or_insert_with(|| format!("line {line}"));
+        }
+    }
+    for raw in lines {
+        let w: Vec<&str> = raw.split_whitespace().collect();
+        if matches!(w.first(), Some(&"object-group") | Some(&"group-object")) {
+            continue;
+        }
+        for word in w {
+            if objs.nested.contains_key(word) {
+                objs.referenced.insert(word.to_string());
+            }
+        }
     }
     resolve_nested(&mut objs, unparsed);
+    // a group with an unread member is unread too (cycles were removed above)
+    for _ in 0..=objs.nested.len() {
+        let found: Vec<(String, String)> = objs
+            .nested
+            .iter()
+            .filter(|(g, _)| !objs.unread.contains_key(*g))
+            .filter_map(|(g, members)| {
+                let at = members.iter().find_map(|m| objs.unread.get(m))?;
+                Some((g.clone(), at.clone()))
+            })
+            .collect();
+        if found.is_empty() {
+            break;
+        }
+        objs.unread.extend(found);
+    }
     objs
 }
 
@@ -444,6 +586,9 @@ pub fn parse(text: &str) -> Config {
     let mut chains: Vec<Chain> = Vec::new();
     let mut entries = Vec::new();
     let mut notes = Vec::new();
+    // each ACL as its entries in order: (the entry's words after the name, its rules); a
+    // remark is an entry too (ASA line numbers count remarks)
+    let mut acls: Vec<(String, Vec<Ace>)> = Vec::new();
     for (n, raw) in lines.iter().enumerate() {
         let line = n + 1;
         if raw.starts_with(' ') || raw.starts_with('\t') {
@@ -451,46 +596,67 @@ pub fn parse(text: &str) -> Config {
         }
         let w: Vec<&str> = raw.split_whitespace().collect();
         match w.as_slice() {
-            ["access-list", name, "remark", ..] if !chains.iter().any(|c| c.name == *name) => {
-                chains.push(Chain {
-                    name: (*name).into(),
-                    rules: Vec::new(),
-                });
+            ["no", "access-list", name, rest @ ..] => {
+                let Some((_, aces)) = acls.iter_mut().find(|(n, _)| n == name) else {
+                    notes.push(format!(
+                        "line {line}: `no access-list {name}` removes an access-list that is not defined before it"
+                    ));
+                    continue;
+                };
+                if rest.is_empty() {
+                    aces.clear();
+                    continue;
+                }
+                let text = ace_text(rest);
+                match aces.iter().position(|(t, _)| *t == text) {
+                    Some(i) => {
+                        aces.remove(i);
+                    }
+                    None => notes.push(format!(
+                        "line {line}: `no access-list {name} …` names an entry the access-list does not have (the ASA refuses it)"
+                    )),
+                }
             }
-            ["access-list", _, "remark", ..] => {}
             ["access-list", name, rest @ ..] => {
-                let rest: Vec<&str> = if rest.first() == Some(&"line") {
-                    rest.iter().skip(2).copied().collect()
+                // `line N`: the entry goes in before the current N-th line
+                let (position, rest): (Option<usize>, Vec<&str>) = if rest.first() == Some(&"line")
+                {
+                    (
+                        rest.get(1).and_then(|l| l.parse::<usize>().ok()),
+                        rest.iter().skip(2).copied().collect(),
+                    )
                 } else {
-                    rest.to_vec()
+                    (None, rest.to_vec())
                 };
-                let at = Location::line(line, raw);
-                let rule = match ace(&rest, at.clone(), &objs) {
-                    Ok(Some(r)) => Some(r),
-                    Ok(None) => None, // inactive entry
-                    Err(why) => {
-                        unparsed.push(Unparsed {
-                            line,
-                            text: raw.trim().into(),
-                            why: why.clone(),
-                        });
-                        let mut r = Rule::new(at, Action::Jump("?".into()));
-                        r.uncertain = Some(why);
-                        Some(r)
+                let text = ace_text(&rest);
+                let rules = if rest.first() == Some(&"remark") {
+                    Vec::new()
+                } else {
+                    let at = Location::line(line, raw);
+                    match ace(&rest, at.clone(), &objs) {
+                        Ok(rules) => rules,
+                        Err(why) => {
+                            unparsed.push(Unparsed {
+                                line,
+                                text: raw.trim().into(),
+                                why: why.clone(),
+                            });
+                            let mut r = Rule::new(at, Action::Jump("?".into()));
+                            r.uncertain = Some(why);
+                            vec![r]
+                        }
                     }
                 };
-                let chain = match chains.iter_mut().find(|c| c.name == *name) {
-                    Some(c) => c,
+                let aces = match acls.iter_mut().position(|(n, _)| n == name) {
+                    Some(i) => &mut acls[i].1,
                     None => {
-                        chains.push(Chain {
-                            name: (*name).into(),
-                            rules: Vec::new(),
-                        });
-                        chains.last_mut().expect("just pushed")
+                        acls.push(((*name).into(), Vec::new()));
+                        &mut acls.last_mut().expect("just pushed").1
                     }
                 };
-                if let Some(r) = rule {
-                    chain.rules.push(r);
+                match position {
+                    Some(p) if p >= 1 && p <= aces.len() => aces.insert(p - 1, (text, rules)),
+                    _ => aces.push((text, rules)),
                 }
             }
             ["access-group", acl, dir, "interface", iface, ..] => {
@@ -517,6 +683,7 @@ pub fn parse(text: &str) -> Config {
                     oif,
                     policy_accept: false,
                     policy_at: implicit,
+                    first_packet_only: false,
                 });
             }
             ["access-group", acl, "global", ..] => {
@@ -531,15 +698,84 @@ pub fn parse(text: &str) -> Config {
                     oif: None,
                     policy_accept: false,
                     policy_at: implicit,
+                    first_packet_only: false,
                 });
             }
             _ => {}
         }
     }
-    if entries.is_empty() {
-        notes.push("no access-group binds an access-list: the ASA falls back to interface security levels, which portplan does not model".into());
-    } else {
+    for (name, aces) in acls {
+        chains.push(Chain {
+            name,
+            rules: aces.into_iter().flat_map(|(_, rules)| rules).collect(),
+        });
+    }
+    global_fallthrough(&mut chains, &mut entries);
+    let ifaces = read_interfaces(&lines);
+    let nat = read_nat(&lines, &objs, &ifaces, &mut unparsed);
+    let same_security = lines.iter().any(|l| {
+        l.split_whitespace().collect::<Vec<_>>()
+            == ["same-security-traffic", "permit", "inter-interface"]
+    });
+    let global = entries.iter().any(|e| e.iif.is_none() && e.oif.is_none());
+    let bound: Vec<String> = entries.iter().filter_map(|e| e.iif.clone()).collect();
+    let unbound: Vec<&Iface> = ifaces
+        .iter()
+        .filter(|i| !global && !bound.contains(&i.name))
+        .collect();
+    let no_acl = entries.is_empty();
+    // an interface without an inbound access-list (and no global one) follows security levels:
+    // higher to lower is permitted, lower to higher denied, equal denied unless
+    // `same-security-traffic permit inter-interface`
+    for from in &unbound {
+        for to in ifaces.iter().filter(|t| t.name != from.name) {
+            let permit = from.level > to.level || from.level == to.level && same_security;
+            let name = format!("security-level {} -> {}", from.name, to.name);
+            chains.push(Chain {
+                name: name.clone(),
+                rules: Vec::new(),
+            });
+            entries.push(Entry {
+                chain: name,
+                family: None,
+                iif: Some(from.name.clone()),
+                oif: Some(to.name.clone()),
+                policy_accept: permit,
+                policy_at: Location {
+                    line: Some(from.level_line),
+                    text: format!(
+                        "no access-group on {} (security-level {}) towards {} (security-level {}): {}",
+                        from.name,
+                        from.level,
+                        to.name,
+                        to.level,
+                        if permit {
+                            "higher to lower is permitted"
+                        } else if from.level == to.level {
+                            "equal levels are denied without same-security-traffic permit inter-interface"
+                        } else {
+                            "lower to higher is denied"
+                        }
+                    ),
+                },
+                first_packet_only: false,
+            });
+        }
+    }
+    interfaces_that_pass_nothing(&lines, &ifaces, same_security, &mut chains, &mut entries);
+    if no_acl && ifaces.is_empty() {
+        notes.push("no access-group binds an access-list and no interface has a nameif and security level: what the ASA forwards cannot be told".into());
+    } else if ifaces.is_empty() {
         notes.push("interfaces without an inbound access-group follow security levels; flows entering there are reported as uncertain".into());
+    } else if !unbound.is_empty() {
+        notes.push(format!(
+            "interfaces without an inbound access-group follow security levels ({}); flows between interfaces whose level the configuration does not give are uncertain",
+            unbound
+                .iter()
+                .map(|i| format!("{} {}", i.name, i.level))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     Config {
         format: "asa",
@@ -548,14 +784,717 @@ pub fn parse(text: &str) -> Config {
         unparsed,
         families: vec![crate::plan::Family::V4, crate::plan::Family::V6],
         notes,
-        nat: Vec::new(),
+        nat,
+        chain_index: Default::default(),
     }
 }
 
-/// One access-control entry (`extended permit tcp SRC DST eq 443 log`). `Ok(None)` for inactive.
-fn ace(w: &[&str], at: Location, objs: &Objects) -> Result<Option<Rule>, String> {
-    if w.contains(&"inactive") {
+/// One access-list entry: its words after the ACL name (what `no access-list` names) and rules.
+type Ace = (String, Vec<Rule>);
+
+/// An access-list entry as `no access-list` names it: its words after the ACL name.
+fn ace_text(words: &[&str]) -> String {
+    words.join(" ")
+}
+
+/// With `access-group NAME global`, a packet entering an interface with its own inbound ACL is
+/// checked against that ACL first (first match); what matches none of its entries goes on to the
+/// global ACL, and only the global ACL ends in the implicit deny. Interfaces without an inbound
+/// ACL see the global ACL alone. The global entry and the inbound entries become one entry that
+/// dispatches on the ingress interface.
+fn global_fallthrough(chains: &mut Vec<Chain>, entries: &mut Vec<Entry>) {
+    let Some(g) = entries
+        .iter()
+        .position(|e| e.iif.is_none() && e.oif.is_none())
+    else {
+        return;
+    };
+    let global = entries.remove(g);
+    let mut dispatch = Vec::new();
+    let mut keep = Vec::new();
+    for e in entries.drain(..) {
+        let Some(iif) = e.iif.clone().filter(|_| e.oif.is_none()) else {
+            keep.push(e);
+            continue;
+        };
+        let name = format!("{} then global {}", e.chain, global.chain);
+        let mut rules = chains
+            .iter()
+            .find(|c| c.name == e.chain)
+            .map(|c| c.rules.clone())
+            .unwrap_or_default();
+        rules.push(Rule::new(
+            global.policy_at.clone(),
+            Action::Goto(global.chain.clone()),
+        ));
+        chains.push(Chain {
+            name: name.clone(),
+            rules,
+        });
+        let mut r = Rule::new(e.policy_at.clone(), Action::Goto(name));
+        r.iif = Some(IfaceMatch {
+            name: iif,
+            negated: false,
+        });
+        dispatch.push(r);
+    }
+    dispatch.push(Rule::new(
+        global.policy_at.clone(),
+        Action::Goto(global.chain.clone()),
+    ));
+    let name = format!("(inbound access-lists, then global {})", global.chain);
+    chains.push(Chain {
+        name: name.clone(),
+        rules: dispatch,
+    });
+    entries.push(Entry {
+        chain: name,
+        ..global
+    });
+    entries.extend(keep);
+}
+
+/// Traffic the ASA forwards between no interfaces whatever the ACLs say: into or out of an
+/// interface that is `shutdown`, and between two interfaces of equal security level without
+/// `same-security-traffic permit inter-interface`.
+fn interfaces_that_pass_nothing(
+    lines: &[&str],
+    ifaces: &[Iface],
+    same_security: bool,
+    chains: &mut Vec<Chain>,
+    entries: &mut Vec<Entry>,
+) {
+    // `shutdown` inside an interface block with a nameif
+    let mut shut: Vec<(String, usize)> = Vec::new();
+    let mut block: Option<(Option<String>, Option<usize>)> = None;
+    let mut flush = |b: &mut Option<(Option<String>, Option<usize>)>| {
+        if let Some((Some(name), Some(at))) = b.take() {
+            shut.push((name, at));
+        }
+    };
+    for (n, raw) in lines.iter().enumerate() {
+        let w: Vec<&str> = raw.split_whitespace().collect();
+        if !(raw.starts_with(' ') || raw.starts_with('\t')) {
+            flush(&mut block);
+            if w.first() == Some(&"interface") {
+                block = Some((None, None));
+            }
+            continue;
+        }
+        if let Some(b) = block.as_mut() {
+            match w.as_slice() {
+                ["nameif", name] => b.0 = Some((*name).to_string()),
+                ["shutdown"] => b.1 = Some(n + 1),
+                _ => {}
+            }
+        }
+    }
+    flush(&mut block);
+    let mut deny = |from: &str, to: &str, at: Location| {
+        let name = format!("(no traffic {from} -> {to})");
+        chains.push(Chain {
+            name: name.clone(),
+            rules: Vec::new(),
+        });
+        entries.push(Entry {
+            chain: name,
+            family: None,
+            iif: Some(from.to_string()),
+            oif: Some(to.to_string()),
+            policy_accept: false,
+            policy_at: at,
+            first_packet_only: false,
+        });
+    };
+    for (name, at) in &shut {
+        for other in ifaces.iter().filter(|i| i.name != *name) {
+            for (from, to) in [(name.as_str(), other.name.as_str()), (&other.name, name)] {
+                deny(
+                    from,
+                    to,
+                    Location {
+                        line: Some(*at),
+                        text: format!("interface {name} is shut down"),
+                    },
+                );
+            }
+        }
+    }
+    if same_security {
+        return;
+    }
+    for from in ifaces {
+        for to in ifaces
+            .iter()
+            .filter(|t| t.name != from.name && t.level == from.level)
+        {
+            deny(
+                &from.name,
+                &to.name,
+                Location {
+                    line: Some(from.level_line),
+                    text: format!(
+                        "{} and {} have the same security level ({}) and there is no same-security-traffic permit inter-interface",
+                        from.name, to.name, from.level
+                    ),
+                },
+            );
+        }
+    }
+}
+
+/// An interface with a `nameif`: its security level (explicit, or the ASA default: 100 for
+/// `inside`, 0 otherwise) and its IPv4 address when given.
+struct Iface {
+    name: String,
+    level: u8,
+    level_line: usize,
+    address: Option<IpAddr>,
+}
+
+/// An `interface` block being read: nameif, (level, its line), address, the block's line.
+type IfaceBlock = (Option<String>, Option<(u8, usize)>, Option<IpAddr>, usize);
+
+fn read_interfaces(lines: &[&str]) -> Vec<Iface> {
+    let mut out: Vec<Iface> = Vec::new();
+    // (nameif, level, level line, address, interface line)
+    let mut cur: Option<IfaceBlock> = None;
+    let flush = |cur: &mut Option<IfaceBlock>, out: &mut Vec<Iface>| {
+        if let Some((Some(name), level, address, at)) = cur.take() {
+            let (level, level_line) = level.unwrap_or((if name == "inside" { 100 } else { 0 }, at));
+            out.retain(|i| i.name != name);
+            out.push(Iface {
+                name,
+                level,
+                level_line,
+                address,
+            });
+        }
+    };
+    for (n, raw) in lines.iter().enumerate() {
+        let w: Vec<&str> = raw.split_whitespace().collect();
+        let indented = raw.starts_with(' ') || raw.starts_with('\t');
+        if !indented {
+            flush(&mut cur, &mut out);
+            if w.first() == Some(&"interface") {
+                cur = Some((None, None, None, n + 1));
+            }
+            continue;
+        }
+        let Some(c) = cur.as_mut() else { continue };
+        match w.as_slice() {
+            ["nameif", name] => c.0 = Some((*name).to_string()),
+            ["security-level", l] => {
+                if let Ok(l) = l.parse::<u8>() {
+                    c.1 = Some((l.min(100), n + 1));
+                }
+            }
+            ["ip", "address", a, ..] => c.2 = a.parse().ok(),
+            _ => {}
+        }
+    }
+    flush(&mut cur, &mut out);
+    out
+}
+
+/// What the mapped side of a NAT rule is: addresses, or the mapped interface's own address.
+enum Mapped {
+    Set(AddrSet),
+    Interface,
+}
+
+/// A NAT operand: `any`, an object or group, a `name`, or a literal address.
+fn nat_operand(word: &str, objs: &Objects) -> Result<Option<AddrSet>, String> {
+    if word == "any" {
         return Ok(None);
+    }
+    if let Some(at) = objs.unread.get(word) {
+        return Err(format!(
+            "object `{word}` has a member portplan could not read ({at})"
+        ));
+    }
+    if let Some(set) = objs.networks.get(word) {
+        return Ok(Some(set.clone()));
+    }
+    match objs.ip(word) {
+        Some(ip) => {
+            let mut s = AddrSet::default();
+            s.push_net(&ip.into());
+            Ok(Some(s))
+        }
+        None => Err(format!(
+            "`{word}` is not a network object, `name` or address"
+        )),
+    }
+}
+
+/// How a static translation between two address sets maps addresses: `Ok(false)` one address to
+/// one, `Ok(true)` network to network keeping host parts.
+fn static_shape(real: &Option<AddrSet>, mapped: &Option<AddrSet>) -> Result<bool, String> {
+    let (Some(r), Some(m)) = (real, mapped) else {
+        return if real.is_none() && mapped.is_none() {
+            Ok(true)
+        } else {
+            Err("a static translation between `any` and addresses".into())
+        };
+    };
+    let one = |s: &AddrSet| -> Option<(u128, u128)> {
+        let v4 = super::space::normalize(s.v4.clone());
+        let v6 = super::space::normalize(s.v6.clone());
+        match (v4.as_slice(), v6.as_slice()) {
+            ([iv], []) | ([], [iv]) => Some(*iv),
+            _ => None,
+        }
+    };
+    let (Some(a), Some(b)) = (one(r), one(m)) else {
+        return Err("a static translation of several address blocks".into());
+    };
+    if r.v4.is_empty() != m.v4.is_empty() {
+        return Err("a static translation between address families".into());
+    }
+    let (sa, sb) = (a.1 - a.0, b.1 - b.0);
+    if sa != sb {
+        return Err("a static translation between sets of different sizes".into());
+    }
+    if sa == 0 {
+        return Ok(false);
+    }
+    let size = sa.wrapping_add(1);
+    let aligned = |iv: (u128, u128)| size.is_power_of_two() && iv.0 % size == 0;
+    if aligned(a) && aligned(b) {
+        Ok(true)
+    } else {
+        Err("a static translation between address ranges that are not networks".into())
+    }
+}
+
+/// One NAT rule, read: its place in the ASA's order and the translations it makes.
+struct NatRule {
+    /// 1 manual (twice) NAT, 2 object NAT, 3 `after-auto` manual NAT
+    section: u8,
+    /// within object NAT: static before dynamic, then fewer real addresses first
+    rank: (u8, u128),
+    nats: Vec<Nat>,
+}
+
+fn set_size(s: &Option<AddrSet>) -> u128 {
+    match s {
+        None => u128::MAX,
+        Some(s) => {
+            s.v4.iter()
+                .chain(&s.v6)
+                .map(|(a, b)| b - a)
+                .fold(0u128, |x, y| x.saturating_add(y).saturating_add(1))
+        }
+    }
+}
+
+/// Object NAT (`nat (real,mapped) static|dynamic …` in an `object network`) and twice NAT
+/// (`nat (real,mapped) [after-auto] source static|dynamic REAL MAPPED [destination static …]`),
+/// in the order the ASA applies them. A static rule gives a destination translation (traffic to
+/// the mapped address entering the mapped interface) and a source translation (the real
+/// addresses leaving through it); a dynamic one only the source. What portplan cannot read
+/// exactly becomes a translation marked uncertain over what it may match.
+fn read_nat(
+    lines: &[&str],
+    objs: &Objects,
+    ifaces: &[Iface],
+    unparsed: &mut Vec<Unparsed>,
+) -> Vec<Nat> {
+    let mut rules: Vec<(usize, NatRule)> = Vec::new();
+    for (object, line, text) in &objs.object_nats {
+        if let Some(at) = objs.unread.get(object) {
+            let why = format!("object `{object}` has a member portplan could not read ({at})");
+            let mut r = Rule::new(Location::line(*line, text), Action::Continue);
+            r.uncertain = Some(why);
+            for kind in [NatKind::Destination, NatKind::Source] {
+                rules.push((
+                    *line,
+                    NatRule {
+                        section: 2,
+                        rank: (0, 0),
+                        nats: vec![Nat {
+                            kind,
+                            matches: r.clone(),
+                            to: None,
+                            to_ports: None,
+                            one_to_one: false,
+                        }],
+                    },
+                ));
+            }
+            continue;
+        }
+        let real = objs.networks.get(object).cloned();
+        if let Some(r) = nat_rule(text, *line, Some(real), objs, ifaces, unparsed) {
+            rules.push((*line, r));
+        }
+    }
+    for (n, raw) in lines.iter().enumerate() {
+        if raw.starts_with(' ') || raw.starts_with('\t') {
+            continue;
+        }
+        let first = raw.split_whitespace().next();
+        if matches!(first, Some("static") | Some("global")) {
+            // ASA before 8.3: translations (and ACLs on mapped addresses) portplan does not model
+            let why = "NAT in the syntax of ASA releases before 8.3 is not modelled".to_string();
+            unparsed.push(Unparsed {
+                line: n + 1,
+                text: raw.trim().into(),
+                why: why.clone(),
+            });
+            let mut r = Rule::new(Location::line(n + 1, raw), Action::Continue);
+            r.uncertain = Some(why);
+            let nats = [NatKind::Destination, NatKind::Source]
+                .into_iter()
+                .map(|kind| Nat {
+                    kind,
+                    matches: r.clone(),
+                    to: None,
+                    to_ports: None,
+                    one_to_one: false,
+                })
+                .collect();
+            rules.push((
+                n + 1,
+                NatRule {
+                    section: 1,
+                    rank: (0, 0),
+                    nats,
+                },
+            ));
+            continue;
+        }
+        if first == Some("nat") {
+            if let Some(r) = nat_rule(raw.trim(), n + 1, None, objs, ifaces, unparsed) {
+                rules.push((n + 1, r));
+            }
+        }
+    }
+    rules.sort_by_key(|(line, r)| {
+        (
+            r.section,
+            if r.section == 2 { r.rank } else { (0, 0) },
+            *line,
+        )
+    });
+    rules.into_iter().flat_map(|(_, r)| r.nats).collect()
+}
+
+fn nat_rule(
+    text: &str,
+    line: usize,
+    object_real: Option<Option<AddrSet>>,
+    objs: &Objects,
+    ifaces: &[Iface],
+    unparsed: &mut Vec<Unparsed>,
+) -> Option<NatRule> {
+    let at = Location::line(line, text);
+    let w: Vec<&str> = text.split_whitespace().collect();
+    let fail = |why: String, unparsed: &mut Vec<Unparsed>, section: u8| -> Option<NatRule> {
+        unparsed.push(Unparsed {
+            line,
+            text: text.to_string(),
+            why: why.clone(),
+        });
+        // it may translate anything in both directions
+        let mk = |kind| {
+            let mut r = Rule::new(at.clone(), Action::Continue);
+            r.uncertain = Some(why.clone());
+            Nat {
+                kind,
+                matches: r,
+                to: None,
+                to_ports: None,
+                one_to_one: false,
+            }
+        };
+        Some(NatRule {
+            section,
+            rank: (0, 0),
+            nats: vec![mk(NatKind::Destination), mk(NatKind::Source)],
+        })
+    };
+    let object = object_real.is_some();
+    let section0 = if object { 2 } else { 1 };
+    if w.contains(&"inactive") {
+        return None;
+    }
+    let Some(pair) = w
+        .get(1)
+        .and_then(|p| p.strip_prefix('('))
+        .and_then(|p| p.strip_suffix(')'))
+    else {
+        return fail(
+            "expected `nat (real_if,mapped_if) …`".into(),
+            unparsed,
+            section0,
+        );
+    };
+    let Some((real_if, mapped_if)) = pair.split_once(',') else {
+        return fail("expected `(real_if,mapped_if)`".into(), unparsed, section0);
+    };
+    let iface = |n: &str| {
+        (n != "any").then(|| IfaceMatch {
+            name: n.to_string(),
+            negated: false,
+        })
+    };
+    let (real_if, mapped_if) = (real_if.trim(), mapped_if.trim());
+    let mut i = 2;
+    let mut section = section0;
+    if !object {
+        if w.get(i) == Some(&"line") {
+            i += 2;
+        }
+        match w.get(i) {
+            Some(&"after-auto") | Some(&"after-object") => {
+                section = 3;
+                i += 1;
+            }
+            _ => {}
+        }
+        if w.get(i) != Some(&"source") {
+            return fail("expected `source static|dynamic`".into(), unparsed, section);
+        }
+        i += 1;
+    }
+    let kind = match w.get(i) {
+        Some(&"static") => "static",
+        Some(&"dynamic") => "dynamic",
+        _ => return fail("expected `static` or `dynamic`".into(), unparsed, section),
+    };
+    i += 1;
+    let real: Option<AddrSet> = match &object_real {
+        Some(r) => r.clone(),
+        None => {
+            let Some(word) = w.get(i) else {
+                return fail("the real address is missing".into(), unparsed, section);
+            };
+            i += 1;
+            match nat_operand(word, objs) {
+                Ok(s) => s,
+                Err(e) => return fail(e, unparsed, section),
+            }
+        }
+    };
+    let Some(mapped_word) = w.get(i) else {
+        return fail("the mapped address is missing".into(), unparsed, section);
+    };
+    i += 1;
+    let mapped = if *mapped_word == "interface" {
+        Mapped::Interface
+    } else {
+        match nat_operand(mapped_word, objs) {
+            Ok(Some(s)) => Mapped::Set(s),
+            Ok(None) => Mapped::Set(AddrSet::any()),
+            Err(e) => return fail(e, unparsed, section),
+        }
+    };
+    // object NAT to an inline address takes the real object's size (a subnet maps to a subnet)
+    let mapped = match (mapped, &real) {
+        (Mapped::Set(m), Some(r))
+            if object
+                && !objs.networks.contains_key(*mapped_word)
+                && m.v4.len() + m.v6.len() == 1 =>
+        {
+            let widen = |mine: &[(u128, u128)], theirs: &[(u128, u128)]| -> Vec<(u128, u128)> {
+                match (mine, super::space::normalize(theirs.to_vec()).as_slice()) {
+                    ([(a, b)], [(lo, hi)]) if a == b && hi > lo => {
+                        let size = (hi - lo).wrapping_add(1);
+                        if size.is_power_of_two() {
+                            let base = a - a % size;
+                            vec![(base, base + (size - 1))]
+                        } else {
+                            mine.to_vec()
+                        }
+                    }
+                    _ => mine.to_vec(),
+                }
+            };
+            Mapped::Set(AddrSet {
+                v4: widen(&m.v4, &r.v4),
+                v6: widen(&m.v6, &r.v6),
+            })
+        }
+        (m, _) => m,
+    };
+    let mapped_any = *mapped_word == "any";
+    let mut unidirectional = false;
+    let mut service: Option<(u8, u16, u16)> = None;
+    let mut dest: Option<Option<AddrSet>> = None;
+    let mut why: Vec<String> = Vec::new();
+    while let Some(word) = w.get(i) {
+        match *word {
+            "unidirectional" => unidirectional = true,
+            "no-proxy-arp" | "route-lookup" | "dns" | "net-to-net" | "interface" => {}
+            "description" => break,
+            "service" if object => {
+                let proto = match w.get(i + 1) {
+                    Some(&"tcp") => super::space::PROTO_TCP,
+                    Some(&"udp") => super::space::PROTO_UDP,
+                    _ => {
+                        why.push("service protocol".into());
+                        0
+                    }
+                };
+                match (
+                    w.get(i + 2).and_then(|p| port_number(p)),
+                    w.get(i + 3).and_then(|p| port_number(p)),
+                ) {
+                    (Some(real_port), Some(mapped_port)) if proto != 0 => {
+                        service = Some((proto, real_port, mapped_port))
+                    }
+                    _ => why.push("service ports".into()),
+                }
+                i += 3;
+            }
+            "service" => {
+                why.push("service translation of a twice NAT".into());
+                i += 2;
+            }
+            "destination" if !object => {
+                // destination static MAPPED REAL: only the identity form is modelled
+                let (Some(&"static"), Some(m), Some(r)) =
+                    (w.get(i + 1), w.get(i + 2), w.get(i + 3))
+                else {
+                    why.push("destination translation".into());
+                    break;
+                };
+                match (nat_operand(m, objs), nat_operand(r, objs)) {
+                    (Ok(ms), Ok(rs)) if ms == rs => dest = Some(ms),
+                    (Ok(_), Ok(_)) => why.push("a destination that is translated as well".into()),
+                    (Err(e), _) | (_, Err(e)) => why.push(e),
+                }
+                i += 3;
+            }
+            "pat-pool" | "block-allocation" | "round-robin" | "extended" | "flat"
+            | "include-reserve" => {
+                why.push(format!("`{word}`"));
+            }
+            other => why.push(format!("`{other}`")),
+        }
+        i += 1;
+    }
+    let interface_address = |n: &str| {
+        ifaces
+            .iter()
+            .find(|i| i.name == n)
+            .and_then(|i| i.address)
+            .map(|ip| {
+                let mut s = AddrSet::default();
+                s.push_net(&ip.into());
+                s
+            })
+    };
+    let rank = (if kind == "static" { 0 } else { 1 }, set_size(&real));
+    let mut nats = Vec::new();
+    let why_text = (!why.is_empty()).then(|| why.join(", "));
+    let addr = |s: &Option<AddrSet>| {
+        s.clone().map(|set| AddrMatch {
+            set,
+            negated: false,
+        })
+    };
+    // source half: the real addresses leaving through the mapped interface
+    let source_half = kind == "dynamic" || service.is_none();
+    if source_half {
+        let mut m = Rule::new(at.clone(), Action::Continue);
+        m.iif = iface(real_if);
+        m.oif = iface(mapped_if);
+        m.src = addr(&real);
+        if let Some(d) = &dest {
+            m.dst = addr(d);
+        }
+        let mut nat = Nat {
+            kind: NatKind::Source,
+            matches: m,
+            to: None,
+            to_ports: None,
+            one_to_one: false,
+        };
+        match &mapped {
+            Mapped::Interface => {
+                nat.kind = NatKind::Masquerade;
+                nat.to = Some(AddrSet::default());
+            }
+            Mapped::Set(set) if kind == "dynamic" => nat.to = Some(set.clone()),
+            Mapped::Set(set) => {
+                let mapped_opt = (!mapped_any).then(|| set.clone());
+                match static_shape(&real, &mapped_opt) {
+                    Ok(one) => {
+                        nat.to = Some(set.clone());
+                        nat.one_to_one = one;
+                    }
+                    Err(e) => why.push(e),
+                }
+            }
+        }
+        nats.push(nat);
+    }
+    // destination half: traffic to the mapped addresses entering the mapped interface
+    if kind == "static" && !unidirectional {
+        let mut m = Rule::new(at.clone(), Action::Continue);
+        m.iif = iface(mapped_if);
+        m.oif = iface(real_if);
+        if let Some(d) = &dest {
+            m.src = addr(d);
+        }
+        let mapped_set = match &mapped {
+            Mapped::Interface => interface_address(mapped_if),
+            Mapped::Set(s) => (!mapped_any).then(|| s.clone()),
+        };
+        let mut nat = Nat {
+            kind: NatKind::Destination,
+            matches: m,
+            to: None,
+            to_ports: None,
+            one_to_one: false,
+        };
+        match (&mapped, &mapped_set) {
+            (Mapped::Interface, None) => why.push(format!(
+                "the address of interface `{mapped_if}` is not in the configuration"
+            )),
+            _ => {
+                nat.matches.dst = addr(&mapped_set);
+                match static_shape(&real, &mapped_set) {
+                    Ok(one) => {
+                        nat.to = Some(real.clone().unwrap_or_else(AddrSet::any));
+                        nat.one_to_one = one;
+                    }
+                    Err(e) => why.push(e),
+                }
+            }
+        }
+        if let Some((proto, real_port, mapped_port)) = service {
+            nat.matches.proto = Some((proto, false));
+            nat.matches.dport = Some(PortMatch {
+                ranges: vec![(mapped_port, mapped_port)],
+                negated: false,
+            });
+            nat.to_ports = Some((real_port, real_port));
+        }
+        nats.push(nat);
+    }
+    let why_all = (!why.is_empty()).then(|| why.join(", ")).or(why_text);
+    if let Some(why) = why_all {
+        for n in &mut nats {
+            n.to = None;
+            n.matches.uncertain = Some(why.clone());
+        }
+    }
+    Some(NatRule {
+        section,
+        rank,
+        nats,
+    })
+}
+
+/// One access-control entry (`extended permit tcp SRC DST eq 443 log`), as one rule per entry of
+/// its service group (all with the entry's action, so their union is exact). Empty when inactive.
+fn ace(w: &[&str], at: Location, objs: &Objects) -> Result<Vec<Rule>, String> {
+    if w.contains(&"inactive") {
+        return Ok(Vec::new());
     }
     let mut i = 0;
     if w.first() == Some(&"extended") {
@@ -581,10 +1520,22 @@ fn ace(w: &[&str], at: Location, objs: &Objects) -> Result<Option<Rule>, String>
     let mut uncertain = Vec::new();
     // protocol: name/number, object-group (protocol or service), object (service)
     let mut service: Option<ServiceDef> = None;
+    // the protocol the entry itself names, which a port group in the destination narrows
+    let mut ace_proto = PROTO_ALL;
+    let unread = |name: &str| -> Result<(), String> {
+        match objs.unread.get(name) {
+            Some(at) => Err(format!(
+                "object `{name}` has a member portplan could not read ({at})"
+            )),
+            None => Ok(()),
+        }
+    };
     match w.get(i) {
         Some(&"object-group") | Some(&"object") => {
             let name = w.get(i + 1).ok_or("object name missing")?;
+            unread(name)?;
             if let Some(bits) = objs.protocols.get(*name) {
+                ace_proto = *bits;
                 rule.proto = Some((*bits, false));
             } else if let Some(svc) = objs.services.get(*name) {
                 service = Some(svc.clone());
@@ -596,7 +1547,8 @@ fn ace(w: &[&str], at: Location, objs: &Objects) -> Result<Option<Rule>, String>
             i += 2;
         }
         Some(p) => {
-            rule.proto = Some((proto_bits(p), false));
+            ace_proto = proto_bits(p);
+            rule.proto = Some((ace_proto, false));
             i += 1;
         }
         None => return Err("missing protocol".into()),
@@ -620,6 +1572,7 @@ fn ace(w: &[&str], at: Location, objs: &Objects) -> Result<Option<Rule>, String>
         i += used;
     } else if w.get(i) == Some(&"object-group") {
         let name = w.get(i + 1).ok_or("service group name missing")?;
+        unread(name)?;
         let svc = objs
             .services
             .get(*name)
@@ -659,41 +1612,42 @@ fn ace(w: &[&str], at: Location, objs: &Objects) -> Result<Option<Rule>, String>
         set,
         negated: false,
     });
-    if let Some(svc) = service {
-        // a service group with several protocols/port sets: one rule per entry would be exact; with
-        // one entry it is exact here, with more the rule covers their union only if ports agree
-        match svc.entries.as_slice() {
-            [] => return Err("empty service object".into()),
-            [(bits, ranges)] => {
-                rule.proto = Some((*bits, false));
-                if !ranges.is_empty() {
-                    rule.dport = Some(PortMatch {
-                        ranges: ranges.clone(),
-                        negated: false,
-                    });
-                }
-            }
-            many => {
-                let bits = many.iter().fold(0u8, |a, (b, _)| a | b);
-                let same_protos = many.iter().all(|(b, _)| *b == many[0].0);
-                let any_port = many.iter().any(|(_, r)| r.is_empty());
-                rule.proto = Some((bits, false));
-                if !any_port {
-                    rule.dport = Some(PortMatch {
-                        ranges: many.iter().flat_map(|(_, r)| r.clone()).collect(),
-                        negated: false,
-                    });
-                }
-                if !same_protos && !any_port {
-                    uncertain.push("service group mixes protocols with different ports".into());
-                }
-            }
-        }
-    }
     if !uncertain.is_empty() {
         rule.uncertain = Some(uncertain.join(", "));
     }
-    Ok(Some(rule))
+    let Some(svc) = service else {
+        return Ok(vec![rule]);
+    };
+    if svc.entries.is_empty() {
+        return Err("empty service object".into());
+    }
+    // one rule per (protocols, ports) entry: a group mixing tcp, udp and tcp-udp with different
+    // ports is then exact, and a port group narrows the protocol the entry names
+    // entries of one protocol set share a rule (empty ranges: any port)
+    let mut merged: Vec<(u8, Vec<(u16, u16)>)> = Vec::new();
+    for (bits, ranges) in &svc.entries {
+        match merged.iter_mut().find(|(b, _)| b == bits) {
+            Some((_, r)) if r.is_empty() => {}
+            Some((_, r)) if ranges.is_empty() => r.clear(),
+            Some((_, r)) => r.extend(ranges.iter().copied()),
+            None => merged.push((*bits, ranges.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    for (bits, ranges) in &merged {
+        let bits = bits & ace_proto;
+        if bits == 0 {
+            continue;
+        }
+        let mut r = rule.clone();
+        r.proto = Some((bits, false));
+        r.dport = (!ranges.is_empty()).then(|| PortMatch {
+            ranges: ranges.clone(),
+            negated: false,
+        });
+        out.push(r);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -722,5 +1676,191 @@ mod tests {
         assert_eq!(c.entries[0].iif.as_deref(), Some("inside"));
         assert_eq!(mask_len("255.255.255.0"), Some(24));
         assert_eq!(mask_len("255.0.255.0"), None);
+    }
+}
+
+#[cfg(test)]
+mod nat_and_levels {
+    use super::*;
+    use crate::audit::eval::{Fate, evaluate};
+    use crate::audit::space::{PacketBox, Region, addr_value};
+    use crate::plan::Family;
+
+    fn verdict(c: &Config, iif: &str, oif: &str, dst: &str, proto: u8, port: u16) -> String {
+        let d = addr_value(dst.parse().unwrap());
+        let pieces = evaluate(
+            c,
+            Family::V4,
+            iif,
+            oif,
+            Region::of(PacketBox {
+                src: (0, u128::from(u32::MAX)),
+                dst: (d, d),
+                proto,
+                port: (port, port),
+            }),
+        );
+        assert_eq!(pieces.len(), 1, "{pieces:?}");
+        match &pieces[0].fate {
+            Fate::Allowed(_) => "allowed".into(),
+            Fate::Denied(_) => "denied".into(),
+            Fate::Uncertain(at) => format!("uncertain {at:?}"),
+        }
+    }
+
+    #[test]
+    fn name_aliases_resolve_in_objects_acls_and_nat() {
+        let c = parse(
+            "name 172.16.10.12 edge-av-private\nname 203.0.113.12 edge-av description A/V public\nobject network AV\n host edge-av-private\n nat (dmz,outside) static edge-av\naccess-list OUT extended permit udp any host edge-av-private eq 3478\naccess-list OUT extended permit tcp any edge-av-private 255.255.255.255 eq 443\naccess-group OUT in interface outside\n",
+        );
+        assert!(c.unparsed.is_empty(), "{:?}", c.unparsed);
+        assert_eq!(
+            verdict(&c, "outside", "dmz", "172.16.10.12", PROTO_UDP, 3478),
+            "allowed"
+        );
+        assert_eq!(
+            verdict(&c, "outside", "dmz", "172.16.10.12", PROTO_TCP, 443),
+            "allowed"
+        );
+        assert_eq!(c.nat.len(), 2);
+        let dnat = c
+            .nat
+            .iter()
+            .find(|n| n.kind == NatKind::Destination)
+            .unwrap();
+        let public = addr_value("203.0.113.12".parse().unwrap());
+        assert_eq!(
+            dnat.matches.dst.as_ref().unwrap().set.v4,
+            vec![(public, public)]
+        );
+        let private = addr_value("172.16.10.12".parse().unwrap());
+        assert_eq!(dnat.to.as_ref().unwrap().v4, vec![(private, private)]);
+        assert_eq!(dnat.matches.iif.as_ref().unwrap().name, "outside");
+        assert_eq!(dnat.matches.oif.as_ref().unwrap().name, "dmz");
+    }
+
+    #[test]
+    fn object_and_twice_nat_in_asa_order() {
+        let c = parse(
+            "object network NET\n subnet 172.16.10.0 255.255.255.0\n nat (dmz,outside) static 203.0.113.0\nobject network PUB\n subnet 203.0.113.0 255.255.255.0\nobject network H\n host 172.16.10.30\n nat (dmz,outside) static 203.0.113.30 service tcp 443 8443\nobject network DYN\n subnet 10.0.0.0 255.0.0.0\n nat (inside,outside) dynamic interface\nnat (dmz,outside) after-auto source static NET PUB\nnat (dmz,outside) source static H H\nnat (dmz,outside) source static H H destination static PUB NET\nnat (dmz,outside) source static H H service SVC SVC\nnat (dmz,outside) source static H H unidirectional inactive\naccess-group X global\n",
+        );
+        // twice NAT first (lines 13, 14, 15; 16 is inactive), then object NAT (static by size,
+        // then dynamic), then after-auto (line 12)
+        let lines: Vec<Option<usize>> = c.nat.iter().map(|n| n.matches.at.line).collect();
+        assert_eq!(
+            lines,
+            vec![
+                Some(13),
+                Some(13),
+                Some(14),
+                Some(14),
+                Some(15),
+                Some(15),
+                Some(8),
+                Some(3),
+                Some(3),
+                Some(11),
+                Some(12),
+                Some(12)
+            ],
+            "{:#?}",
+            c.nat
+                .iter()
+                .map(|n| (n.kind, &n.matches.at))
+                .collect::<Vec<_>>()
+        );
+        // identity twice NAT is read, one translating the destination as well is not
+        assert!(c.nat[0].matches.uncertain.is_none());
+        assert!(c.nat[2].matches.uncertain.is_some() && c.nat[2].to.is_none());
+        assert!(c.nat[4].matches.uncertain.is_some());
+        // the service static has only its inbound half, on the mapped port
+        let svc = &c.nat[6];
+        assert_eq!(svc.kind, NatKind::Destination);
+        assert_eq!(svc.to_ports, Some((443, 443)));
+        assert_eq!(
+            svc.matches.dport.as_ref().unwrap().ranges,
+            vec![(8443, 8443)]
+        );
+        // subnet to subnet keeps host parts
+        assert!(c.nat[7].one_to_one && c.nat[8].one_to_one);
+        assert_eq!(c.nat[9].kind, NatKind::Masquerade);
+    }
+
+    #[test]
+    fn service_groups_mixing_tcp_udp_and_tcp_udp_give_definite_answers() {
+        let c = parse(
+            "object-group service MIX\n service-object tcp destination eq 443\n service-object udp destination range 3478 3479\n service-object tcp-udp destination eq 5061\nobject-group service BOTH tcp-udp\n port-object eq 53\naccess-list OUT extended permit object-group MIX any host 10.0.0.1\naccess-list OUT extended permit tcp any host 10.0.0.2 object-group BOTH\naccess-group OUT in interface outside\n",
+        );
+        let v = |dst: &str, proto: u8, port: u16| verdict(&c, "outside", "dmz", dst, proto, port);
+        assert_eq!(v("10.0.0.1", PROTO_TCP, 443), "allowed");
+        assert_eq!(v("10.0.0.1", PROTO_UDP, 443), "denied");
+        assert_eq!(v("10.0.0.1", PROTO_UDP, 3479), "allowed");
+        assert_eq!(v("10.0.0.1", PROTO_TCP, 3478), "denied");
+        assert_eq!(v("10.0.0.1", PROTO_TCP, 5061), "allowed");
+        assert_eq!(v("10.0.0.1", PROTO_UDP, 5061), "allowed");
+        // a tcp-udp port group under a tcp entry stays tcp
+        assert_eq!(v("10.0.0.2", PROTO_TCP, 53), "allowed");
+        assert_eq!(v("10.0.0.2", PROTO_UDP, 53), "denied");
+    }
+
+    #[test]
+    fn interfaces_without_an_acl_follow_security_levels() {
+        let base = "interface Gi0/0\n nameif outside\n security-level 0\ninterface Gi0/1\n nameif dmz\n security-level 50\ninterface Gi0/2\n nameif inside\ninterface Gi0/3\n nameif dmz2\n security-level 50\n";
+        let c = parse(base);
+        let v = |c: &Config, i: &str, o: &str| verdict(c, i, o, "10.0.0.1", PROTO_TCP, 443);
+        assert_eq!(
+            v(&c, "inside", "dmz"),
+            "allowed",
+            "100 (default for inside) -> 50"
+        );
+        assert_eq!(v(&c, "dmz", "outside"), "allowed");
+        assert_eq!(v(&c, "outside", "dmz"), "denied");
+        assert_eq!(v(&c, "dmz", "inside"), "denied");
+        assert_eq!(v(&c, "dmz", "dmz2"), "denied", "equal levels");
+        let same = parse(&format!(
+            "{base}same-security-traffic permit inter-interface\n"
+        ));
+        assert_eq!(v(&same, "dmz", "dmz2"), "allowed");
+        // an inbound ACL replaces the level rule for its interface
+        let acl = parse(&format!(
+            "{base}access-list OUT extended permit tcp any any eq 443\naccess-group OUT in interface outside\naccess-list IN extended deny ip any any\naccess-group IN in interface inside\n"
+        ));
+        assert_eq!(v(&acl, "outside", "dmz"), "allowed");
+        assert_eq!(v(&acl, "inside", "dmz"), "denied");
+        assert_eq!(v(&acl, "dmz", "outside"), "allowed");
+        // a global ACL applies to every interface instead
+        let global = parse(&format!(
+            "{base}access-list G extended deny ip any any\naccess-group G global\n"
+        ));
+        assert_eq!(v(&global, "inside", "dmz"), "denied");
+        // an interface the configuration says nothing about stays uncertain
+        assert!(v(&c, "dmz", "mgmt").starts_with("uncertain"));
+    }
+
+    #[test]
+    fn pre_8_3_static_lines_are_uncertain_not_ignored() {
+        let c = parse(
+            "static (dmz,outside) 203.0.113.12 172.16.10.12 netmask 255.255.255.255\naccess-list OUT extended permit tcp any any\naccess-group OUT in interface outside\n",
+        );
+        assert_eq!(c.nat.len(), 2);
+        assert!(
+            c.nat
+                .iter()
+                .all(|n| n.to.is_none() && n.matches.uncertain.is_some())
+        );
+        assert_eq!(c.unparsed.len(), 1);
+    }
+
+    #[test]
+    fn an_object_with_an_unreadable_member_makes_its_users_uncertain() {
+        let c = parse(
+            "object network WEB\n fqdn www.example.com\nobject-group network G\n network-object object WEB\n network-object host 10.0.0.1\naccess-list OUT extended permit tcp any object-group G eq 443\naccess-group OUT in interface outside\nobject network WEB2\n host nowhere\n nat (dmz,outside) static 203.0.113.9\n",
+        );
+        assert!(verdict(&c, "outside", "dmz", "10.0.0.1", PROTO_TCP, 443).starts_with("uncertain"));
+        assert!(
+            c.nat.iter().all(|n| n.matches.uncertain.is_some()),
+            "{:?}",
+            c.nat
+        );
     }
 }

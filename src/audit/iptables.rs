@@ -107,6 +107,34 @@ fn admits_new(list: &str) -> bool {
     list.split(',').any(|s| s.eq_ignore_ascii_case("NEW"))
 }
 
+/// Whether a comma-separated state list admits a packet of an established connection.
+fn admits_established(list: &str) -> bool {
+    list.split(',')
+        .any(|s| s.eq_ignore_ascii_case("ESTABLISHED"))
+}
+
+/// `SYN,ACK`, `ALL`, `NONE` as flag bits.
+fn tcp_flag_bits(list: &str) -> Result<u8, String> {
+    use super::model::tcp::*;
+    let mut bits = 0u8;
+    for f in list.split(',') {
+        bits |= match f.to_ascii_uppercase().as_str() {
+            "FIN" => FIN,
+            "SYN" => SYN,
+            "RST" => RST,
+            "PSH" => PSH,
+            "ACK" => ACK,
+            "URG" => URG,
+            "ECE" => ECE,
+            "CWR" => CWR,
+            "ALL" => 0xff,
+            "NONE" => 0,
+            other => return Err(format!("TCP flag `{other}`")),
+        };
+    }
+    Ok(bits)
+}
+
 const CONTINUE_TARGETS: &[&str] = &[
     "LOG",
     "NFLOG",
@@ -124,6 +152,49 @@ const CONTINUE_TARGETS: &[&str] = &[
     "CONNSECMARK",
     "NFQUEUE_BYPASS",
 ];
+
+/// The value after `key` in an ipset option list (`timeout 300`).
+fn option_value<'a>(words: &[&'a str], key: &str) -> Option<&'a str> {
+    words
+        .iter()
+        .position(|w| *w == key)
+        .and_then(|i| words.get(i + 1).copied())
+}
+
+/// The members of a hash:net set with `nomatch` entries: the kernel takes the most specific
+/// entry that holds an address, so entries are applied from the widest prefix to the narrowest,
+/// each adding its addresses or (nomatch) taking them away.
+fn paint_nomatch(list: &mut [(u8, AddrSet, bool)]) -> AddrSet {
+    list.sort_by_key(|(level, _, nomatch)| (*level, *nomatch));
+    let mut out = AddrSet::default();
+    let mut i = 0;
+    while i < list.len() {
+        let level = list[i].0;
+        let mut add = AddrSet::default();
+        let mut take = AddrSet::default();
+        while i < list.len() && list[i].0 == level {
+            let (_, set, nomatch) = &list[i];
+            let into = if *nomatch { &mut take } else { &mut add };
+            into.v4.extend_from_slice(&set.v4);
+            into.v6.extend_from_slice(&set.v6);
+            i += 1;
+        }
+        for (cur, add, take, full) in [
+            (&mut out.v4, add.v4, take.v4, (0, u128::from(u32::MAX))),
+            (&mut out.v6, add.v6, take.v6, (0, u128::MAX)),
+        ] {
+            cur.extend(add);
+            let merged = super::space::normalize(std::mem::take(cur));
+            *cur = if take.is_empty() {
+                merged
+            } else {
+                let keep = complement(&super::space::normalize(take), full);
+                super::space::intersect_sorted(&merged, &keep)
+            };
+        }
+    }
+    out
+}
 
 /// ipset definitions (`ipset save` lines) found in the same input.
 type Sets = std::collections::HashMap<String, AddrSet>;
@@ -143,20 +214,10 @@ fn addr_intervals(m: &AddrMatch, family: Family) -> Vec<(u128, u128)> {
     }
 }
 
-/// `a ∩ b` for sorted inclusive intervals (each list may overlap itself).
+/// `a ∩ b` for inclusive intervals (each list may overlap itself).
 fn intersect_intervals(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
-    let mut out = Vec::new();
-    for &(x0, x1) in a {
-        for &(y0, y1) in b {
-            let (lo, hi) = (x0.max(y0), x1.min(y1));
-            if lo <= hi {
-                out.push((lo, hi));
-            }
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
+    use super::space::{intersect_sorted, normalize};
+    intersect_sorted(&normalize(a.to_vec()), &normalize(b.to_vec()))
 }
 
 /// Two address matches in one rule must both hold (`-s A -m iprange --src-range B`).
@@ -202,6 +263,18 @@ fn parse_rule(
     family: Family,
     chains: &[String],
     sets: &Sets,
+) -> Result<(String, Rule), String> {
+    parse_rule_in(words, at, family, chains, sets, &Default::default())
+}
+
+/// [`parse_rule`], knowing which ipsets have entries that time out.
+fn parse_rule_in(
+    words: &[String],
+    at: Location,
+    family: Family,
+    chains: &[String],
+    sets: &Sets,
+    expiring: &std::collections::HashSet<String>,
 ) -> Result<(String, Rule), String> {
     let mut rule = Rule::new(at, Action::Continue);
     let mut chain = String::new();
@@ -320,14 +393,25 @@ fn parse_rule(
                 let list = next(&mut i)?;
                 let new = admits_new(&list) != negate;
                 rule.new_connections = Some(rule.new_connections.unwrap_or(true) && new);
+                let est = admits_established(&list) != negate;
+                rule.established = Some(rule.established.unwrap_or(true) && est);
             }
             "--comment" => {
                 next(&mut i)?;
             }
             "--syn" | "--tcp-flags" => {
-                if w == "--tcp-flags" {
-                    next(&mut i)?;
-                    next(&mut i)?;
+                use super::model::tcp::{ACK, FIN, RST, SYN};
+                let flags = if w == "--tcp-flags" {
+                    let mask = tcp_flag_bits(&next(&mut i)?)?;
+                    let cmp = tcp_flag_bits(&next(&mut i)?)?;
+                    (mask, cmp & mask, negate)
+                } else {
+                    (FIN | SYN | RST | ACK, SYN, negate)
+                };
+                if rule.tcp_flags.is_some_and(|f| f != flags) {
+                    uncertain.push("two TCP flag matches".into());
+                } else {
+                    rule.tcp_flags = Some(flags);
                 }
             }
             "-c" | "--set-counters" => {
@@ -341,7 +425,8 @@ fn parse_rule(
                     "DROP" | "REJECT" => Action::Drop,
                     "RETURN" => Action::Return,
                     t if CONTINUE_TARGETS.contains(&t) => Action::Continue,
-                    t if chains.iter().any(|c| c == t) => {
+                    // `chains` is sorted (see `parse`)
+                    t if chains.binary_search_by(|c| c.as_str().cmp(t)).is_ok() => {
                         if w == "-g" || w == "--goto" {
                             Action::Goto(t.into())
                         } else {
@@ -359,6 +444,9 @@ fn parse_rule(
             "--match-set" => {
                 let name = next(&mut i)?;
                 let dir = next(&mut i)?;
+                if expiring.contains(&name) {
+                    uncertain.push(format!("ipset `{name}` has entries that time out"));
+                }
                 match (sets.get(&name), dir.as_str()) {
                     (Some(set), "src") => {
                         let m = AddrMatch {
@@ -420,14 +508,16 @@ fn same_family(set: &AddrSet, family: Family) -> Result<(), String> {
 }
 
 /// Tables whose chains can drop a forwarded packet (nat translates; it is read elsewhere).
-const EVALUATED_TABLES: &[&str] = &["filter", "raw", "mangle"];
+const EVALUATED_TABLES: &[&str] = &["filter", "raw", "mangle", "security"];
 
-/// The built-in chains a forwarded packet passes, in netfilter order.
-const FORWARD_PATH: [(&str, &str); 5] = [
+/// The built-in chains a forwarded packet passes, in netfilter order (security FORWARD runs
+/// right after filter FORWARD, at priority 50).
+const FORWARD_PATH: [(&str, &str); 6] = [
     ("raw", "PREROUTING"),
     ("mangle", "PREROUTING"),
     ("mangle", "FORWARD"),
     ("filter", "FORWARD"),
+    ("security", "FORWARD"),
     ("mangle", "POSTROUTING"),
 ];
 
@@ -458,11 +548,17 @@ pub fn parse(text: &str, family: Family) -> Config {
     let mut table = String::new();
     // (table, built-in chain) -> its policy, for the chains a forwarded packet passes
     let mut policies: HashMap<(String, String), (bool, Location)> = HashMap::new();
+    let mut nat: Vec<Nat> = Vec::new();
     // chain names per table first, so `-j NAME` can tell a user chain from an unknown target
     let mut names: HashMap<String, Vec<String>> = HashMap::new();
     let mut current_table = String::new();
     let mut sets: Sets = Sets::new();
     let mut set_lines: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    // sets whose entries can time out, and the entries of each set (for `nomatch`)
+    let mut default_timeout: std::collections::HashSet<String> = Default::default();
+    let mut expiring: std::collections::HashSet<String> = Default::default();
+    let mut with_nomatch: std::collections::HashSet<String> = Default::default();
+    let mut entries_of: HashMap<String, Vec<(u8, AddrSet, bool)>> = HashMap::new();
     for (n, line) in text.lines().enumerate() {
         let l = strip_counters(line.trim());
         // rules are most of the file: skip them cheaply in this first pass
@@ -471,19 +567,46 @@ pub fn parse(text: &str, family: Family) -> Config {
         }
         let w: Vec<&str> = l.split_whitespace().collect();
         match w.as_slice() {
-            ["create", name, ..] => {
+            ["create", name, rest @ ..] => {
                 sets.entry((*name).to_string()).or_default();
+                if option_value(rest, "timeout").is_some_and(|t| t != "0") {
+                    default_timeout.insert((*name).to_string());
+                }
                 set_lines.insert(n + 1);
             }
-            ["add", name, member, ..] => {
-                let entry = sets.entry((*name).to_string()).or_default();
+            ["add", name, member, rest @ ..] => {
+                let mut one = AddrSet::default();
                 let ok = if member.contains('-') && !member.contains('/') {
-                    parse_range(member, entry).is_ok()
+                    parse_range(member, &mut one).is_ok()
                 } else {
-                    parse_addrs(member, entry).is_ok()
+                    parse_addrs(member, &mut one).is_ok()
                 };
                 if ok {
                     set_lines.insert(n + 1);
+                    let expires = match option_value(rest, "timeout") {
+                        Some(t) => t != "0",
+                        None => default_timeout.contains(*name),
+                    };
+                    if expires {
+                        expiring.insert((*name).to_string());
+                    }
+                    // hash:net: the most specific entry holding an address decides, and a
+                    // `nomatch` entry says "not in the set"
+                    let nomatch = rest.contains(&"nomatch");
+                    if nomatch {
+                        with_nomatch.insert((*name).to_string());
+                    }
+                    let level = member
+                        .split_once('/')
+                        .and_then(|(_, p)| p.parse::<u8>().ok())
+                        .unwrap_or(if family == Family::V4 { 32 } else { 128 });
+                    let entry = sets.entry((*name).to_string()).or_default();
+                    entry.v4.extend_from_slice(&one.v4);
+                    entry.v6.extend_from_slice(&one.v6);
+                    entries_of
+                        .entry((*name).to_string())
+                        .or_default()
+                        .push((level, one, nomatch));
                 }
             }
             ["flush", _] => {
@@ -502,6 +625,19 @@ pub fn parse(text: &str, family: Family) -> Config {
                 .push(name.to_string());
         }
     }
+    for name in &with_nomatch {
+        if let Some(list) = entries_of.get_mut(name) {
+            sets.insert(name.clone(), paint_nomatch(list));
+        }
+    }
+    drop(entries_of);
+    // sorted, so a target can be told a user chain by binary search
+    for list in names.values_mut() {
+        list.sort_unstable();
+        list.dedup();
+    }
+    // chain name -> position in `chains`
+    let mut chain_at: HashMap<String, usize> = HashMap::new();
     let no_names = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = n + 1;
@@ -511,7 +647,7 @@ pub fn parse(text: &str, family: Family) -> Config {
         }
         if let Some(t) = l.strip_prefix('*') {
             table = t.trim().to_string();
-            if !EVALUATED_TABLES.contains(&table.as_str()) {
+            if !EVALUATED_TABLES.contains(&table.as_str()) && table != "nat" {
                 notes.push(format!(
                     "table `{table}` (line {line}) does not filter forwarding and was not evaluated"
                 ));
@@ -519,6 +655,11 @@ pub fn parse(text: &str, family: Family) -> Config {
             continue;
         }
         if l == "COMMIT" {
+            continue;
+        }
+        if table == "nat" {
+            let table_names = names.get(&table).unwrap_or(&no_names);
+            nat_line(l, line, family, table_names, &sets, &mut nat, &mut unparsed);
             continue;
         }
         if !EVALUATED_TABLES.contains(&table.as_str()) {
@@ -551,7 +692,8 @@ pub fn parse(text: &str, family: Family) -> Config {
                         }
                     }
                     let name = qualified(&table, name);
-                    if !chains.iter().any(|c| c.name == name) {
+                    if !chain_at.contains_key(&name) {
+                        chain_at.insert(name.clone(), chains.len());
                         chains.push(Chain {
                             name,
                             rules: Vec::new(),
@@ -576,20 +718,31 @@ pub fn parse(text: &str, family: Family) -> Config {
                 ));
             }
             let table_names = names.get(&table).unwrap_or(&no_names);
-            parse_rule(&w, Location::line(line, l), family, table_names, &sets)
+            parse_rule_in(
+                &w,
+                Location::line(line, l),
+                family,
+                table_names,
+                &sets,
+                &expiring,
+            )
         });
         match parsed {
             Ok((chain, mut rule)) => {
                 // a jump stays inside its table
-                let user = |t: &str| names.get(&table).is_some_and(|n| n.iter().any(|x| x == t));
+                let user = |t: &str| {
+                    names
+                        .get(&table)
+                        .is_some_and(|n| n.binary_search_by(|x| x.as_str().cmp(t)).is_ok())
+                };
                 rule.action = match rule.action {
                     Action::Jump(t) if user(&t) => Action::Jump(qualified(&table, &t)),
                     Action::Goto(t) if user(&t) => Action::Goto(qualified(&table, &t)),
                     a => a,
                 };
-                match chains
-                    .iter_mut()
-                    .find(|c| c.name == qualified(&table, &chain))
+                match chain_at
+                    .get(&qualified(&table, &chain))
+                    .map(|&i| &mut chains[i])
                 {
                     Some(c) => c.rules.push(rule),
                     None => unparsed.push(Unparsed {
@@ -608,7 +761,7 @@ pub fn parse(text: &str, family: Family) -> Config {
                 });
                 if let Some(c) = chain.and_then(|name| {
                     let name = qualified(&table, &name);
-                    chains.iter_mut().find(|c| c.name == name)
+                    chain_at.get(&name).map(|&i| &mut chains[i])
                 }) {
                     let mut r = Rule::new(Location::line(line, l), Action::Jump("?".into()));
                     r.uncertain = Some(why.clone());
@@ -633,6 +786,7 @@ pub fn parse(text: &str, family: Family) -> Config {
                 oif: None,
                 policy_accept: accept,
                 policy_at: at,
+                first_packet_only: false,
             });
         }
     }
@@ -653,8 +807,234 @@ pub fn parse(text: &str, family: Family) -> Config {
         unparsed,
         families: vec![family],
         notes,
-        nat: Vec::new(),
+        nat,
+        chain_index: Default::default(),
     }
+}
+
+/// One line of the `*nat` table. PREROUTING rules rewrite destinations, POSTROUTING rules
+/// sources; OUTPUT and INPUT do not see forwarded packets. A rule portplan cannot read, a jump,
+/// or an ACCEPT/RETURN (which stops translation for what it matches) becomes a translation marked
+/// uncertain over what it matches, so the flows it could touch are uncertain.
+fn nat_line(
+    l: &str,
+    line: usize,
+    family: Family,
+    chain_names: &[String],
+    sets: &Sets,
+    out: &mut Vec<Nat>,
+    unparsed: &mut Vec<Unparsed>,
+) {
+    let at = Location::line(line, l);
+    if l.starts_with(':') {
+        return;
+    }
+    let w = match words(l) {
+        Ok(w) => w,
+        Err(why) => {
+            unparsed.push(Unparsed {
+                line,
+                text: l.into(),
+                why: why.clone(),
+            });
+            out.push(unread_nat(at, NatKind::Destination, family, why.clone()));
+            out.push(unread_nat(
+                Location::line(line, l),
+                NatKind::Source,
+                family,
+                why,
+            ));
+            return;
+        }
+    };
+    let chain = w
+        .iter()
+        .position(|x| x == "-A" || x == "--append")
+        .and_then(|i| w.get(i + 1))
+        .cloned()
+        .unwrap_or_default();
+    let kind = match chain.as_str() {
+        "PREROUTING" => NatKind::Destination,
+        "POSTROUTING" => NatKind::Source,
+        "OUTPUT" | "INPUT" => return,
+        // user chains are reached through jumps, which are uncertain themselves
+        c if chain_names.iter().any(|n| n == c) => return,
+        _ => {
+            unparsed.push(Unparsed {
+                line,
+                text: l.into(),
+                why: format!("chain `{chain}` was not declared in the nat table"),
+            });
+            return;
+        }
+    };
+    // the match part ends at the target; the rest are the target's options
+    let j = w
+        .iter()
+        .position(|x| x == "-j" || x == "--jump" || x == "-g" || x == "--goto");
+    let (matching, target) = match j {
+        Some(j) => (&w[..j], &w[j + 1..]),
+        None => (&w[..], &w[w.len()..]),
+    };
+    let mut rule = match parse_rule(matching, at.clone(), family, chain_names, sets) {
+        Ok((_, r)) => r,
+        Err(why) => {
+            unparsed.push(Unparsed {
+                line,
+                text: l.into(),
+                why: why.clone(),
+            });
+            out.push(unread_nat(at, kind, family, why));
+            return;
+        }
+    };
+    rule.action = Action::Continue;
+    let opt = |name: &str| -> Vec<&String> {
+        target
+            .windows(2)
+            .filter(|p| p[0] == name)
+            .map(|p| &p[1])
+            .collect()
+    };
+    let mut nat = Nat {
+        kind,
+        matches: rule,
+        to: None,
+        to_ports: None,
+        one_to_one: false,
+    };
+    let mut why: Option<String> = None;
+    match target.first().map(String::as_str) {
+        None => return, // counts only
+        Some("DNAT") | Some("SNAT") => {
+            let want = if target[0] == "DNAT" {
+                NatKind::Destination
+            } else {
+                NatKind::Source
+            };
+            let key = if want == NatKind::Destination {
+                "--to-destination"
+            } else {
+                "--to-source"
+            };
+            if want != kind {
+                why = Some(format!("{} in {chain} (iptables refuses it)", target[0]));
+            } else {
+                match opt(key).as_slice() {
+                    [one] => match nat_to(one, family) {
+                        Ok((set, ports)) => {
+                            nat.to = Some(set);
+                            nat.to_ports = ports;
+                        }
+                        Err(e) => why = Some(e),
+                    },
+                    [] => why = Some(format!("{} without {key}", target[0])),
+                    _ => why = Some(format!("several {key} (round robin)")),
+                }
+            }
+        }
+        Some("MASQUERADE") => {
+            if kind != NatKind::Source {
+                why = Some(format!("MASQUERADE in {chain} (iptables refuses it)"));
+            } else {
+                nat.kind = NatKind::Masquerade;
+                nat.to = Some(AddrSet::default());
+            }
+        }
+        Some("REDIRECT") => {
+            if kind != NatKind::Destination {
+                why = Some(format!("REDIRECT in {chain} (iptables refuses it)"));
+            } else {
+                // to the firewall itself: no forwarded packet reaches a server
+                nat.to = Some(AddrSet::default());
+            }
+        }
+        Some("NETMAP") => match opt("--to").as_slice() {
+            [one] => match one.parse::<ipnet::IpNet>() {
+                Ok(net) if (family == Family::V4) == net.addr().is_ipv4() => {
+                    let mut set = AddrSet::default();
+                    set.push_net(&net.trunc());
+                    nat.to = Some(set);
+                    nat.one_to_one = true;
+                }
+                _ => why = Some(format!("NETMAP target `{one}`")),
+            },
+            _ => why = Some("NETMAP without one --to".into()),
+        },
+        Some("ACCEPT") | Some("RETURN") => {
+            why = Some(format!(
+                "{} in a nat chain stops translation for what it matches",
+                target[0]
+            ))
+        }
+        Some(t) if CONTINUE_TARGETS.contains(&t) => return,
+        Some(t) if chain_names.iter().any(|c| c == t) => {
+            why = Some(format!("jump to nat chain `{t}` (not followed)"))
+        }
+        Some(t) => why = Some(format!("nat target `{t}`")),
+    }
+    if let Some(why) = why {
+        nat.to = None;
+        nat.matches.uncertain = Some(match nat.matches.uncertain.take() {
+            Some(u) => format!("{u}, {why}"),
+            None => why,
+        });
+    }
+    out.push(nat);
+}
+
+/// A nat line that could not be read: it may translate anything passing its chain.
+fn unread_nat(at: Location, kind: NatKind, family: Family, why: String) -> Nat {
+    let mut r = Rule::new(at, Action::Continue);
+    r.family = Some(family);
+    r.uncertain = Some(why);
+    Nat {
+        kind,
+        matches: r,
+        to: None,
+        to_ports: None,
+        one_to_one: false,
+    }
+}
+
+/// `--to-destination` / `--to-source`: `A`, `A-B`, `A:p`, `A:p-q`, `[v6]:p`.
+fn nat_to(text: &str, family: Family) -> Result<(AddrSet, Option<(u16, u16)>), String> {
+    let bad = || format!("translation target `{text}`");
+    let (addr, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (a, r) = rest.split_once(']').ok_or_else(bad)?;
+        (a, r.strip_prefix(':'))
+    } else if family == Family::V4 {
+        match text.split_once(':') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        }
+    } else {
+        (text, None)
+    };
+    let ports = match port {
+        None => None,
+        Some(p) => {
+            let (a, b) = match p.split_once('-') {
+                Some((a, b)) => (a, b),
+                None => (p, p),
+            };
+            let a: u16 = a.parse().map_err(|_| bad())?;
+            let b: u16 = b.parse().map_err(|_| bad())?;
+            Some((a.min(b), a.max(b)))
+        }
+    };
+    let mut set = AddrSet::default();
+    if addr.is_empty() {
+        return Err(bad());
+    }
+    if addr.contains('-') {
+        parse_range(addr, &mut set)?;
+    } else {
+        let ip: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+        set.push_net(&ip.into());
+    }
+    same_family(&set, family)?;
+    Ok((set, ports))
 }
 
 #[cfg(test)]
@@ -707,5 +1087,74 @@ mod tests {
         assert_eq!(c.unparsed.len(), 1);
         assert_eq!(c.unparsed[0].line, 10);
         assert!(!c.entries[0].policy_accept);
+    }
+}
+
+#[cfg(test)]
+mod nat_tests {
+    use super::*;
+
+    fn nat_of(rules: &str) -> Config {
+        parse(
+            &format!(
+                "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:MINE - [0:0]\n{rules}COMMIT\n*filter\n:FORWARD DROP [0:0]\nCOMMIT\n"
+            ),
+            Family::V4,
+        )
+    }
+
+    #[test]
+    fn nat_table_targets_become_translations() {
+        let c = nat_of(
+            "-A PREROUTING -i outside -d 203.0.113.12/32 -j DNAT --to-destination 172.16.10.12\n\
+             -A PREROUTING -i outside -d 203.0.113.13/32 -p tcp --dport 443 -j DNAT --to-destination 172.16.10.13:8443\n\
+             -A PREROUTING -d 198.51.100.0/24 -j NETMAP --to 172.16.20.0/24\n\
+             -A POSTROUTING -o outside -s 172.16.10.12/32 -j SNAT --to-source 203.0.113.12\n\
+             -A POSTROUTING -o outside -j MASQUERADE\n\
+             -A OUTPUT -j DNAT --to-destination 10.0.0.1\n",
+        );
+        assert!(c.unparsed.is_empty(), "{:?}", c.unparsed);
+        let kinds: Vec<NatKind> = c.nat.iter().map(|n| n.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                NatKind::Destination,
+                NatKind::Destination,
+                NatKind::Destination,
+                NatKind::Source,
+                NatKind::Masquerade
+            ]
+        );
+        assert!(c.nat.iter().all(|n| n.matches.uncertain.is_none()));
+        assert_eq!(c.nat[1].to_ports, Some((8443, 8443)));
+        assert!(c.nat[2].one_to_one && !c.nat[0].one_to_one);
+        assert_eq!(c.nat[0].matches.iif.as_ref().unwrap().name, "outside");
+        assert!(
+            !c.notes.iter().any(|n| n.contains("`nat`")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn nat_lines_portplan_cannot_follow_are_uncertain_translations() {
+        let c = nat_of(
+            "-A PREROUTING -d 203.0.113.12/32 -j ACCEPT\n\
+             -A PREROUTING -j MINE\n\
+             -A PREROUTING -m statistic --mode random --probability 0.5 -j DNAT --to-destination 172.16.10.1\n\
+             -A POSTROUTING -j DNAT --to-destination 172.16.10.1\n\
+             -A PREROUTING -d 203.0.113.12/32 -j DNAT --to-destination nowhere\n\
+             -A PREROUTING -d not-an-address -j DNAT --to-destination 172.16.10.1\n",
+        );
+        assert_eq!(c.nat.len(), 6, "{:?}", c.nat);
+        for n in &c.nat {
+            assert!(n.matches.uncertain.is_some(), "{:?}", n.matches.at);
+        }
+        assert_eq!(
+            c.unparsed.len(),
+            1,
+            "the unreadable address: {:?}",
+            c.unparsed
+        );
     }
 }

@@ -6,6 +6,7 @@ pub mod asa;
 pub mod eval;
 pub mod iptables;
 pub mod model;
+pub mod nat;
 pub mod nft;
 pub mod report;
 pub mod space;
@@ -137,4 +138,84 @@ pub fn parse(format: Format, text: &str) -> Result<model::Config, Unreadable> {
         return Err(nothing());
     }
     Ok(config)
+}
+
+/// `text` with every control character shown as an escape (`\n`, `\t`, `\x1b`, `\u{202e}`), so
+/// that configuration text echoed to a terminal can neither move the cursor, recolour, hide
+/// output nor forge lines of the report. Bidirectional-text overrides are escaped too.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && bad(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if bad(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A copy of `audit` whose every text (configuration lines, names, reasons, notes) is passed
+/// through [`visible`]: what the text output shows. The JSON output escapes by itself.
+pub fn for_terminal(audit: &report::Audit) -> report::Audit {
+    let v = |s: &str| visible(s).into_owned();
+    let loc = |l: &model::Location| model::Location {
+        line: l.line,
+        text: v(&l.text),
+    };
+    let mut a = audit.clone();
+    a.firewall = v(&a.firewall);
+    for r in &mut a.rules {
+        r.rows = v(&r.rows);
+        r.service = v(&r.service);
+        r.ingress = v(&r.ingress);
+        r.egress = v(&r.egress);
+        for p in &mut r.parts {
+            p.what = p.what.iter().map(|w| v(w)).collect();
+            p.by = p.by.iter().map(loc).collect();
+        }
+    }
+    for e in &mut a.overexposure {
+        e.ingress = v(&e.ingress);
+        e.egress = v(&e.egress);
+        e.by = loc(&e.by);
+        e.what = e.what.iter().map(|w| v(w)).collect();
+    }
+    for u in &mut a.unparsed {
+        u.text = v(&u.text);
+        u.why = v(&u.why);
+    }
+    for p in &mut a.partly_read {
+        p.at = loc(&p.at);
+        p.why = v(&p.why);
+    }
+    a.notes = a.notes.iter().map(|n| v(n)).collect();
+    for f in &mut a.nat {
+        f.at = f.at.iter().map(loc).collect();
+        f.detail = v(&f.detail);
+        f.plan = f.plan.as_deref().map(v);
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        assert_eq!(visible("plain text"), "plain text");
+        assert_eq!(visible("a\x1b[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(visible("x\ny\x07"), "x\\ny\\x07");
+        assert_eq!(visible("\u{9b}31m"), "\\u{9b}31m");
+        assert_eq!(visible("abc\u{202e}def"), "abc\\u{202e}def");
+    }
 }

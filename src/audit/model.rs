@@ -129,6 +129,12 @@ pub struct Rule {
     pub dport: Option<PortMatch>,
     /// Whether the rule's connection-state match admits a new connection (`None`: no state match).
     pub new_connections: Option<bool>,
+    /// Whether the rule's connection-state match admits a packet of an established connection
+    /// (`None`: no state match).
+    pub established: Option<bool>,
+    /// A TCP flags match: `(mask, compare, negated)` matches when `flags & mask == compare`
+    /// (inverted when negated). iptables `--syn` is `(SYN|RST|ACK|FIN, SYN, false)`.
+    pub tcp_flags: Option<(u8, u8, bool)>,
     pub action: Action,
     /// Set when part of the rule could not be interpreted; its match is then only "maybe".
     pub uncertain: Option<String>,
@@ -150,6 +156,8 @@ impl Rule {
             proto: None,
             dport: None,
             new_connections: None,
+            established: None,
+            tcp_flags: None,
             action,
             uncertain: None,
             cache: Default::default(),
@@ -216,12 +224,20 @@ impl Rule {
         }
     }
 
-    /// Whether the rule can match a new connection of this family between these interfaces.
-    pub fn applies(&self, family: Family, iif: &str, oif: &str) -> bool {
+    /// Whether the rule can match this kind of packet of this family between these interfaces.
+    pub fn applies(&self, family: Family, iif: &str, oif: &str, packet: Packet) -> bool {
+        let state = if packet.established {
+            self.established
+        } else {
+            self.new_connections
+        };
         self.family.is_none_or(|f| f == family)
             && self.iif.as_ref().is_none_or(|m| m.matches(iif))
             && self.oif.as_ref().is_none_or(|m| m.matches(oif))
-            && self.new_connections != Some(false)
+            && state != Some(false)
+            && self
+                .tcp_flags
+                .is_none_or(|(mask, cmp, neg)| (packet.tcp_flags & mask == cmp) != neg)
     }
 
     /// The packets of one family the rule matches, as a region (computed once per family).
@@ -254,6 +270,45 @@ impl Rule {
         }
         Region(boxes)
     }
+}
+
+/// TCP header flag bits, as the kernel numbers them.
+pub mod tcp {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECE: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
+}
+
+/// Which packet of a connection is evaluated: its connection-tracking state and, for TCP, its
+/// flags. A flow works only when its first packet (a new connection, SYN), the server's first
+/// reply (established, SYN+ACK) and the packets after (established, ACK) all pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Packet {
+    pub established: bool,
+    pub tcp_flags: u8,
+}
+
+impl Packet {
+    /// The first packet of a new connection.
+    pub const NEW: Packet = Packet {
+        established: false,
+        tcp_flags: tcp::SYN,
+    };
+    /// The server's first reply.
+    pub const SYN_ACK: Packet = Packet {
+        established: true,
+        tcp_flags: tcp::SYN | tcp::ACK,
+    };
+    /// Any later packet of the connection, either way.
+    pub const ACK: Packet = Packet {
+        established: true,
+        tcp_flags: tcp::ACK,
+    };
 }
 
 /// `full − set` for inclusive intervals.
@@ -301,6 +356,8 @@ pub struct Entry {
     /// What happens to a packet that falls off the end: accept (`true`) or drop.
     pub policy_accept: bool,
     pub policy_at: Location,
+    /// The chain sees only the first packet of a connection (an nftables chain of type nat).
+    pub first_packet_only: bool,
 }
 
 /// A line the parser could not use.
@@ -324,6 +381,8 @@ pub struct Config {
     /// Address translations the configuration performs on forwarded packets, in the order the
     /// device applies them (destination NAT before filtering, source NAT after).
     pub nat: Vec<Nat>,
+    /// Chain name -> position in `chains`, built on first look-up.
+    pub chain_index: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 /// Which address a translation rewrites.
@@ -348,11 +407,23 @@ pub struct Nat {
     pub to: Option<AddrSet>,
     /// The port (range) the destination or source port is rewritten to, when it is.
     pub to_ports: Option<(u16, u16)>,
+    /// `to` is one aligned network and each address keeps its host part (iptables NETMAP, an ASA
+    /// static NAT between networks of one size): `a` becomes `to.start + a mod |to|`. Otherwise
+    /// every matched address becomes `to` (one address) or one of its addresses.
+    pub one_to_one: bool,
 }
 
 impl Config {
+    /// The chain of that name (the first one, should two share it), by hash look-up.
     pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.chains.iter().find(|c| c.name == name)
+        let index = self.chain_index.get_or_init(|| {
+            let mut m = std::collections::HashMap::with_capacity(self.chains.len());
+            for (i, c) in self.chains.iter().enumerate() {
+                m.entry(c.name.clone()).or_insert(i);
+            }
+            m
+        });
+        index.get(name).map(|&i| &self.chains[i])
     }
 }
 

@@ -4,7 +4,10 @@
 
 use super::eval::{self, Fate, Piece};
 use super::model::{Config, Location, Unparsed};
-use super::space::{PROTO_ALL, PROTO_TCP, PROTO_UDP, PacketBox, Region, net_interval, value_addr};
+use super::space::{
+    PROTO_ALL, PROTO_TCP, PROTO_UDP, PacketBox, Product, Region, net_interval, normalize,
+    value_addr,
+};
 use crate::catalog::Transport;
 use crate::plan::{Family, Plan, Rule};
 use crate::topology::Topology;
@@ -30,6 +33,8 @@ pub struct Part {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleAudit {
+    /// The planned rule's id; JSON shows it as the plan does (`r12`).
+    #[serde(serialize_with = "crate::plan::rule_tag_of")]
     pub rule: usize,
     pub rows: String,
     pub service: String,
@@ -42,8 +47,20 @@ pub struct RuleAudit {
     pub parts: Vec<Part>,
 }
 
+/// What an [`Exposure`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExposureKind {
+    /// Legitimate sources of the ingress side reach more than the plan asks for.
+    Opening,
+    /// Packets arriving on the ingress with a source address that routing puts behind another
+    /// interface are let in (no anti-spoofing); one per ingress interface.
+    SpoofedSource,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Exposure {
+    pub kind: ExposureKind,
     pub ingress: String,
     pub egress: String,
     pub egress_zone: String,
@@ -72,6 +89,9 @@ pub struct Audit {
     pub unparsed: Vec<Unparsed>,
     pub partly_read: Vec<PartlyRead>,
     pub notes: Vec<String>,
+    /// The plan's static NAT against the configuration's translations (see [`super::nat`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nat: Vec<super::nat::NatFinding>,
 }
 
 impl Audit {
@@ -91,24 +111,79 @@ fn family_bound(family: Family) -> u128 {
     }
 }
 
-/// The packets a planned rule stands for.
-pub fn rule_region(rule: &Rule) -> Region {
+/// The addresses one end of a planned rule stands for, as sorted, disjoint intervals. A member
+/// that is a whole network of its zone (how the plan writes `any`) stands for the zone's space as
+/// routing sees it: the more specific networks of other zones are not part of it
+/// ([`Topology::zone_space`]), so `any` on the internet side never holds a perimeter address.
+fn group_space(
+    group: &crate::plan::Group,
+    topology: &Topology,
+    family: Family,
+) -> Vec<(u128, u128)> {
+    let zone_nets = topology
+        .zone(&group.zone)
+        .map(|z| z.networks.as_slice())
+        .unwrap_or(&[]);
+    let space = std::cell::OnceCell::new();
+    let mut out = Vec::new();
+    for m in group
+        .members
+        .iter()
+        .filter(|m| Family::of(&m.net) == family)
+    {
+        let (a, b) = net_interval(&m.net);
+        if m.host == group.zone && zone_nets.contains(&m.net) {
+            let space = space.get_or_init(|| topology.zone_space(&group.zone, family));
+            out.extend(
+                space
+                    .iter()
+                    .filter(|x: &&(u128, u128)| x.0 <= b && x.1 >= a)
+                    .map(|x| (x.0.max(a), x.1.min(b))),
+            );
+        } else {
+            out.push((a, b));
+        }
+    }
+    normalize(out)
+}
+
+/// The packets a planned rule stands for, as one product of interval sets.
+pub fn rule_product(rule: &Rule, topology: &Topology) -> Product {
     let proto = match rule.transport {
         Transport::Tcp => PROTO_TCP,
         Transport::Udp => PROTO_UDP,
     };
+    Product {
+        src: group_space(&rule.source, topology, rule.family),
+        dst: group_space(&rule.destination, topology, rule.family),
+        proto,
+        port: vec![(rule.ports.start, rule.ports.end)],
+    }
+}
+
+/// The packets a planned rule stands for, as disjoint boxes (the cross product of its product).
+pub fn rule_region(rule: &Rule, topology: &Topology) -> Region {
+    product_region(&rule_product(rule, topology))
+}
+
+fn product_region(p: &Product) -> Region {
     let mut boxes = Vec::new();
-    for s in &rule.source.members {
-        for d in &rule.destination.members {
-            boxes.push(PacketBox {
-                src: net_interval(&s.net),
-                dst: net_interval(&d.net),
-                proto,
-                port: (rule.ports.start, rule.ports.end),
-            });
+    if p.proto == 0 {
+        return Region(boxes);
+    }
+    for &src in &p.src {
+        for &dst in &p.dst {
+            for &port in &p.port {
+                boxes.push(PacketBox {
+                    src,
+                    dst,
+                    proto: p.proto,
+                    port,
+                });
+            }
         }
     }
-    Region::union_of(boxes)
+    Region(boxes)
 }
 
 /// An address interval as people write it: one address, a prefix, or `a-b`.
@@ -143,45 +218,80 @@ fn proto_text(bits: u8) -> String {
     }
 }
 
-/// Describes boxes relative to `whole` (address spans that equal the whole's are left out).
-fn describe(region: &Region, whole: &Region, family: Family) -> Vec<String> {
-    let span = |f: fn(&PacketBox) -> (u128, u128)| -> (u128, u128) {
-        let lo = whole.0.iter().map(|b| f(b).0).min().unwrap_or(0);
-        let hi = whole.0.iter().map(|b| f(b).1).max().unwrap_or(0);
-        (lo, hi)
-    };
-    let (src_all, dst_all) = (span(|b| b.src), span(|b| b.dst));
-    let ports_all = (
-        whole.0.iter().map(|b| b.port.0).min().unwrap_or(0),
-        whole.0.iter().map(|b| b.port.1).max().unwrap_or(0),
-    );
+/// An inclusive address interval.
+type Interval = (u128, u128);
+/// Protocols, port range and one end of a group of boxes.
+type Shape<T> = (u8, (u16, u16), T);
+
+/// One end of a planned rule as it reads in a verdict: `any in <zone>` for the zone's whole space,
+/// otherwise its address ranges.
+fn end_text(
+    set: &[(u128, u128)],
+    whole: &[(u128, u128)],
+    group: &crate::plan::Group,
+    family: Family,
+) -> String {
+    if set == whole && group.members.iter().any(|m| m.host == group.zone) {
+        format!("any in {}", group.zone)
+    } else {
+        space_text(set, family)
+    }
+}
+
+/// Describes the boxes of a planned rule's region: per protocol and ports, which sources to which
+/// destinations (an end that is the rule's whole `any` reads as `any in <zone>`).
+fn describe(region: &Region, rule: &Rule, whole: &Product) -> Vec<String> {
+    // lines shown per verdict part; the rest is counted
+    const SHOWN: usize = 8;
+    let family = rule.family;
+    // (proto, port, src) -> destinations
+    // (first-seen order, found by a hash map: a region may hold 100,000 boxes)
+    let mut by_src: Vec<(Shape<Interval>, Vec<Interval>)> = Vec::new();
+    let mut at: std::collections::HashMap<Shape<Interval>, usize> = Default::default();
+    for b in &region.0 {
+        let key = (b.proto, b.port, b.src);
+        match at.get(&key) {
+            Some(&i) => by_src[i].1.push(b.dst),
+            None => {
+                at.insert(key, by_src.len());
+                by_src.push((key, vec![b.dst]));
+            }
+        }
+    }
+    // (proto, port, destinations) -> sources
+    let mut by_dst: Vec<(Shape<Vec<Interval>>, Vec<Interval>)> = Vec::new();
+    let mut at: std::collections::HashMap<Shape<Vec<Interval>>, usize> = Default::default();
+    for ((proto, port, src), dsts) in by_src {
+        let key = (proto, port, normalize(dsts));
+        match at.get(&key) {
+            Some(&i) => by_dst[i].1.push(src),
+            None => {
+                at.insert(key.clone(), by_dst.len());
+                by_dst.push((key, vec![src]));
+            }
+        }
+    }
     let mut out: Vec<String> = Vec::new();
     let mut seen: std::collections::HashSet<String> = Default::default();
-    for b in &region.0 {
-        let mut text = proto_text(b.proto);
-        if b.port != (0, u16::MAX) || ports_all != (0, u16::MAX) {
-            if b.port.0 == b.port.1 {
-                text.push_str(&format!(" {}", b.port.0));
-            } else {
-                text.push_str(&format!(" {}-{}", b.port.0, b.port.1));
-            }
-        } else {
+    for ((proto, port, dsts), srcs) in by_dst {
+        let mut text = proto_text(proto);
+        if port.0 == port.1 {
+            text.push_str(&format!(" {}", port.0));
+        } else if port == (0, u16::MAX) {
             text.push_str(" any port");
+        } else {
+            text.push_str(&format!(" {}-{}", port.0, port.1));
         }
-        if b.src != src_all
-            || whole.0.len() > 1 && b.src.0 != b.src.1
-            || b.src == (0, family_bound(family))
-        {
-            text.push_str(&format!(" from {}", interval_text(b.src, family)));
-        }
-        if b.dst != dst_all || whole.0.len() > 1 {
-            text.push_str(&format!(" to {}", interval_text(b.dst, family)));
-        }
+        let srcs = normalize(srcs);
+        text.push_str(&format!(
+            " from {} to {}",
+            end_text(&srcs, &whole.src, &rule.source, family),
+            end_text(&dsts, &whole.dst, &rule.destination, family)
+        ));
         if seen.insert(text.clone()) {
             out.push(text);
         }
     }
-    const SHOWN: usize = 8;
     if out.len() > SHOWN {
         let more = out.len() - SHOWN;
         out.truncate(SHOWN);
@@ -190,24 +300,151 @@ fn describe(region: &Region, whole: &Region, family: Family) -> Vec<String> {
     out
 }
 
-/// The bounding shape of a region: protocols, port span, source and destination spans, and how
-/// many (source, destination, port) combinations it holds.
-fn outline(region: &Region, family: Family) -> String {
-    let proto = region.0.iter().fold(0u8, |a, b| a | b.proto);
-    let lo = |f: fn(&PacketBox) -> (u128, u128)| region.0.iter().map(|b| f(b).0).min().unwrap_or(0);
-    let hi = |f: fn(&PacketBox) -> (u128, u128)| region.0.iter().map(|b| f(b).1).max().unwrap_or(0);
-    let p_lo = region.0.iter().map(|b| b.port.0).min().unwrap_or(0);
-    let p_hi = region.0.iter().map(|b| b.port.1).max().unwrap_or(0);
-    let mut ports_seen: Vec<(u16, u16)> = region.0.iter().map(|b| b.port).collect();
-    ports_seen.sort();
-    // merge overlapping or touching port intervals
-    let mut distinct: Vec<(u16, u16)> = Vec::new();
-    for p in ports_seen {
-        match distinct.last_mut() {
-            Some(last) if u32::from(p.0) <= u32::from(last.1) + 1 => last.1 = last.1.max(p.1),
-            _ => distinct.push(p),
+/// Packets that share everything but their source: a list of source intervals (sorted, disjoint)
+/// times one destination × protocol × port box (whose own `src` is not used). A region whose
+/// boxes differ only in source — what a long rule list leaves — is a handful of these, so
+/// subtracting a planned rule splits a few source lists instead of every box.
+struct SourceSet {
+    src: Vec<Interval>,
+    rest: PacketBox,
+}
+
+impl SourceSet {
+    fn size(&self) -> u128 {
+        let n: u128 = self
+            .src
+            .iter()
+            .map(|(a, b)| (b - a).saturating_add(1))
+            .fold(0, u128::saturating_add);
+        PacketBox {
+            src: (0, 0),
+            ..self.rest
+        }
+        .size()
+        .saturating_mul(n)
+    }
+}
+
+/// A region as source sets, one per distinct (destination, protocols, ports).
+fn source_sets(region: Region) -> Vec<SourceSet> {
+    let mut sets: Vec<SourceSet> = Vec::new();
+    let mut at: std::collections::HashMap<Shape<Interval>, usize> = Default::default();
+    for b in region.0 {
+        let key = (b.proto, b.port, b.dst);
+        match at.get(&key) {
+            Some(&i) => sets[i].src.push(b.src),
+            None => {
+                at.insert(key, sets.len());
+                sets.push(SourceSet {
+                    src: vec![b.src],
+                    rest: b,
+                });
+            }
         }
     }
+    for s in &mut sets {
+        s.src = normalize(std::mem::take(&mut s.src));
+    }
+    sets
+}
+
+/// `a ∩ b` and `a − b` for sorted, disjoint interval lists, in one merge.
+fn meet_and_rest(a: &[Interval], b: &[Interval]) -> (Vec<Interval>, Vec<Interval>) {
+    let (mut inside, mut outside) = (Vec::new(), Vec::new());
+    let mut j = 0;
+    for &(lo, hi) in a {
+        let mut next = Some(lo);
+        while j < b.len() && b[j].1 < lo {
+            j += 1;
+        }
+        let mut k = j;
+        while let Some(n) = next
+            && k < b.len()
+            && b[k].0 <= hi
+        {
+            let (x, y) = b[k];
+            if x > n {
+                outside.push((n, x - 1));
+            }
+            inside.push((x.max(n), y.min(hi)));
+            next = if y >= hi { None } else { Some(y + 1) };
+            k += 1;
+        }
+        if let Some(n) = next
+            && n <= hi
+        {
+            outside.push((n, hi));
+        }
+    }
+    (inside, outside)
+}
+
+/// Source sets minus what one planned rule stands for: the sources outside the rule's keep their
+/// box, those inside keep the box minus the rule's destinations, protocol and ports.
+fn minus_planned(sets: Vec<SourceSet>, p: &Product) -> Vec<SourceSet> {
+    let rest_of = Product {
+        src: vec![(0, 0)],
+        dst: p.dst.clone(),
+        proto: p.proto,
+        port: p.port.clone(),
+    };
+    let mut out = Vec::with_capacity(sets.len());
+    for s in sets {
+        let probe = PacketBox {
+            src: (0, 0),
+            ..s.rest
+        };
+        if !rest_of.touches(&probe) {
+            out.push(s);
+            continue;
+        }
+        let (inside, outside) = meet_and_rest(&s.src, &p.src);
+        if inside.is_empty() {
+            out.push(s);
+            continue;
+        }
+        if !outside.is_empty() {
+            out.push(SourceSet {
+                src: outside,
+                rest: s.rest,
+            });
+        }
+        // a box minus a product of three short lists: a few pieces, never too many
+        let (_, miss) = rest_of.split(&probe, usize::MAX).expect("no limit was set");
+        for rest in miss {
+            out.push(SourceSet {
+                src: inside.clone(),
+                rest,
+            });
+        }
+    }
+    out
+}
+
+/// The shape of what was found, as a reader wants it: protocols, ports, sources, destinations and
+/// how many (source, destination, port) combinations it holds. `ends` names the whole source and
+/// destination spaces searched (`any in internet`), so an end that covers all of one reads as its
+/// name.
+fn outline(
+    sets: &[SourceSet],
+    family: Family,
+    beyond: &str,
+    ends: [(&[(u128, u128)], &str); 2],
+) -> String {
+    let proto = sets.iter().fold(0u8, |a, s| a | s.rest.proto);
+    let end = |set: Vec<Interval>, (whole, name): (&[(u128, u128)], &str)| {
+        let set = normalize(set);
+        if set == whole {
+            name.to_string()
+        } else {
+            space_text(&set, family)
+        }
+    };
+    let srcs: Vec<Interval> = sets.iter().flat_map(|s| s.src.iter().copied()).collect();
+    let dsts: Vec<Interval> = sets.iter().map(|s| s.rest.dst).collect();
+    let p_lo = sets.iter().map(|s| s.rest.port.0).min().unwrap_or(0);
+    let p_hi = sets.iter().map(|s| s.rest.port.1).max().unwrap_or(0);
+    let distinct = normalize(sets.iter().map(|s| s.rest.port).collect());
     let one = |(a, b): (u16, u16)| {
         if a == b {
             a.to_string()
@@ -231,52 +468,92 @@ fn outline(region: &Region, family: Family) -> String {
     } else {
         format!("ports {p_lo}-{p_hi}")
     };
-    let size = region.size();
+    let size = sets
+        .iter()
+        .map(SourceSet::size)
+        .fold(0u128, u128::saturating_add);
     let amount = if size > 1u128 << 60 {
         "an enormous number of".to_string()
     } else {
         size.to_string()
     };
     format!(
-        "{} {ports} from {} to {} ({amount} address/port combinations beyond the plan)",
+        "{} {ports} from {} to {} ({amount} address/port combinations {beyond})",
         proto_text(proto),
-        interval_text((lo(|b| b.src), hi(|b| b.src)), family),
-        interval_text((lo(|b| b.dst), hi(|b| b.dst)), family),
+        end(srcs, ends[0]),
+        end(dsts, ends[1]),
     )
 }
 
-fn parts_of(pieces: &[Piece], whole: &Region, family: Family) -> Vec<Part> {
+fn parts_of(pieces: &[Piece], rule: &Rule, whole: &Product) -> Vec<Part> {
     // group pieces that share verdict and deciding locations
     let mut groups: Vec<(&'static str, Vec<Location>, Region)> = Vec::new();
+    // (verdict, deciding locations) -> its group: one hash look-up per piece, not a scan
+    let mut index: std::collections::HashMap<(&'static str, Vec<Location>), usize> =
+        Default::default();
     for p in pieces {
         let (verdict, by) = match &p.fate {
             Fate::Allowed(at) => ("allowed", vec![at.clone()]),
             Fate::Denied(at) => ("denied", vec![at.clone()]),
             Fate::Uncertain(at) => ("uncertain", at.clone()),
         };
-        match groups
-            .iter_mut()
-            .find(|(v, b, _)| *v == verdict && *b == by)
-        {
-            Some(g) => g.2.0.extend(p.region.0.iter().copied()),
-            None => groups.push((verdict, by, p.region.clone())),
+        match index.entry((verdict, by)) {
+            std::collections::hash_map::Entry::Occupied(g) => {
+                groups[*g.get()].2.0.extend(p.region.0.iter().copied())
+            }
+            std::collections::hash_map::Entry::Vacant(g) => {
+                groups.push((verdict, g.key().1.clone(), p.region.clone()));
+                g.insert(groups.len() - 1);
+            }
         }
     }
+    // a rule decided by thousands of lines (a blocklist) is shown with the first of them and one
+    // summary part per verdict for the rest, not thousands of parts
+    const PARTS: usize = 24;
+    let mut rest: Vec<(&'static str, Vec<Location>, Region, usize)> = Vec::new();
+    if groups.len() > PARTS {
+        for (verdict, by, region) in groups.split_off(PARTS) {
+            match rest.iter_mut().find(|r| r.0 == verdict) {
+                Some(r) => {
+                    r.2.0.extend(region.0);
+                    r.3 += by.len();
+                }
+                None => rest.push((verdict, by, region, 0)),
+            }
+        }
+    }
+    let summarised = rest.into_iter().map(|(verdict, mut by, region, more)| {
+        if more > 0 {
+            by.push(Location {
+                line: None,
+                text: format!("and {more} more lines"),
+            });
+        }
+        (verdict, by, region)
+    });
     groups
         .into_iter()
+        .chain(summarised)
         .map(|(verdict, by, region)| Part {
             verdict,
-            what: describe(&region, whole, family),
+            what: describe(&region, rule, whole),
             by,
         })
         .collect()
 }
 
 /// Audits the plan's rules for `firewall` against `config`.
-fn audit_rules(plan: &Plan, firewall: &str, config: &Config) -> Vec<RuleAudit> {
+fn audit_rules(
+    plan: &Plan,
+    topology: &Topology,
+    firewall: &str,
+    config: &Config,
+    nat: &super::nat::Check,
+) -> Vec<RuleAudit> {
     let mut rules = Vec::new();
     for r in plan.rules_for(firewall) {
-        let whole = rule_region(r);
+        let product = rule_product(r, topology);
+        let whole = product_region(&product);
         let pieces = eval::evaluate(
             config,
             r.family,
@@ -284,6 +561,14 @@ fn audit_rules(plan: &Plan, firewall: &str, config: &Config) -> Vec<RuleAudit> {
             &r.egress_interface,
             whole.clone(),
         );
+        let pieces = eval::with_replies(
+            config,
+            r.family,
+            &r.ingress_interface,
+            &r.egress_interface,
+            pieces,
+        );
+        let pieces = nat.apply(r, pieces);
         let size = |f: &dyn Fn(&Fate) -> bool| -> u128 {
             pieces
                 .iter()
@@ -313,7 +598,7 @@ fn audit_rules(plan: &Plan, firewall: &str, config: &Config) -> Vec<RuleAudit> {
             transport: r.transport,
             ports: r.ports.to_string(),
             status,
-            parts: parts_of(&pieces, &whole, r.family),
+            parts: parts_of(&pieces, r, &product),
         });
     }
     rules
@@ -322,18 +607,22 @@ fn audit_rules(plan: &Plan, firewall: &str, config: &Config) -> Vec<RuleAudit> {
 /// Audits the plan's rules for `firewall` against `config`. The required flows and the search for
 /// openings beyond the plan run side by side (two threads over the same read-only configuration).
 pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) -> Audit {
+    let nat = super::nat::Check::new(topology, firewall, config);
     let (rules, (overexposure, notes)) = std::thread::scope(|scope| {
         let beyond = scope.spawn(|| {
             let mut notes = config.notes.clone();
             let found = overexposure(plan, topology, firewall, config, &mut notes);
             (found, notes)
         });
-        let rules = audit_rules(plan, firewall, config);
+        let rules = audit_rules(plan, topology, firewall, config, &nat);
         (
             rules,
             beyond.join().expect("overexposure search does not panic"),
         )
     });
+    let nat = nat.findings();
+    let mut notes = notes;
+    notes.extend(nat.iter().map(|f| f.note()));
     Audit {
         firewall: firewall.to_string(),
         format: config.format,
@@ -355,12 +644,26 @@ pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) 
             })
             .collect(),
         notes,
+        nat,
     }
 }
 
-/// Networks on one side of a firewall: the zone of that leg and every zone reached from it without
-/// crossing this firewall again.
-fn side_networks(
+/// The search for what `config` allows beyond the plan on its own (the part [`audit`] runs beside
+/// the planned rules): the findings and the notes it adds to the configuration's.
+pub fn overexposure_of(
+    plan: &Plan,
+    topology: &Topology,
+    firewall: &str,
+    config: &Config,
+) -> (Vec<Exposure>, Vec<String>) {
+    let mut notes = config.notes.clone();
+    let found = overexposure(plan, topology, firewall, config, &mut notes);
+    (found, notes)
+}
+
+/// Addresses on one side of a firewall, as routing sees them: the space of the zone of that leg
+/// and of every zone reached from it without crossing this firewall again (sorted, disjoint).
+fn side_space(
     topology: &Topology,
     firewall: &str,
     zone: &str,
@@ -374,24 +677,67 @@ fn side_networks(
                 .path(zone, &z.name)
                 .is_some_and(|hops| hops.iter().all(|h| h.firewall != firewall));
         if behind {
-            out.extend(
-                z.networks
-                    .iter()
-                    .filter(|n| crate::plan::Family::of(n) == family)
-                    .map(net_interval),
-            );
+            out.extend(topology.zone_space(&z.name, family));
         }
+    }
+    normalize(out)
+}
+
+/// Fragment budget of the overexposure pass: a configuration that breaks the protected space into
+/// more pieces is reported as too fragmented to analyse completely (see the audit's notes). The
+/// evaluator indexes pieces by source, so this bounds memory (about 100 bytes a piece), not time.
+pub const OVEREXPOSURE_BUDGET: usize = 400_000;
+
+/// Every (source, destination) pair of two interval lists, all protocols and ports.
+fn space_region(sources: &[(u128, u128)], destinations: &[(u128, u128)]) -> Region {
+    product_region(&Product {
+        src: sources.to_vec(),
+        dst: destinations.to_vec(),
+        proto: PROTO_ALL,
+        port: vec![(0, u16::MAX)],
+    })
+}
+
+/// `set − holes` for sorted, disjoint interval lists.
+fn without(set: &[(u128, u128)], holes: &[(u128, u128)]) -> Vec<(u128, u128)> {
+    let mut out = Vec::new();
+    for &(a, b) in set {
+        out.extend(super::model::complement(holes, (a, b)));
     }
     out
 }
 
-/// Fragment budget of the overexposure pass: a configuration that breaks the protected space into
-/// more pieces is reported as too fragmented to analyse completely (see the audit's notes).
-pub const OVEREXPOSURE_BUDGET: usize = 4_096;
+fn space_text(space: &[(u128, u128)], family: Family) -> String {
+    const SHOWN: usize = 4;
+    let mut parts: Vec<String> = space
+        .iter()
+        .take(SHOWN)
+        .map(|iv| interval_text(*iv, family))
+        .collect();
+    if space.len() > SHOWN {
+        parts.push(format!("and {} more ranges", space.len() - SHOWN));
+    }
+    parts.join(", ")
+}
 
-/// What the configuration allows into each protected zone beyond the plan: for every pair of the
-/// firewall's interfaces whose egress is not the internet, new connections from the networks on
-/// the ingress side to the networks on the egress side.
+/// Where the configuration lets packets with sources of another side in through one ingress.
+struct Spoofed {
+    by: Location,
+    certain: bool,
+    egress: String,
+    egress_zone: String,
+    family: Family,
+    what: Vec<String>,
+}
+
+/// What the configuration allows into each protected zone beyond the plan. For every pair of the
+/// firewall's interfaces whose egress is not the internet:
+/// - anti-spoofing: new connections arriving on the ingress with a source address that routing
+///   puts behind another interface of this firewall; one finding per ingress interface, naming the
+///   foreign source space and the first rule that lets such packets in;
+/// - openings: new connections from the legitimate sources of the ingress side (its zones'
+///   address space) to the egress side that no planned rule stands for, one finding per rule that
+///   accepts them.
 fn overexposure(
     plan: &Plan,
     topology: &Topology,
@@ -402,63 +748,134 @@ fn overexposure(
     let Some(fw) = topology.firewall(firewall) else {
         return Vec::new();
     };
+    let mut note_stop = |inp: &str, outp: &str, family: Family, at: &Location| {
+        let note = format!(
+            "{inp} -> {outp} ({family}): the search for openings beyond the plan stopped at {} (more than {OVEREXPOSURE_BUDGET} fragments); openings after that rule are not listed",
+            at.label()
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    };
     let mut out = Vec::new();
     for inp in &fw.interfaces {
-        for outp in &fw.interfaces {
-            let protected = topology
-                .zone(&outp.zone)
-                .is_some_and(|z| z.kind != crate::topology::ZoneKind::Internet);
-            if inp.name == outp.name || !protected {
-                continue;
-            }
-            for &family in &config.families {
-                let sources = side_networks(topology, firewall, &inp.zone, family);
-                let destinations = side_networks(topology, firewall, &outp.zone, family);
-                let mut space = Region::default();
-                for s in &sources {
-                    for d in &destinations {
-                        space.0.push(PacketBox {
-                            src: *s,
-                            dst: *d,
-                            proto: PROTO_ALL,
-                            port: (0, u16::MAX),
+        let mut spoofed: Vec<Spoofed> = Vec::new();
+        for &family in &config.families {
+            let legit = side_space(topology, firewall, &inp.zone, family);
+            let others: Vec<(u128, u128)> = normalize(
+                fw.interfaces
+                    .iter()
+                    .filter(|o| o.name != inp.name)
+                    .flat_map(|o| side_space(topology, firewall, &o.zone, family))
+                    .collect(),
+            );
+            let foreign = without(&others, &legit);
+            for outp in &fw.interfaces {
+                let protected = topology
+                    .zone(&outp.zone)
+                    .is_some_and(|z| z.kind != crate::topology::ZoneKind::Internet);
+                if inp.name == outp.name || !protected {
+                    continue;
+                }
+                let destinations = side_space(topology, firewall, &outp.zone, family);
+                if destinations.is_empty() {
+                    continue;
+                }
+                // sources that belong behind another interface
+                if !foreign.is_empty() {
+                    let pieces = eval::evaluate_within(
+                        config,
+                        family,
+                        &inp.name,
+                        &outp.name,
+                        space_region(&foreign, &destinations),
+                        OVEREXPOSURE_BUDGET,
+                    );
+                    let mut allowed: Vec<(Location, bool, Region)> = Vec::new();
+                    for piece in pieces {
+                        let (by, certain) = match piece.fate {
+                            Fate::Allowed(by) => (by, true),
+                            Fate::Uncertain(at) => match at.into_iter().next() {
+                                Some(first) if first.text.starts_with("evaluation stopped") => {
+                                    note_stop(&inp.name, &outp.name, family, &first);
+                                    continue;
+                                }
+                                Some(first) => (first, false),
+                                None => continue,
+                            },
+                            Fate::Denied(_) => continue,
+                        };
+                        match allowed
+                            .iter_mut()
+                            .find(|(b, c, _)| *b == by && *c == certain)
+                        {
+                            Some(g) => g.2.0.extend(piece.region.0),
+                            None => allowed.push((by, certain, piece.region)),
+                        }
+                    }
+                    // the first rule (in the file) that lets them in; a certain one before a maybe
+                    let first = allowed
+                        .iter()
+                        .min_by_key(|(by, certain, _)| (!certain, by.line.unwrap_or(usize::MAX)));
+                    if let Some((by, certain, _)) = first {
+                        // what is let in for certain (or, when nothing is, what may be)
+                        let mut all = Region::default();
+                        for (_, c, r) in &allowed {
+                            if c == certain {
+                                all.0.extend(r.0.iter().copied());
+                            }
+                        }
+                        spoofed.push(Spoofed {
+                            by: by.clone(),
+                            certain: *certain,
+                            egress: outp.name.clone(),
+                            egress_zone: outp.zone.clone(),
+                            family,
+                            what: vec![format!(
+                                "{} -> {} ({family}): {}",
+                                inp.name,
+                                outp.name,
+                                outline(
+                                    &source_sets(all),
+                                    family,
+                                    "with a foreign source",
+                                    [
+                                        (&foreign, "any foreign source"),
+                                        (&destinations, &format!("any in {}", outp.zone)),
+                                    ]
+                                )
+                            )],
                         });
                     }
                 }
-                if space.is_empty() {
+                // openings from the legitimate sources beyond the plan
+                if legit.is_empty() {
                     continue;
                 }
-                let planned = plan
+                let planned: Vec<Product> = plan
                     .rules_for(firewall)
                     .filter(|r| {
                         r.family == family
                             && r.ingress_interface == inp.name
                             && r.egress_interface == outp.name
                     })
-                    .flat_map(|r| rule_region(r).0);
-                let planned = Region::union_of(planned);
+                    .map(|r| rule_product(r, topology))
+                    .collect();
                 let pieces = eval::evaluate_within(
                     config,
                     family,
                     &inp.name,
                     &outp.name,
-                    space.clone(),
+                    space_region(&legit, &destinations),
                     OVEREXPOSURE_BUDGET,
                 );
+                let mut found: Vec<(Location, bool, Vec<SourceSet>)> = Vec::new();
                 for piece in pieces {
                     let (by, certain) = match piece.fate {
                         Fate::Allowed(by) => (by, true),
                         Fate::Uncertain(at) => match at.into_iter().next() {
                             Some(first) if first.text.starts_with("evaluation stopped") => {
-                                let note = format!(
-                                    "{} -> {} ({family}): the search for openings beyond the plan stopped at {} (more than {OVEREXPOSURE_BUDGET} fragments); openings after that rule are not listed",
-                                    inp.name,
-                                    outp.name,
-                                    first.label()
-                                );
-                                if !notes.contains(&note) {
-                                    notes.push(note);
-                                }
+                                note_stop(&inp.name, &outp.name, family, &first);
                                 continue;
                             }
                             Some(first) => (first, false),
@@ -466,22 +883,89 @@ fn overexposure(
                         },
                         Fate::Denied(_) => continue,
                     };
-                    let extra = piece.region.minus(&planned);
+                    let mut extra = source_sets(piece.region);
+                    for p in &planned {
+                        extra = minus_planned(extra, p);
+                        if extra.is_empty() {
+                            break;
+                        }
+                    }
                     if extra.is_empty() {
                         continue;
                     }
+                    match found.iter_mut().find(|(b, c, _)| *b == by && *c == certain) {
+                        Some(g) => g.2.extend(extra),
+                        None => found.push((by, certain, extra)),
+                    }
+                }
+                for (by, certain, extra) in found {
                     out.push(Exposure {
+                        kind: ExposureKind::Opening,
                         ingress: inp.name.clone(),
                         egress: outp.name.clone(),
                         egress_zone: outp.zone.clone(),
                         into_protected_zone: true,
                         family,
                         by,
-                        what: vec![outline(&extra, family)],
+                        what: vec![outline(
+                            &extra,
+                            family,
+                            "beyond the plan",
+                            [
+                                (&legit, &format!("any in {}", inp.zone)),
+                                (&destinations, &format!("any in {}", outp.zone)),
+                            ],
+                        )],
                         certain,
                     });
                 }
             }
+        }
+        // one finding per ingress interface: the first rule that lets foreign sources in
+        if let Some(first) = spoofed
+            .iter()
+            .min_by_key(|s| (!s.certain, s.by.line.unwrap_or(usize::MAX)))
+        {
+            let families: Vec<Family> = {
+                let mut f: Vec<Family> = spoofed.iter().map(|s| s.family).collect();
+                f.dedup();
+                f
+            };
+            let mut what = Vec::new();
+            for &family in &families {
+                let legit = side_space(topology, firewall, &inp.zone, family);
+                let others: Vec<(u128, u128)> = normalize(
+                    fw.interfaces
+                        .iter()
+                        .filter(|o| o.name != inp.name)
+                        .flat_map(|o| side_space(topology, firewall, &o.zone, family))
+                        .collect(),
+                );
+                let behind: Vec<String> = fw
+                    .interfaces
+                    .iter()
+                    .filter(|o| o.name != inp.name)
+                    .map(|o| o.name.clone())
+                    .collect();
+                what.push(format!(
+                    "no anti-spoofing on {}: it accepts new connections whose source ({}) belongs behind {} ({family})",
+                    inp.name,
+                    space_text(&without(&others, &legit), family),
+                    behind.join(", ")
+                ));
+            }
+            what.extend(spoofed.iter().flat_map(|s| s.what.iter().cloned()));
+            out.push(Exposure {
+                kind: ExposureKind::SpoofedSource,
+                ingress: inp.name.clone(),
+                egress: first.egress.clone(),
+                egress_zone: first.egress_zone.clone(),
+                into_protected_zone: true,
+                family: first.family,
+                by: first.by.clone(),
+                what,
+                certain: first.certain,
+            });
         }
     }
     out
@@ -490,6 +974,53 @@ fn overexposure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_lists_meet_and_part_in_one_merge() {
+        let a = [(0, 9), (20, 29), (40, 49)];
+        let b = [(5, 22), (25, 25), (45, 100)];
+        let (inside, outside) = meet_and_rest(&a, &b);
+        assert_eq!(inside, vec![(5, 9), (20, 22), (25, 25), (45, 49)]);
+        assert_eq!(outside, vec![(0, 4), (23, 24), (26, 29), (40, 44)]);
+        assert_eq!(meet_and_rest(&a, &[]), (vec![], a.to_vec()));
+        assert_eq!(
+            meet_and_rest(&[(0, u128::MAX)], &[(0, u128::MAX)]),
+            (vec![(0, u128::MAX)], vec![])
+        );
+    }
+
+    #[test]
+    fn subtracting_a_planned_rule_from_source_sets_is_exact() {
+        // 1000 single sources × one destination /24 × tcp any port, minus tcp 443 to one host
+        let region = Region(
+            (0..1000u128)
+                .map(|i| PacketBox {
+                    src: (i * 2, i * 2),
+                    dst: (100, 355),
+                    proto: PROTO_TCP,
+                    port: (0, u16::MAX),
+                })
+                .collect(),
+        );
+        let before = region.size();
+        let sets = source_sets(region);
+        assert_eq!(
+            sets.len(),
+            1,
+            "boxes that differ only in source are one set"
+        );
+        let planned = Product {
+            src: vec![(0, 999)],
+            dst: vec![(200, 200)],
+            proto: PROTO_TCP,
+            port: vec![(443, 443)],
+        };
+        let after = minus_planned(sets, &planned);
+        let size: u128 = after.iter().map(SourceSet::size).sum();
+        // the sources 0..=998 (even: 500 of them) lose exactly one (destination, port) each
+        assert_eq!(size, before - 500);
+        assert!(after.len() <= 6, "{} sets", after.len());
+    }
 
     #[test]
     fn intervals_read_like_addresses() {

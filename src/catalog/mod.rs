@@ -1,8 +1,13 @@
-//! The port catalog: every row of the Lync Server 2013 port summary tables, as typed data.
+//! The port catalog: every row of the Lync Server 2013 and Skype for Business Server port tables, as
+//! typed data.
 //!
 //! The rows live in `catalog.toml` next to this file and are compiled into the binary with
-//! `include_str!`. This module owns the row model (roles, transports, port ranges, features) and the
-//! load balancer facts the topology linter checks; it knows nothing about a concrete deployment.
+//! `include_str!`. This module owns the row model (roles, transports, port ranges, features), the
+//! product versions each scenario and row applies to (and what a version lacks), the comparison of
+//! two versions' tables ([`compare`]), and the load balancer facts the topology linter checks; it
+//! knows nothing about a concrete deployment.
+
+pub mod compare;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -215,6 +220,7 @@ string_enum! {
         EdgeAvVip = "edge.av.vip": "the A/V Edge VIP of the external load balancer",
         EdgeInternal = "edge.internal": "each Edge server's internal interface address",
         EdgeInternalVip = "edge.internal.vip": "the Edge pool's internal load balancer VIP",
+        Microsoft365 = "microsoft-365": "Microsoft 365 (Skype for Business Online / Teams): the address ranges of the Skype service area in the endpoint snapshot in use",
     }
 }
 
@@ -231,6 +237,25 @@ string_enum! {
         CollocatedMediation = "collocated-mediation": "the Mediation service runs on the Front End servers",
         InternalServers = "internal-servers": "plan the internal server port tables (firewalls between internal segments)",
         SipTcp5060 = "sip-tcp-5060": "plain TCP SIP on 5060 for static routes to trusted services (remote call control)",
+        VideoScreenSharing = "video-screen-sharing": "video-based screen sharing (VbSS): the Application Sharing service's media over UDP as well as TCP",
+        Hybrid = "hybrid": "hybrid with Microsoft 365: the Edge federates with Skype for Business Online / Teams for a shared SIP domain",
+    }
+}
+
+string_enum! {
+    /// The product a topology runs; it picks which pages' tables are planned.
+    Version {
+        Lync2013 = "lync2013": "Lync Server 2013",
+        Sfb2015 = "sfb2015": "Skype for Business Server 2015",
+        Sfb2019 = "sfb2019": "Skype for Business Server 2019",
+        Sfbse = "sfbse": "Skype for Business Server Subscription Edition",
+    }
+}
+
+impl Default for Version {
+    /// Files without a `version` key keep the meaning they had before versions existed.
+    fn default() -> Self {
+        Version::Lync2013
     }
 }
 
@@ -261,6 +286,30 @@ pub struct Scenario {
     /// Tables that describe several roles: the roles that count as that table's subject.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub table_subjects: BTreeMap<String, Vec<Role>>,
+    /// The product versions whose deployments plan this scenario's tables.
+    pub versions: Vec<Version>,
+    /// The places in a deployment this scenario fills (the planner asks for a slot, the version
+    /// picks the scenario); empty means the scenario's own id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<String>,
+    /// Why the scenario applies to the versions it does, where that is not its page's own claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions_note: Option<String>,
+}
+
+impl Scenario {
+    /// The slots this scenario fills: its `slots`, or its own id.
+    pub fn slot_ids(&self) -> Vec<&str> {
+        if self.slots.is_empty() {
+            vec![self.id.as_str()]
+        } else {
+            self.slots.iter().map(String::as_str).collect()
+        }
+    }
+
+    pub fn applies_to(&self, version: Version) -> bool {
+        self.versions.contains(&version)
+    }
 }
 
 /// One row of one port table.
@@ -281,6 +330,9 @@ pub struct Row {
     pub direction: Direction,
     #[serde(default)]
     pub condition: Option<Feature>,
+    /// The versions the row applies to when its page says some lack it; empty = its scenario's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<Version>,
     pub reference: String,
     pub note: String,
     /// Where the document looks inconsistent; the row is still encoded as written.
@@ -289,6 +341,15 @@ pub struct Row {
 }
 
 impl Row {
+    /// Whether the row is part of `version`'s tables (`scenario` is the row's own).
+    pub fn applies_to(&self, version: Version, scenario: &Scenario) -> bool {
+        if self.versions.is_empty() {
+            scenario.applies_to(version)
+        } else {
+            self.versions.contains(&version)
+        }
+    }
+
     /// The note, followed by the doubt when the source document looks inconsistent here.
     pub fn explanation(&self) -> String {
         match &self.doubt {
@@ -296,6 +357,29 @@ impl Row {
             None => self.note.clone(),
         }
     }
+}
+
+/// A version and what it lacks compared with the others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionInfo {
+    pub id: Version,
+    pub title: String,
+    /// Features and server roles this version does not have, each with its source and reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// One feature or server role a version lacks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unavailable {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature: Option<Feature>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<ServerRole>,
+    pub reference: String,
+    pub reason: String,
 }
 
 /// A stable id for a row: `scenario/table#n`, n counting from 1 inside its table.
@@ -342,6 +426,8 @@ impl LoadBalancerFacts {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
+    #[serde(rename = "version")]
+    pub versions: Vec<VersionInfo>,
     #[serde(rename = "scenario")]
     pub scenarios: Vec<Scenario>,
     pub load_balancer: LoadBalancerFacts,
@@ -354,6 +440,8 @@ pub struct Catalog {
 pub enum CatalogError {
     #[error("catalog data does not parse: {0}")]
     Syntax(#[from] toml::de::Error),
+    #[error("catalog scenario `{id}`: {problem}")]
+    Scenario { id: String, problem: String },
     #[error("catalog row {index} ({service} {ports}): {problem}")]
     Row {
         index: usize,
@@ -386,6 +474,7 @@ impl Catalog {
     }
 
     fn check(&self) -> Result<(), CatalogError> {
+        self.check_versions()?;
         for (i, row) in self.rows.iter().enumerate() {
             let fail = |problem: String| CatalogError::Row {
                 index: i + 1,
@@ -445,8 +534,109 @@ impl Catalog {
             if row.note.trim().is_empty() {
                 return Err(fail("note is empty".into()));
             }
+            if let Some(v) = row.versions.iter().find(|v| !scenario.applies_to(**v)) {
+                return Err(fail(format!(
+                    "version {v} is not one of its scenario's ({})",
+                    join(&scenario.versions)
+                )));
+            }
+            // A row its page leaves out of some versions must stay unplanned there by itself: its
+            // condition or one of its ends has to be something those versions lack (which
+            // `portplan check` refuses), so the planner needs no row-level version filter.
+            for v in scenario
+                .versions
+                .iter()
+                .filter(|v| !row.applies_to(**v, scenario))
+            {
+                let lacks = self.version_info(*v).is_some_and(|info| {
+                    info.unavailable.iter().any(|u| {
+                        u.feature.is_some_and(|f| row.condition == Some(f))
+                            || u.role.is_some_and(|r| {
+                                role_belongs_to(row.source, r)
+                                    || role_belongs_to(row.destination, r)
+                            })
+                    })
+                });
+                if !lacks {
+                    return Err(fail(format!(
+                        "left out of {v}, but neither its condition nor its ends are something {v} lacks"
+                    )));
+                }
+            }
         }
         Ok(())
+    }
+
+    fn check_versions(&self) -> Result<(), CatalogError> {
+        for v in Version::ALL {
+            if self.version_info(*v).is_none() {
+                return Err(CatalogError::Scenario {
+                    id: v.to_string(),
+                    problem: "the version has no [[version]] entry".into(),
+                });
+            }
+        }
+        for s in &self.scenarios {
+            let fail = |problem: String| CatalogError::Scenario {
+                id: s.id.clone(),
+                problem,
+            };
+            if s.versions.is_empty() {
+                return Err(fail("applies to no version".into()));
+            }
+            for slot in s.slot_ids() {
+                for v in &s.versions {
+                    let holders: Vec<&str> = self
+                        .scenarios
+                        .iter()
+                        .filter(|o| o.applies_to(*v) && o.slot_ids().contains(&slot))
+                        .map(|o| o.id.as_str())
+                        .collect();
+                    if holders.len() > 1 {
+                        return Err(fail(format!(
+                            "slot `{slot}` has several scenarios for {v}: {}",
+                            holders.join(", ")
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn version_info(&self, version: Version) -> Option<&VersionInfo> {
+        self.versions.iter().find(|v| v.id == version)
+    }
+
+    /// The scenario that fills `slot` for `version`, if that version has one.
+    pub fn scenario_for(&self, slot: &str, version: Version) -> Option<&Scenario> {
+        self.scenarios
+            .iter()
+            .find(|s| s.applies_to(version) && s.slot_ids().contains(&slot))
+    }
+
+    /// Every row a deployment of `version` may plan (its scenarios' rows that apply to it), with ids.
+    pub fn rows_of_version(&self, version: Version) -> impl Iterator<Item = (RowId, &Row)> {
+        self.rows_with_ids().filter(move |(_, row)| {
+            self.scenario(&row.scenario)
+                .is_some_and(|s| row.applies_to(version, s))
+        })
+    }
+
+    /// Why `version` lacks a feature, when the catalog says it does.
+    pub fn feature_unavailable(&self, version: Version, feature: Feature) -> Option<&Unavailable> {
+        self.version_info(version)?
+            .unavailable
+            .iter()
+            .find(|u| u.feature == Some(feature))
+    }
+
+    /// Why `version` lacks a server role, when the catalog says it does.
+    pub fn role_unavailable(&self, version: Version, role: ServerRole) -> Option<&Unavailable> {
+        self.version_info(version)?
+            .unavailable
+            .iter()
+            .find(|u| u.role == Some(role))
     }
 
     pub fn scenario(&self, id: &str) -> Option<&Scenario> {
@@ -493,6 +683,14 @@ impl Catalog {
     }
 }
 
+fn join<T: fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Whether a role endpoint is played by servers of the given server role.
 pub fn role_belongs_to(role: Role, server: ServerRole) -> bool {
     use Role::*;
@@ -536,8 +734,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_catalog_parses_and_has_318_rows() {
-        assert_eq!(Catalog::builtin().rows.len(), 318);
+    fn builtin_catalog_parses_and_has_505_rows() {
+        // 318 Lync Server 2013 rows, 180 Skype for Business Server rows and 7 hybrid rows
+        assert_eq!(Catalog::builtin().rows.len(), 505);
+    }
+
+    #[test]
+    fn every_version_fills_the_edge_slots_with_its_own_pages() {
+        let c = Catalog::builtin();
+        let id = |slot, v| c.scenario_for(slot, v).map(|s| s.id.as_str());
+        assert_eq!(
+            id("edge-consolidated-hlb", Version::Lync2013),
+            Some("edge-consolidated-hlb")
+        );
+        for v in [Version::Sfb2015, Version::Sfb2019, Version::Sfbse] {
+            assert_eq!(id("edge-consolidated-hlb", v), Some("sfb-edge-hlb"));
+            assert_eq!(id("edge-dns-nat", v), Some("sfb-edge-nat"));
+            assert_eq!(id("edge-single-public", v), Some("sfb-edge-public"));
+            assert_eq!(id("reverse-proxy", v), Some("reverse-proxy"));
+            assert_eq!(id("public-im", v), None);
+        }
+        assert_eq!(id("video-screen-sharing", Version::Lync2013), None);
+    }
+
+    #[test]
+    fn catalog_check_refuses_two_scenarios_in_one_slot() {
+        let bad = CATALOG_TOML.replacen(
+            "slots = [\"edge-single-nat\", \"edge-dns-nat\"]",
+            "slots = [\"edge-single-nat\", \"edge-dns-nat\", \"edge-consolidated-hlb\"]",
+            1,
+        );
+        let err = Catalog::parse(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("slot `edge-consolidated-hlb` has several scenarios"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn catalog_check_refuses_a_row_left_out_of_a_version_that_would_still_plan_it() {
+        // the first XMPP row of a Skype for Business table, its condition dropped: nothing would
+        // keep it out of a 2019 plan
+        let at = CATALOG_TOML
+            .find("scenario = \"sfb-edge-public\"")
+            .expect("sfb rows");
+        let (head, tail) = CATALOG_TOML.split_at(at);
+        let bad = format!("{head}{}", tail.replacen("condition = \"xmpp\"\n", "", 1));
+        let err = Catalog::parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("left out of sfb2019"), "{err}");
     }
 
     #[test]

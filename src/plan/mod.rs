@@ -3,14 +3,19 @@
 //! For every catalog row of a scenario the topology uses: resolve both roles to addresses, find the
 //! firewalls between their zones, and emit one rule per firewall hop and address family. `any` is
 //! relative: it stands for the networks on the far side of the firewalls the other end can reach.
+//! Roles that name a pool or its VIP resolve to the address the traffic really goes to (see
+//! `reach.rs`). A rule that lies inside another rule of the same hop is folded into it, and every
+//! flow keeps the ids of the rules that carry it: the id (`r12`, [`rule_tag`]) is how every output
+//! names a planned rule.
 //! Rows whose feature is off, or whose role the deployment lacks, are kept as [`Skipped`] with the
 //! reason, so `plan --explain` can say why a port is not open.
 
 pub mod between;
+mod reach;
 mod route;
 
 use crate::catalog::{Catalog, Feature, PortRange, Role, Row, RowId, Transport};
-use crate::topology::{Endpoint, Topology};
+use crate::topology::{Endpoint, Topology, ZoneKind};
 use ipnet::IpNet;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -104,12 +109,17 @@ pub struct Flow {
     pub path: Vec<Hop>,
     /// False when the zones differ and no firewall path joins them.
     pub routed: bool,
+    /// The planned rules that carry this flow (one per firewall hop and address family, fewer when
+    /// rules are shared), as their ids; empty when the flow crosses no firewall.
+    #[serde(serialize_with = "rule_tags")]
+    pub rules: Vec<usize>,
 }
 
 /// One concrete rule on one firewall.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rule {
-    /// 1-based, in plan order.
+    /// 1-based, in plan order; every output shows it as [`rule_tag`] (`r12`).
+    #[serde(serialize_with = "rule_tag_of")]
     pub id: usize,
     pub firewall: String,
     pub ingress_interface: String,
@@ -129,7 +139,35 @@ pub struct Rule {
     pub reason: String,
 }
 
+/// The identifier of planned rule `id` as the plan, every target, probe, audit and report show it.
+pub fn rule_tag(id: usize) -> String {
+    format!("r{id}")
+}
+
+/// Several rule ids, space separated (`r38 r39`).
+pub fn rule_tags_text(ids: &[usize]) -> String {
+    ids.iter()
+        .map(|&id| rule_tag(id))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Serialises a rule id as its tag (`"r12"`), for JSON outputs that name planned rules.
+pub fn rule_tag_of<S: serde::Serializer>(id: &usize, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rule_tag(*id))
+}
+
+/// Serialises rule ids as a list of tags (`["r38", "r39"]`).
+pub fn rule_tags<S: serde::Serializer>(ids: &[usize], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ids.iter().map(|&id| rule_tag(id)))
+}
+
 impl Rule {
+    /// The id as every output shows it (`r12`).
+    pub fn tag(&self) -> String {
+        rule_tag(self.id)
+    }
+
     /// The features that required the rule, space separated (empty when unconditional).
     pub fn features_text(&self) -> String {
         self.features
@@ -278,7 +316,7 @@ pub fn compile(topology: &Topology) -> Plan {
 pub fn compile_with(topology: &Topology, catalog: &Catalog) -> Plan {
     let router = Router::new(topology);
     let scenarios = topology.scenarios();
-    let mut flows = Vec::new();
+    let mut flows: Vec<Flow> = Vec::new();
     let mut skipped = Vec::new();
     for (id, row) in catalog.rows_with_ids() {
         if !scenarios.contains(&row.scenario.as_str()) {
@@ -298,7 +336,7 @@ pub fn compile_with(topology: &Topology, catalog: &Catalog) -> Plan {
             skipped.push(skip(format!("feature `{feature}` is off")));
             continue;
         }
-        match expand_row(topology, &router, &id, row) {
+        match expand_row(topology, catalog, &router, &id, row) {
             Ok(mut row_flows) => flows.append(&mut row_flows),
             Err(Unplanned::Reason(reason)) => skipped.push(skip(reason)),
             Err(Unplanned::Isolated(zone)) => skipped.push(Skipped {
@@ -309,7 +347,10 @@ pub fn compile_with(topology: &Topology, catalog: &Catalog) -> Plan {
             }),
         }
     }
-    let rules = rules_from_flows(topology, &flows);
+    let (rules, flow_rules) = rules_from_flows(topology, &flows);
+    for (flow, ids) in flows.iter_mut().zip(flow_rules) {
+        flow.rules = ids;
+    }
     Plan {
         topology: topology.name.clone(),
         scenarios: scenarios.iter().map(|s| s.to_string()).collect(),
@@ -338,21 +379,33 @@ pub fn check_firewall(topology: &Topology, name: &str) -> Result<(), PlanError> 
 }
 
 /// The concrete side of a row end, grouped by zone.
-fn concrete(topology: &Topology, role: Role, narrow: &[Role]) -> Result<Vec<Group>, String> {
+fn concrete(
+    topology: &Topology,
+    catalog: &Catalog,
+    row: &Row,
+    end: reach::End,
+    role: Role,
+    narrow: &[Role],
+) -> Result<Vec<Group>, String> {
+    let resolve = |r: Role| reach::endpoints(topology, catalog, row, r, end);
     let (label, endpoints): (String, Vec<Endpoint>) = if role == Role::Any {
         if topology.narrow_any && !narrow.is_empty() {
-            let eps: Vec<Endpoint> = narrow.iter().flat_map(|r| topology.endpoints(*r)).collect();
-            let label = narrow
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join("+");
-            (label, eps)
+            let mut labels: Vec<&str> = Vec::new();
+            let mut eps: Vec<Endpoint> = Vec::new();
+            for r in narrow {
+                let (as_role, mut found) = resolve(*r);
+                if !labels.contains(&as_role.as_str()) {
+                    labels.push(as_role.as_str());
+                }
+                eps.append(&mut found);
+            }
+            (labels.join("+"), eps)
         } else {
             return Ok(Vec::new());
         }
     } else {
-        (role.as_str().to_string(), topology.endpoints(role))
+        let (as_role, eps) = resolve(role);
+        (as_role.as_str().to_string(), eps)
     };
     if endpoints.is_empty() {
         return if matches!(
@@ -399,19 +452,54 @@ fn role_hint(role: Role) -> &'static str {
     role.description()
 }
 
+/// Which kinds of zone `any` may stand for, seen from the row's known end: a table about an
+/// external leg (the Edge's public services and VIPs, the reverse proxy's listener) talks to the
+/// internet, a table about an internal leg (the Edge's internal interface and VIP, the reverse
+/// proxy's internal side) talks to the internal networks, and a server inside to the internal
+/// networks and the perimeter, never the internet. With the two firewalls of the reference design
+/// the zones reached already say this; with one firewall joining every zone (or three in a row)
+/// they do not, and `any` took in the internet for the Edge's internal interface.
+fn far_kinds(other: &Group, topology: &Topology) -> Option<&'static [ZoneKind]> {
+    let role = other.role.as_str();
+    let external = role.starts_with("edge.")
+        && !role.starts_with("edge.internal")
+        && (role.ends_with(".public") || role.ends_with(".vip"))
+        || role == "reverse-proxy.external";
+    let internal = role.starts_with("edge.internal") || role == "reverse-proxy.internal";
+    if external {
+        return Some(&[ZoneKind::Internet]);
+    }
+    if internal {
+        return Some(&[ZoneKind::Internal]);
+    }
+    match topology.zone(&other.zone).map(|z| z.kind) {
+        Some(ZoneKind::Internal) => Some(&[ZoneKind::Internal, ZoneKind::Perimeter]),
+        // a partner or client on the internet, or a role of the perimeter this rule does not
+        // classify: every zone reached through a firewall, as before
+        _ => None,
+    }
+}
+
 /// `any` (or a partner list left empty) seen from `other`: one group per zone reachable through at
-/// least one firewall.
+/// least one firewall, of the kinds the known end's side talks to ([`far_kinds`]). `any` of a zone means its address space as routing sees it
+/// ([`Topology::zone_space`]: more specific networks of other zones are not part of it). The
+/// group lists the zone's own networks that hold some of that space, as they are written: every
+/// firewall rule the plan makes also matches the interface the zone lies behind, and that match is
+/// what keeps the other zones' addresses out (the audit measures a rule by the space itself).
 fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) -> Vec<Group> {
+    let kinds = far_kinds(other, topology);
     router
         .reachable_from(&other.zone)
         .into_iter()
         .filter_map(|zone| topology.zone(&zone))
+        .filter(|zone| kinds.is_none_or(|k| k.contains(&zone.kind)))
         .map(|zone| Group {
             role: label.to_string(),
             zone: zone.name.clone(),
             members: zone
                 .networks
                 .iter()
+                .filter(|n| topology.zone_holds_some_of(&zone.name, n))
                 .map(|n| Member {
                     host: zone.name.clone(),
                     net: *n,
@@ -420,6 +508,41 @@ fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) ->
                 .collect(),
         })
         .collect()
+}
+
+/// An `any` end that listed partners stand for (XMPP partners on the Access Edge XMPP rows, see
+/// [`crate::topology::partner_kind_for_any`]) becomes their networks, grouped by zone.
+fn partner_ends(
+    topology: &Topology,
+    row: &Row,
+    sources: Vec<Group>,
+    destinations: Vec<Group>,
+) -> (Vec<Group>, Vec<Group>) {
+    let Some(kind) = crate::topology::partner_kind_for_any(row) else {
+        return (sources, destinations);
+    };
+    let mut by_zone: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+    for ep in topology.partner_endpoints(kind) {
+        by_zone.entry(ep.zone).or_default().push(Member {
+            host: ep.host,
+            net: ep.net,
+            public: None,
+        });
+    }
+    let partners: Vec<Group> = by_zone
+        .into_iter()
+        .map(|(zone, members)| Group {
+            role: format!("{kind}-partner"),
+            zone,
+            members,
+        })
+        .collect();
+    match (sources.is_empty(), destinations.is_empty()) {
+        _ if partners.is_empty() => (sources, destinations),
+        (true, false) if row.source == Role::Any => (partners, destinations),
+        (false, true) if row.destination == Role::Any => (sources, partners),
+        _ => (sources, destinations),
+    }
 }
 
 /// Why a row gives no flows.
@@ -431,13 +554,30 @@ enum Unplanned {
 
 fn expand_row(
     topology: &Topology,
+    catalog: &Catalog,
     router: &Router,
     id: &RowId,
     row: &Row,
 ) -> Result<Vec<Flow>, Unplanned> {
-    let sources = concrete(topology, row.source, &row.narrow_source).map_err(Unplanned::Reason)?;
-    let destinations =
-        concrete(topology, row.destination, &row.narrow_destination).map_err(Unplanned::Reason)?;
+    let sources = concrete(
+        topology,
+        catalog,
+        row,
+        reach::End::Source,
+        row.source,
+        &row.narrow_source,
+    )
+    .map_err(Unplanned::Reason)?;
+    let destinations = concrete(
+        topology,
+        catalog,
+        row,
+        reach::End::Destination,
+        row.destination,
+        &row.narrow_destination,
+    )
+    .map_err(Unplanned::Reason)?;
+    let (sources, destinations) = partner_ends(topology, row, sources, destinations);
     let mut pairs: Vec<(Group, Group)> = Vec::new();
     match (sources.is_empty(), destinations.is_empty()) {
         (false, false) => {
@@ -500,12 +640,17 @@ fn expand_row(
                 destination,
                 path: path.unwrap_or_default(),
                 routed,
+                rules: Vec::new(),
             }
         })
         .collect())
 }
 
-fn rules_from_flows(topology: &Topology, flows: &[Flow]) -> Vec<Rule> {
+/// The rules of the flows, one per firewall hop and family, with the rules each flow became
+/// (`flows[i]` -> ids). Flows with the same hop, family, transport, ports and address sets share a
+/// rule; then a rule whose match lies inside another rule of the same hop is folded into it (see
+/// [`contains`]), so no firewall carries a rule another of its rules already allows.
+fn rules_from_flows(topology: &Topology, flows: &[Flow]) -> (Vec<Rule>, Vec<Vec<usize>>) {
     type Key = (
         String,
         String,
@@ -518,7 +663,10 @@ fn rules_from_flows(topology: &Topology, flows: &[Flow]) -> Vec<Rule> {
     );
     let mut rules: Vec<Rule> = Vec::new();
     let mut index: BTreeMap<Key, usize> = BTreeMap::new();
+    // for every flow, the indexes into `rules` it went to
+    let mut carried: Vec<Vec<usize>> = Vec::with_capacity(flows.len());
     for flow in flows {
+        let mut mine = Vec::new();
         for hop in &flow.path {
             for family in [Family::V4, Family::V6] {
                 let source = flow.source.family(family);
@@ -542,23 +690,14 @@ fn rules_from_flows(topology: &Topology, flows: &[Flow]) -> Vec<Rule> {
                 );
                 if let Some(&i) = index.get(&key) {
                     let rule = &mut rules[i];
-                    for r in &flow.rows {
-                        if !rule.rows.contains(r) {
-                            rule.rows.push(r.clone());
-                        }
-                    }
+                    merge_rows(rule, &flow.rows, flow.condition.into_iter().collect());
                     merge_role(&mut rule.source.role, &source.role);
                     merge_role(&mut rule.destination.role, &destination.role);
-                    match flow.condition {
-                        None => rule.features.clear(),
-                        Some(f) if !rule.features.is_empty() && !rule.features.contains(&f) => {
-                            rule.features.push(f)
-                        }
-                        _ => {}
-                    }
+                    mine.push(i);
                     continue;
                 }
                 index.insert(key, rules.len());
+                mine.push(rules.len());
                 rules.push(Rule {
                     id: 0,
                     firewall: hop.firewall.clone(),
@@ -578,14 +717,115 @@ fn rules_from_flows(topology: &Topology, flows: &[Flow]) -> Vec<Rule> {
                 });
             }
         }
+        carried.push(mine);
+    }
+    // Fold every rule into a surviving rule that contains it. Survivors never change their match,
+    // so the result does not depend on the order rules are looked at; of two rules with the same
+    // match (different address lists for the same space) the earlier one survives.
+    // Only rules of one hop, family and transport can contain each other: compare inside those.
+    let mut hops: BTreeMap<(&str, &str, &str, Family, Transport), Vec<usize>> = BTreeMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        hops.entry((
+            r.firewall.as_str(),
+            r.ingress_interface.as_str(),
+            r.egress_interface.as_str(),
+            r.family,
+            r.transport,
+        ))
+        .or_default()
+        .push(i);
+    }
+    let buckets: Vec<Vec<usize>> = hops.into_values().collect();
+    let mut bucket_of = vec![0usize; rules.len()];
+    for (b, same) in buckets.iter().enumerate() {
+        for &i in same {
+            bucket_of[i] = b;
+        }
+    }
+    let mut into: Vec<usize> = (0..rules.len()).collect();
+    for i in 0..rules.len() {
+        let host = buckets[bucket_of[i]].iter().copied().find(|&j| {
+            j != i
+                && into[j] == j
+                && contains(&rules[j], &rules[i])
+                && (j < i || !contains(&rules[i], &rules[j]))
+        });
+        if let Some(j) = host {
+            into[i] = j;
+            let (rows, features) = (rules[i].rows.clone(), rules[i].features.clone());
+            merge_rows(&mut rules[j], &rows, features);
+        }
     }
     // Group by firewall in topology order; keep catalog order inside a firewall.
     let order = |name: &str| topology.firewalls.iter().position(|f| f.name == name);
-    rules.sort_by_key(|r| order(&r.firewall));
-    for (i, rule) in rules.iter_mut().enumerate() {
-        rule.id = i + 1;
+    let mut kept: Vec<usize> = (0..rules.len()).filter(|&i| into[i] == i).collect();
+    kept.sort_by_key(|&i| order(&rules[i].firewall));
+    let mut id_of = vec![0usize; rules.len()];
+    for (n, &i) in kept.iter().enumerate() {
+        id_of[i] = n + 1;
     }
-    rules
+    let flow_ids = carried
+        .into_iter()
+        .map(|mine| {
+            let mut ids: Vec<usize> = Vec::new();
+            for i in mine {
+                let id = id_of[into[i]];
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            ids
+        })
+        .collect();
+    let mut slots: Vec<Option<Rule>> = rules.into_iter().map(Some).collect();
+    let out = kept
+        .iter()
+        .filter_map(|&i| {
+            let mut rule = slots[i].take()?;
+            rule.id = id_of[i];
+            Some(rule)
+        })
+        .collect();
+    (out, flow_ids)
+}
+
+/// Whether `outer` allows every packet `inner` allows: same firewall, interfaces, family and
+/// transport; `inner`'s ports inside `outer`'s; every source and destination network of `inner`
+/// inside one network of `outer`'s (a network covered only by several is not detected, which
+/// leaves two rules where one would do, never a wrong one).
+fn contains(outer: &Rule, inner: &Rule) -> bool {
+    let nets_in = |a: &Group, b: &Group| {
+        a.members
+            .iter()
+            .all(|m| b.members.iter().any(|n| n.net.contains(&m.net)))
+    };
+    outer.firewall == inner.firewall
+        && outer.ingress_interface == inner.ingress_interface
+        && outer.egress_interface == inner.egress_interface
+        && outer.family == inner.family
+        && outer.transport == inner.transport
+        && outer.ports.start <= inner.ports.start
+        && inner.ports.end <= outer.ports.end
+        && nets_in(&inner.source, &outer.source)
+        && nets_in(&inner.destination, &outer.destination)
+}
+
+/// Adds catalog rows (and the features that required them; none = unconditional) to a rule.
+fn merge_rows(rule: &mut Rule, rows: &[RowId], features: Vec<Feature>) {
+    for r in rows {
+        if !rule.rows.contains(r) {
+            rule.rows.push(r.clone());
+        }
+    }
+    if features.is_empty() {
+        rule.features.clear();
+    } else if !rule.features.is_empty() {
+        for f in features {
+            if !rule.features.contains(&f) {
+                rule.features.push(f);
+            }
+        }
+    }
 }
 
 fn merge_role(into: &mut String, role: &str) {

@@ -381,6 +381,7 @@ mod tests {
     fn target(transport: Transport, port: u16, kind: Kind) -> Target {
         Target {
             flow: 1,
+            rules: Vec::new(),
             rows: "test".into(),
             service: "test".into(),
             reason: String::new(),

@@ -1,5 +1,6 @@
 //! The probe matrix: one row per flow × destination × port, with the verdict and the catalog
-//! reason, and a summary line that counts every kind of failure separately.
+//! reason, and a summary line that counts every kind of failure separately. Each row names the
+//! planned rules it exercises by the ids the plan and every firewall target use (`r38`).
 
 use super::prober::{Outcome, Verdict};
 use super::targets::Untestable;
@@ -34,8 +35,9 @@ impl Summary {
         }
     }
 
+    /// Every probe passed, and there was at least one: a run that tested nothing proves nothing.
     pub fn all_passed(&self) -> bool {
-        self.passed == self.probes
+        self.probes > 0 && self.passed == self.probes
     }
 
     /// One line, with a closing `N passed, M failed` any test runner can read.
@@ -59,7 +61,7 @@ impl Summary {
 /// The matrix as a table.
 pub fn matrix(outcomes: &[Outcome]) -> Table {
     let mut t = Table::new(&[
-        "flow",
+        "rules",
         "catalog rows",
         "from",
         "to",
@@ -83,7 +85,11 @@ pub fn matrix(outcomes: &[Outcome]) -> Table {
             None => t_.port.to_string(),
         };
         t.push(vec![
-            t_.flow.to_string(),
+            if t_.rules.is_empty() {
+                "-".into()
+            } else {
+                crate::plan::rule_tags_text(&t_.rules)
+            },
             t_.rows.clone(),
             t_.source
                 .map(|s| s.to_string())
@@ -116,4 +122,14 @@ pub struct ProbeJson<'a> {
     pub summary: &'a Summary,
     pub outcomes: &'a [Outcome],
     pub untestable: &'a [Untestable],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_probed_nothing_is_not_a_pass() {
+        assert!(!Summary::of(&[], &[]).all_passed());
+    }
 }

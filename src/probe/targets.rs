@@ -91,8 +91,12 @@ pub fn origin(t: &Topology, name: &str) -> Result<Origin, String> {
 /// One connection attempt the prober makes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
-    /// 1-based index of the flow in the plan.
+    /// 1-based index of the flow in the plan (`plan.flows`).
     pub flow: usize,
+    /// The planned firewall rules this attempt exercises: the flow's rules of the destination's
+    /// address family, one per firewall on the way (`["r38"]`); empty when no firewall is crossed.
+    #[serde(serialize_with = "crate::plan::rule_tags")]
+    pub rules: Vec<usize>,
     pub rows: String,
     pub service: String,
     pub reason: String,
@@ -116,6 +120,9 @@ pub struct Target {
 #[derive(Debug, Clone, Serialize)]
 pub struct Untestable {
     pub flow: usize,
+    /// The planned rules of the flow (every family).
+    #[serde(serialize_with = "crate::plan::rule_tags")]
+    pub rules: Vec<usize>,
     pub rows: String,
     pub why: String,
 }
@@ -126,6 +133,21 @@ fn rows(f: &Flow) -> String {
         .map(|r| r.to_string())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The flow's rules of one address family.
+fn rules_of_family(plan: &Plan, f: &Flow, dst: IpAddr) -> Vec<usize> {
+    let family = crate::plan::Family::of(&ipnet::IpNet::from(dst));
+    f.rules
+        .iter()
+        .copied()
+        .filter(|id| {
+            plan.rules
+                .iter()
+                .find(|r| r.id == *id)
+                .is_some_and(|r| r.family == family)
+        })
+        .collect()
 }
 
 fn is_host(net: &ipnet::IpNet) -> bool {
@@ -201,6 +223,7 @@ pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>
         if hosts.is_empty() {
             untestable.push(Untestable {
                 flow: i + 1,
+                rules: f.rules.clone(),
                 rows: rows(f),
                 why: format!(
                     "destination `{}` is a network, not a host: nothing concrete to contact",
@@ -226,6 +249,7 @@ pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>
             for port in &ports {
                 let t = Target {
                     flow: i + 1,
+                    rules: rules_of_family(plan, f, dst),
                     rows: rows(f),
                     service: f.service.clone(),
                     reason: f.reason.clone(),
@@ -238,14 +262,21 @@ pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>
                     nat_of,
                     kind: Kind::of(&f.service),
                 };
-                let dup = targets.iter().any(|x| {
+                // one attempt per socket pair; it exercises the rules of every flow that wants it
+                match targets.iter_mut().find(|x| {
                     x.transport == t.transport
                         && x.port == t.port
                         && x.destination == t.destination
                         && x.source == t.source
-                });
-                if !dup {
-                    targets.push(t);
+                }) {
+                    Some(x) => {
+                        for id in t.rules {
+                            if !x.rules.contains(&id) {
+                                x.rules.push(id);
+                            }
+                        }
+                    }
+                    None => targets.push(t),
                 }
             }
         }

@@ -1,9 +1,28 @@
 //! Aerleon: a YAML policy per firewall plus the network and service definitions it names, so
 //! Aerleon's `aclgen` can generate any of its platforms from the plan.
 //!
-//! Files: `def/networks.yaml`, `def/services.yaml`, `policies/<firewall>.yaml`. Each firewall policy
-//! has one filter per ingress interface (traffic entering there), ending in an explicit deny term.
-//! The header targets Juniper (mixed IPv4/IPv6 filter) and Cisco ASA; add others as you need.
+//! Files: `def/networks.yaml`, `def/services.yaml`, `policies/<firewall>.yaml`. The plan is a
+//! stateful policy (only the opening direction of each flow is a rule; answers ride on the
+//! connection), so every filter targets a stateful platform, each in the shape that platform
+//! applies policy:
+//!
+//! - `ciscoasa`: one filter per ingress interface (`<interface>_access_in`, bound with
+//!   `access-group … in interface …`);
+//! - `srx` (Juniper SRX security policies): one filter per zone pair, `from-zone <ingress zone>
+//!   to-zone <egress zone>`, named after the topology's zones (the SRX needs security zones of those
+//!   names with the firewall's interfaces in them);
+//! - `nftables`: one filter for the firewall on the `forward` hook, each term bound to its
+//!   ingress and egress interface (`source-interface`, `destination-interface`: nft `iifname`,
+//!   `oifname`). Aerleon makes each nftables filter a base chain with policy drop that accepts
+//!   established and related packets, and each accept term matches new connections only, so one
+//!   chain per firewall is the only correct shape: two base chains on one hook would each drop
+//!   what the other accepts.
+//!
+//! Stateless Juniper firewall filters (`juniper`) are not a target: without connection tracking a
+//! filter needs return terms, and for UDP media (3478, 50000-59999) those would let in anything
+//! sent from those source ports, far more than the plan allows.
+//!
+//! Every filter ends in an explicit deny term.
 
 use super::address_book::{AddressBook, identifier, rule_comment};
 use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope, net_text};
@@ -44,6 +63,12 @@ fn policy(plan: &Plan, topology: &Topology, firewall: &str, book: &AddressBook) 
         s,
         "# generate with: aclgen --policy_file policies/{firewall}.yaml --definitions_directory def"
     );
+    let _ = writeln!(
+        s,
+        "# writes {firewall}.asa (Cisco ASA), {firewall}.srx (Juniper SRX; its security zones are \
+         named as the topology's zones)\n# and {firewall}.nft (nftables, forward hook: `nft -f`, \
+         table inet filtering_policies); all three are stateful"
+    );
     // Aerleon describes filters only; static NAT has to be configured on the device itself.
     if let Some(fw) = topology.firewall(firewall) {
         for n in &fw.nat {
@@ -63,60 +88,116 @@ fn policy(plan: &Plan, topology: &Topology, firewall: &str, book: &AddressBook) 
         .firewall(firewall)
         .map(|f| f.interfaces.iter().map(|i| i.name.clone()).collect())
         .unwrap_or_default();
-    for iface in interfaces {
-        let mine: Vec<&&Rule> = rules
+    // Cisco ASA: an access list per ingress interface
+    for iface in &interfaces {
+        let mine: Vec<&Rule> = rules
             .iter()
-            .filter(|r| r.ingress_interface == iface)
+            .copied()
+            .filter(|r| &r.ingress_interface == iface)
             .collect();
         if mine.is_empty() {
             continue;
         }
-        let filter = identifier(&format!("{firewall}-{iface}-in")).replace('_', "-");
-        s.push_str("  - header:\n");
-        let _ = writeln!(
-            s,
-            "      comment: {}",
-            quoted(&format!("portplan: traffic entering {firewall} on {iface}"))
+        filter_header(
+            &mut s,
+            &format!("portplan: traffic entering {firewall} on {iface} (Cisco ASA)"),
+            "ciscoasa",
+            &identifier(&format!("{iface}_access_in")),
         );
-        s.push_str("      targets:\n");
-        let _ = writeln!(s, "        juniper: {filter} mixed");
-        let _ = writeln!(
-            s,
-            "        ciscoasa: {}",
-            identifier(&format!("{iface}_access_in"))
+        terms(&mut s, &mine, book, false);
+    }
+    // Juniper SRX: a security policy per zone pair
+    let mut pairs: Vec<(&str, &str)> = rules
+        .iter()
+        .map(|r| (r.ingress_zone.as_str(), r.egress_zone.as_str()))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    for (from, to) in pairs {
+        let mine: Vec<&Rule> = rules
+            .iter()
+            .copied()
+            .filter(|r| r.ingress_zone == from && r.egress_zone == to)
+            .collect();
+        filter_header(
+            &mut s,
+            &format!("portplan: {firewall} from zone {from} to zone {to} (Juniper SRX)"),
+            "srx",
+            &format!("from-zone {} to-zone {}", srx_zone(from), srx_zone(to)),
         );
-        s.push_str("    terms:\n");
-        for r in mine {
-            let _ = writeln!(
-                s,
-                "      - name: r{}-{}",
-                r.id,
-                identifier(&r.service).replace('_', "-")
-            );
-            let _ = writeln!(s, "        comment: {}", quoted(&rule_comment(r, 200)));
-            let _ = writeln!(
-                s,
-                "        source-address: {}",
-                network_name(book.name(&r.source))
-            );
-            let _ = writeln!(
-                s,
-                "        destination-address: {}",
-                network_name(book.name(&r.destination))
-            );
-            let _ = writeln!(s, "        protocol: {}", r.transport);
-            let _ = writeln!(s, "        destination-port: {}", service_name(r));
-            s.push_str("        action: accept\n");
-        }
-        s.push_str("      - name: default-deny\n");
-        let _ = writeln!(
-            s,
-            "        comment: {}",
-            quoted("portplan: everything the plan does not allow")
+        terms(&mut s, &mine, book, false);
+    }
+    // nftables: one forward chain for the whole firewall, every term bound to its interfaces
+    if !rules.is_empty() {
+        filter_header(
+            &mut s,
+            &format!("portplan: traffic forwarded by {firewall} (nftables)"),
+            "nftables",
+            "mixed forward",
         );
-        s.push_str("        action: deny\n");
+        terms(&mut s, &rules, book, true);
     }
     s
+}
+
+/// A SRX zone name: the topology's zone name, with `.` (valid in topology names, not in Junos
+/// zone names) as `_`.
+fn srx_zone(zone: &str) -> String {
+    zone.replace('.', "_")
+}
+
+fn filter_header(s: &mut String, comment: &str, platform: &str, options: &str) {
+    s.push_str("  - header:\n");
+    let _ = writeln!(s, "      comment: {}", quoted(comment));
+    s.push_str("      targets:\n");
+    let _ = writeln!(s, "        {platform}: {options}");
+}
+
+/// The accept terms of `rules` and the closing deny; with `interfaces`, each accept term names
+/// the rule's ingress and egress interface.
+fn terms(s: &mut String, rules: &[&Rule], book: &AddressBook, interfaces: bool) {
+    s.push_str("    terms:\n");
+    for r in rules {
+        let _ = writeln!(
+            s,
+            "      - name: r{}-{}",
+            r.id,
+            identifier(&r.service).replace('_', "-")
+        );
+        let _ = writeln!(s, "        comment: {}", quoted(&rule_comment(r, 200)));
+        if interfaces {
+            let _ = writeln!(
+                s,
+                "        source-interface: {}",
+                quoted(&r.ingress_interface)
+            );
+            let _ = writeln!(
+                s,
+                "        destination-interface: {}",
+                quoted(&r.egress_interface)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "        source-address: {}",
+            network_name(book.name(&r.source))
+        );
+        let _ = writeln!(
+            s,
+            "        destination-address: {}",
+            network_name(book.name(&r.destination))
+        );
+        let _ = writeln!(s, "        protocol: {}", r.transport);
+        let _ = writeln!(s, "        destination-port: {}", service_name(r));
+        s.push_str("        action: accept\n");
+    }
+    s.push_str("      - name: default-deny\n");
+    let _ = writeln!(
+        s,
+        "        comment: {}",
+        quoted("portplan: everything the plan does not allow")
+    );
+    s.push_str("        action: deny\n");
 }
 
 impl Renderer for Aerleon {

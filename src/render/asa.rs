@@ -14,8 +14,23 @@ pub struct Asa;
 /// ASA remarks are at most 100 characters.
 const REMARK_MAX: usize = 100;
 
+/// ASA object and object-group names are at most 64 characters.
+const OBJECT_NAME_MAX: usize = 64;
+
+/// The object-group name of an address book entry: upper case, and when longer than the ASA takes
+/// (names at the 63-byte limit make 67-character group names) its head and a hash of the whole,
+/// so distinct long names stay distinct.
 fn object_name(book_name: &str) -> String {
-    book_name.to_ascii_uppercase()
+    let name = book_name.to_ascii_uppercase();
+    if name.len() <= OBJECT_NAME_MAX {
+        return name;
+    }
+    // FNV-1a: stable across runs and platforms
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let head = &name[..OBJECT_NAME_MAX - 9];
+    format!("{head}_{:08X}", hash as u32)
 }
 
 fn network_object(net: &IpNet) -> String {

@@ -3,7 +3,7 @@
 //! or, for mobile autodiscover, passed to 8080), and the Director / Front End pool web service VIPs
 //! as TCP load balancers with health checks on the real servers.
 
-use super::nginx::published_pools;
+use super::nginx::{published_pools, upstreams};
 use super::{Artifact, RenderError, Renderer, Scope, banner, lint_gate, services_towards};
 use crate::catalog::{Feature, ServerRole, Transport};
 use crate::plan::Plan;
@@ -66,15 +66,8 @@ fn reverse_proxy(plan: &Plan, t: &Topology, server: &crate::topology::Server) ->
     }
     for (pool, port) in &pools {
         let _ = writeln!(s, "\nbackend {}_https\n\tbalance leastconn", pool.name);
-        for srv in &pool.servers {
-            if let Some(ip) = srv
-                .interfaces
-                .iter()
-                .flat_map(|i| i.ips(AddressUse::Host))
-                .find(|ip| ip.is_ipv4())
-            {
-                let _ = writeln!(s, "\tserver {} {}:{port} check", srv.name, ip);
-            }
+        for (name, ip) in upstreams(plan, pool, *port) {
+            let _ = writeln!(s, "\tserver {name} {ip}:{port} check");
         }
         if t.has_feature(Feature::MobilityAutodiscoverHttp)
             && pool.role != ServerRole::OfficeWebApps
@@ -84,15 +77,8 @@ fn reverse_proxy(plan: &Plan, t: &Topology, server: &crate::topology::Server) ->
                 "\nbackend {}_http\n\tmode http\n\tbalance roundrobin\n\toption httpchk GET /",
                 pool.name
             );
-            for srv in &pool.servers {
-                if let Some(ip) = srv
-                    .interfaces
-                    .iter()
-                    .flat_map(|i| i.ips(AddressUse::Host))
-                    .find(|ip| ip.is_ipv4())
-                {
-                    let _ = writeln!(s, "\tserver {} {}:8080 check", srv.name, ip);
-                }
+            for (name, ip) in upstreams(plan, pool, 8080) {
+                let _ = writeln!(s, "\tserver {name} {ip}:8080 check");
             }
         }
     }

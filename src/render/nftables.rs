@@ -5,11 +5,10 @@
 //! follows the plan's rules, not the number of servers. The file first creates and deletes the table
 //! so that loading it replaces any previous version in one transaction.
 
-use super::address_book::{AddressBook, identifier, merged_comment, rule_comment};
+use super::address_book::{AddressBook, merged_comment, rule_comment};
 use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope, net_text};
 use crate::plan::{Family, Plan, Rule};
 use crate::topology::Topology;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 pub struct Nftables;
@@ -27,47 +26,32 @@ fn set_name(base: &str, family: Family) -> String {
     )
 }
 
-/// One chain name per (ingress, egress) interface pair, unique within the firewall. `identifier`
-/// folds case and separators, so pairs such as `Dmz`/`dmz` or `a-b`/`a_b` would otherwise share a
-/// chain, and only one of their jumps would lead to it; a later pair takes a numbered name that no
-/// pair has as its own.
-struct ChainNames(BTreeMap<(String, String), String>);
-
-impl ChainNames {
-    fn new(rules: &[&Rule]) -> ChainNames {
-        let natural = |r: &Rule| {
-            identifier(&format!(
-                "{}_to_{}",
-                r.ingress_interface, r.egress_interface
-            ))
-        };
-        let all_natural: BTreeSet<String> = rules.iter().map(|r| natural(r)).collect();
-        let mut names = BTreeMap::new();
-        let mut taken: BTreeSet<String> = BTreeSet::new();
-        for r in rules {
-            let key = (r.ingress_interface.clone(), r.egress_interface.clone());
-            if names.contains_key(&key) {
-                continue;
-            }
-            let base = natural(r);
-            let mut name = base.clone();
-            let mut n = 2;
-            while taken.contains(&name) || (name != base && all_natural.contains(&name)) {
-                name = format!("{base}_{n}");
-                n += 1;
-            }
-            taken.insert(name.clone());
-            names.insert(key, name);
+/// The chain of an interface pair. Interface names keep their letters and digits; `_`, `-` and
+/// `.` are written `__`, `_d` and `_p`, so two pairs never share a chain (`out-side` and `out_side`
+/// once collapsed into one chain and the other direction's rules were never reached).
+fn chain_name(rule: &Rule) -> String {
+    let part = |name: &str| {
+        let mut out = String::new();
+        if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push_str("if_");
         }
-        ChainNames(names)
-    }
-
-    fn get(&self, rule: &Rule) -> &str {
-        &self.0[&(
-            rule.ingress_interface.clone(),
-            rule.egress_interface.clone(),
-        )]
-    }
+        for c in name.chars() {
+            match c {
+                '_' => out.push_str("__"),
+                '-' => out.push_str("_d"),
+                '.' => out.push_str("_p"),
+                c if c.is_ascii_alphanumeric() => out.push(c),
+                // names are checked to hold nothing else; keep the chain name valid regardless
+                c => out.push_str(&format!("_u{:x}_", u32::from(c))),
+            }
+        }
+        out
+    };
+    format!(
+        "{}_to_{}",
+        part(&rule.ingress_interface),
+        part(&rule.egress_interface)
+    )
 }
 
 /// Rules that share chain, family, both address sets and the protocol, in plan order, with the
@@ -99,8 +83,8 @@ fn port_groups<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<(usize, Vec<&'a
     groups
 }
 
-fn port_set_name(chain: &str, rule: &Rule, src: &str, dst: &str, ordinal: usize) -> String {
-    let base = format!("{chain}_{}_{}_from_{src}", dst, rule.transport);
+fn port_set_name(rule: &Rule, src: &str, dst: &str, ordinal: usize) -> String {
+    let base = format!("{}_{}_{}_from_{src}", chain_name(rule), dst, rule.transport);
     if ordinal == 0 {
         base
     } else {
@@ -112,8 +96,6 @@ fn port_set_name(chain: &str, rule: &Rule, src: &str, dst: &str, ordinal: usize)
 pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
     let rules: Vec<&Rule> = plan.rules_for(firewall).collect();
     let book = AddressBook::new(rules.iter().copied());
-    let chain_names = ChainNames::new(&rules);
-    let chain_name = |r: &Rule| chain_names.get(r).to_string();
     let mut s = String::new();
     let _ = writeln!(s, "#!/usr/sbin/nft -f");
     s.push_str(&banner(
@@ -178,11 +160,7 @@ pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
             let first = group[0];
             let src = set_name(book.name(&first.source), first.family);
             let dst = set_name(book.name(&first.destination), first.family);
-            let _ = writeln!(
-                s,
-                "\tset {} {{",
-                port_set_name(chain, first, &src, &dst, ordinal)
-            );
+            let _ = writeln!(s, "\tset {} {{", port_set_name(first, &src, &dst, ordinal));
             s.push_str("\t\ttype inet_service\n\t\tflags interval\n\t\telements = {\n");
             for (i, r) in group.iter().enumerate() {
                 let sep = if i + 1 == group.len() { "" } else { "," };
@@ -229,7 +207,7 @@ pub fn ruleset(plan: &Plan, topology: &Topology, firewall: &str) -> String {
                 (first.ports.to_string(), rule_comment(first, COMMENT_MAX))
             } else {
                 (
-                    format!("@{}", port_set_name(name, first, &src, &dst, ordinal)),
+                    format!("@{}", port_set_name(first, &src, &dst, ordinal)),
                     merged_comment(&group, COMMENT_MAX),
                 )
             };

@@ -72,22 +72,30 @@ pub fn ruleset(plan: &Plan, t: &Topology, pool: &Pool) -> String {
                     continue;
                 }
                 let servers: Vec<&str> = backends.iter().map(|(n, _)| n.as_str()).collect();
+                let comment = clip(
+                    format!(
+                        "{} {} VIP -> {}",
+                        pool.name,
+                        vip.service.as_str(),
+                        servers.join(" ")
+                    ),
+                    COMMENT_MAX,
+                );
                 let _ = writeln!(
                     pre,
-                    "\t\t{daddr} {vaddr} {transport} dport {} dnat {fam} to {pick} map {{ {} }} comment \"{} {} VIP -> {}\"",
+                    "\t\t{daddr} {vaddr} {transport} dport {} dnat {fam} to {pick} map {{ {} }} comment \"{comment}\"",
                     ports_text(&ports),
                     map.join(", "),
-                    pool.name,
-                    vip.service.as_str(),
-                    servers.join(" ")
                 );
             }
             if vip.snat && vip.service != VipService::Av {
+                let comment = clip(
+                    format!("{} {} VIP: SNAT allowed", pool.name, vip.service.as_str()),
+                    COMMENT_MAX,
+                );
                 let _ = writeln!(
                     post,
-                    "\t\tct original {daddr} {vaddr} snat {fam} to {vaddr} comment \"{} {} VIP: SNAT allowed\"",
-                    pool.name,
-                    vip.service.as_str()
+                    "\t\tct original {daddr} {vaddr} snat {fam} to {vaddr} comment \"{comment}\""
                 );
             } else if vip.service == VipService::Av {
                 let _ = writeln!(
@@ -127,4 +135,20 @@ impl Renderer for NftablesLb {
             })
             .collect())
     }
+}
+
+/// nft refuses rule comments longer than 128 bytes: long pool and server names are cut (ending in `...`).
+const COMMENT_MAX: usize = 127;
+
+fn clip(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max - 3;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str("...");
+    text
 }

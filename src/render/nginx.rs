@@ -2,7 +2,9 @@
 //! `nginx.conf` listening on its external addresses, terminating TLS for the published names and
 //! forwarding external 443 to the pools' external web services on 4443 (80 to 8080 for mobile
 //! autodiscover when that feature is on, otherwise a redirect to HTTPS), and Office Web Apps on 443.
-//! Upstreams are the pool servers themselves, so a stopped server is skipped (passive health checks).
+//! Upstreams are what the plan opens from the reverse proxy: a hardware balanced pool's VIP (its load
+//! balancer watches the servers), otherwise the pool servers themselves, so a stopped server is
+//! skipped (passive health checks).
 
 use super::{Artifact, RenderError, Renderer, Scope, banner, lint_gate};
 use crate::catalog::{Feature, ServerRole};
@@ -46,12 +48,44 @@ pub(crate) fn published_pools(t: &Topology) -> Vec<(&Pool, u16)> {
     out
 }
 
-fn servers_of(pool: &Pool) -> Vec<std::net::IpAddr> {
-    pool.servers
-        .iter()
-        .flat_map(|s| s.interfaces.iter().flat_map(|i| i.ips(AddressUse::Host)))
-        .filter(|ip| ip.is_ipv4())
-        .collect()
+/// Where the reverse proxy sends a pool's traffic on `port`: the (IPv4) addresses of the pool that
+/// the plan opens from the reverse proxy's internal side — the pool VIP of a balanced pool, its
+/// servers otherwise — each with a name (`fe01`, `fepool-vip`). Following the plan keeps the proxy
+/// and the firewalls in agreement. The servers when the plan has no such flow (nothing to agree with).
+pub(crate) fn upstreams(plan: &Plan, pool: &Pool, port: u16) -> Vec<(String, std::net::IpAddr)> {
+    let vip_host = format!("{}/", pool.name);
+    let mut out: Vec<(String, std::net::IpAddr)> = Vec::new();
+    for f in plan.flows.iter().filter(|f| {
+        f.source.role == "reverse-proxy.internal"
+            && f.transport == crate::catalog::Transport::Tcp
+            && f.ports.contains(port)
+    }) {
+        for m in &f.destination.members {
+            let ours =
+                m.host.starts_with(&vip_host) || pool.servers.iter().any(|s| s.name == m.host);
+            let ip = m.net.addr();
+            if ours && ip.is_ipv4() && !out.iter().any(|(_, x)| *x == ip) {
+                let name = match m.host.strip_prefix(&vip_host) {
+                    Some(vip) => format!("{}-{vip}", pool.name),
+                    None => m.host.clone(),
+                };
+                out.push((name, ip));
+            }
+        }
+    }
+    if out.is_empty() {
+        for s in &pool.servers {
+            if let Some(ip) = s
+                .interfaces
+                .iter()
+                .flat_map(|i| i.ips(AddressUse::Host))
+                .find(|ip| ip.is_ipv4())
+            {
+                out.push((s.name.clone(), ip));
+            }
+        }
+    }
+    out
 }
 
 pub fn config(plan: &Plan, t: &Topology, server: &crate::topology::Server) -> String {
@@ -75,6 +109,8 @@ pub fn config(plan: &Plan, t: &Topology, server: &crate::topology::Server) -> St
     s.push_str("worker_processes auto;\npid /run/portplan-nginx.pid;\nerror_log stderr warn;\n\n");
     s.push_str("events {\n\tworker_connections 4096;\n}\n\nhttp {\n");
     s.push_str("\taccess_log off;\n\tserver_tokens off;\n");
+    // published names may be DNS names of up to 253 characters; the default bucket holds ~60
+    s.push_str("\tserver_names_hash_bucket_size 512;\n");
     s.push_str(
         "\t# web services keep long-lived requests (address book, meetings, UCWA event channels)\n",
     );
@@ -91,13 +127,13 @@ pub fn config(plan: &Plan, t: &Topology, server: &crate::topology::Server) -> St
     let pools = published_pools(t);
     for (pool, port) in &pools {
         let _ = writeln!(s, "\tupstream {}_https {{", pool.name);
-        for ip in servers_of(pool) {
+        for (_, ip) in upstreams(plan, pool, *port) {
             let _ = writeln!(s, "\t\tserver {}:{port} max_fails=2 fail_timeout=10s;", ip);
         }
         s.push_str("\t\tkeepalive 32;\n\t}\n");
         if http && *port == 4443 {
             let _ = writeln!(s, "\tupstream {}_http {{", pool.name);
-            for ip in servers_of(pool) {
+            for (_, ip) in upstreams(plan, pool, 8080) {
                 let _ = writeln!(s, "\t\tserver {}:8080 max_fails=2 fail_timeout=10s;", ip);
             }
             s.push_str("\t\tkeepalive 32;\n\t}\n");

@@ -50,6 +50,7 @@ pub fn scenario_table(catalog: &Catalog) -> Table {
     let mut t = Table::new(&[
         "scenario",
         "subject",
+        "versions",
         "title",
         "tables (rows)",
         "reference",
@@ -71,6 +72,11 @@ pub fn scenario_table(catalog: &Catalog) -> Table {
         t.push(vec![
             s.id.clone(),
             s.subject.to_string(),
+            s.versions
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             s.title.clone(),
             tables.join(", "),
             s.reference.clone(),
@@ -134,7 +140,7 @@ pub fn group_text(g: &Group) -> String {
 
 fn rule_cells(r: &Rule) -> Vec<String> {
     vec![
-        r.id.to_string(),
+        r.tag(),
         r.firewall.clone(),
         format!("{} -> {}", r.ingress_interface, r.egress_interface),
         r.family.to_string(),
@@ -149,7 +155,7 @@ fn rule_cells(r: &Rule) -> Vec<String> {
 }
 
 const RULE_HEADERS: [&str; 11] = [
-    "#",
+    "rule",
     "firewall",
     "in -> out",
     "family",

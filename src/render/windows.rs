@@ -6,10 +6,14 @@
 //! only its network firewall rules. The script is idempotent: it removes the `portplan` rule group
 //! and creates it again. Traffic that reaches a server through a load balancer VIP with SNAT comes
 //! from the load balancer, so such rules leave the remote address open and say so.
+//!
+//! A host rule is not a network firewall rule, so it goes by the ids of the planned rules that carry
+//! the same flows: its name and description hold them (`portplan-in-r38-r39`, "plan rules r38 r39"),
+//! the ids `portplan plan` shows and every firewall target writes in its comments.
 
 use super::{Artifact, RenderError, Renderer, Scope, banner, net_text};
 use crate::catalog::ServerRole;
-use crate::plan::{Flow, Group, Plan};
+use crate::plan::{Flow, Group, Plan, rule_tag, rule_tags_text};
 use crate::topology::{Pool, Server, Topology, Vip};
 use std::fmt::Write;
 
@@ -82,8 +86,11 @@ fn remote_addresses(g: &Group) -> Vec<String> {
 
 struct HostRule {
     inbound: bool,
-    flow: usize,
-    flow_ref: String,
+    /// Ids of the planned network firewall rules that carry the same flows (empty when the flows
+    /// stay inside one zone and no network firewall sees them).
+    rules: Vec<usize>,
+    /// Catalog rows of the flows, without repeats.
+    rows: Vec<String>,
     service: String,
     protocol: &'static str,
     ports: String,
@@ -94,7 +101,7 @@ struct HostRule {
 
 fn host_rules(plan: &Plan, pool: &Pool, server: &Server) -> Vec<HostRule> {
     let mut out: Vec<HostRule> = Vec::new();
-    for (i, f) in plan.flows.iter().enumerate() {
+    for f in &plan.flows {
         let mut add =
             |inbound: bool, local: Vec<String>, remote: Vec<String>, note: String, f: &Flow| {
                 let protocol = match f.transport {
@@ -108,13 +115,22 @@ fn host_rules(plan: &Plan, pool: &Pool, server: &Server) -> Vec<HostRule> {
                         && r.local == local
                         && r.remote == remote
                 }) {
-                    existing.flow_ref.push_str(&format!(" {}", rows(f)));
+                    for r in rows(f) {
+                        if !existing.rows.contains(&r) {
+                            existing.rows.push(r);
+                        }
+                    }
+                    for id in &f.rules {
+                        if !existing.rules.contains(id) {
+                            existing.rules.push(*id);
+                        }
+                    }
                     return;
                 }
                 out.push(HostRule {
                     inbound,
-                    flow: i + 1,
-                    flow_ref: rows(f),
+                    rules: f.rules.clone(),
+                    rows: rows(f),
                     service: f.service.clone(),
                     protocol,
                     ports: f.ports.to_string(),
@@ -151,12 +167,51 @@ fn host_rules(plan: &Plan, pool: &Pool, server: &Server) -> Vec<HostRule> {
     out
 }
 
-fn rows(f: &Flow) -> String {
-    f.rows
+fn rows(f: &Flow) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in &f.rows {
+        let r = r.to_string();
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Rule ids shown in a rule name; the description always lists all of them.
+const NAMED_IDS: usize = 4;
+
+/// `portplan-in-r38-r39`: the direction and the planned rules the host rule goes with, so
+/// `Get-NetFirewallRule -Name portplan-*-r38*` finds what the plan calls r38. Flows that no
+/// network firewall sees are `same-zone-tcp-444`. A name taken already gets `-2`, `-3`, …
+fn rule_name(r: &HostRule, taken: &mut Vec<String>) -> String {
+    let dir = if r.inbound { "in" } else { "out" };
+    let mut ids: Vec<String> = r
+        .rules
         .iter()
-        .map(|r| r.to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
+        .take(NAMED_IDS)
+        .map(|&id| rule_tag(id))
+        .collect();
+    if r.rules.len() > NAMED_IDS {
+        ids.push(format!("and-{}-more", r.rules.len() - NAMED_IDS));
+    }
+    let base = if ids.is_empty() {
+        format!(
+            "portplan-{dir}-same-zone-{}-{}",
+            r.protocol.to_ascii_lowercase(),
+            r.ports
+        )
+    } else {
+        format!("portplan-{dir}-{}", ids.join("-"))
+    };
+    let mut name = base.clone();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}-{n}");
+        n += 1;
+    }
+    taken.push(name.clone());
+    name
 }
 
 pub fn script(plan: &Plan, topology: &Topology, pool: &Pool, server: &Server) -> String {
@@ -178,18 +233,15 @@ pub fn script(plan: &Plan, topology: &Topology, pool: &Pool, server: &Server) ->
     s.push_str("$ErrorActionPreference = 'Stop'\n");
     let _ = writeln!(s, "$group = {}", ps_quote(GROUP));
     s.push_str("Get-NetFirewallRule -Group $group -ErrorAction SilentlyContinue | Remove-NetFirewallRule\n\n");
-    for (n, r) in rules.iter().enumerate() {
+    let mut taken: Vec<String> = Vec::new();
+    for r in &rules {
         let dir = if r.inbound { "Inbound" } else { "Outbound" };
         let port_flag = if r.inbound {
             "-LocalPort"
         } else {
             "-RemotePort"
         };
-        let name = format!(
-            "portplan-{}-{}",
-            if r.inbound { "in" } else { "out" },
-            n + 1
-        );
+        let name = rule_name(r, &mut taken);
         let display = format!(
             "portplan {} {} {} {}",
             r.service,
@@ -197,7 +249,15 @@ pub fn script(plan: &Plan, topology: &Topology, pool: &Pool, server: &Server) ->
             r.ports,
             if r.inbound { "in" } else { "out" }
         );
-        let mut description = format!("Lync/Skype for Business: {} (flow {})", r.flow_ref, r.flow);
+        let planned = if r.rules.is_empty() {
+            "no network firewall rule (the flow stays in one zone)".to_string()
+        } else {
+            format!("plan rules {}", rule_tags_text(&r.rules))
+        };
+        let mut description = format!(
+            "Lync/Skype for Business: {planned}; catalog {}",
+            r.rows.join(" ")
+        );
         if !r.note.is_empty() {
             description.push_str(&format!("; {}", r.note));
         }
@@ -241,9 +301,10 @@ impl Renderer for Windows {
         scope: &Scope,
     ) -> Result<Vec<Artifact>, RenderError> {
         let servers: Vec<(&Pool, &Server)> = match scope {
+            // a reverse proxy, gateway or appliance named by --host gets no Windows script
             Scope::Host(name) => topology
                 .servers()
-                .filter(|(_, s)| &s.name == name)
+                .filter(|(p, s)| &s.name == name && is_windows(p.role))
                 .collect(),
             Scope::All => topology
                 .servers()

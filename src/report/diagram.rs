@@ -7,7 +7,7 @@
 use crate::catalog::{Feature, Transport};
 use crate::plan::{self, Group, Plan};
 use crate::topology::{Topology, ZoneKind};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
 const COL_W: f64 = 250.0;
@@ -95,20 +95,40 @@ fn zone_order(t: &Topology) -> Vec<String> {
     keyed.into_iter().map(|(_, _, n)| n).collect()
 }
 
-/// Which box a member of a flow group belongs to.
-fn node_of(t: &Topology, group: &Group, member_host: &str) -> String {
-    if let Some((pool, _)) = t.servers().find(|(_, s)| s.name == member_host) {
-        return format!("pool:{}", pool.name);
+/// Which box a member of a flow group belongs to, looked up in maps built once per diagram (a
+/// scan of every server per member made large topologies quadratic).
+struct Boxes<'a> {
+    pool_of_server: HashMap<&'a str, &'a str>,
+    pools: HashSet<&'a str>,
+    clients: HashSet<&'a str>,
+}
+
+impl<'a> Boxes<'a> {
+    fn new(t: &'a Topology) -> Self {
+        Boxes {
+            pool_of_server: t
+                .servers()
+                .map(|(pool, s)| (s.name.as_str(), pool.name.as_str()))
+                .collect(),
+            pools: t.pools.iter().map(|p| p.name.as_str()).collect(),
+            clients: t.clients.iter().map(|c| c.name.as_str()).collect(),
+        }
     }
-    if let Some((pool, rest)) = member_host.split_once('/')
-        && t.pools.iter().any(|p| p.name == pool)
-    {
-        return format!("vip:{pool}:{rest}");
+
+    fn node_of(&self, group: &Group, member_host: &str) -> String {
+        if let Some(pool) = self.pool_of_server.get(member_host) {
+            return format!("pool:{pool}");
+        }
+        if let Some((pool, rest)) = member_host.split_once('/')
+            && self.pools.contains(pool)
+        {
+            return format!("vip:{pool}:{rest}");
+        }
+        if self.clients.contains(member_host) {
+            return format!("clients:{member_host}");
+        }
+        format!("zone:{}", group.zone)
     }
-    if t.clients.iter().any(|c| c.name == member_host) {
-        return format!("clients:{member_host}");
-    }
-    format!("zone:{}", group.zone)
 }
 
 fn port_label(entries: &[(Transport, crate::catalog::PortRange)]) -> String {
@@ -133,19 +153,20 @@ type FlowKey = (String, String, Option<String>);
 /// Flows of a plan between boxes: (from, to, first firewall) -> protocol/port entries.
 fn aggregate(t: &Topology, p: &Plan) -> BTreeMap<FlowKey, Ports> {
     let mut agg: BTreeMap<FlowKey, Ports> = BTreeMap::new();
+    let boxes = Boxes::new(t);
     for f in p.flows.iter().filter(|f| f.routed) {
         let firewall = f.path.first().map(|h| h.firewall.clone());
         let mut froms: Vec<String> = f
             .source
             .members
             .iter()
-            .map(|m| node_of(t, &f.source, &m.host))
+            .map(|m| boxes.node_of(&f.source, &m.host))
             .collect();
         let mut tos: Vec<String> = f
             .destination
             .members
             .iter()
-            .map(|m| node_of(t, &f.destination, &m.host))
+            .map(|m| boxes.node_of(&f.destination, &m.host))
             .collect();
         froms.dedup();
         tos.dedup();
@@ -400,7 +421,8 @@ pub fn svg(d: &Diagram) -> String {
         );
     }
     s.push_str("</g><g class=\"flows\">");
-    let find = |id: &str| d.nodes.iter().find(|n| n.id == id);
+    let by_id: HashMap<&str, &Node> = d.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+    let find = |id: &str| by_id.get(id).copied();
     for (i, a) in d.arrows.iter().enumerate() {
         let (Some(f), Some(t)) = (find(&a.from), find(&a.to)) else {
             continue;

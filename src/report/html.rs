@@ -246,7 +246,7 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
                 &mut s,
                 "rules filterable sortable",
                 &[
-                    "#",
+                    "rule",
                     "family",
                     "source",
                     "destination",
@@ -265,7 +265,7 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
                     &mut s,
                     "",
                     &[
-                        r.id.to_string(),
+                        r.tag(),
                         r.family.to_string(),
                         group_text(&r.source),
                         group_text(&r.destination),
@@ -410,6 +410,35 @@ fn jstr(v: &serde_json::Value, k: &str) -> String {
     }
 }
 
+/// The plan rule an audit entry is about, as the plan shows it (`r12`); older audit JSON held
+/// the bare number.
+fn rule_ref(r: &serde_json::Value) -> String {
+    let id = jstr(r, "rule");
+    if id.starts_with('r') {
+        id
+    } else {
+        format!("r{id}")
+    }
+}
+
+/// The plan rules a probe exercised (`r38 r39`), or its flow number in probe JSON from before rule
+/// ids were carried.
+fn probe_rules(o: &serde_json::Value) -> String {
+    match o.get("rules").and_then(|v| v.as_array()) {
+        Some(ids) if !ids.is_empty() => ids
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        Some(_) => "no firewall rule".into(),
+        None => format!("flow {}", jstr(o, "flow")),
+    }
+}
+
 fn audit_section(s: &mut String, a: &serde_json::Value) {
     let _ = write!(
         s,
@@ -455,7 +484,7 @@ fn audit_section(s: &mut String, a: &serde_json::Value) {
             s,
             class,
             &[
-                format!("r{}", jstr(r, "rule")),
+                rule_ref(r),
                 jstr(r, "rows"),
                 format!("{} → {}", jstr(r, "ingress"), jstr(r, "egress")),
                 jstr(r, "transport"),
@@ -516,7 +545,7 @@ fn probe_section(s: &mut String, pr: &serde_json::Value) {
         s,
         "filterable sortable",
         &[
-            "flow",
+            "rules",
             "catalog rows",
             "to",
             "proto",
@@ -536,7 +565,7 @@ fn probe_section(s: &mut String, pr: &serde_json::Value) {
             s,
             class,
             &[
-                jstr(o, "flow"),
+                probe_rules(o),
                 jstr(o, "rows"),
                 format!("{} {}", jstr(o, "destination_host"), jstr(o, "destination")),
                 jstr(o, "transport"),

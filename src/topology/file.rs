@@ -70,7 +70,9 @@ where
 #[serde(deny_unknown_fields)]
 pub struct RawTopology {
     pub name: Option<Spanned<String>>,
-    pub description: Option<String>,
+    pub description: Option<Spanned<String>>,
+    /// The product: lync2013 (when omitted), sfb2015, sfb2019 or sfbse.
+    pub version: Option<Spanned<String>>,
     #[serde(default)]
     pub features: BTreeMap<Spanned<String>, Spanned<bool>>,
     #[serde(default)]
@@ -85,6 +87,8 @@ pub struct RawTopology {
     pub clients: Vec<Spanned<RawClients>>,
     #[serde(default, rename = "partner")]
     pub partners: Vec<Spanned<RawPartner>>,
+    /// Hybrid with Microsoft 365 (see `hybrid.rs`).
+    pub hybrid: Option<Spanned<super::hybrid::RawHybrid>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -49,6 +49,9 @@ const EXTERNAL_SERVICES: [(VipService, AddressUse); 3] = [
 pub fn lint(t: &Topology) -> LintReport {
     let facts = &Catalog::builtin().load_balancer;
     let mut findings = Vec::new();
+    // the networks an Edge internal leg must route to, once per zone (not once per Edge server)
+    let mut needed_routes: std::collections::HashMap<&str, Vec<ipnet::IpNet>> =
+        std::collections::HashMap::new();
     let mut public_addresses = Vec::new();
     let src = &t.source;
 
@@ -240,7 +243,22 @@ pub fn lint(t: &Topology) -> LintReport {
             let Some(int) = server.interface("internal") else {
                 continue;
             };
-            let needed = internal_networks(t, &int.zone);
+            if let Some(default) = int.routes.iter().find(|r| r.prefix_len() == 0) {
+                findings.push(
+                    Finding::warning(
+                        "edge-internal-default-route",
+                        format!(
+                            "`{}`: the internal interface routes {default}: a second default gateway beside the external one",
+                            server.name
+                        ),
+                    )
+                    .help("the Edge's only default gateway is on the external side; list the internal networks in `routes` instead")
+                    .at(src, Some(int.span.clone())),
+                );
+            }
+            let needed = needed_routes
+                .entry(int.zone.as_str())
+                .or_insert_with(|| internal_networks(t, &int.zone));
             let missing: Vec<String> = needed
                 .iter()
                 .filter(|n| !int.routes.iter().any(|r| r.contains(*n)))
@@ -273,6 +291,22 @@ pub fn lint(t: &Topology) -> LintReport {
             .at(src, t.narrow_any_span.clone()),
         );
     }
+    for fw in &t.firewalls {
+        for n in fw.nat.iter().filter(|n| !is_public(&n.public)) {
+            findings.push(
+                Finding::warning(
+                    "nat-public-private",
+                    format!(
+                        "`{}` publishes {} as {}, a private address: the internet cannot reach it, and clients handed it (the A/V Edge's above all) cannot use it",
+                        fw.name, n.private, n.public
+                    ),
+                )
+                .help("use the public address of the internet side, unless another NAT in front translates this one again")
+                .at(src, Some(n.span.clone())),
+            );
+        }
+    }
+    findings.extend(super::hybrid::lint(t, crate::endpoints::Date::today()));
     LintReport {
         findings,
         public_addresses,
@@ -347,12 +381,23 @@ fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mu
 
 /// Networks of zones other than `edge_zone` that host servers or clients and are not the internet.
 fn internal_networks(t: &Topology, edge_zone: &str) -> Vec<ipnet::IpNet> {
+    // kept in first-seen order; a network is left out when a kept one already holds it, found by
+    // looking up each of its supernets in a set (at most 129 probes) instead of scanning the list
     let mut nets: Vec<ipnet::IpNet> = Vec::new();
+    let mut kept: std::collections::HashSet<ipnet::IpNet> = std::collections::HashSet::new();
     let mut add = |zone: &str, net: ipnet::IpNet| {
         let inside = t
             .zone(zone)
             .is_some_and(|z| z.kind == super::ZoneKind::Internal);
-        if zone != edge_zone && inside && !nets.iter().any(|n| n.contains(&net)) {
+        if zone == edge_zone || !inside {
+            return;
+        }
+        let held = (0..=net.prefix_len()).any(|len| {
+            ipnet::IpNet::new(net.addr(), len)
+                .is_ok_and(|super_net| kept.contains(&super_net.trunc()))
+        });
+        if !held {
+            kept.insert(net.trunc());
             nets.push(net);
         }
     };

@@ -2,18 +2,23 @@
 //! their interfaces and load balancer VIPs, client networks, partners and the optional features.
 //!
 //! This module owns the file format ([`file`]), the checks that turn it into a trustworthy model
-//! ([`validate`]), the load balancer lint ([`lint`]) and the mapping of a catalog role onto the
-//! addresses of this deployment ([`Topology::endpoints`]).
+//! ([`validate`]), what each server role supports ([`roles`]), the load balancer lint ([`lint`])
+//! and the mapping of a catalog role onto the addresses of this deployment
+//! ([`Topology::endpoints`], with the partners that stand for a row's `any` end).
 
 pub mod file;
 mod finding;
+pub mod hybrid;
 pub mod lint;
 pub mod names;
+pub mod roles;
 mod validate;
+mod version;
+mod zone_space;
 
 pub use finding::{Finding, Severity, SourceFile, named_report};
 
-use crate::catalog::{Catalog, Feature, Role, ServerRole};
+use crate::catalog::{Catalog, Feature, Role, ServerRole, Version};
 use ipnet::IpNet;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -107,6 +112,17 @@ pub enum LoadBalancing {
     Dns,
     /// A single server, nothing to balance.
     None,
+}
+
+impl LoadBalancing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadBalancing::Hlb => "hlb",
+            LoadBalancing::DnsHlb => "dns-hlb",
+            LoadBalancing::Dns => "dns",
+            LoadBalancing::None => "none",
+        }
+    }
 }
 
 impl FromStr for LoadBalancing {
@@ -296,7 +312,11 @@ pub struct Partner {
 pub struct Topology {
     pub name: String,
     pub description: Option<String>,
+    /// The product the deployment runs; it picks the catalog's tables.
+    pub version: Version,
     pub features: BTreeSet<Feature>,
+    /// Hybrid with Microsoft 365, when `[hybrid]` or the `hybrid` feature is on.
+    pub hybrid: Option<hybrid::Hybrid>,
     pub narrow_any: bool,
     /// Scenarios named under `[options] scenarios`, planned besides the ones the pools select.
     pub extra_scenarios: Vec<String>,
@@ -367,46 +387,70 @@ impl Topology {
             .flat_map(|p| p.servers.iter().map(move |s| (p, s)))
     }
 
-    /// The catalog scenarios this deployment uses, in catalog order.
+    /// The catalog scenarios this deployment uses, in catalog order: the pools and features ask
+    /// for slots, and the topology's version picks the scenario of each slot.
     pub fn scenarios(&self) -> Vec<&'static str> {
+        let catalog = Catalog::builtin();
         let mut out: Vec<&'static str> = Vec::new();
-        let mut add = |id: &'static str| {
-            if !out.contains(&id) {
-                out.push(id)
+        let mut add = |slot: &str| {
+            if let Some(s) = catalog.scenario_for(slot, self.version)
+                && !out.contains(&s.id.as_str())
+            {
+                out.push(&s.id)
             }
         };
-        for pool in &self.pools {
-            let nat = self.pool_is_natted(pool);
-            match (pool.role, pool.load_balancing) {
-                (ServerRole::Director, LoadBalancing::Hlb) => add("director-pool-hlb"),
-                (ServerRole::Director, LoadBalancing::DnsHlb) => add("director-dns-hlb"),
-                (ServerRole::Director, LoadBalancing::None) => add("director-single"),
-                (ServerRole::Edge, LoadBalancing::Hlb) => {
-                    add("edge-consolidated-hlb");
-                    // the HLB page has no public IM table; the public IM page supplies it
-                    if self.has_feature(Feature::PublicIm) {
-                        add("public-im");
-                    }
-                }
-                (ServerRole::Edge, LoadBalancing::None) if nat => add("edge-single-nat"),
-                (ServerRole::Edge, LoadBalancing::None) => add("edge-single-public"),
-                (ServerRole::Edge, _) if nat => add("edge-dns-nat"),
-                (ServerRole::Edge, _) => add("edge-dns-public"),
-                (ServerRole::ReverseProxy, _) => add("reverse-proxy"),
-                _ => {}
-            }
-        }
-        if self.has_feature(Feature::InternalServers) {
-            add("internal-servers");
+        for slot in self.slots() {
+            add(slot);
         }
         for extra in &self.extra_scenarios {
-            if let Some(s) = Catalog::builtin().scenario(extra) {
-                add(&s.id);
+            if let Some(s) = catalog
+                .scenario(extra)
+                .filter(|s| s.applies_to(self.version))
+            {
+                for slot in s.slot_ids() {
+                    add(slot);
+                }
             }
         }
         // catalog order
-        let catalog = Catalog::builtin();
         out.sort_by_key(|id| catalog.scenarios.iter().position(|s| s.id == *id));
+        out
+    }
+
+    /// The catalog slots the pools and features ask for (see `slots` in catalog.toml).
+    fn slots(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for pool in &self.pools {
+            let nat = self.pool_is_natted(pool);
+            out.extend(match (pool.role, pool.load_balancing) {
+                (ServerRole::Director, LoadBalancing::Hlb) => vec!["director-pool-hlb"],
+                (ServerRole::Director, LoadBalancing::DnsHlb) => vec!["director-dns-hlb"],
+                (ServerRole::Director, LoadBalancing::None) => vec!["director-single"],
+                (ServerRole::Edge, LoadBalancing::Hlb) => {
+                    // the HLB page has no public IM table; the public IM page supplies it
+                    if self.has_feature(Feature::PublicIm) {
+                        vec!["edge-consolidated-hlb", "public-im"]
+                    } else {
+                        vec!["edge-consolidated-hlb"]
+                    }
+                }
+                (ServerRole::Edge, LoadBalancing::None) if nat => vec!["edge-single-nat"],
+                (ServerRole::Edge, LoadBalancing::None) => vec!["edge-single-public"],
+                (ServerRole::Edge, _) if nat => vec!["edge-dns-nat"],
+                (ServerRole::Edge, _) => vec!["edge-dns-public"],
+                (ServerRole::ReverseProxy, _) => vec!["reverse-proxy"],
+                _ => vec![],
+            });
+        }
+        if self.has_feature(Feature::InternalServers) {
+            out.push("internal-servers");
+        }
+        if self.has_feature(Feature::VideoScreenSharing) {
+            out.push("video-screen-sharing");
+        }
+        if self.has_feature(Feature::Hybrid) {
+            out.push("hybrid");
+        }
         out
     }
 
@@ -427,20 +471,22 @@ impl Topology {
                     }
                 }
             }
-            Role::FederatedPartner | Role::PublicImPartner => {
-                let kind = if role == Role::FederatedPartner {
-                    "sip"
-                } else {
-                    "public-im"
-                };
-                for p in self.partners.iter().filter(|p| p.kind == kind) {
-                    for net in &p.networks {
-                        let zone = self.zone_of_net(net).unwrap_or_default();
-                        out.push(Endpoint {
-                            host: p.name.clone(),
-                            zone,
-                            net: *net,
-                        });
+            Role::FederatedPartner => out = self.partner_endpoints("sip"),
+            Role::PublicImPartner => out = self.partner_endpoints("public-im"),
+            Role::Microsoft365 => {
+                let sets = self.hybrid.iter().flat_map(|h| h.snapshot.address_sets());
+                for net in sets.flat_map(|s| s.ips.iter()) {
+                    // a family no zone holds (IPv6 in an IPv4-only deployment) is not reached
+                    let Some(zone) = self.zone_of_net(net) else {
+                        continue;
+                    };
+                    let ep = Endpoint {
+                        host: "microsoft-365".into(),
+                        zone,
+                        net: *net,
+                    };
+                    if !out.contains(&ep) {
+                        out.push(ep);
                     }
                 }
             }
@@ -538,6 +584,21 @@ impl Topology {
         out
     }
 
+    /// The networks of the partners of one kind (`sip`, `xmpp`, `public-im`), each in its zone.
+    pub fn partner_endpoints(&self, kind: &str) -> Vec<Endpoint> {
+        let mut out = Vec::new();
+        for p in self.partners.iter().filter(|p| p.kind == kind) {
+            for net in &p.networks {
+                out.push(Endpoint {
+                    host: p.name.clone(),
+                    zone: self.zone_of_net(net).unwrap_or_default(),
+                    net: *net,
+                });
+            }
+        }
+        out
+    }
+
     /// Whether any external service address of an Edge pool is the private side of a static NAT.
     pub fn pool_is_natted(&self, pool: &Pool) -> bool {
         pool.role == ServerRole::Edge
@@ -588,7 +649,8 @@ impl Topology {
         }
     }
 
-    fn zone_of_net(&self, net: &IpNet) -> Option<String> {
+    /// The most specific zone holding a network.
+    pub fn zone_of_net(&self, net: &IpNet) -> Option<String> {
         self.zones
             .iter()
             .filter(|z| z.networks.iter().any(|n| n.contains(net)))
@@ -635,6 +697,17 @@ impl Topology {
             }
         }
     }
+}
+
+/// The partner kind whose listed networks stand for the `any` end of a catalog row: XMPP partners
+/// on the XMPP rows of the Access Edge, since the XMPP proxy federates only with the partners
+/// configured on it. SIP and public IM partners have roles of their own in the catalog
+/// (`federated-partner`, `public-im-partner`), so their rows name them directly.
+pub fn partner_kind_for_any(row: &crate::catalog::Row) -> Option<&'static str> {
+    let access = |r: Role| matches!(r, Role::EdgeAccessVip | Role::EdgeAccessPublic);
+    let any_end = (row.source == Role::Any && access(row.destination))
+        || (row.destination == Role::Any && access(row.source));
+    (row.condition == Some(Feature::Xmpp) && any_end).then_some("xmpp")
 }
 
 fn push_pool_servers(out: &mut Vec<Endpoint>, pool: &Pool) {

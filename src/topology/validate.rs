@@ -194,9 +194,10 @@ impl Validator {
             });
         }
 
-        let topology = Topology {
+        let mut topology = Topology {
             name,
-            description: raw.description.clone(),
+            description: raw.description.as_ref().map(|d| d.get_ref().clone()),
+            version: super::version::version_of(&raw),
             features,
             narrow_any: raw
                 .options
@@ -213,10 +214,20 @@ impl Validator {
             source: self.source.clone(),
             feature_spans,
             narrow_any_span: raw.options.narrow_any.as_ref().map(span_of),
+            hybrid: None,
         };
         self.duplicate_addresses(&topology);
         self.features_need_roles(&topology, &raw);
+        self.problems
+            .extend(super::version::check(&self.source, &raw, &topology));
         self.nat_entries(&topology);
+        self.most_specific_zone(&topology);
+        self.duplicate_networks(&topology, &raw);
+        self.gateways(&topology, &raw);
+        self.partners(&topology, &raw);
+        self.used_fields(&topology, &raw);
+        self.problems
+            .extend(super::hybrid::resolve(&self.source, &raw, &mut topology));
         topology
     }
 
@@ -274,6 +285,54 @@ impl Validator {
             format!("defined zones: {}", zones.join(", ")),
         );
         false
+    }
+
+    /// Reports server and VIP addresses that a more specific network of another zone holds: routing
+    /// (and the plan's `any`) puts them in that zone, whatever the interface says.
+    fn most_specific_zone(&mut self, t: &Topology) {
+        let mut found = Vec::new();
+        for (_, server) in t.servers() {
+            for i in &server.interfaces {
+                for a in &i.addresses {
+                    found.push((
+                        format!("`{}` address", server.name),
+                        a.ip,
+                        i.zone.clone(),
+                        i.span.clone(),
+                    ));
+                }
+            }
+        }
+        for pool in &t.pools {
+            for vip in &pool.vips {
+                for ip in &vip.addresses {
+                    found.push((
+                        format!("`{}` VIP", pool.name),
+                        *ip,
+                        vip.zone.clone(),
+                        vip.span.clone(),
+                    ));
+                }
+            }
+        }
+        for (what, ip, declared, span) in found {
+            let Some(zone) = t.zone_of_net(&IpNet::from(ip)) else {
+                continue; // outside every zone: reported as outside-zone already
+            };
+            if zone != declared
+                && t.zone(&declared)
+                    .is_some_and(|z| z.networks.iter().any(|n| n.contains(&ip)))
+            {
+                self.error(
+                    "in-other-zone",
+                    span,
+                    format!(
+                        "{what} {ip} is declared in zone `{declared}`, but zone `{zone}` holds it by a more specific network"
+                    ),
+                    "routing follows the most specific network: put the address in that zone, or take the network out of it",
+                );
+            }
+        }
     }
 
     /// Reports addresses that fall outside the zone they are declared in.
@@ -447,33 +506,43 @@ impl Validator {
             .as_ref()
             .map(span_of)
             .unwrap_or_else(|| span_of(&p.name));
-        match (role, load_balancing) {
-            (
-                ServerRole::Director,
-                LoadBalancing::Hlb | LoadBalancing::DnsHlb | LoadBalancing::None,
-            ) => {}
-            (ServerRole::Director, lb) => self.error(
-                "unsupported-scenario",
+        let rules = super::roles::rules(role);
+        let mode = rules.and_then(|r| r.mode(load_balancing));
+        if let (Some(rules), None) = (rules, mode) {
+            let defaulted = if p.load_balancing.is_none() {
+                format!(
+                    " (no load_balancing is given, and a pool of {} servers defaults to `dns`)",
+                    p.servers.len()
+                )
+            } else {
+                String::new()
+            };
+            self.error(
+                "unsupported-load-balancing",
                 lb_span.clone(),
                 format!(
-                    "director pool `{pool_name}` uses load balancing `{}`, which has no port table in the catalog",
-                    lb_name(lb)
+                    "{role} pool `{pool_name}` uses load balancing `{}`, which a {role} pool does not support{defaulted}",
+                    load_balancing.as_str()
                 ),
-                "use `hlb` (Director pool behind a hardware load balancer), `dns-hlb` (DNS for SIP, HLB for web) or `none` (a single Director)",
-            ),
-            (ServerRole::Edge, LoadBalancing::Hlb | LoadBalancing::Dns | LoadBalancing::None) => {}
-            (ServerRole::Edge, lb) => self.error(
-                "unsupported-scenario",
-                lb_span.clone(),
-                format!(
-                    "edge pool `{pool_name}` uses load balancing `{}`, which has no port table in the catalog",
-                    lb_name(lb)
-                ),
-                "use `hlb` (hardware load balancers), `dns` (DNS load balancing) or `none` (a single Edge)",
-            ),
-            _ => {}
+                rules.refusal_hint(load_balancing),
+            );
         }
         if load_balancing == LoadBalancing::None && p.servers.len() > 1 {
+            let hint = match rules {
+                Some(r) if !r.balances() => {
+                    format!("a {role} pool holds one server: give each {role} its own [[pool]]")
+                }
+                Some(r) => format!(
+                    "a pool of several servers is balanced: {}",
+                    r.modes
+                        .iter()
+                        .filter(|m| m.mode != LoadBalancing::None)
+                        .map(|m| format!("`{}`", m.mode.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+                None => "a pool of several servers is balanced".into(),
+            };
             self.error(
                 "single-server-pool",
                 lb_span.clone(),
@@ -481,18 +550,7 @@ impl Validator {
                     "pool `{pool_name}` has {} servers but load balancing `none`",
                     p.servers.len()
                 ),
-                "a pool of several servers is balanced: use `hlb` or `dns` (or `dns-hlb` for Directors)",
-            );
-        }
-        if role == ServerRole::Edge && load_balancing != LoadBalancing::Hlb && !p.vips.is_empty() {
-            self.error(
-                "unused-vip",
-                span_of(&p.vips[0]),
-                format!(
-                    "edge pool `{pool_name}` uses load balancing `{}`, so its VIPs would carry no traffic",
-                    lb_name(load_balancing)
-                ),
-                "remove the [[pool.vip]] entries, or set load_balancing = \"hlb\"",
+                hint,
             );
         }
         if p.servers.is_empty() {
@@ -516,6 +574,7 @@ impl Validator {
         }
 
         let zone_names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
+        let allowed: Vec<VipService> = rules.map(|r| r.vip_services()).unwrap_or_default();
         let mut vips = Vec::new();
         for v in &p.vips {
             let v_span = span_of(v);
@@ -523,28 +582,23 @@ impl Validator {
             let Some(service) = self.parse_enum::<VipService>("vip-service", &v.service) else {
                 continue;
             };
-            let allowed: &[VipService] = match role {
-                ServerRole::Edge => &[
-                    VipService::Access,
-                    VipService::Webconf,
-                    VipService::Av,
-                    VipService::Internal,
-                ],
-                _ => &[VipService::Pool],
-            };
             if !allowed.contains(&service) {
                 self.error(
                     "vip-service",
                     span_of(&v.service),
                     format!("a {role} pool has no `{}` VIP", service.as_str()),
-                    format!(
-                        "use {}",
-                        allowed
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    if allowed.is_empty() {
+                        format!("a {role} pool has no VIPs; remove the [[pool.vip]]")
+                    } else {
+                        format!(
+                            "use {}",
+                            allowed
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
                 );
             }
             if vips.iter().any(|x: &Vip| x.service == service) {
@@ -578,30 +632,48 @@ impl Validator {
                 snat_span: v.snat.as_ref().map(span_of),
             });
         }
-        let needs_vip: &[VipService] = match (role, load_balancing) {
-            (ServerRole::Director, LoadBalancing::Hlb | LoadBalancing::DnsHlb) => {
-                &[VipService::Pool]
+        if let Some(mode) = mode {
+            for need in mode.vips {
+                if !vips.iter().any(|v| v.service == *need) {
+                    self.error(
+                        "missing-vip",
+                        span_of(&p.name),
+                        format!(
+                            "{role} pool `{pool_name}` with load balancing `{}` needs a `{}` VIP",
+                            load_balancing.as_str(),
+                            need.as_str()
+                        ),
+                        format!(
+                            "add [[pool.vip]] with service = \"{}\", its zone and address (the address the load balancer answers on)",
+                            need.as_str()
+                        ),
+                    );
+                }
             }
-            (ServerRole::Edge, LoadBalancing::Hlb) => &[
-                VipService::Access,
-                VipService::Webconf,
-                VipService::Av,
-                VipService::Internal,
-            ],
-            _ => &[],
-        };
-        for need in needs_vip {
-            if !vips.iter().any(|v| v.service == *need) {
+            for vip in vips.iter().filter(|v| !mode.vips.contains(&v.service)) {
+                if !allowed.contains(&vip.service) {
+                    continue; // already refused as a service the role lacks
+                }
+                let modes: Vec<String> = rules
+                    .map(|r| {
+                        r.modes
+                            .iter()
+                            .filter(|m| m.vips.contains(&vip.service))
+                            .map(|m| format!("`{}`", m.mode.as_str()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 self.error(
-                    "missing-vip",
-                    span_of(&p.name),
+                    "unused-vip",
+                    vip.span.clone(),
                     format!(
-                        "{role} pool `{pool_name}` behind a hardware load balancer needs a `{}` VIP",
-                        need.as_str()
+                        "{role} pool `{pool_name}` uses load balancing `{}`, so its `{}` VIP would carry no traffic",
+                        load_balancing.as_str(),
+                        vip.service.as_str()
                     ),
                     format!(
-                        "add [[pool.vip]] with service = \"{}\", its zone and address",
-                        need.as_str()
+                        "remove the [[pool.vip]], or set load_balancing to {}",
+                        modes.join(" or ")
                     ),
                 );
             }
@@ -667,8 +739,34 @@ impl Validator {
             (&i.webconf, AddressUse::Webconf, "webconf"),
             (&i.av, AddressUse::Av, "av"),
         ];
+        let leg = i.name.get_ref().as_str();
+        let multi_homed = matches!(role, ServerRole::Edge | ServerRole::ReverseProxy);
+        if multi_homed && leg != "external" && leg != "internal" {
+            self.error(
+                "unused-interface",
+                span_of(&i.name),
+                format!("{role} server `{server}` has an interface `{leg}`, which no rule would use"),
+                format!("a {role} server's rules come from its `external` and `internal` legs only: rename or remove this one"),
+            );
+        }
         for (field, usage, key) in groups {
             let Some(field) = field else { continue };
+            let edge_leg_mismatch = role == ServerRole::Edge
+                && ((leg == "external" && usage == AddressUse::Host)
+                    || (leg == "internal" && usage != AddressUse::Host));
+            if edge_leg_mismatch {
+                self.error(
+                    "unused-address",
+                    span_of(field),
+                    format!("`{key}` on the `{leg}` interface of Edge server `{server}` would be used by nothing"),
+                    if leg == "external" {
+                        "the external leg is addressed per service: use access, webconf and av"
+                    } else {
+                        "the internal leg has one `address`; the service addresses belong on the external leg"
+                    },
+                );
+                continue;
+            }
             if usage != AddressUse::Host && role != ServerRole::Edge {
                 self.error(
                     "edge-only-key",
@@ -810,6 +908,49 @@ impl Validator {
                 "names identify things in rules and reports; give each its own",
             );
         }
+        // `between`, `probe --from` and the report look names up across zones, pools, servers,
+        // client networks and partners: one name, one thing (a pool may share its name with its
+        // only server, which stands for the same addresses)
+        let mut owner: BTreeMap<String, (&'static str, Option<String>)> = BTreeMap::new();
+        let mut clashes: Vec<(Span, String, &'static str, &'static str)> = Vec::new();
+        let mut claim = |kind: &'static str, pool: Option<String>, name: &Spanned<String>| {
+            let key = name.get_ref().clone();
+            match owner.get(&key) {
+                Some((k, _)) if *k == kind => {} // same kind: duplicate-name above
+                Some((k, p))
+                    if (*k == "pool" && kind == "server" && p.as_ref() == Some(&key))
+                        || (*k == "server" && kind == "pool" && pool.as_ref() == Some(&key)) => {}
+                Some((k, _)) => clashes.push((span_of(name), key, k, kind)),
+                None => {
+                    owner.insert(key, (kind, pool));
+                }
+            }
+        };
+        for z in &raw.zones {
+            claim("zone", None, &z.get_ref().name);
+        }
+        for p in &raw.pools {
+            let pool = p.get_ref();
+            let only = (pool.servers.len() == 1).then(|| pool.name.get_ref().clone());
+            claim("pool", only.clone(), &pool.name);
+            for s in &pool.servers {
+                claim("server", only.clone(), &s.get_ref().name);
+            }
+        }
+        for c in &raw.clients {
+            claim("client network", None, &c.get_ref().name);
+        }
+        for p in &raw.partners {
+            claim("partner", None, &p.get_ref().name);
+        }
+        for (span, name, first, second) in clashes {
+            self.error(
+                "ambiguous-name",
+                span,
+                format!("{second} `{name}` has the name of a {first}"),
+                "between, probe --from and the report find things by name: give each its own",
+            );
+        }
     }
 
     fn duplicate_addresses(&mut self, t: &Topology) {
@@ -904,6 +1045,51 @@ impl Validator {
                         "put the NAT entry on the firewall in front of that zone",
                     );
                 }
+                // the public side must be an address the internet can reach: not unspecified,
+                // loopback, multicast or link-local, not in a perimeter or internal zone (by the
+                // most specific network that holds it), and not the firewall's own address
+                let p = n.public;
+                let reserved = p.is_unspecified()
+                    || p.is_loopback()
+                    || p.is_multicast()
+                    || matches!(p, IpAddr::V4(v) if v.is_link_local() || v.is_broadcast())
+                    || matches!(p, IpAddr::V6(v) if v.is_unicast_link_local());
+                let zone = t.zone_of_net(&IpNet::from(p));
+                let inner = zone
+                    .as_deref()
+                    .and_then(|z| t.zone(z))
+                    .filter(|z| z.kind != ZoneKind::Internet);
+                let firewall_own = t.firewalls.iter().find(|f| {
+                    f.interfaces
+                        .iter()
+                        .any(|i| i.addresses.iter().any(|a| a.addr() == p))
+                });
+                if reserved {
+                    self.error(
+                        "nat-public",
+                        n.span.clone(),
+                        format!("public address {p} cannot be reached from the internet"),
+                        "use the address the internet side of the NAT publishes",
+                    );
+                } else if let Some(z) = inner {
+                    self.error(
+                        "nat-public",
+                        n.span.clone(),
+                        format!(
+                            "public address {p} lies in zone `{}` ({}), not on the internet side",
+                            z.name,
+                            if z.kind == ZoneKind::Internal { "internal" } else { "perimeter" }
+                        ),
+                        "the public side of a static NAT is an internet address (the private side is the server's)",
+                    );
+                } else if let Some(f) = firewall_own {
+                    self.error(
+                        "nat-public",
+                        n.span.clone(),
+                        format!("public address {p} is firewall `{}`'s own interface address", f.name),
+                        "publish the server on an address of its own (port forwarding from the firewall's address is not static NAT)",
+                    );
+                }
                 if t.servers().any(|(_, s)| {
                     s.interfaces
                         .iter()
@@ -934,6 +1120,9 @@ impl Validator {
                 Feature::CentralizedLogging | Feature::InternalServers | Feature::SipTcp5060 => &[],
                 Feature::PublicIm => &[ServerRole::Edge],
                 Feature::CollocatedMediation => &[ServerRole::FrontEnd],
+                Feature::VideoScreenSharing => &[ServerRole::FrontEnd],
+                // checked with the [hybrid] section (hybrid.rs)
+                Feature::Hybrid => &[],
             };
             for need in needs {
                 if !has(*need) {
@@ -970,18 +1159,369 @@ impl Validator {
     }
 }
 
-fn lb_name(lb: LoadBalancing) -> &'static str {
-    match lb {
-        LoadBalancing::Hlb => "hlb",
-        LoadBalancing::DnsHlb => "dns-hlb",
-        LoadBalancing::Dns => "dns",
-        LoadBalancing::None => "none",
-    }
-}
-
 fn join(nets: &[IpNet]) -> String {
     nets.iter()
         .map(|n| n.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The longest `description` accepted; it is shown in the HTML report.
+const MAX_DESCRIPTION: usize = 2_000;
+
+/// Checks that need the whole model: networks shared by zones, gateways, partners, and fields that
+/// only mean something on some roles (so a value nothing reads is refused, not silently dropped).
+impl Validator {
+    /// Zones may nest (the more specific one wins), but one network in two zones has no owner.
+    fn duplicate_networks(&mut self, t: &Topology, raw: &RawTopology) {
+        let mut seen: Vec<(IpNet, String)> = Vec::new();
+        for (zone, rz) in t.zones.iter().zip(&raw.zones) {
+            let span = span_of(&rz.get_ref().networks);
+            let mut own = 0;
+            for net in &zone.networks {
+                match seen.iter().find(|(n, _)| n == net) {
+                    Some((_, other)) => {
+                        let what = if other == &zone.name {
+                            format!("zone `{}` lists network {net} twice", zone.name)
+                        } else {
+                            format!(
+                                "network {net} of zone `{}` is also a network of zone `{other}`",
+                                zone.name
+                            )
+                        };
+                        self.error(
+                            "duplicate-network",
+                            span.clone(),
+                            what,
+                            "a network belongs to one zone; a more specific network (a longer prefix) may sit inside another zone's, and wins for its addresses",
+                        );
+                    }
+                    None => {
+                        own += 1;
+                        seen.push((*net, zone.name.clone()));
+                    }
+                }
+            }
+            if own == 0 && !zone.networks.is_empty() {
+                self.error(
+                    "duplicate-zone",
+                    span,
+                    format!(
+                        "zone `{}` has no network of its own: every one is another zone's",
+                        zone.name
+                    ),
+                    "merge the two zones, or give this zone its own (possibly more specific) networks",
+                );
+            }
+        }
+    }
+
+    /// A gateway is an address of the interface's zone that something in the topology answers on:
+    /// a firewall interface in that zone or a VIP in that zone.
+    fn gateways(&mut self, t: &Topology, raw: &RawTopology) {
+        for rp in &raw.pools {
+            for rs in &rp.get_ref().servers {
+                for ri in &rs.get_ref().interfaces {
+                    let ri = ri.get_ref();
+                    let Some(gw) = &ri.gateway else { continue };
+                    let Some(zone) = t.zone(ri.zone.get_ref()) else {
+                        continue; // unknown zone, already reported
+                    };
+                    let firewalls: Vec<IpAddr> = t
+                        .firewalls
+                        .iter()
+                        .flat_map(|f| f.interfaces.iter())
+                        .filter(|i| i.zone == zone.name)
+                        .flat_map(|i| i.addresses.iter().map(|a| a.addr()))
+                        .collect();
+                    let vips: Vec<IpAddr> = t
+                        .pools
+                        .iter()
+                        .flat_map(|p| p.vips.iter())
+                        .filter(|v| v.zone == zone.name)
+                        .flat_map(|v| v.addresses.iter().copied())
+                        .collect();
+                    for ip in &gw.get_ref().0 {
+                        if !zone.networks.iter().any(|n| n.contains(ip)) {
+                            self.error(
+                                "gateway-outside-zone",
+                                span_of(gw),
+                                format!(
+                                    "gateway {ip} of `{}` interface `{}` is outside its zone `{}` ({})",
+                                    rs.get_ref().name.get_ref(),
+                                    ri.name.get_ref(),
+                                    zone.name,
+                                    join(&zone.networks)
+                                ),
+                                if matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80) {
+                                    "a link-local gateway cannot be checked against the topology: give the firewall's global address in this zone, or leave `gateway` out"
+                                } else {
+                                    "a gateway is on the interface's own network: use the address of the firewall (or load balancer VIP) in that zone"
+                                },
+                            );
+                        } else if !firewalls.contains(ip) && !vips.contains(ip) {
+                            let known: Vec<String> = firewalls
+                                .iter()
+                                .map(|a| format!("firewall {a}"))
+                                .chain(vips.iter().map(|a| format!("VIP {a}")))
+                                .collect();
+                            self.error(
+                                "gateway-unknown",
+                                span_of(gw),
+                                format!(
+                                    "gateway {ip} of `{}` interface `{}` is neither a firewall interface address nor a VIP of zone `{}`",
+                                    rs.get_ref().name.get_ref(),
+                                    ri.name.get_ref(),
+                                    zone.name
+                                ),
+                                if known.is_empty() {
+                                    "no firewall interface in this zone has an address and no VIP lives here: add the firewall's `address`, or leave `gateway` out".to_string()
+                                } else {
+                                    format!(
+                                        "use one of the addresses the topology has in this zone ({}), or leave `gateway` out",
+                                        known.join(", ")
+                                    )
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Partner networks are internet addresses, and each listed partner narrows some planned row.
+    fn partners(&mut self, t: &Topology, raw: &RawTopology) {
+        let catalog = crate::catalog::Catalog::builtin();
+        let scenarios = t.scenarios();
+        for (partner, rp) in t.partners.iter().zip(&raw.partners) {
+            let rp = rp.get_ref();
+            let span = span_of(&rp.networks);
+            if partner.networks.is_empty() {
+                self.error(
+                    "empty-partner",
+                    span.clone(),
+                    format!("partner `{}` lists no networks", partner.name),
+                    "list the partner's server addresses; a partner without networks would leave its rows open to any address",
+                );
+            }
+            for net in &partner.networks {
+                if net.trunc() != *net {
+                    self.error(
+                        "host-bits",
+                        span.clone(),
+                        format!("partner network {net} has host bits set"),
+                        format!("did you mean {}?", net.trunc()),
+                    );
+                }
+                match t.zone_of_net(net).and_then(|z| t.zone(&z)) {
+                    Some(z) if z.kind == ZoneKind::Internet => {}
+                    found => self.error(
+                        "partner-zone",
+                        span.clone(),
+                        match found {
+                            Some(z) => format!(
+                                "partner network {net} falls in zone `{}`, which is not an internet zone",
+                                z.name
+                            ),
+                            None => format!("partner network {net} is in no zone"),
+                        },
+                        "partners are reached through the internet: their networks must lie in a zone of kind \"internet\" (e.g. 0.0.0.0/0 and ::/0)",
+                    ),
+                }
+            }
+            let (feature, narrows) = match partner.kind.as_str() {
+                "xmpp" => (Feature::Xmpp, "the XMPP rows of the Access Edge (5269)"),
+                "public-im" => (
+                    Feature::PublicIm,
+                    "the public IM rows (`public-im-partner`)",
+                ),
+                _ => (
+                    Feature::Federation,
+                    "the federation rows that name `federated-partner` (outbound 5061 from a hardware-balanced Edge pool's Access VIP)",
+                ),
+            };
+            let used = catalog.rows.iter().any(|row| {
+                scenarios.contains(&row.scenario.as_str())
+                    && row.condition.is_none_or(|f| t.has_feature(f))
+                    && partner_role_of(row) == Some(partner.kind.as_str())
+            });
+            if !used {
+                let kind_span = rp.kind.as_ref().map(span_of).unwrap_or(span.clone());
+                let why = if t.has_feature(feature) {
+                    format!(
+                        "no planned row uses them: the port tables of this topology's scenarios ({}) leave that end open to any address",
+                        scenarios.join(", ")
+                    )
+                } else {
+                    format!("feature `{feature}` is off")
+                };
+                self.error(
+                    "unused-partner",
+                    kind_span,
+                    format!(
+                        "the networks of {} partner `{}` would change nothing: {why}",
+                        partner.kind, partner.name
+                    ),
+                    format!(
+                        "{} partner networks narrow {narrows}; remove the [[partner]], or turn on what it needs",
+                        partner.kind
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Fields that only some roles read: refused where nothing would use them.
+    fn used_fields(&mut self, t: &Topology, raw: &RawTopology) {
+        if let Some(d) = &raw.description {
+            let text = d.get_ref();
+            if let Some(c) = text
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+            {
+                self.error(
+                    "bad-description",
+                    span_of(d),
+                    format!(
+                        "the description contains the control character U+{:04X}",
+                        c as u32
+                    ),
+                    "the description is shown in the HTML report, which cannot carry control characters: remove it",
+                );
+            }
+            if text.chars().count() > MAX_DESCRIPTION {
+                self.error(
+                    "bad-description",
+                    span_of(d),
+                    format!(
+                        "the description is {} characters long; the limit is {MAX_DESCRIPTION}",
+                        text.chars().count()
+                    ),
+                    "keep the description to a paragraph; put longer notes in a TOML comment",
+                );
+            }
+        }
+        let has_proxy = t.pools.iter().any(|p| p.role == ServerRole::ReverseProxy);
+        let mut published: Vec<(String, String)> = Vec::new();
+        let mut cms: Option<String> = None;
+        for rp in &raw.pools {
+            let rp = rp.get_ref();
+            let Some(pool) = t.pools.iter().find(|p| &p.name == rp.name.get_ref()) else {
+                continue;
+            };
+            if let Some(c) = &rp.cms
+                && *c.get_ref()
+                && pool.role == ServerRole::FrontEnd
+            {
+                match &cms {
+                    Some(first) => self.error(
+                        "duplicate-cms",
+                        span_of(c),
+                        format!(
+                            "pools `{first}` and `{}` both hold the Central Management store",
+                            pool.name
+                        ),
+                        "a deployment has one Central Management store: set cms = true on one Front End pool",
+                    ),
+                    None => cms = Some(pool.name.clone()),
+                }
+            }
+            if let Some(names) = &rp.published {
+                let reader = match pool.role {
+                    ServerRole::FrontEnd | ServerRole::Director => None,
+                    ServerRole::OfficeWebApps if !t.has_feature(Feature::OfficeWebApps) => Some(
+                        "feature `office-web-apps` is off, so the reverse proxy does not publish this farm: turn it on, or remove `published`",
+                    ),
+                    ServerRole::OfficeWebApps => None,
+                    _ => Some(
+                        "only Front End, Director and Office Web Apps pools are published by the reverse proxy: remove `published`",
+                    ),
+                };
+                if let Some(why) = reader {
+                    self.error(
+                        "unused-published",
+                        span_of(names),
+                        format!(
+                            "the published names of {} pool `{}` would be written nowhere",
+                            pool.role, pool.name
+                        ),
+                        why,
+                    );
+                } else if !has_proxy && !names.get_ref().0.is_empty() {
+                    self.error(
+                        "unused-published",
+                        span_of(names),
+                        format!(
+                            "pool `{}` has published names, but the topology has no reverse proxy to publish them",
+                            pool.name
+                        ),
+                        "add the [[pool]] with role = \"reverse-proxy\", or remove `published`",
+                    );
+                }
+                for name in &names.get_ref().0 {
+                    let key = name.to_ascii_lowercase();
+                    match published.iter().find(|(n, _)| *n == key) {
+                        Some((_, other)) => {
+                            let what = if other == &pool.name {
+                                format!("pool `{}` lists published name `{name}` twice", pool.name)
+                            } else {
+                                format!(
+                                    "published name `{name}` of pool `{}` is also published for pool `{other}`",
+                                    pool.name
+                                )
+                            };
+                            self.error(
+                                "duplicate-published",
+                                span_of(names),
+                                what,
+                                "the reverse proxy picks the pool by name: each published name belongs to one pool",
+                            )
+                        }
+                        None => published.push((key, pool.name.clone())),
+                    }
+                }
+            }
+            for rs in &rp.servers {
+                for ri in &rs.get_ref().interfaces {
+                    let ri = ri.get_ref();
+                    let Some(routes) = &ri.routes else { continue };
+                    if pool.role != ServerRole::Edge || ri.name.get_ref() != "internal" {
+                        self.error(
+                            "unused-routes",
+                            span_of(routes),
+                            format!(
+                                "`routes` on `{}` interface `{}` would be used by nothing",
+                                rs.get_ref().name.get_ref(),
+                                ri.name.get_ref()
+                            ),
+                            "persistent routes are checked on an Edge server's `internal` interface (its default gateway is on the external side); remove them here",
+                        );
+                    }
+                    for net in &routes.get_ref().0 {
+                        if net.trunc() != *net {
+                            self.error(
+                                "host-bits",
+                                span_of(routes),
+                                format!("route {net} has host bits set"),
+                                format!("did you mean {}?", net.trunc()),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The partner kind whose networks stand for one end of a catalog row, if any.
+fn partner_role_of(row: &crate::catalog::Row) -> Option<&'static str> {
+    use crate::catalog::Role;
+    if row.source == Role::FederatedPartner || row.destination == Role::FederatedPartner {
+        Some("sip")
+    } else if row.source == Role::PublicImPartner || row.destination == Role::PublicImPartner {
+        Some("public-im")
+    } else {
+        super::partner_kind_for_any(row)
+    }
 }

@@ -337,6 +337,7 @@ pub fn generate(seed: u64) -> Generated {
     let director = *rng.pick(&["absent", "none", "hlb", "dns-hlb"]);
     traits.push(format!("director-{director}"));
     let owa = rng.chance(55);
+    let owa_feature = owa && reverse_proxy && rng.chance(80);
     let segmented = firewalls_n >= 3;
     let internal_servers = rng.chance(if segmented { 75 } else { 35 });
     let mediation = internal_servers && rng.chance(70) || rng.chance(15);
@@ -364,6 +365,8 @@ pub fn generate(seed: u64) -> Generated {
     }
 
     // --- zones
+    // zones, pools, servers and client networks share one name space (check refuses a name two
+    // of them use)
     let mut zone_names = Names::default();
     let mut zones: Vec<Zone> = Vec::new();
     let mut add_zone = |rng: &mut Rng, hint: &str, kind: &'static str, nets: Vec<Net>| {
@@ -525,7 +528,7 @@ pub fn generate(seed: u64) -> Generated {
         .unwrap_or_default();
 
     // --- pools
-    let mut pool_names = Names::default();
+    let mut pool_names = zone_names;
     let mut s = String::new();
     let mut public_pool = v4.public(rng, 24);
     let mut public_v6 = v6_net(rng, true);
@@ -708,7 +711,11 @@ pub fn generate(seed: u64) -> Generated {
             }
         }
     };
+    // names only the reverse proxy reads: written when there is one to publish them
     let published = |rng: &mut Rng, n: usize| -> String {
+        if !reverse_proxy {
+            return String::new();
+        }
         let names: Vec<String> = (0..n).map(|_| format!("\"{}\"", hostname(rng))).collect();
         format!("\npublished = [{}]", names.join(", "))
     };
@@ -733,7 +740,7 @@ pub fn generate(seed: u64) -> Generated {
         let (lb, n) = match rng.below(3) {
             0 => ("none", 1),
             1 => ("hlb", 2 + rng.below(3)),
-            _ => ("dns", 2 + rng.below(2)),
+            _ => ("dns-hlb", 2 + rng.below(2)),
         };
         let extra = format!("{}{}", if k == 0 { "\ncms = true" } else { "" }, {
             let n = 1 + rng.below(4);
@@ -757,7 +764,12 @@ pub fn generate(seed: u64) -> Generated {
         } else {
             ("hlb", 2)
         };
-        let p = published(rng, 1);
+        // the proxy publishes the farm only with the feature on
+        let p = if owa_feature {
+            published(rng, 1)
+        } else {
+            String::new()
+        };
         internal_pool(
             rng,
             &mut zones,
@@ -833,7 +845,7 @@ pub fn generate(seed: u64) -> Generated {
 
     // --- client networks in the users' zone: part of a network, or all of it
     let mut clients = String::new();
-    let mut client_names = Names::default();
+    let mut client_names = pool_names;
     for _ in 0..1 + rng.below(2) {
         let v4_nets: Vec<Net> = zones[users].nets.iter().filter(|n| n.v4).cloned().collect();
         let net = &v4_nets[rng.below(v4_nets.len())];
@@ -889,7 +901,7 @@ pub fn generate(seed: u64) -> Generated {
             "mobility-autodiscover-http",
             reverse_proxy && rng.chance(50),
         ),
-        ("office-web-apps", owa && reverse_proxy && rng.chance(80)),
+        ("office-web-apps", owa_feature),
         ("public-im", edge.is_some() && rng.chance(40)),
         ("internal-servers", internal_servers),
         ("collocated-mediation", has_fe && rng.chance(25)),

@@ -21,6 +21,7 @@
 pub mod flows;
 
 use ipnet::IpNet;
+use portplan::catalog::Role;
 use portplan::plan::Router;
 use portplan::topology::Topology;
 use std::collections::{BTreeMap, BTreeSet};
@@ -336,10 +337,59 @@ impl Lab {
                 }
             }
             plug(&mut lab, &ns, "eth0", &zone.name, &a);
+            // far networks of this zone that no leg holds (Microsoft 365's ranges, partners'
+            // networks): the zone client answers for one address in each, and every firewall on
+            // the zone routes it there
+            let far: Vec<IpNet> = [
+                Role::Microsoft365,
+                Role::FederatedPartner,
+                Role::PublicImPartner,
+            ]
+            .into_iter()
+            .flat_map(|r| t.endpoints(r))
+            .filter(|e| e.zone == zone.name && !subnets.iter().any(|s| s.contains(&e.net)))
+            .map(|e| e.net)
+            .collect();
+            let mut extra: Vec<IpAddr> = Vec::new();
+            for net in far {
+                let ip = from_top(&net, 5);
+                if extra.contains(&ip) || a.iter().any(|(x, _)| *x == ip) {
+                    continue;
+                }
+                let host = IpNet::from(ip);
+                lab.exec_ok(
+                    &ns,
+                    &["ip", "addr", "add", &host.to_string(), "dev", "eth0"],
+                );
+                let Some((via, _)) = a.iter().find(|(x, _)| x.is_ipv4() == ip.is_ipv4()) else {
+                    continue;
+                };
+                for (_, fw, _) in legs
+                    .iter()
+                    .filter(|(z, _, n)| *z == zone.name && n.addr().is_ipv4() == ip.is_ipv4())
+                {
+                    if let Some(fw_ns) = lab.firewalls.get(fw).cloned() {
+                        let fam = if ip.is_ipv4() { "-4" } else { "-6" };
+                        lab.exec_ok(
+                            &fw_ns,
+                            &[
+                                "ip",
+                                fam,
+                                "route",
+                                "add",
+                                &host.to_string(),
+                                "via",
+                                &via.to_string(),
+                            ],
+                        );
+                    }
+                }
+                extra.push(ip);
+            }
             lab.nodes.push(Node {
                 ns,
                 name: format!("any@{}", zone.name),
-                addresses: a.iter().map(|(ip, _)| *ip).collect(),
+                addresses: a.iter().map(|(ip, _)| *ip).chain(extra).collect(),
             });
         }
         for (ci, clients) in t.clients.iter().enumerate() {

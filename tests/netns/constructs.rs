@@ -1,7 +1,9 @@
 //! The audit's verdicts against the kernel on rulesets written the way people write them: verdict
 //! maps, raw/mangle drops, repeated iptables matches, `-c` counters, interface sets, one-line chains, `define`, filter chains on prerouting and netdev ingress,
-//! family-scoped matches in `inet` tables, marks. Each ruleset is loaded into the lab firewall and
-//! a grid of flows in both directions is sent for real; every definite verdict must match what
+//! family-scoped matches in `inet` tables, marks; and the cold trial's: TCP flag matches, rulesets
+//! without an established accept (the replies decide), the security table, ipset `nomatch`,
+//! rule-per-address blocklists, netdev egress, an ip6 table's policy. Each ruleset is loaded into the lab firewall and
+//! a grid of flows in both directions is sent for real (verdicts include the replies); every definite verdict must match what
 //! the kernel did, and a construct portplan cannot read must give `uncertain`, never a verdict.
 
 use crate::harness::flows::{self, Check};
@@ -58,10 +60,29 @@ const NFT: &[(&str, &str)] = &[
         "jump into a chain chosen by a verdict map",
         "table ip fw {\n chain sip { tcp dport 5061 accept; return; }\n chain media { udp dport 3478 accept; }\n chain forward { type filter hook forward priority 0; policy drop;\n  ct state established,related accept\n  iifname vmap { \"outside\" : jump sip, \"dmz\" : goto media }\n  tcp dport 443 accept\n }\n}\n",
     ),
+    // cold trial: chains that were never read, and family-scoped policies
+    (
+        "drop in a netdev egress chain",
+        "table netdev eg {\n chain out { type filter hook egress device \"dmz\" priority 0; policy accept; udp dport 3478 drop; }\n}\n",
+    ),
+    (
+        "an ip6 table's policy drop leaves IPv4 alone",
+        "table ip6 six {\n chain f { type filter hook forward priority 0; policy drop; }\n chain p { type filter hook prerouting priority 0; policy drop; }\n}\ntable inet fw {\n chain forward { type filter hook forward priority 0; policy drop; ct state established,related accept; tcp dport { 443, 5061 } accept; }\n}\n",
+    ),
+    (
+        "no established accept: the replies are dropped",
+        "table inet fw {\n chain forward { type filter hook forward priority 0; policy drop;\n  tcp dport 443 accept\n  udp dport 3478 accept\n  ip saddr 203.0.113.21 accept\n }\n}\n",
+    ),
 ];
 
 /// Rulesets portplan reads only in part: their verdicts on the affected flows must be uncertain.
 const NFT_UNREAD: &[(&str, &str)] = &[
+    (
+        // the kernel passed these flows although the chain drops them: a nat chain only sees a
+        // connection without a NAT binding (conntrack may hold one from an earlier flow)
+        "drop in a nat chain",
+        "table ip n {\n chain pre { type nat hook prerouting priority -100; policy accept; tcp dport 5061 drop; }\n}\ntable inet fw {\n chain forward { type filter hook forward priority 0; policy accept; }\n}\n",
+    ),
     (
         "match on a packet mark",
         "table inet fw {\n chain forward { type filter hook forward priority 0; policy accept;\n  meta mark 0x1 tcp dport 5061 drop\n }\n}\n",
@@ -72,8 +93,33 @@ const NFT_UNREAD: &[(&str, &str)] = &[
     ),
 ];
 
-/// (name, iptables-save text); every one is loaded with `iptables-restore`.
+/// (name, iptables-save text); every one is loaded with `iptables-restore` (lines before the
+/// first `*table` are ipset lines, loaded with `ipset restore` first).
 const IPTABLES: &[(&str, &str)] = &[
+    (
+        "TCP flags: SYN-less accepts do not admit a connection, --syn ones do",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -p tcp -m tcp ! --syn --dport 443 -j ACCEPT\n-A FORWARD -p tcp -m tcp --tcp-flags SYN,ACK ACK --dport 5061 -j ACCEPT\n-A FORWARD -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN --dport 8080 -j ACCEPT\n-A FORWARD -p tcp -m tcp --syn --dport 5269 -j ACCEPT\n-A FORWARD -p udp -j ACCEPT\nCOMMIT\n",
+    ),
+    (
+        "a drop of non-SYN packets after the established accept",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -m tcp --dport 443 -j DROP\n-A FORWARD -p tcp -j ACCEPT\n-A FORWARD -p udp --dport 3478 -j ACCEPT\nCOMMIT\n",
+    ),
+    (
+        "no established accept: the replies are dropped",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp -m tcp --dport 443 -j ACCEPT\n-A FORWARD -p udp -m udp --dport 3478 -j ACCEPT\n-A FORWARD -s 203.0.113.21/32 -j ACCEPT\nCOMMIT\n",
+    ),
+    (
+        "drop in the security table's FORWARD",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n*security\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp -m tcp --dport 5061 -j DROP\nCOMMIT\n",
+    ),
+    (
+        "ipset with a nomatch entry",
+        "create ppcoldnm hash:net family inet\nadd ppcoldnm 203.0.113.0/24\nadd ppcoldnm 203.0.113.16/28 nomatch\nadd ppcoldnm 203.0.113.20/30\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -m set --match-set ppcoldnm dst -j ACCEPT\n-A FORWARD -m set --match-set ppcoldnm src -p udp -j ACCEPT\nCOMMIT\n",
+    ),
+    (
+        "rule-per-address blocklists (sources, then destinations)",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -s 198.51.100.241/32 -p tcp -m tcp --dport 443 -j DROP\n-A FORWARD -s 198.51.100.242/32 -p tcp -m tcp --dport 443 -j DROP\n-A FORWARD -s 198.51.100.243/32 -p tcp -m tcp --dport 443 -j DROP\n-A FORWARD -s 198.51.100.244/32 -p tcp -m tcp --dport 443 -j DROP\n-A FORWARD -s 198.51.100.245/32 -p tcp -m tcp --dport 443 -j DROP\n-A FORWARD -s 198.51.100.246/32 -p tcp -m tcp --dport 443 -j DROP\n-A FORWARD -s 198.51.100.247/32 -p tcp -m tcp --dport 443 -j DROP\n-A FORWARD -s 198.51.100.248/32 -p tcp -m tcp --dport 443 -j DROP\n-A FORWARD -s 198.51.100.250/32 -p tcp -m tcp --dport 443 -j DROP\n-A FORWARD -d 203.0.113.1/32 -p udp -j DROP\n-A FORWARD -d 203.0.113.2/32 -p udp -j DROP\n-A FORWARD -d 203.0.113.3/32 -p udp -j DROP\n-A FORWARD -d 203.0.113.4/32 -p udp -j DROP\n-A FORWARD -d 203.0.113.5/32 -p udp -j DROP\n-A FORWARD -d 203.0.113.6/32 -p udp -j DROP\n-A FORWARD -d 203.0.113.7/32 -p udp -j DROP\n-A FORWARD -d 203.0.113.21/32 -p udp -j DROP\n-A FORWARD -d 203.0.113.22/32 -p udp -j DROP\nCOMMIT\n",
+    ),
     (
         "drop in raw PREROUTING and mangle FORWARD",
         "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 5061 -j DROP\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A FORWARD -p udp -m udp --dport 3478 -j DROP\n-A POSTROUTING -p tcp -m tcp --dport 8080 -j MARK --set-mark 1\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
@@ -103,11 +149,27 @@ fn compare(
     tally: &mut Tally,
 ) {
     let _ = lab.exec(fw, &["nft", "flush", "ruleset"]);
+    let _ = lab.exec(fw, &["ipset", "destroy"]);
     let load = match format {
         portplan::audit::Format::Iptables => "iptables-restore",
         _ => "nft -f -",
     };
-    let out = lab.exec_stdin(fw, load, text);
+    // ipset lines come first in an iptables input; the kernel needs the sets before the rules
+    let (sets, rules) = match text.find("\n*") {
+        Some(at) if format == portplan::audit::Format::Iptables && !text.starts_with('*') => {
+            text.split_at(at + 1)
+        }
+        _ => ("", text),
+    };
+    if !sets.is_empty() {
+        let out = lab.exec_stdin(fw, "ipset restore -exist", sets);
+        assert!(
+            out.status.success(),
+            "{name}: ipset restore refused it: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = lab.exec_stdin(fw, load, rules);
     assert!(
         out.status.success(),
         "{name}: {load} refused it: {}\n{text}",
@@ -134,7 +196,14 @@ fn compare(
                         },
                         port: (port, port),
                     });
-                    let pieces = eval::evaluate(&config, Family::V4, iif, oif, point);
+                    // the harness completes a TCP handshake or a UDP echo: the replies count
+                    let pieces = eval::with_replies(
+                        &config,
+                        Family::V4,
+                        iif,
+                        oif,
+                        eval::evaluate(&config, Family::V4, iif, oif, point),
+                    );
                     assert_eq!(pieces.len(), 1, "{name}");
                     let open = match &pieces[0].fate {
                         Fate::Allowed(_) => true,

@@ -223,3 +223,24 @@ fn a_missing_rule_shows_up_as_dropped_flows() {
         );
     }
 }
+
+#[test]
+fn hybrid_edge_talks_to_microsoft_365_through_the_firewall() {
+    let Some(_guard) = lab_prerequisites(&["nft", "iptables-restore", "ipset"]) else {
+        return;
+    };
+    // Skype for Business Server 2019 with [hybrid]: the internet side holds hosts in the Microsoft
+    // 365 ranges of the built-in endpoint snapshot, and only the hybrid rows let them in or out
+    for (target, prefix) in [(Target::Nftables, "pphyn"), (Target::Iptables, "pphyi")] {
+        let (t, p) = load("sfb2019-hybrid.toml");
+        let hybrid = p
+            .rules
+            .iter()
+            .filter(|r| r.rows.iter().any(|row| row.scenario == "hybrid"))
+            .count();
+        assert_eq!(hybrid, 7, "the hybrid page's seven rows are planned");
+        assert!(t.hybrid.is_some());
+        let (allowed, denied, _) = enforce("sfb2019-hybrid.toml", target, prefix);
+        assert!(allowed >= p.rules.len() && denied > 20);
+    }
+}

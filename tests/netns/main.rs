@@ -8,11 +8,15 @@ mod common;
 #[path = "../harness/mod.rs"]
 mod harness;
 
+mod aerleon;
 mod constructs;
+mod corpus;
 mod differential;
 mod differential_nft;
 mod enforce;
+mod hostile;
 mod lb;
+mod nat_audit;
 mod probe;
 mod random;
 mod syntax;

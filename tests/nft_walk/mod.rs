@@ -34,7 +34,10 @@ pub fn verdict(c: &Config, p: &Pkt) -> Result<bool, String> {
         Family::V6
     };
     for e in &c.entries {
-        if e.family.is_some_and(|f| f != family) || e.iif.as_ref().is_some_and(|d| *d != p.iif) {
+        if e.family.is_some_and(|f| f != family)
+            || e.iif.as_ref().is_some_and(|d| *d != p.iif)
+            || e.oif.as_ref().is_some_and(|d| *d != p.oif)
+        {
             continue;
         }
         match run(c, &e.chain, p, family, 0) {
@@ -65,7 +68,7 @@ fn run(c: &Config, chain: &str, p: &Pkt, family: Family, depth: usize) -> Out {
     };
     let (s, d) = (addr_value(p.src), addr_value(p.dst));
     for r in &ch.rules {
-        if !r.applies(family, &p.iif, &p.oif) {
+        if !r.applies(family, &p.iif, &p.oif, portplan::audit::model::Packet::NEW) {
             continue;
         }
         let hit = r.region(family).0.iter().any(|b| {

@@ -145,6 +145,18 @@ impl Ruleset {
 }
 
 impl Key {
+    /// Whether `KEY set VALUE` rewrites what the audit follows a flow by (an address or a port;
+    /// a packet or connection mark does not move the flow).
+    pub fn rewrite_moves_flow(&self) -> bool {
+        match self {
+            Key::Saddr(_) | Key::Daddr(_) | Key::Dport(_) | Key::L4proto(_) => true,
+            Key::Other(k) => ["saddr", "daddr", "sport", "dport"]
+                .iter()
+                .any(|f| k.ends_with(f)),
+            _ => false,
+        }
+    }
+
     pub fn text(&self) -> String {
         match self {
             Key::Iif => "iifname".into(),

@@ -103,6 +103,51 @@ impl<'a> Parser<'a> {
                     if text_of(s) == "flush ruleset" {
                         continue;
                     }
+                    // `delete table X` in a script (the load-and-replace idiom: declare, delete,
+                    // define) removes everything read for X so far
+                    let words: Vec<String> = s
+                        .iter()
+                        .filter_map(|t| t.word())
+                        .map(String::from)
+                        .collect();
+                    let target = match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                        [verb @ ("delete" | "destroy" | "flush"), "table", f, n]
+                            if is_family(f) =>
+                        {
+                            Some((verb.to_string(), f.to_string(), n.to_string()))
+                        }
+                        [verb @ ("delete" | "destroy" | "flush"), "table", n] => {
+                            Some((verb.to_string(), "ip".to_string(), n.to_string()))
+                        }
+                        _ => None,
+                    };
+                    if let Some((verb, family, name)) = target {
+                        let at = self
+                            .rs
+                            .tables
+                            .iter()
+                            .position(|t| t.family == family && t.name == name);
+                        match (verb.as_str(), at) {
+                            // `flush table` empties every chain (policies and sets stay)
+                            ("flush", Some(i)) => {
+                                for c in &mut self.rs.tables[i].chains {
+                                    c.rules.clear();
+                                }
+                            }
+                            ("delete" | "destroy", Some(i)) => {
+                                self.rs.tables.remove(i);
+                            }
+                            // `destroy` of a table that is not there does nothing
+                            ("destroy", None) => {}
+                            // nft refuses to delete or flush a table that does not exist, and
+                            // then loads nothing of the file
+                            _ => self.unparsed(
+                                s,
+                                "the table does not exist at this point: nft refuses the file",
+                            ),
+                        }
+                        continue;
+                    }
                     self.unparsed(s, "commands that remove objects are not modelled");
                 }
                 _ => {
@@ -650,10 +695,14 @@ pub(crate) fn parse_rule(s: &[Tok]) -> Vec<Stmt> {
             i += width;
             match word(i) {
                 "set" => {
-                    // `meta mark set 1`, `ct mark set ...`: changes the packet, not the verdict
+                    // `meta mark set 1`, `ct mark set ...`: changes the packet, not the verdict;
+                    // `ip daddr set ...` sends the flow elsewhere, which is not followed
                     i += 1;
                     parse_value(s, &mut i, 0);
-                    out.push(Stmt::Neutral);
+                    out.push(match keys.iter().find(|k| k.rewrite_moves_flow()) {
+                        Some(k) => Stmt::Unknown(format!("header rewrite `{} set`", k.text())),
+                        None => Stmt::Neutral,
+                    });
                     continue;
                 }
                 "vmap" => {

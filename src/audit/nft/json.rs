@@ -156,7 +156,7 @@ enum StmtJ {
     Log(IgnoredAny),
     Comment(IgnoredAny),
     Notrack(IgnoredAny),
-    Mangle(IgnoredAny),
+    Mangle(MangleJ),
     Vmap(VmapJ),
     Dnat(NatJ),
     Snat(NatJ),
@@ -169,6 +169,11 @@ struct MatchJ {
     op: String,
     left: Expr,
     right: Expr,
+}
+
+#[derive(Deserialize)]
+struct MangleJ {
+    key: Expr,
 }
 
 #[derive(Deserialize)]
@@ -387,11 +392,11 @@ fn stmt_of(s: &StmtOr) -> Stmt {
         StmtJ::Continue(_) => Stmt::Neutral,
         StmtJ::Jump(t) => Stmt::Verdict(Action::Jump(t.target.clone())),
         StmtJ::Goto(t) => Stmt::Verdict(Action::Goto(t.target.clone())),
-        StmtJ::Counter(_)
-        | StmtJ::Log(_)
-        | StmtJ::Comment(_)
-        | StmtJ::Notrack(_)
-        | StmtJ::Mangle(_) => Stmt::Neutral,
+        StmtJ::Counter(_) | StmtJ::Log(_) | StmtJ::Comment(_) | StmtJ::Notrack(_) => Stmt::Neutral,
+        StmtJ::Mangle(m) => match keys_of(&m.key).iter().find(|k| k.rewrite_moves_flow()) {
+            Some(k) => Stmt::Unknown(format!("header rewrite `{} set`", k.text())),
+            None => Stmt::Neutral,
+        },
         StmtJ::Vmap(v) => Stmt::VMap {
             keys: keys_of(&v.key),
             map: value_of(&v.data),

@@ -33,7 +33,7 @@ impl Tok {
     }
 }
 
-/// Most tokens one ruleset may expand to (after `define` substitution).
+/// Most tokens `define` substitution may add to a ruleset (beyond the ones written in it).
 pub(crate) const MAX_TOKENS: usize = 4_000_000;
 
 /// Splits text into tokens. Never fails: unbalanced quotes end at the line end.
@@ -117,10 +117,9 @@ pub(crate) fn lex(text: &str) -> Vec<Tok> {
                 cur.push(c);
             }
         }
-        if out.len() > MAX_TOKENS {
-            break;
-        }
     }
+    // no cap here: a file has at most one token per byte, and the file's size is bounded by the
+    // caller; stopping early would drop the rest of the ruleset without a word
     flush(&mut cur, &mut out, start);
     out
 }
@@ -173,7 +172,7 @@ pub(crate) fn substitute(toks: Vec<Tok>) -> (Vec<Tok>, Vec<(usize, String)>) {
         }
         at_start = matches!(tok.t, T::Nl | T::Punct(';') | T::Punct('{') | T::Punct('}'));
         let expanded = expand_one(tok, &defs, &mut problems);
-        if out.len() + expanded.len() > MAX_TOKENS {
+        if out.len() + expanded.len() > toks.len() + MAX_TOKENS {
             problems.push((
                 tok.line,
                 "ruleset too large after define substitution".into(),

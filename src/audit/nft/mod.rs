@@ -52,11 +52,17 @@ fn hook_rank(hook: &str) -> Option<u8> {
         "prerouting" => Some(1),
         "forward" => Some(2),
         "postrouting" => Some(3),
+        // netdev egress: after postrouting, as the packet is queued on its way out
+        "egress" => Some(4),
         _ => None,
     }
 }
 
-fn assemble(format: &'static str, rs: Ruleset) -> Config {
+fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
+    // what `nft -f` itself refuses (the whole file then loads nothing): listed as not
+    // interpreted, so no verdict is definite
+    let refused = refused_by_nft(&rs);
+    rs.unparsed.extend(refused);
     let mut notes = rs.notes;
     let mut chains = Vec::new();
     let mut entries: Vec<((u8, i64, usize), Entry)> = Vec::new();
@@ -105,7 +111,22 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
             let is_nat = c.base.as_ref().is_some_and(|b| b.ctype == "nat");
             let mut rules = Vec::new();
             for (at, stmts) in &c.rules {
+                let translates = is_nat && stmts.iter().any(|s| matches!(s, Stmt::Nat { .. }));
                 for mut r in build(at, stmts, t, table_family) {
+                    if translates && r.action == Action::Continue {
+                        // the translation is the chain's verdict for this packet
+                        r.action = Action::Accept;
+                    }
+                    if is_nat && r.action != Action::Accept && r.action != Action::Continue {
+                        // the kernel runs a nat chain only for a connection without a NAT
+                        // binding yet: in the namespace tests a drop there did not stop every
+                        // new connection, so it is not taken as a definite verdict
+                        let why = "a verdict in a nat chain (applied only while the connection has no NAT binding)".to_string();
+                        r.uncertain = Some(match r.uncertain.take() {
+                            Some(u) => format!("{u}, {why}"),
+                            None => why,
+                        });
+                    }
                     r.action = match r.action {
                         Action::Jump(x) => Action::Jump(qualified(&x)),
                         Action::Goto(x) => Action::Goto(qualified(&x)),
@@ -135,10 +156,29 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
                 for (at, stmts) in &c.rules {
                     nat_rules(at, stmts, t, table_family, key, &mut nat, &mut notes);
                 }
-                chains.push(Chain {
-                    name,
-                    rules: Vec::new(),
-                });
+                // a nat chain filters too: it sees the first packet of each connection and a
+                // `drop` there drops it (a translation ends the chain: see the rules above)
+                let policy_at = c
+                    .policy_at
+                    .clone()
+                    .or_else(|| c.base_at.clone())
+                    .unwrap_or_else(|| Location {
+                        line: None,
+                        text: format!("chain {name}"),
+                    });
+                entries.push((
+                    key,
+                    Entry {
+                        chain: name.clone(),
+                        family: table_family,
+                        iif: None,
+                        oif: None,
+                        policy_accept: c.policy_accept,
+                        policy_at,
+                        first_packet_only: true,
+                    },
+                ));
+                chains.push(Chain { name, rules });
                 continue;
             }
             if base.ctype != "filter" {
@@ -155,7 +195,7 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
                     line: None,
                     text: format!("chain {name}"),
                 });
-            let devices: Vec<Option<String>> = if rank == 0 {
+            let devices: Vec<Option<String>> = if rank == 0 || rank == 4 {
                 if base.devices.is_empty() {
                     // `nft -j` leaves the device out: the chain sees some interface's packets,
                     // so each of its rules may or may not apply to a flow
@@ -182,10 +222,11 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
                     Entry {
                         chain: name.clone(),
                         family: table_family,
-                        iif: d,
-                        oif: None,
+                        iif: if rank == 4 { None } else { d.clone() },
+                        oif: if rank == 4 { d } else { None },
                         policy_accept: c.policy_accept,
                         policy_at: policy_at.clone(),
+                        first_packet_only: false,
                     },
                 ));
             }
@@ -223,6 +264,7 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
                     line: None,
                     text: "no forward base chain: forwarded packets pass".into(),
                 },
+                first_packet_only: false,
             },
         ));
         entries.sort_by_key(|(k, _)| *k);
@@ -254,7 +296,119 @@ fn assemble(format: &'static str, rs: Ruleset) -> Config {
         families,
         notes,
         nat: nat.into_iter().map(|(_, n)| n).collect(),
+        chain_index: Default::default(),
     }
+}
+
+/// Rules `nft -f` refuses, which make it load nothing of the file: matches of two transport
+/// protocols in one rule (`tcp dport 53 udp dport 53`, `ip protocol udp tcp dport 443`: "conflicting
+/// protocols") and jumps that loop (the kernel checks every chain, reachable or not: "Too many
+/// links").
+fn refused_by_nft(rs: &Ruleset) -> Vec<Unparsed> {
+    let mut out = Vec::new();
+    for t in &rs.tables {
+        for c in &t.chains {
+            for (at, stmts) in &c.rules {
+                let mut proto: Option<(u8, String)> = None;
+                for st in stmts {
+                    let (bits, what) = match st {
+                        Stmt::Match {
+                            keys,
+                            negated: false,
+                            value: Value::Atom(a),
+                        } if matches!(keys.as_slice(), [Key::L4proto(_)]) => {
+                            (proto_bits(a), a.clone())
+                        }
+                        Stmt::Match { keys, .. } => match keys.as_slice() {
+                            [Key::Dport(b)] if *b == PROTO_TCP => (PROTO_TCP, "tcp".to_string()),
+                            [Key::Dport(b)] if *b == PROTO_UDP => (PROTO_UDP, "udp".to_string()),
+                            _ => continue,
+                        },
+                        _ => continue,
+                    };
+                    match &proto {
+                        Some((b, first)) if *b & bits == 0 => {
+                            out.push(Unparsed {
+                                line: at.line.unwrap_or(0),
+                                text: at.text.clone(),
+                                why: format!(
+                                    "conflicting protocols {first} and {what} in one rule: nft refuses the file"
+                                ),
+                            });
+                            break;
+                        }
+                        Some(_) => {}
+                        None => proto = Some((bits, what)),
+                    }
+                }
+            }
+        }
+        // jump graph of the table: a cycle anywhere is refused
+        let index: std::collections::HashMap<&str, usize> = t
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        let edges: Vec<Vec<(usize, &Location)>> = t
+            .chains
+            .iter()
+            .map(|c| {
+                c.rules
+                    .iter()
+                    .flat_map(|(at, stmts)| {
+                        stmts.iter().filter_map(move |st| match st {
+                            Stmt::Verdict(Action::Jump(x) | Action::Goto(x)) => Some((x, at)),
+                            _ => None,
+                        })
+                    })
+                    .filter_map(|(x, at)| index.get(x.as_str()).map(|&j| (j, at)))
+                    .collect()
+            })
+            .collect();
+        // iterative depth-first search: 0 unseen, 1 on the stack, 2 done
+        let mut state = vec![0u8; edges.len()];
+        'roots: for root in 0..edges.len() {
+            if state[root] != 0 {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+            state[root] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                if let Some(&(to, at)) = edges[node].get(*next) {
+                    *next += 1;
+                    match state[to] {
+                        0 => {
+                            state[to] = 1;
+                            stack.push((to, 0));
+                        }
+                        1 => {
+                            let from = stack.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                            let mut cycle: Vec<&str> = stack[from..]
+                                .iter()
+                                .map(|(n, _)| t.chains[*n].name.as_str())
+                                .collect();
+                            cycle.push(t.chains[to].name.as_str());
+                            out.push(Unparsed {
+                                line: at.line.unwrap_or(0),
+                                text: at.text.clone(),
+                                why: format!(
+                                    "jumps loop ({}): nft refuses the file",
+                                    cycle.join(" -> ")
+                                ),
+                            });
+                            break 'roots;
+                        }
+                        _ => {}
+                    }
+                } else {
+                    state[node] = 2;
+                    stack.pop();
+                }
+            }
+        }
+    }
+    out
 }
 
 fn nat_rules(
@@ -275,9 +429,38 @@ fn nat_rules(
             .any(|s| matches!(s, Stmt::Verdict(_) | Stmt::VMap { .. }))
         {
             notes.push(format!(
-                "{}: verdicts in nat chains are not followed",
+                "{}: verdicts in nat chains are not followed; translations of what it matches are uncertain",
                 at.label()
             ));
+            // an accept or jump here changes which translation applies: what it matches is open
+            let kind = if key.0 >= 3 {
+                NatKind::Source
+            } else {
+                NatKind::Destination
+            };
+            let matching: Vec<Stmt> = stmts
+                .iter()
+                .filter(|s| !matches!(s, Stmt::Verdict(_) | Stmt::VMap { .. }))
+                .cloned()
+                .collect();
+            for mut r in build(at, &matching, t, table_family) {
+                r.action = Action::Continue;
+                let why = "verdict in a nat chain".to_string();
+                r.uncertain = Some(match r.uncertain.take() {
+                    Some(u) => format!("{u}, {why}"),
+                    None => why,
+                });
+                out.push((
+                    key,
+                    Nat {
+                        kind,
+                        matches: r,
+                        to: None,
+                        to_ports: None,
+                        one_to_one: false,
+                    },
+                ));
+            }
         }
         return;
     };
@@ -309,6 +492,7 @@ fn nat_rules(
                 matches: r,
                 to: to_set,
                 to_ports,
+                one_to_one: false,
             },
         ));
     }
@@ -602,6 +786,17 @@ fn match_stmt(
         }
         match key {
             Key::Iif | Key::Oif => {
+                if let Some(index) = atoms
+                    .iter()
+                    .find(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    // `iif 3`: an interface index; which interface it is depends on the host
+                    p.uncertain.push(format!(
+                        "interface index {index} (which interface is unknown)"
+                    ));
+                    out.push(p);
+                    continue;
+                }
                 if atoms.len() == 1 || (!negated && !atoms.is_empty()) {
                     let already = if *key == Key::Iif {
                         &p.rule.iif
@@ -684,8 +879,9 @@ fn match_stmt(
                 }
             }
             Key::CtState => {
-                let new = atoms.iter().flat_map(|a| a.split(',')).any(|w| w == "new");
-                p.rule.new_connections = Some(new != negated);
+                let has = |state: &str| atoms.iter().flat_map(|a| a.split(',')).any(|w| w == state);
+                p.rule.new_connections = Some(has("new") != negated);
+                p.rule.established = Some(has("established") != negated);
             }
             Key::Nfproto => {
                 let fams: Vec<Option<Family>> = atoms

@@ -6,6 +6,6 @@ $ErrorActionPreference = 'Stop'
 $group = 'portplan'
 Get-NetFirewallRule -Group $group -ErrorAction SilentlyContinue | Remove-NetFirewallRule
 
-New-NetFirewallRule -Group $group -Name 'portplan-in-1' -DisplayName 'portplan HTTPS TCP 4443 in' -Description 'Lync/Skype for Business: reverse-proxy/internal-interface#2 (flow 2)' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 4443 -LocalAddress @('10.40.2.11') -RemoteAddress @('172.18.1.30') | Out-Null
+New-NetFirewallRule -Group $group -Name 'portplan-in-r14' -DisplayName 'portplan HTTPS TCP 4443 in' -Description 'Lync/Skype for Business: plan rules r14; catalog reverse-proxy/internal-interface#2' -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort 4443 -LocalAddress @('10.40.2.11') -RemoteAddress @('172.18.1.30') | Out-Null
 
 Write-Host 'portplan: 1 rule(s) in group portplan on se01'

@@ -1,0 +1,215 @@
+//! Hybrid with Microsoft 365: `[hybrid]` plans the Edge's rows towards Skype for Business Online /
+//! Teams with the address ranges of the endpoint snapshot in use, and refuses what it cannot use.
+
+use assert_cmd::Command;
+use portplan::plan;
+use portplan::topology::Topology;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn example() -> String {
+    std::fs::read_to_string(root().join("examples/sfb2019-hybrid.toml")).unwrap()
+}
+
+/// The hybrid example with its `[hybrid]` section replaced.
+fn with_hybrid(section: &str) -> String {
+    let text = example();
+    let start = text.find("[hybrid]").unwrap();
+    let end = start + text[start..].find("[options]").unwrap();
+    format!("{}{section}\n\n{}", &text[..start], &text[end..])
+}
+
+fn portplan() -> Command {
+    Command::cargo_bin("portplan").unwrap()
+}
+
+#[test]
+fn hybrid_rows_open_sip_and_media_between_the_edge_and_microsoft_365() {
+    let t = Topology::parse("sfb2019-hybrid.toml", &example()).unwrap();
+    let p = plan::compile(&t);
+    let hybrid: Vec<_> = p
+        .rules
+        .iter()
+        .filter(|r| r.rows.iter().any(|row| row.scenario == "hybrid"))
+        .collect();
+    // the page's seven rows, each one rule on the external firewall (IPv4 only here)
+    assert_eq!(hybrid.len(), 7, "{hybrid:#?}");
+    assert!(hybrid.iter().all(|r| r.firewall == "fw-external"));
+    let m365 = |g: &plan::Group| g.role == "microsoft-365";
+    let out_5061 = hybrid
+        .iter()
+        .find(|r| r.ports.to_string() == "5061" && m365(&r.destination))
+        .expect("Access Edge -> Microsoft 365 5061");
+    let nets: Vec<String> = out_5061
+        .destination
+        .members
+        .iter()
+        .map(|m| m.net.to_string())
+        .collect();
+    assert_eq!(nets, vec!["52.112.0.0/14", "52.122.0.0/15"]);
+    assert!(
+        hybrid
+            .iter()
+            .any(|r| r.ports.to_string() == "5061" && m365(&r.source)),
+        "Microsoft 365 -> Access Edge 5061"
+    );
+    // Microsoft 365 -> A/V Edge 3478/udp lies inside the Edge's own `any` -> A/V 3478/udp rule on
+    // the same hop, which carries the hybrid row
+    let inbound_media = hybrid
+        .iter()
+        .find(|r| r.ports.to_string() == "3478" && r.destination.role == "edge.av.public")
+        .expect("a rule carries hybrid/microsoft-365#7");
+    assert!(m365(&inbound_media.source) || inbound_media.source.role.starts_with("any"));
+}
+
+#[test]
+fn without_hybrid_no_row_reaches_microsoft_365() {
+    let text = with_hybrid("");
+    let t = Topology::parse("no-hybrid.toml", &text).unwrap();
+    let p = plan::compile(&t);
+    assert!(
+        p.rules
+            .iter()
+            .all(|r| r.source.role != "microsoft-365" && r.destination.role != "microsoft-365")
+    );
+    assert!(!t.scenarios().contains(&"hybrid"));
+}
+
+#[test]
+fn hybrid_uses_the_snapshot_the_topology_names() {
+    let dir = tempfile::tempdir().unwrap();
+    portplan()
+        .args(["endpoints", "import", "--version", "2022072800", "-o"])
+        .arg(dir.path().join("m365.json"))
+        .arg(root().join("tests/fixtures/endpoints/worldwide-2022072800.json"))
+        .assert()
+        .success();
+    let topo = dir.path().join("hybrid.toml");
+    std::fs::write(
+        &topo,
+        with_hybrid("[hybrid]\nendpoints = \"m365.json\"\nmax_age_days = 100000"),
+    )
+    .unwrap();
+    let out = portplan()
+        .args(["plan", "--format", "json"])
+        .arg(&topo)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    // the 2022 ranges, not the built-in 2026 ones
+    assert!(text.contains("13.107.64.0/18") && text.contains("52.120.0.0/14"));
+    assert!(!text.contains("52.122.0.0/15"));
+    // and check says which data it used, without a staleness warning under a generous limit
+    let out = portplan().arg("check").arg(&topo).assert().success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string()
+        + &String::from_utf8_lossy(&out.get_output().stdout);
+    assert!(
+        err.contains("m365.json") && err.contains("2022072800"),
+        "{err}"
+    );
+    assert!(!err.contains("hybrid-endpoints-age"), "{err}");
+}
+
+#[test]
+fn stale_endpoint_data_is_a_warning_in_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let topo = dir.path().join("hybrid.toml");
+    // the built-in data was published on 2026-08-14: a one-day limit makes it stale
+    std::fs::write(&topo, with_hybrid("[hybrid]\nmax_age_days = 1")).unwrap();
+    let out = portplan().arg("check").arg(&topo).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string()
+        + &String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(text.contains("hybrid-endpoints-age"), "{text}");
+}
+
+#[test]
+fn unusable_hybrid_sections_are_errors_at_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("exchange.json"), r#"{"instance":"Worldwide","published":"2026-01-01","source":"test","endpoints":[{"id":1,"serviceArea":"Exchange","category":"Allow"}]}"#).unwrap();
+    let cases: &[(&str, &str)] = &[
+        (
+            "[hybrid]\nendpoints = \"missing.json\"",
+            "cannot use the endpoint snapshot",
+        ),
+        ("[hybrid]\nendpoints = \"exchange.json\"", "Skype"),
+        ("[hybrid]\nendpoints = \".\"", "not a regular file"),
+        ("[hybrid]\nmax_age_days = 0", "not a number of days"),
+        ("[hybrid]\ntenant = \"contoso\"", "unknown field `tenant`"),
+    ];
+    for (section, why) in cases {
+        let topo = dir.path().join("t.toml");
+        std::fs::write(&topo, with_hybrid(section)).unwrap();
+        let out = portplan().arg("check").arg(&topo).assert().code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains(why), "`{section}`: {err}");
+        assert!(err.contains("t.toml:"), "the place in the file: {err}");
+    }
+}
+
+#[test]
+fn hybrid_needs_an_edge_pool() {
+    let text = std::fs::read_to_string(root().join("examples/reference.toml"))
+        .unwrap()
+        .replace("[options]", "[hybrid]\n\n[options]");
+    // the reference topology has an Edge: accepted
+    Topology::parse("ref.toml", &text).unwrap();
+    let no_edge = r#"
+name = "lab"
+[features]
+hybrid = true
+[[zone]]
+name = "internet"
+kind = "internet"
+networks = ["0.0.0.0/0"]
+[[zone]]
+name = "internal"
+kind = "internal"
+networks = ["10.0.0.0/8"]
+[[firewall]]
+name = "fw"
+  [[firewall.interface]]
+  name = "outside"
+  zone = "internet"
+  [[firewall.interface]]
+  name = "inside"
+  zone = "internal"
+[[pool]]
+name = "fe"
+role = "front-end"
+  [[pool.server]]
+  name = "fe01"
+  interface = [{ name = "lan", zone = "internal", address = "10.0.0.10" }]
+"#;
+    let err = Topology::parse("lab.toml", no_edge).unwrap_err();
+    assert!(
+        err.problems
+            .iter()
+            .any(|f| f.code == "feature-needs-role" && f.message.contains("no Edge pool")),
+        "{:?}",
+        err.problems
+    );
+}
+
+#[test]
+fn microsoft_365_ranges_become_a_named_set_in_the_firewall_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    portplan()
+        .args(["render", "--target", "nftables", "-o"])
+        .arg(dir.path())
+        .arg(root().join("examples/sfb2019-hybrid.toml"))
+        .assert()
+        .success();
+    let nft = std::fs::read_to_string(dir.path().join("fw-external.nft")).unwrap();
+    let set = nft
+        .split("set microsoft_365_v4 {")
+        .nth(1)
+        .expect("a named set of the Microsoft 365 ranges");
+    let set = &set[..set.find('}').unwrap()];
+    assert!(
+        set.contains("52.112.0.0/14") && set.contains("52.122.0.0/15"),
+        "{set}"
+    );
+}

@@ -1,0 +1,162 @@
+//! Output a user can trust on topologies nobody here wrote: `-o` writes only inside the directory
+//! (or to the file) the user named, symbolic links already there refused, never followed (a cold
+//! trial overwrote a file outside the directory through a link placed in it); generated names stay
+//! distinct and within each platform's limits.
+
+use assert_cmd::Command;
+use std::os::unix::fs::symlink;
+
+fn portplan() -> Command {
+    Command::cargo_bin("portplan").unwrap()
+}
+
+#[test]
+fn a_symlink_in_the_output_directory_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    symlink(&victim, out.join("fw-external.nft")).unwrap();
+    let res = portplan()
+        .args(["render", "--target", "nftables", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&res.get_output().stderr).to_string();
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+}
+
+#[test]
+fn a_dangling_symlink_in_the_output_directory_creates_nothing_outside() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let target = dir.path().join("newfile.txt");
+    symlink(&target, out.join("fw-internal.nft")).unwrap();
+    portplan()
+        .args(["render", "--target", "nftables", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    assert!(!target.exists());
+}
+
+#[test]
+fn a_symlinked_subdirectory_of_the_output_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    symlink(&elsewhere, out.join("policies")).unwrap();
+    let res = portplan()
+        .args(["render", "--target", "aerleon", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&res.get_output().stderr).to_string();
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn a_single_output_file_that_is_a_symlink_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    let link = dir.path().join("rules.csv");
+    symlink(&victim, &link).unwrap();
+    portplan()
+        .args(["render", "--target", "csv", "-o"])
+        .arg(&link)
+        .assert()
+        .code(2);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    // a real file is replaced as before
+    let real = dir.path().join("real.csv");
+    std::fs::write(&real, "old").unwrap();
+    portplan()
+        .args(["render", "--target", "csv", "-o"])
+        .arg(&real)
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(&real).unwrap().contains("5061"));
+}
+
+#[test]
+fn interface_names_that_differ_only_in_punctuation_get_their_own_nft_chains() {
+    // a cold trial named two legs `out-side` and `out_side`: both directions fell into one chain
+    // and the forward chain jumped to it for one direction only, so inbound traffic hit the policy
+    let text = portplan::topology::Topology::reference_source()
+        .replace("name = \"outside\"", "name = \"out-side\"")
+        .replace(
+            "  name = \"dmz\"\n  zone = \"perimeter-external\"",
+            "  name = \"out_side\"\n  zone = \"perimeter-external\"",
+        );
+    let t = portplan::topology::Topology::parse("punct.toml", &text).unwrap();
+    let p = portplan::plan::compile(&t);
+    let nft = portplan::render::render(
+        &p,
+        &t,
+        portplan::render::Target::Nftables,
+        &portplan::render::Scope::Firewall("fw-external".into()),
+    )
+    .unwrap();
+    let jumps: Vec<&str> = nft.lines().filter(|l| l.contains(" jump ")).collect();
+    assert_eq!(jumps.len(), 2, "{jumps:#?}");
+    let targets: std::collections::BTreeSet<&str> = jumps
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(targets.len(), 2, "two directions, two chains: {jumps:#?}");
+    for chain in targets {
+        assert!(nft.contains(&format!("chain {chain} {{")), "{chain}");
+    }
+}
+
+#[test]
+fn asa_object_group_names_stay_within_64_characters_and_distinct() {
+    // zone names at the 63-byte limit made `ANY_<ZONE>` group names of 67 characters
+    let long_a = format!("perimeter-{}", "a".repeat(53));
+    let long_b = format!("perimeter-{}", "b".repeat(53));
+    let text = portplan::topology::Topology::reference_source()
+        .replace("perimeter-external", &long_a)
+        .replace("perimeter-internal", &long_b);
+    let t = portplan::topology::Topology::parse("long.toml", &text).unwrap();
+    let p = portplan::plan::compile(&t);
+    let asa = portplan::render::render(
+        &p,
+        &t,
+        portplan::render::Target::Asa,
+        &portplan::render::Scope::All,
+    )
+    .unwrap();
+    let names: Vec<&str> = asa
+        .lines()
+        .filter_map(|l| l.strip_prefix("object-group network "))
+        .collect();
+    assert!(!names.is_empty());
+    for n in &names {
+        assert!(n.len() <= 64, "{n} has {} characters", n.len());
+    }
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    // one definition per firewall file: the same name may appear once per firewall
+    let per_fw: Vec<Vec<&str>> = asa
+        .split("# ==>")
+        .map(|f| {
+            f.lines()
+                .filter_map(|l| l.strip_prefix("object-group network "))
+                .collect()
+        })
+        .collect();
+    for names in per_fw {
+        let mut d = names.clone();
+        d.sort();
+        d.dedup();
+        assert_eq!(d.len(), names.len(), "{names:#?}");
+    }
+}
