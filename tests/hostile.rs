@@ -537,14 +537,19 @@ fn aclgen_compiles_the_hostile_topology() {
             .output()
             .unwrap();
         common::assert_ok(&out, &fw.name);
-        let jcl = std::fs::read_to_string(dir.path().join(format!("out/{}.jcl", fw.name))).unwrap();
-        for r in p.rules_for(&fw.name) {
-            assert!(
-                jcl.contains(&format!("term r{}-", r.id)),
-                "{}: rule {}",
-                fw.name,
-                r.id
-            );
+        // the stateful targets of the policy header: SRX, nftables and the ASA
+        for ext in ["srx", "nft", "asa"] {
+            let path = dir.path().join(format!("out/{}.{ext}", fw.name));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            for r in p.rules_for(&fw.name) {
+                assert!(
+                    text.contains(&format!("r{}-", r.id)) || text.contains(&format!("r{}_", r.id)),
+                    "{}.{ext}: rule r{}",
+                    fw.name,
+                    r.id
+                );
+            }
         }
     }
 }

@@ -142,6 +142,10 @@ fn policy(plan: &Plan, topology: &Topology, firewall: &str, book: &AddressBook) 
 
 /// A SRX zone name: the topology's zone name, with `.` (valid in topology names, not in Junos
 /// zone names) as `_`.
+/// Term comments end up as nft rule comments, which nft caps at 128 characters (a term naming
+/// many catalog rows made aclgen's nftables output unloadable).
+const NFT_COMMENT_MAX: usize = 120;
+
 fn srx_zone(zone: &str) -> String {
     zone.replace('.', "_")
 }
@@ -164,7 +168,11 @@ fn terms(s: &mut String, rules: &[&Rule], book: &AddressBook, interfaces: bool) 
             r.id,
             identifier(&r.service).replace('_', "-")
         );
-        let _ = writeln!(s, "        comment: {}", quoted(&rule_comment(r, 200)));
+        let _ = writeln!(
+            s,
+            "        comment: {}",
+            quoted(&rule_comment(r, NFT_COMMENT_MAX))
+        );
         if interfaces {
             let _ = writeln!(
                 s,

@@ -128,3 +128,27 @@ fn without_aerleons_established_rule_the_planned_flows_break() {
         allowed.len()
     );
 }
+
+#[test]
+fn aclgen_nftables_output_of_every_example_loads_in_nft() {
+    // a term naming many catalog rows once gave nft comments over its 128-character limit, and
+    // aclgen passed them through: edge-dns-public's output did not load
+    let Some(_guard) = lab_prerequisites(&["nft", "aclgen"]) else {
+        return;
+    };
+    for example in common::EXAMPLES {
+        let (t, p) = load(example);
+        let dir = tempfile::tempdir().unwrap();
+        for (fw, nft) in aclgen_nftables(&t, &p, dir.path()) {
+            let path = dir.path().join(format!("{fw}.check.nft"));
+            std::fs::write(&path, nft).unwrap();
+            let out = std::process::Command::new("nft")
+                .arg("-c")
+                .arg("-f")
+                .arg(&path)
+                .output()
+                .unwrap();
+            common::assert_ok(&out, format!("{example} {fw}: aclgen's nftables output"));
+        }
+    }
+}
