@@ -299,7 +299,8 @@ fn ipset_file(firewall: &str, plan: &Plan, book: &AddressBook, sets: &SetNames) 
     Some(s)
 }
 
-/// The files for one firewall: ipset (when needed), IPv4, and IPv6 when the topology has IPv6.
+/// The files for one firewall: ipset (when needed), IPv4, and IPv6 when the topology has IPv6
+/// anywhere (see [`uses_ipv6`]).
 pub fn files(plan: &Plan, topology: &Topology, firewall: &str) -> Vec<Artifact> {
     let book = AddressBook::new(plan.rules_for(firewall));
     let sets = SetNames::new(&book);
@@ -323,11 +324,28 @@ pub fn files(plan: &Plan, topology: &Topology, firewall: &str) -> Vec<Artifact> 
     out
 }
 
+/// Whether the deployment carries IPv6 anywhere: a server address, a firewall leg, a zone or a
+/// client network. IPv6 legs with only IPv4 servers behind them still need the IPv6 file: without
+/// it ip6tables keeps its accept-all default and the firewall forwards every IPv6 packet.
 fn uses_ipv6(t: &Topology) -> bool {
-    t.servers()
+    let servers = t
+        .servers()
         .flat_map(|(_, s)| s.interfaces.iter())
         .flat_map(|i| i.addresses.iter())
-        .any(|a| a.ip.is_ipv6())
+        .any(|a| a.ip.is_ipv6());
+    let legs = t
+        .firewalls
+        .iter()
+        .flat_map(|f| f.interfaces.iter())
+        .flat_map(|i| i.addresses.iter())
+        .any(|a| a.addr().is_ipv6());
+    let networks = t
+        .zones
+        .iter()
+        .flat_map(|z| z.networks.iter())
+        .chain(t.clients.iter().flat_map(|c| c.networks.iter()))
+        .any(|n| n.addr().is_ipv6());
+    servers || legs || networks
 }
 
 impl Renderer for Iptables {
@@ -344,5 +362,43 @@ impl Renderer for Iptables {
             .into_iter()
             .flat_map(|fw| files(plan, topology, &fw))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_legs_without_ipv6_servers_still_get_a_dropping_ip6tables_file() {
+        // IPv6 routed through both firewalls, every server on IPv4: without an ip6tables file the
+        // firewall would forward all IPv6 (ip6tables' default policy is ACCEPT)
+        let text = Topology::reference_source()
+            .replace(
+                "networks = [\"0.0.0.0/0\"]",
+                "networks = [\"0.0.0.0/0\", \"::/0\"]",
+            )
+            .replace(
+                "networks = [\"10.10.0.0/16\"]",
+                "networks = [\"10.10.0.0/16\", \"fd00:10::/48\"]",
+            )
+            .replace(
+                "address = \"198.51.100.1/24\"",
+                "address = [\"198.51.100.1/24\", \"2001:db8:1::1/64\"]",
+            )
+            .replace(
+                "address = \"10.10.0.1/16\"",
+                "address = [\"10.10.0.1/16\", \"fd00:10::1/48\"]",
+            );
+        let t = Topology::parse("v6legs.toml", &text).unwrap();
+        let plan = crate::plan::compile(&t);
+        for fw in ["fw-external", "fw-internal"] {
+            let out = files(&plan, &t, fw);
+            let v6 = out
+                .iter()
+                .find(|a| a.file == format!("{fw}.ip6tables"))
+                .unwrap_or_else(|| panic!("{fw}: no ip6tables file"));
+            assert!(v6.text.contains(":FORWARD DROP"), "{}", v6.text);
+        }
     }
 }

@@ -273,3 +273,33 @@ impl Renderer for Nftables {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_pairs_whose_names_fold_alike_get_chains_of_their_own() {
+        // `In-side` and `in_side` are two interfaces to Linux, one identifier to a naive chain name:
+        // both directions through fw-internal must keep a jump to a chain of their own
+        let text = Topology::reference_source()
+            .replace(
+                "name = \"dmz\"\n  zone = \"perimeter-internal\"",
+                "name = \"In-side\"\n  zone = \"perimeter-internal\"",
+            )
+            .replace("name = \"inside\"", "name = \"in_side\"");
+        let t = Topology::parse("fold.toml", &text).unwrap();
+        let plan = crate::plan::compile(&t);
+        let out = ruleset(&plan, &t, "fw-internal");
+        let jumps: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(" jump "))
+            .map(|l| l.rsplit(' ').next().unwrap())
+            .collect();
+        assert_eq!(jumps.len(), 2, "{out}");
+        assert_ne!(jumps[0], jumps[1], "{out}");
+        for j in &jumps {
+            assert!(out.contains(&format!("\tchain {j} {{")), "{j}: {out}");
+        }
+    }
+}

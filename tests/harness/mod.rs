@@ -3,14 +3,17 @@
 //!
 //! Layout, for a lab with prefix P:
 //! - `P-sw` holds one bridge per zone (the zone's L2 segment);
-//! - `P-<firewall>` per firewall, one veth leg per firewall interface, named as in the topology, with
-//!   the interface's address and forwarding on;
-//! - `P-<server>` per server, one veth per interface (named as in the topology) with all its addresses;
-//!   a pool's VIPs are added to its first server's interface in the VIP's zone;
-//! - `P-c-<zone>` per zone: a client that stands for "any host in this zone" (its address is near the
-//!   top of the zone's firewall leg subnet), and `P-n-<clients>` per client network.
+//! - `P-f-<firewall>` per firewall, one veth leg per firewall interface, named as in the topology,
+//!   with the interface's address and forwarding on;
+//! - `P-s-<server>` per server, one veth per interface (named as in the topology) with all its
+//!   addresses; a pool's VIPs are added to its first server's interface in the VIP's zone;
+//! - `P-c<i>` per zone: a client that stands for "any host in this zone" (its address is the first
+//!   free one near the top of the zone's firewall leg subnet), and `P-n<i>` per client network.
 //!
-//! Hosts route every other zone through the firewall leg of their own zone that leads there. The lab
+//! Firewalls and servers have name spaces of their own (so `P-f-` and `P-s-`), and any name a
+//! topology may use fits: interface names go to the kernel as they are (up to 15 bytes), after the
+//! `name`/`dev` keywords so a name like `up` or `type` is not read as one. Hosts route every other
+//! zone through the firewall leg of their own zone (in the same subnet) that leads there. The lab
 //! removes all its namespaces when dropped, even when the test panics.
 
 #![allow(dead_code)]
@@ -198,14 +201,25 @@ impl Lab {
             |lab: &mut Lab, ns: &str, ifname: &str, zone: &str, addrs: &[(IpAddr, u8)]| {
                 veth += 1;
                 let peer = format!("v{veth}");
-                let tmp = format!("pp{veth}");
+                // created under its final name right in its namespace: no temporary name that a
+                // topology interface could already carry
                 must(&[
-                    "ip", "link", "add", &tmp, "netns", ns, "type", "veth", "peer", "name", &peer,
-                    "netns", &sw,
+                    "ip", "link", "add", "name", ifname, "netns", ns, "type", "veth", "peer",
+                    "name", &peer, "netns", &sw,
                 ]);
-                lab.exec_ok(ns, &["ip", "link", "set", &tmp, "name", ifname]);
-                lab.exec_ok(&sw, &["ip", "link", "set", &peer, "master", &bridges[zone]]);
-                lab.exec_ok(&sw, &["ip", "link", "set", &peer, "up"]);
+                lab.exec_ok(
+                    &sw,
+                    &[
+                        "ip",
+                        "link",
+                        "set",
+                        "dev",
+                        &peer,
+                        "master",
+                        &bridges[zone],
+                        "up",
+                    ],
+                );
                 for (ip, len) in addrs {
                     let cidr = format!("{ip}/{len}");
                     if ip.is_ipv6() {
@@ -217,12 +231,12 @@ impl Lab {
                         lab.exec_ok(ns, &["ip", "addr", "add", &cidr, "dev", ifname]);
                     }
                 }
-                lab.exec_ok(ns, &["ip", "link", "set", ifname, "up"]);
+                lab.exec_ok(ns, &["ip", "link", "set", "dev", ifname, "up"]);
             };
 
         // firewalls
         for fw in &t.firewalls {
-            let ns = format!("{prefix}-{}", fw.name);
+            let ns = format!("{prefix}-f-{}", fw.name);
             lab.add_ns(&ns);
             lab.sysctl(&ns, "net.ipv4.ip_forward", "1");
             lab.sysctl(&ns, "net.ipv6.conf.all.forwarding", "1");
@@ -261,7 +275,7 @@ impl Lab {
         // servers (with their pool's VIPs on the first server)
         for pool in &t.pools {
             for (k, server) in pool.servers.iter().enumerate() {
-                let ns = format!("{prefix}-{}", server.name);
+                let ns = format!("{prefix}-s-{}", server.name);
                 lab.add_ns(&ns);
                 let mut all = Vec::new();
                 for iface in &server.interfaces {
@@ -296,10 +310,30 @@ impl Lab {
             }
             let ns = format!("{prefix}-c{zi}");
             lab.add_ns(&ns);
+            // near the top of the subnet, clear of every address the topology gives out
+            let taken: BTreeSet<IpAddr> = lab
+                .nodes
+                .iter()
+                .flat_map(|n| n.addresses.iter().copied())
+                .chain(
+                    t.firewalls
+                        .iter()
+                        .flat_map(|f| f.nat.iter().map(|n| n.public)),
+                )
+                .chain(
+                    t.pools
+                        .iter()
+                        .flat_map(|p| p.vips.iter().flat_map(|v| v.addresses.iter().copied())),
+                )
+                .collect();
             let mut a: Vec<(IpAddr, u8)> = Vec::new();
             for net in &subnets {
                 if !a.iter().any(|(ip, _)| ip.is_ipv4() == net.addr().is_ipv4()) {
-                    a.push((from_top(net, 5), net.prefix_len()));
+                    let ip = (5..)
+                        .map(|k| from_top(net, k))
+                        .find(|ip| !taken.contains(ip))
+                        .unwrap();
+                    a.push((ip, net.prefix_len()));
                 }
             }
             plug(&mut lab, &ns, "eth0", &zone.name, &a);
@@ -511,6 +545,18 @@ impl Lab {
         }
     }
 
+    /// Forgets every connection the firewalls have tracked (a ctnetlink flush, both families), so a
+    /// flow that passed before the rules were loaded cannot come back as `established` when a later
+    /// check happens to reuse its source port.
+    pub fn flush_conntrack(&self) {
+        for ns in self.firewalls.values() {
+            let result = self.in_ns(ns, flush_conntrack_here);
+            if let Err(e) = result {
+                panic!("{ns}: conntrack flush: {e}");
+            }
+        }
+    }
+
     pub fn has_nat(&self) -> bool {
         !self.nat.is_empty()
     }
@@ -525,9 +571,11 @@ impl Lab {
                 .max_by_key(|(_, _, n)| n.prefix_len())
                 .map(|(z, _, _)| z.clone())
         };
-        let gateway = |zone: &str, firewall: &str, v4: bool| -> Option<IpAddr> {
+        // the next firewall's leg in `zone` that shares a subnet with one of `mine`
+        let gateway = |zone: &str, firewall: &str, v4: bool, mine: &[IpAddr]| -> Option<IpAddr> {
             legs.iter()
-                .find(|(z, f, n)| z == zone && f == firewall && n.addr().is_ipv4() == v4)
+                .filter(|(z, f, n)| z == zone && f == firewall && n.addr().is_ipv4() == v4)
+                .find(|(_, _, n)| mine.iter().any(|ip| *ip != n.addr() && n.contains(ip)))
                 .map(|(_, _, n)| n.addr())
         };
         for node in &self.nodes {
@@ -549,7 +597,7 @@ impl Lab {
                     }
                     for net in &target.networks {
                         let v4 = net.addr().is_ipv4();
-                        if let Some(gw) = gateway(from, &hop.firewall, v4) {
+                        if let Some(gw) = gateway(from, &hop.firewall, v4, &node.addresses) {
                             let dst = if net.prefix_len() == 0 {
                                 "default".to_string()
                             } else {
@@ -580,20 +628,24 @@ impl Lab {
     }
 
     /// Sets a sysctl inside a namespace through /proc (no dependency on the sysctl binary).
+    /// A thread in the namespace writes it: /proc/sys/net shows the writer's own namespace.
     fn sysctl(&self, ns: &str, key: &str, value: &str) {
         let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        let out = self.exec(ns, &["sh", "-c", &format!("echo {value} > {path}")]);
-        assert!(
-            out.status.success(),
-            "{ns}: cannot set {key}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let value = value.to_string();
+        let written = self.in_ns(ns, move || std::fs::write(&path, value));
+        if let Err(e) = written {
+            panic!("{ns}: cannot set {key}: {e}");
+        }
     }
 
-    /// Runs a command inside a namespace.
+    /// Runs a command inside a namespace (`ip` itself switches with `-n`: one process fewer).
     pub fn exec(&self, ns: &str, cmd: &[&str]) -> Output {
-        let mut full = vec!["ip", "netns", "exec", ns];
-        full.extend_from_slice(cmd);
+        let mut full = if cmd.first() == Some(&"ip") {
+            vec!["ip", "-n", ns]
+        } else {
+            vec!["ip", "netns", "exec", ns, cmd[0]]
+        };
+        full.extend_from_slice(&cmd[1..]);
         run(&full)
     }
 
@@ -666,6 +718,70 @@ impl Lab {
         .join()
         .expect("namespace thread panicked")
     }
+}
+
+/// Sends ctnetlink's delete-all request (IPCTNL_MSG_CT_DELETE without attributes) for IPv4 and
+/// IPv6 in the calling thread's namespace and waits for each acknowledgement.
+fn flush_conntrack_here() -> Result<(), std::io::Error> {
+    const NETLINK_NETFILTER: i32 = 12;
+    const NFNL_SUBSYS_CTNETLINK: u16 = 1;
+    const IPCTNL_MSG_CT_DELETE: u16 = 2;
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            NETLINK_NETFILTER,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let result = (|| {
+        for (seq, family) in [(1u32, libc::AF_INET as u8), (2, libc::AF_INET6 as u8)] {
+            // nlmsghdr (16 bytes) + nfgenmsg (family, version 0, res_id 0)
+            let mut msg = Vec::with_capacity(20);
+            msg.extend_from_slice(&20u32.to_ne_bytes());
+            msg.extend_from_slice(
+                &((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE).to_ne_bytes(),
+            );
+            msg.extend_from_slice(&((libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16).to_ne_bytes());
+            msg.extend_from_slice(&seq.to_ne_bytes());
+            msg.extend_from_slice(&0u32.to_ne_bytes());
+            msg.extend_from_slice(&[family, 0, 0, 0]);
+            let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+            addr.nl_family = libc::AF_NETLINK as u16;
+            let sent = unsafe {
+                libc::sendto(
+                    fd,
+                    msg.as_ptr().cast(),
+                    msg.len(),
+                    0,
+                    (&addr as *const libc::sockaddr_nl).cast(),
+                    std::mem::size_of::<libc::sockaddr_nl>() as u32,
+                )
+            };
+            if sent < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut buf = [0u8; 256];
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // an NLMSG_ERROR acknowledgement: its error code follows the 16-byte header
+            let kind = u16::from_ne_bytes([buf[4], buf[5]]);
+            if n >= 20 && kind == libc::NLMSG_ERROR as u16 {
+                let code = i32::from_ne_bytes([buf[16], buf[17], buf[18], buf[19]]);
+                // ENOENT: nothing tracked in this family
+                if code != 0 && code != -libc::ENOENT {
+                    return Err(std::io::Error::from_raw_os_error(-code));
+                }
+            }
+        }
+        Ok(())
+    })();
+    unsafe { libc::close(fd) };
+    result
 }
 
 /// Moves the calling thread into the network namespace at `path`.

@@ -18,6 +18,7 @@ mod hostile;
 mod lb;
 mod nat_audit;
 mod probe;
+mod random;
 mod syntax;
 
 use portplan::plan::{self, Plan};
