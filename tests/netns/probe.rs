@@ -107,7 +107,11 @@ fn probe_everywhere(lab: &Lab, t: &Topology, p: &Plan, file: &str) -> (usize, u6
             fails.join("\n")
         );
         // exit 0 when every probe passed; an origin with nothing to probe proves nothing: exit 1
-        let expected = if json["summary"]["probes"].as_u64() == Some(0) { 1 } else { 0 };
+        let expected = if json["summary"]["probes"].as_u64() == Some(0) {
+            1
+        } else {
+            0
+        };
         assert_eq!(
             code, expected,
             "probe --from {from} exits 0 when every flow passed, 1 when it probed nothing"
