@@ -911,6 +911,25 @@ fn listen(args: ListenArgs) -> Result<(), Failure> {
         out(&text)?;
         return Err(anyhow!(e).into());
     }
+    // the handlers are in place before the line that says we listen: a SIGTERM sent on reading it
+    // must stop the listener cleanly, not kill it before it was ever polled
+    let stop = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _guard = rt.enter();
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                _ => stop_signal().await,
+            }
+        }
+    };
     text.push_str(&format!(
         "listening on {} of {} socket(s); at most {} connection(s) at once, {} per peer; Ctrl-C stops\n",
         report.listening,
@@ -919,7 +938,7 @@ fn listen(args: ListenArgs) -> Result<(), Failure> {
         listener.max_connections_per_peer()
     ));
     out(&text)?;
-    let stats = rt.block_on(listener.serve(stop_signal()));
+    let stats = rt.block_on(listener.serve(stop));
     use std::sync::atomic::Ordering::Relaxed;
     out(&format!(
         "stopped: {} connection(s), {} refused by the per-peer cap, {} by the total cap, {} accept pause(s) for want of descriptors, {} STUN answer(s), {} HTTP answer(s), {} TLS handshake(s), {} UDP echo(es), {} UDP datagram(s) not answered\n",
