@@ -408,3 +408,22 @@ fn translation_that_moves_a_planned_destination_is_not_allowed() {
         }
     }
 }
+
+/// A second cold trial: ipsets of types portplan does not read (bitmap:port, list:set,
+/// hash:mac) were taken as empty, so a DROP on them counted for nothing: "allowed", exit 0, where
+/// the kernel dropped SIP 5061 and the A/V VIP. They now leave their rules' verdicts uncertain.
+#[test]
+fn ipsets_of_unread_types_make_their_verdicts_uncertain_not_allowed() {
+    for name in ["ipset_bitport.ipt", "ipset_listset.ipt", "ipset_mac.ipt"] {
+        let (code, map) = statuses(name, "iptables");
+        assert_eq!(code, Some(1), "{name}: {map:?}");
+        assert!(map.values().any(|s| s == "uncertain"), "{name}: {map:?}");
+        // whatever the set holds, a rule it decides is never reported definitely allowed
+        let tcp_5061 = [12usize, 13];
+        if name == "ipset_bitport.ipt" {
+            for r in tcp_5061 {
+                assert_eq!(map[&r], "uncertain", "{name} r{r}: {map:?}");
+            }
+        }
+    }
+}

@@ -264,7 +264,15 @@ fn parse_rule(
     chains: &[String],
     sets: &Sets,
 ) -> Result<(String, Rule), String> {
-    parse_rule_in(words, at, family, chains, sets, &Default::default())
+    parse_rule_in(
+        words,
+        at,
+        family,
+        chains,
+        sets,
+        &Default::default(),
+        &Default::default(),
+    )
 }
 
 /// [`parse_rule`], knowing which ipsets have entries that time out.
@@ -275,6 +283,7 @@ fn parse_rule_in(
     chains: &[String],
     sets: &Sets,
     expiring: &std::collections::HashSet<String>,
+    unread: &HashMap<String, String>,
 ) -> Result<(String, Rule), String> {
     let mut rule = Rule::new(at, Action::Continue);
     let mut chain = String::new();
@@ -447,6 +456,11 @@ fn parse_rule_in(
                 if expiring.contains(&name) {
                     uncertain.push(format!("ipset `{name}` has entries that time out"));
                 }
+                // a set whose type or members were not read matches what it could: anything
+                if let Some(why) = unread.get(&name) {
+                    uncertain.push(format!("ipset `{name}`: {why}"));
+                    continue;
+                }
                 match (sets.get(&name), dir.as_str()) {
                     (Some(set), "src") => {
                         let m = AddrMatch {
@@ -557,6 +571,9 @@ pub fn parse(text: &str, family: Family) -> Config {
     // sets whose entries can time out, and the entries of each set (for `nomatch`)
     let mut default_timeout: std::collections::HashSet<String> = Default::default();
     let mut expiring: std::collections::HashSet<String> = Default::default();
+    // sets portplan cannot read as address sets: their type (bitmap:port, list:set, hash:mac,
+    // two-dimension types), or a member it could not parse
+    let mut unread: HashMap<String, String> = HashMap::new();
     let mut with_nomatch: std::collections::HashSet<String> = Default::default();
     let mut entries_of: HashMap<String, Vec<(u8, AddrSet, bool)>> = HashMap::new();
     for (n, line) in text.lines().enumerate() {
@@ -569,6 +586,13 @@ pub fn parse(text: &str, family: Family) -> Config {
         match w.as_slice() {
             ["create", name, rest @ ..] => {
                 sets.entry((*name).to_string()).or_default();
+                let kind = rest.first().copied().unwrap_or("");
+                if !matches!(kind, "hash:ip" | "hash:net" | "bitmap:ip") {
+                    unread.insert(
+                        (*name).to_string(),
+                        format!("type `{kind}` is not read as a set of addresses"),
+                    );
+                }
                 if option_value(rest, "timeout").is_some_and(|t| t != "0") {
                     default_timeout.insert((*name).to_string());
                 }
@@ -581,6 +605,11 @@ pub fn parse(text: &str, family: Family) -> Config {
                 } else {
                     parse_addrs(member, &mut one).is_ok()
                 };
+                if !ok {
+                    unread
+                        .entry((*name).to_string())
+                        .or_insert_with(|| format!("member `{member}` was not read"));
+                }
                 if ok {
                     set_lines.insert(n + 1);
                     let expires = match option_value(rest, "timeout") {
@@ -725,6 +754,7 @@ pub fn parse(text: &str, family: Family) -> Config {
                 table_names,
                 &sets,
                 &expiring,
+                &unread,
             )
         });
         match parsed {
