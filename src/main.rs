@@ -911,6 +911,17 @@ fn listen(args: ListenArgs) -> Result<(), Failure> {
         out(&text)?;
         return Err(anyhow!(e).into());
     }
+    if report.listening == 0 && !bound.is_empty() {
+        // a cold trial ran it on a host without any of the server's addresses: it printed
+        // "listening on 0 of 8" and waited forever
+        out(&text)?;
+        return Err(anyhow!(
+            "listening on none of the {} planned socket(s): is this `{}`? (its planned addresses are not on this host; --bind-all listens on the wildcard address)",
+            bound.len(),
+            args.host
+        )
+        .into());
+    }
     // the handlers are in place before the line that says we listen: a SIGTERM sent on reading it
     // must stop the listener cleanly, not kill it before it was ever polled
     let stop = {

@@ -462,3 +462,17 @@ fn an_accept_loop_out_of_descriptors_backs_off_instead_of_spinning() {
         "{stopped}"
     );
 }
+
+/// A cold trial ran `listen --host dir01` on a machine that has none of dir01's addresses: it said
+/// "listening on 0 of 8 socket(s)" and kept running. Nothing to serve is an error.
+#[test]
+fn listen_on_a_host_without_any_of_its_addresses_exits_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portplan"))
+        .args(["listen", "--host", "dir01"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("none of the"), "{err}");
+}
