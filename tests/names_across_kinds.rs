@@ -33,3 +33,12 @@ fn a_pool_may_share_its_name_with_its_only_server() {
     let text = Topology::reference_source().replace("name = \"owa01\"", "name = \"owa\"");
     assert!(codes(&text).is_empty(), "{:?}", codes(&text));
 }
+
+#[test]
+fn interface_names_linux_reserves_are_refused() {
+    for name in ["all", "default", "lo"] {
+        let text = Topology::reference_source()
+            .replace("name = \"outside\"", &format!("name = \"{name}\""));
+        assert!(!codes(&text).is_empty(), "{name}");
+    }
+}

@@ -64,6 +64,13 @@ pub fn interface_name_problem(name: &str) -> Option<String> {
             name.len()
         ));
     }
+    // the kernel keeps `all` and `default` for its per-interface settings and refuses them as
+    // names; `lo` is the loopback, which forwards nothing
+    if matches!(name, "all" | "default" | "lo") {
+        return Some(format!(
+            "is a name Linux reserves (`{name}`); firewall rules on it would never see forwarded traffic"
+        ));
+    }
     None
 }
 
