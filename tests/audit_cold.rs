@@ -427,3 +427,13 @@ fn ipsets_of_unread_types_make_their_verdicts_uncertain_not_allowed() {
         }
     }
 }
+
+/// A second cold trial: a DNAT of the Access VIP's 443 also made the A/V Edge's outbound 443 to the
+/// internet "blocked", though that rule's destinations (the internet zone's space) never include
+/// the perimeter address the DNAT matches.
+#[test]
+fn a_dnat_of_a_perimeter_address_leaves_rules_towards_the_internet_alone() {
+    let (_, map) = statuses("dnat_of_a_perimeter_address.nft", "nftables");
+    assert_eq!(map[&11], "blocked", "the VIP's own 443 is moved: {map:?}");
+    assert_eq!(map[&8], "allowed", "{map:?}");
+}
