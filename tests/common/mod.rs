@@ -93,3 +93,29 @@ impl Rng {
         &items[self.below(items.len())]
     }
 }
+
+/// The audit corpus (`tests/fixtures/audit/corpus/`): (path, firewall, format), the firewall and
+/// format read from the file name. The kernel test records what the kernel did with each file;
+/// the plain test compares portplan's verdicts with those records.
+pub fn audit_corpus() -> Vec<(std::path::PathBuf, String, portplan::audit::Format)> {
+    use portplan::audit::Format;
+    let dir = repo().join("tests/fixtures/audit/corpus");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let format = if name.ends_with(".nft.json") {
+            Format::NftablesJson
+        } else if name.ends_with(".nft") {
+            Format::Nftables
+        } else if name.ends_with(".iptables") {
+            Format::Iptables
+        } else {
+            continue;
+        };
+        let firewall = name.split('-').take(2).collect::<Vec<_>>().join("-");
+        out.push((path, firewall, format));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}

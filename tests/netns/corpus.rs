@@ -17,25 +17,7 @@ use std::path::PathBuf;
 
 /// The corpus: (path, firewall, format), the firewall and format read from the file name.
 pub fn corpus() -> Vec<(PathBuf, String, Format)> {
-    let dir = crate::common::repo().join("tests/fixtures/audit/corpus");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let format = if name.ends_with(".nft.json") {
-            Format::NftablesJson
-        } else if name.ends_with(".nft") {
-            Format::Nftables
-        } else if name.ends_with(".iptables") {
-            Format::Iptables
-        } else {
-            continue;
-        };
-        let firewall = name.split('-').take(2).collect::<Vec<_>>().join("-");
-        out.push((path, firewall, format));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+    crate::common::audit_corpus()
 }
 
 /// Loads a configuration into the firewall namespace the way its tool would.
