@@ -9,6 +9,7 @@ use portplan::catalog::{Catalog, Version};
 use portplan::plan;
 use portplan::render::{self, Scope, Target};
 use portplan::topology::{self, Severity, Topology, named_report};
+use portplan::view;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -436,7 +437,7 @@ fn catalog(args: CatalogArgs) -> Result<(), Failure> {
         });
     }
     if args.scenario.as_deref() == Some("") {
-        let table = render::scenario_table(catalog);
+        let table = view::catalog::scenario_table(catalog);
         let text = match args.format {
             CatalogFormat::Csv => table.to_csv(),
             CatalogFormat::Markdown => table.to_markdown(),
@@ -455,10 +456,12 @@ fn catalog(args: CatalogArgs) -> Result<(), Failure> {
     }
     let scenario = args.scenario.as_deref();
     let text = match args.format {
-        CatalogFormat::Table => render::catalog_table(catalog, scenario).to_text(),
-        CatalogFormat::Csv => render::catalog_table(catalog, scenario).to_csv(),
-        CatalogFormat::Markdown => render::catalog_table(catalog, scenario).to_markdown(),
-        CatalogFormat::Json => render::catalog_json(catalog, scenario).context("encoding JSON")?,
+        CatalogFormat::Table => view::catalog::catalog_table(catalog, scenario).to_text(),
+        CatalogFormat::Csv => view::catalog::catalog_table(catalog, scenario).to_csv(),
+        CatalogFormat::Markdown => view::catalog::catalog_table(catalog, scenario).to_markdown(),
+        CatalogFormat::Json => {
+            view::catalog::catalog_json(catalog, scenario).context("encoding JSON")?
+        }
         CatalogFormat::Toml => Catalog::builtin_source().to_string(),
     };
     out(&text)
@@ -566,7 +569,7 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
         text = with_doubts_json(&text, &doubts)?;
     }
     if target != Target::Json {
-        let extra = |title: &str, table: render::tabular::Table| match target {
+        let extra = |title: &str, table: view::table::Table| match target {
             Target::Markdown => format!("\n### {title}\n\n{}", table.to_markdown()),
             Target::Csv => format!("\r\n{}", table.to_csv()),
             _ => format!("\n{title}\n{}", table.to_text()),
@@ -574,13 +577,13 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
         if args.all {
             text.push_str(&extra(
                 "Flows that cross no firewall",
-                render::local_flow_table(&plan),
+                view::plan::local_flow_table(&plan),
             ));
         }
         if args.explain {
             text.push_str(&extra(
                 "Catalog rows not planned",
-                render::skipped_table(&plan),
+                view::plan::skipped_table(&plan),
             ));
         }
         // a footer keyed by rule number; CSV keeps one table unless --explain asks for more
@@ -636,8 +639,8 @@ fn planned_doubts(plan: &plan::Plan, firewall: Option<&str>) -> Vec<Doubt> {
         .collect()
 }
 
-fn doubt_table(doubts: &[Doubt]) -> render::tabular::Table {
-    let mut t = render::tabular::Table::new(&["rules", "catalog row", "doubt"]);
+fn doubt_table(doubts: &[Doubt]) -> view::table::Table {
+    let mut t = view::table::Table::new(&["rules", "catalog row", "doubt"]);
     for d in doubts {
         t.push(vec![
             if d.rules.is_empty() {
@@ -1054,7 +1057,7 @@ fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
     let a = &portplan::audit::for_terminal(a);
     let shown_path = portplan::audit::visible(&path.to_string_lossy()).into_owned();
     let path = Path::new(&shown_path);
-    use portplan::render::tabular::Table;
+    use portplan::view::table::Table;
     let mut t = Table::new(&[
         "rule",
         "catalog rows",
@@ -1223,7 +1226,7 @@ fn report(args: ReportArgs) -> Result<(), Failure> {
 
 fn between(args: BetweenArgs) -> Result<(), Failure> {
     use portplan::plan::between;
-    use portplan::render::tabular::Table;
+    use portplan::view::table::Table;
     let show = |t: Table| match args.format {
         PlanFormat::Csv => t.to_csv(),
         PlanFormat::Markdown => t.to_markdown(),
@@ -1330,8 +1333,8 @@ fn between(args: BetweenArgs) -> Result<(), Failure> {
             } else {
                 format!("{} -> {}", args.b, args.a)
             },
-            render::group_text(&f.source),
-            render::group_text(&f.destination),
+            view::plan::group_text(&f.source),
+            view::plan::group_text(&f.destination),
             f.transport.to_string(),
             f.ports.to_string(),
             f.service.clone(),

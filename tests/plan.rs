@@ -43,7 +43,7 @@ fn golden_plans_of_every_example() {
         }
         common::golden(
             &format!("plan/{stem}.skipped.txt"),
-            &render::skipped_table(&p).to_text(),
+            &portplan::view::plan::skipped_table(&p).to_text(),
         );
     }
 }

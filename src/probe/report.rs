@@ -4,7 +4,7 @@
 
 use super::prober::{Outcome, Verdict};
 use super::targets::Untestable;
-use crate::render::tabular::Table;
+use crate::view::table::Table;
 use serde::Serialize;
 
 /// Counts of a probe run.

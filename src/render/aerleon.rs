@@ -25,9 +25,10 @@
 //! Every filter ends in an explicit deny term.
 
 use super::address_book::{AddressBook, identifier, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope, net_text};
+use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope};
 use crate::plan::{Plan, Rule};
 use crate::topology::Topology;
+use crate::view::plan::net_text;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

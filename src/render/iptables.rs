@@ -7,9 +7,10 @@
 //! Load order: `ipset restore -exist < FW.ipset`, then `iptables-restore < FW.iptables`.
 
 use super::address_book::{AddressBook, identifier, merged_comment, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope, net_text};
+use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope};
 use crate::plan::{Family, Group, Plan, Rule};
 use crate::topology::Topology;
+use crate::view::plan::net_text;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

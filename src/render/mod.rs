@@ -1,8 +1,8 @@
 //! Writing a plan (and the catalog) for people and for firewalls.
 //!
 //! Every output format is one module behind the [`Renderer`] trait: it gets the plan, the topology
-//! and a [`Scope`] (one firewall, one host, or everything) and returns the text to write. Tabular
-//! views (text, CSV, Markdown) share [`tabular::Table`].
+//! and a [`Scope`] (one firewall, one host, or everything) and returns the text to write. The plan
+//! tables themselves come from [`crate::view`].
 
 pub mod address_book;
 mod aerleon;
@@ -13,14 +13,8 @@ mod keepalived;
 mod nftables;
 mod nftables_lb;
 mod nginx;
-pub mod tabular;
 mod views;
 mod windows;
-
-pub use views::{
-    catalog_json, catalog_table, group_text, local_flow_table, net_text, plan_table,
-    scenario_table, skipped_table,
-};
 
 use crate::plan::Plan;
 use crate::topology::Topology;

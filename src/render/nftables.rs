@@ -6,9 +6,10 @@
 //! so that loading it replaces any previous version in one transaction.
 
 use super::address_book::{AddressBook, merged_comment, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope, net_text};
+use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope};
 use crate::plan::{Family, Plan, Rule};
 use crate::topology::Topology;
+use crate::view::plan::net_text;
 use std::fmt::Write;
 
 pub struct Nftables;

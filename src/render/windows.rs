@@ -11,10 +11,11 @@
 //! the same flows: its name and description hold them (`portplan-in-r38-r39`, "plan rules r38 r39"),
 //! the ids `portplan plan` shows and every firewall target writes in its comments.
 
-use super::{Artifact, RenderError, Renderer, Scope, banner, net_text};
+use super::{Artifact, RenderError, Renderer, Scope, banner};
 use crate::catalog::ServerRole;
 use crate::plan::{Flow, Group, Plan, rule_tag, rule_tags_text};
 use crate::topology::{Pool, Server, Topology, Vip};
+use crate::view::plan::net_text;
 use std::fmt::Write;
 
 pub struct Windows;

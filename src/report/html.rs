@@ -7,9 +7,9 @@
 use super::diagram;
 use crate::catalog::Catalog;
 use crate::plan::Plan;
-use crate::render::group_text;
 use crate::topology::Topology;
 use crate::topology::lint::LintReport;
+use crate::view::plan::group_text;
 use std::fmt::Write;
 
 fn esc(s: &str) -> String {

@@ -1,5 +1,16 @@
 //! A plain table (headers + rows of text) and its three spellings: aligned text for a terminal,
-//! CSV (RFC 4180 quoting) for spreadsheets and change requests, Markdown for reviews.
+//! CSV (RFC 4180 quoting) for spreadsheets and change requests, Markdown for reviews. [`Style`]
+//! names the spelling, so commands that offer all three choose it in one place.
+
+/// Which of the three spellings of a table to write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Style {
+    /// Columns aligned for a terminal.
+    #[default]
+    Text,
+    Csv,
+    Markdown,
+}
 
 /// Rows of cells under headers.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +61,25 @@ impl Table {
             line(row, &mut out);
         }
         out
+    }
+
+    /// The table in the given spelling.
+    pub fn show(&self, style: Style) -> String {
+        match style {
+            Style::Text => self.to_text(),
+            Style::Csv => self.to_csv(),
+            Style::Markdown => self.to_markdown(),
+        }
+    }
+
+    /// The table as a further section after a first table in the same style: a titled block in
+    /// text and Markdown, a second CSV table after an empty record.
+    pub fn section(&self, title: &str, style: Style) -> String {
+        match style {
+            Style::Markdown => format!("\n### {title}\n\n{}", self.to_markdown()),
+            Style::Csv => format!("\r\n{}", self.to_csv()),
+            Style::Text => format!("\n{title}\n{}", self.to_text()),
+        }
     }
 
     pub fn to_csv(&self) -> String {
@@ -120,6 +150,18 @@ mod tests {
         assert!(md.contains("p\\|q"), "{md}");
         assert!(md.contains("line1<br>line2"), "{md}");
         assert_eq!(md.lines().nth(1), Some("|---|---|"));
+    }
+
+    #[test]
+    fn sections_keep_each_style_apart() {
+        let t = sample();
+        assert_eq!(t.section("More", Style::Csv), format!("\r\n{}", t.to_csv()));
+        assert!(
+            t.section("More", Style::Markdown)
+                .starts_with("\n### More\n\n| a | b |")
+        );
+        assert!(t.section("More", Style::Text).starts_with("\nMore\na "));
+        assert_eq!(t.show(Style::Markdown), t.to_markdown());
     }
 
     #[test]
