@@ -1,0 +1,43 @@
+//! `portplan render`: the plan in one output format, to standard output, a file or a directory.
+
+use super::args::RenderArgs;
+use super::output::{out, write_file, write_inside};
+use super::{Failure, Project};
+use anyhow::{Context, anyhow};
+use portplan::render;
+use std::path::Path;
+
+pub fn run(args: RenderArgs) -> Result<(), Failure> {
+    let Project { topology, plan } = Project::load(&args.topology)?;
+    let scope = args.scope();
+    let Some(path) = &args.output else {
+        let text =
+            render::render(&plan, &topology, args.target, &scope).map_err(anyhow::Error::from)?;
+        return out(&text);
+    };
+    let files =
+        render::render_files(&plan, &topology, args.target, &scope).map_err(anyhow::Error::from)?;
+    // targets that write one file per firewall, host or pool always take a directory,
+    // however many files this topology gives; the plan tables take a file
+    if args.target.single_file() {
+        if let Some(file) = files.first() {
+            write_file(path, &file.text)?;
+        }
+        return Ok(());
+    }
+    if path.exists() && !path.is_dir() {
+        return Err(anyhow!(
+            "-o {}: target `{}` writes one file per firewall, host or pool, so -o must name a directory",
+            path.display(),
+            args.target
+        )
+        .into());
+    }
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("cannot create directory {}", path.display()))?;
+    for file in &files {
+        // render_files already refused names that could leave the directory
+        write_inside(path, Path::new(&file.file), &file.text)?;
+    }
+    Ok(())
+}
