@@ -279,6 +279,16 @@ pub enum EndpointsCommand {
 }
 
 impl PlanArgs {
+    /// The plan target `--format` names (the same tables and JSON `render` writes).
+    pub fn target(&self) -> Target {
+        match self.format {
+            Format::Json => Target::Json,
+            Format::Csv => Target::Csv,
+            Format::Markdown => Target::Markdown,
+            _ => Target::Table,
+        }
+    }
+
     /// The rules asked for: one firewall's, or all.
     pub fn scope(&self) -> Scope {
         match &self.firewall {

@@ -2,7 +2,7 @@
 //! sections (flows no firewall carries, rows left out, doubtful rows).
 
 use super::args::PlanArgs;
-use super::output::{Format, out};
+use super::output::out;
 use super::{Failure, Project};
 use anyhow::{Context, anyhow};
 use portplan::plan;
@@ -16,12 +16,7 @@ pub fn run(args: PlanArgs) -> Result<(), Failure> {
     if let Some(name) = &args.firewall {
         plan::check_firewall(&topology, name).map_err(anyhow::Error::from)?;
     }
-    let target = match args.format {
-        Format::Json => Target::Json,
-        Format::Csv => Target::Csv,
-        Format::Markdown => Target::Markdown,
-        _ => Target::Table,
-    };
+    let target = args.target();
     let mut text =
         render::render(&plan, &topology, target, &args.scope()).map_err(anyhow::Error::from)?;
     let doubts = planned_doubts(&plan, args.firewall.as_deref());
