@@ -712,15 +712,11 @@ fn render_cmd(args: RenderArgs) -> Result<(), Failure> {
         _ => Scope::All,
     };
     let plan = plan::compile(&topology);
+    let files =
+        render::render_files(&plan, &topology, args.target, &scope).map_err(anyhow::Error::from)?;
     match &args.output {
-        None => {
-            let text = render::render(&plan, &topology, args.target, &scope)
-                .map_err(anyhow::Error::from)?;
-            out(&text)
-        }
+        None => out(&render::joined(files)),
         Some(path) => {
-            let files = render::render_files(&plan, &topology, args.target, &scope)
-                .map_err(anyhow::Error::from)?;
             // targets that write one file per firewall, host or pool always take a directory,
             // however many files this topology gives; the plan tables take a file
             if args.target.single_file() {

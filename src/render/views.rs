@@ -1,10 +1,9 @@
 //! Tabular and JSON views of the catalog and the plan.
 
 use super::tabular::Table;
-use super::{Artifact, RenderError, Renderer, Scope, Target, rules_in_scope};
+use super::{RenderError, Scope, rules_in_scope};
 use crate::catalog::{Catalog, Row, RowId};
 use crate::plan::{Flow, Group, Plan, Rule};
-use crate::topology::Topology;
 use serde::Serialize;
 
 /// The catalog as a table, optionally one scenario only.
@@ -170,8 +169,13 @@ const RULE_HEADERS: [&str; 11] = [
 
 /// The plan's rules as a table.
 pub fn plan_table(plan: &Plan, scope: &Scope) -> Table {
+    rule_table(rules_in_scope(plan, scope))
+}
+
+/// Rules as a table, in the order given.
+pub fn rule_table<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> Table {
     let mut t = Table::new(&RULE_HEADERS);
-    for r in rules_in_scope(plan, scope) {
+    for r in rules {
         t.push(rule_cells(r));
     }
     t
@@ -239,76 +243,4 @@ pub fn skipped_table(plan: &Plan) -> Table {
         ]);
     }
     t
-}
-
-pub(super) struct TableRenderer(pub Target);
-
-impl Renderer for TableRenderer {
-    fn name(&self) -> &'static str {
-        match self.0 {
-            Target::Csv => "csv",
-            Target::Markdown => "markdown",
-            _ => "table",
-        }
-    }
-    fn render(
-        &self,
-        plan: &Plan,
-        _t: &Topology,
-        scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError> {
-        let table = plan_table(plan, scope);
-        let (file, text) = match self.0 {
-            Target::Csv => ("plan.csv", table.to_csv()),
-            Target::Markdown => ("plan.md", table.to_markdown()),
-            _ => ("plan.txt", table.to_text()),
-        };
-        Ok(vec![Artifact {
-            file: file.into(),
-            text,
-        }])
-    }
-}
-
-pub(super) struct JsonRenderer;
-
-#[derive(Serialize)]
-struct PlanJson<'a> {
-    topology: &'a str,
-    scenarios: &'a [String],
-    features: &'a [crate::catalog::Feature],
-    rules: Vec<&'a Rule>,
-    local_flows: Vec<&'a Flow>,
-    unrouted_flows: Vec<&'a Flow>,
-    skipped: &'a [crate::plan::Skipped],
-}
-
-impl Renderer for JsonRenderer {
-    fn name(&self) -> &'static str {
-        "json"
-    }
-    fn render(
-        &self,
-        plan: &Plan,
-        _t: &Topology,
-        scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError> {
-        let doc = PlanJson {
-            topology: &plan.topology,
-            scenarios: &plan.scenarios,
-            features: &plan.features,
-            rules: rules_in_scope(plan, scope).collect(),
-            local_flows: plan
-                .flows
-                .iter()
-                .filter(|f| f.path.is_empty() && f.routed)
-                .collect(),
-            unrouted_flows: plan.unrouted_flows().collect(),
-            skipped: &plan.skipped,
-        };
-        Ok(vec![Artifact {
-            file: "plan.json".into(),
-            text: serde_json::to_string_pretty(&doc)? + "\n",
-        }])
-    }
 }
