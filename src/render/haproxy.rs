@@ -151,7 +151,8 @@ impl Renderer for Haproxy {
     fn configures_host(&self, pool: &Pool, _server: &Server) -> bool {
         pool.role == ServerRole::ReverseProxy
     }
-    /// A pool gets a file when it has a pool VIP that planned TCP services end on.
+    /// Director and Front End pools; one gets a file only when planned TCP services end on its
+    /// pool VIP.
     fn configures_pool(&self, pool: &Pool) -> bool {
         matches!(pool.role, ServerRole::Director | ServerRole::FrontEnd)
     }
