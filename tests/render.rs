@@ -171,6 +171,39 @@ fn firewall_targets_refuse_a_host_scope() {
     }
 }
 
+/// The scope is judged before the plan: asking a firewall target for a host's file names the
+/// scope it takes, even when the plan would also be refused (it once said only that flows cross
+/// no firewall, and the scope error came after the topology was fixed).
+#[test]
+fn a_scope_the_target_does_not_take_is_refused_before_the_firewall_path_gate() {
+    let text = common::read(&common::example("reference.toml"));
+    let start = text.find("[[firewall]]\nname = \"fw-internal\"").unwrap();
+    let end = start + text[start..].find("[[pool]]").unwrap();
+    let t = Topology::parse("nofw.toml", &format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let p = plan::compile(&t);
+    assert!(!p.path_findings().is_empty());
+    for target in [
+        Target::Nftables,
+        Target::Iptables,
+        Target::Asa,
+        Target::Aerleon,
+    ] {
+        let err = render::render_files(&p, &t, target, &Scope::Host("edge01".into())).unwrap_err();
+        assert!(
+            matches!(err, render::RenderError::NeedsScope { .. }),
+            "{target}: {err}"
+        );
+        assert!(err.to_string().contains("--firewall"), "{target}: {err}");
+        // a scope the target takes still meets the gate
+        let err = render::render_files(&p, &t, target, &Scope::Firewall("fw-external".into()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("no-firewall-path"),
+            "{target}: {err}"
+        );
+    }
+}
+
 #[test]
 fn aerleon_compiles_the_generated_policy() {
     let found = std::process::Command::new("sh")

@@ -10,13 +10,11 @@ use std::path::Path;
 pub fn run(args: RenderArgs) -> Result<(), Failure> {
     let Project { topology, plan } = Project::load(&args.topology)?;
     let scope = args.scope();
-    let Some(path) = &args.output else {
-        let text =
-            render::render(&plan, &topology, args.target, &scope).map_err(anyhow::Error::from)?;
-        return out(&text);
-    };
     let files =
         render::render_files(&plan, &topology, args.target, &scope).map_err(anyhow::Error::from)?;
+    let Some(path) = &args.output else {
+        return out(&render::joined(files));
+    };
     // targets that write one file per firewall, host or pool always take a directory,
     // however many files this topology gives; the plan tables take a file
     if args.target.single_file() {

@@ -25,7 +25,9 @@
 //! Every filter ends in an explicit deny term.
 
 use super::address_book::{AddressBook, identifier, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope};
+use super::contract::{
+    Artifact, FIREWALL_SCOPE, NO_FIREWALL_RULE, Piece, RenderError, Renderer, Subject, Unit, banner,
+};
 use crate::plan::{Plan, Rule};
 use crate::topology::Topology;
 use crate::view::plan::net_text;
@@ -209,22 +211,52 @@ fn terms(s: &mut String, rules: &[&Rule], book: &AddressBook, interfaces: bool) 
     s.push_str("        action: deny\n");
 }
 
+/// The rules of the selected firewalls, in plan order.
+fn rules<'a>(plan: &'a Plan, selected: &'a [Subject<'_>]) -> impl Iterator<Item = &'a Rule> {
+    plan.rules.iter().filter(move |r| {
+        selected
+            .iter()
+            .any(|s| matches!(s, Subject::Firewall(fw) if *fw == r.firewall))
+    })
+}
+
+/// The address groups of the selected firewalls' rules: the definitions and every policy of one
+/// run name groups from the same book.
+fn book(plan: &Plan, selected: &[Subject<'_>]) -> AddressBook {
+    AddressBook::new(rules(plan, selected))
+}
+
 impl Renderer for Aerleon {
     fn name(&self) -> &'static str {
         "aerleon"
     }
-    fn render(
+    fn units(&self) -> &'static [Unit] {
+        &[Unit::Firewall]
+    }
+    fn suffix(&self, _unit: Unit) -> &'static str {
+        ".yaml"
+    }
+    fn directory(&self) -> &'static str {
+        "policies/"
+    }
+    fn needs_firewall_paths(&self) -> bool {
+        true
+    }
+    fn scope_hint(&self) -> &'static str {
+        FIREWALL_SCOPE
+    }
+    fn nothing_because(&self) -> &'static str {
+        NO_FIREWALL_RULE
+    }
+    /// The definitions every policy of the run refers to: the address groups and ports of the
+    /// rules of the selected firewalls.
+    fn shared(
         &self,
         plan: &Plan,
-        topology: &Topology,
-        scope: &Scope,
+        _topology: &Topology,
+        selected: &[Subject<'_>],
     ) -> Result<Vec<Artifact>, RenderError> {
-        let firewalls = firewalls_in_scope(topology, scope, self.name())?;
-        let rules: Vec<&Rule> = plan
-            .rules
-            .iter()
-            .filter(|r| firewalls.contains(&r.firewall))
-            .collect();
+        let rules: Vec<&Rule> = rules(plan, selected).collect();
         let book = AddressBook::new(rules.iter().copied());
         let mut networks = String::from("# portplan: address groups of the plan\nnetworks:\n");
         for (name, nets) in book.all() {
@@ -254,7 +286,7 @@ impl Renderer for Aerleon {
             let _ = writeln!(svc, "    - port: {port}");
             let _ = writeln!(svc, "      protocol: {}", r.transport);
         }
-        let mut out = vec![
+        Ok(vec![
             Artifact {
                 file: "def/networks.yaml".into(),
                 text: networks,
@@ -263,13 +295,22 @@ impl Renderer for Aerleon {
                 file: "def/services.yaml".into(),
                 text: svc,
             },
-        ];
-        for fw in &firewalls {
-            out.push(Artifact {
-                file: format!("policies/{fw}.yaml"),
-                text: policy(plan, topology, fw, &book),
-            });
-        }
-        Ok(out)
+        ])
+    }
+    fn render(
+        &self,
+        plan: &Plan,
+        topology: &Topology,
+        subject: &Subject<'_>,
+        selected: &[Subject<'_>],
+    ) -> Result<Vec<Piece>, RenderError> {
+        // the policy names groups as the shared definitions do, so it uses the same book
+        let book = book(plan, selected);
+        Ok(vec![Piece::main(policy(
+            plan,
+            topology,
+            subject.stem(),
+            &book,
+        ))])
     }
 }

@@ -3,7 +3,9 @@
 //! ASA ACLs are unified: IPv4 and IPv6 entries share one list.
 
 use super::address_book::{AddressBook, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope};
+use super::contract::{
+    FIREWALL_SCOPE, NO_FIREWALL_RULE, Piece, RenderError, Renderer, Subject, Unit, banner,
+};
 use crate::plan::{Plan, Rule};
 use crate::topology::Topology;
 use ipnet::IpNet;
@@ -231,18 +233,28 @@ impl Renderer for Asa {
     fn name(&self) -> &'static str {
         "asa"
     }
+    fn units(&self) -> &'static [Unit] {
+        &[Unit::Firewall]
+    }
+    fn needs_firewall_paths(&self) -> bool {
+        true
+    }
+    fn scope_hint(&self) -> &'static str {
+        FIREWALL_SCOPE
+    }
+    fn nothing_because(&self) -> &'static str {
+        NO_FIREWALL_RULE
+    }
+    fn suffix(&self, _unit: Unit) -> &'static str {
+        ".asa"
+    }
     fn render(
         &self,
         plan: &Plan,
         topology: &Topology,
-        scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError> {
-        Ok(firewalls_in_scope(topology, scope, self.name())?
-            .into_iter()
-            .map(|fw| Artifact {
-                file: format!("{fw}.asa"),
-                text: config(plan, topology, &fw),
-            })
-            .collect())
+        subject: &Subject<'_>,
+        _selected: &[Subject<'_>],
+    ) -> Result<Vec<Piece>, RenderError> {
+        Ok(vec![Piece::main(config(plan, topology, subject.stem()))])
     }
 }

@@ -3,11 +3,12 @@
 //! or, for mobile autodiscover, passed to 8080), and the Director / Front End pool web service VIPs
 //! as TCP load balancers with health checks on the real servers.
 
+use super::contract::{Piece, RenderError, Renderer, Subject, Unit, banner, services_towards};
+use super::nginx::PROXY_SCOPE;
 use super::nginx::{published_pools, upstreams};
-use super::{Artifact, RenderError, Renderer, Scope, banner, lint_gate, services_towards};
 use crate::catalog::{Feature, ServerRole, Transport};
 use crate::plan::Plan;
-use crate::topology::{AddressUse, Topology, VipService};
+use crate::topology::{AddressUse, Pool, Server, Topology, VipService};
 use std::fmt::Write;
 
 pub struct Haproxy;
@@ -128,38 +129,47 @@ impl Renderer for Haproxy {
     fn name(&self) -> &'static str {
         "haproxy"
     }
+    /// The reverse proxy servers, then the hardware-balanced Director / Front End pools.
+    fn units(&self) -> &'static [Unit] {
+        &[Unit::Host, Unit::Pool]
+    }
+    fn suffix(&self, unit: Unit) -> &'static str {
+        match unit {
+            Unit::Pool => "-vip.haproxy.cfg",
+            _ => ".haproxy.cfg",
+        }
+    }
+    fn needs_clean_lint(&self) -> bool {
+        true
+    }
+    fn scope_hint(&self) -> &'static str {
+        PROXY_SCOPE
+    }
+    fn nothing_because(&self) -> &'static str {
+        "no reverse proxy server or hardware-balanced Director / Front End pool in scope"
+    }
+    fn configures_host(&self, pool: &Pool, _server: &Server) -> bool {
+        pool.role == ServerRole::ReverseProxy
+    }
+    /// Director and Front End pools; one gets a file only when planned TCP services end on its
+    /// pool VIP.
+    fn configures_pool(&self, pool: &Pool) -> bool {
+        matches!(pool.role, ServerRole::Director | ServerRole::FrontEnd)
+    }
     fn render(
         &self,
         plan: &Plan,
         t: &Topology,
-        scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError> {
-        lint_gate(t, self.name())?;
-        let mut out: Vec<Artifact> = t
-            .servers()
-            .filter(|(p, s)| {
-                p.role == ServerRole::ReverseProxy
-                    && !matches!(scope, Scope::Host(h) if h != &s.name)
-            })
-            .map(|(_, s)| Artifact {
-                file: format!("{}.haproxy.cfg", s.name),
-                text: reverse_proxy(plan, t, s),
-            })
-            .collect();
-        if !matches!(scope, Scope::Host(_)) {
-            for pool in t
-                .pools
-                .iter()
-                .filter(|p| matches!(p.role, ServerRole::Director | ServerRole::FrontEnd))
-            {
-                if let Some(text) = pool_vip(plan, t, pool) {
-                    out.push(Artifact {
-                        file: format!("{}-vip.haproxy.cfg", pool.name),
-                        text,
-                    });
-                }
-            }
-        }
-        Ok(out)
+        subject: &Subject<'_>,
+        _selected: &[Subject<'_>],
+    ) -> Result<Vec<Piece>, RenderError> {
+        Ok(match subject {
+            Subject::Host { server, .. } => vec![Piece::main(reverse_proxy(plan, t, server))],
+            Subject::Pool(pool) => pool_vip(plan, t, pool)
+                .map(Piece::main)
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        })
     }
 }

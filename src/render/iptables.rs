@@ -7,7 +7,9 @@
 //! Load order: `ipset restore -exist < FW.ipset`, then `iptables-restore < FW.iptables`.
 
 use super::address_book::{AddressBook, identifier, merged_comment, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope};
+use super::contract::{
+    FIREWALL_SCOPE, NO_FIREWALL_RULE, Piece, RenderError, Renderer, Subject, Unit, banner,
+};
 use crate::plan::{Family, Group, Plan, Rule};
 use crate::topology::Topology;
 use crate::view::plan::net_text;
@@ -300,27 +302,28 @@ fn ipset_file(firewall: &str, plan: &Plan, book: &AddressBook, sets: &SetNames) 
     Some(s)
 }
 
-/// The files for one firewall: ipset (when needed), IPv4, and IPv6 when the topology has IPv6
-/// anywhere (see [`uses_ipv6`]).
-pub fn files(plan: &Plan, topology: &Topology, firewall: &str) -> Vec<Artifact> {
+/// The files for one firewall: ipset (`.ipset`, when needed), IPv4 (`.iptables`), and IPv6
+/// (`.ip6tables`) when the topology has IPv6 anywhere (see [`uses_ipv6`]).
+pub fn files(plan: &Plan, topology: &Topology, firewall: &str) -> Vec<Piece> {
     let book = AddressBook::new(plan.rules_for(firewall));
     let sets = SetNames::new(&book);
     let mut out = Vec::new();
     if let Some(text) = ipset_file(firewall, plan, &book, &sets) {
-        out.push(Artifact {
-            file: format!("{firewall}.ipset"),
-            text,
-        });
+        out.push(Piece::companion(".ipset", text));
     }
-    out.push(Artifact {
-        file: format!("{firewall}.iptables"),
-        text: restore_file(plan, topology, firewall, Family::V4, &book, &sets),
-    });
+    out.push(Piece::main(restore_file(
+        plan,
+        topology,
+        firewall,
+        Family::V4,
+        &book,
+        &sets,
+    )));
     if uses_ipv6(topology) {
-        out.push(Artifact {
-            file: format!("{firewall}.ip6tables"),
-            text: restore_file(plan, topology, firewall, Family::V6, &book, &sets),
-        });
+        out.push(Piece::companion(
+            ".ip6tables",
+            restore_file(plan, topology, firewall, Family::V6, &book, &sets),
+        ));
     }
     out
 }
@@ -353,16 +356,29 @@ impl Renderer for Iptables {
     fn name(&self) -> &'static str {
         "iptables"
     }
+    fn units(&self) -> &'static [Unit] {
+        &[Unit::Firewall]
+    }
+    fn needs_firewall_paths(&self) -> bool {
+        true
+    }
+    fn scope_hint(&self) -> &'static str {
+        FIREWALL_SCOPE
+    }
+    fn nothing_because(&self) -> &'static str {
+        NO_FIREWALL_RULE
+    }
+    fn suffix(&self, _unit: Unit) -> &'static str {
+        ".iptables"
+    }
     fn render(
         &self,
         plan: &Plan,
         topology: &Topology,
-        scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError> {
-        Ok(firewalls_in_scope(topology, scope, self.name())?
-            .into_iter()
-            .flat_map(|fw| files(plan, topology, &fw))
-            .collect())
+        subject: &Subject<'_>,
+        _selected: &[Subject<'_>],
+    ) -> Result<Vec<Piece>, RenderError> {
+        Ok(files(plan, topology, subject.stem()))
     }
 }
 
@@ -397,7 +413,7 @@ mod tests {
             let out = files(&plan, &t, fw);
             let v6 = out
                 .iter()
-                .find(|a| a.file == format!("{fw}.ip6tables"))
+                .find(|a| a.companion == Some(".ip6tables"))
                 .unwrap_or_else(|| panic!("{fw}: no ip6tables file"));
             assert!(v6.text.contains(":FORWARD DROP"), "{}", v6.text);
         }

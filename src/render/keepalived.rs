@@ -3,7 +3,10 @@
 //! Conferencing, direct routing for A/V (the A/V Edge answers from its own address), health checks
 //! on every real server.
 
-use super::{Artifact, RenderError, Renderer, Scope, banner, lint_gate, services_towards};
+use super::contract::{
+    EDGE_POOL_SCOPE, NO_BALANCED_EDGE_POOL, Piece, RenderError, Renderer, Subject, Unit, banner,
+    services_towards,
+};
 use crate::catalog::{ServerRole, Transport};
 use crate::plan::Plan;
 use crate::topology::{Pool, Topology, VipService};
@@ -128,19 +131,34 @@ impl Renderer for Keepalived {
     fn name(&self) -> &'static str {
         "keepalived"
     }
+    fn units(&self) -> &'static [Unit] {
+        &[Unit::Pool]
+    }
+    fn needs_clean_lint(&self) -> bool {
+        true
+    }
+    fn scope_hint(&self) -> &'static str {
+        EDGE_POOL_SCOPE
+    }
+    fn nothing_because(&self) -> &'static str {
+        NO_BALANCED_EDGE_POOL
+    }
+    fn configures_pool(&self, pool: &Pool) -> bool {
+        pool.role == ServerRole::Edge && !pool.vips.is_empty()
+    }
+    fn suffix(&self, _unit: Unit) -> &'static str {
+        ".keepalived.conf"
+    }
     fn render(
         &self,
         plan: &Plan,
         t: &Topology,
-        _scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError> {
-        lint_gate(t, self.name())?;
-        Ok(t.pools_of(ServerRole::Edge)
-            .filter(|p| !p.vips.is_empty())
-            .map(|p| Artifact {
-                file: format!("{}.keepalived.conf", p.name),
-                text: config(plan, t, p),
-            })
-            .collect())
+        subject: &Subject<'_>,
+        _selected: &[Subject<'_>],
+    ) -> Result<Vec<Piece>, RenderError> {
+        Ok(match subject {
+            Subject::Pool(pool) => vec![Piece::main(config(plan, t, pool))],
+            _ => Vec::new(),
+        })
     }
 }

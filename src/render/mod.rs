@@ -1,23 +1,28 @@
-//! Writing a plan (and the catalog) for people and for firewalls.
+//! Writing a plan (and the catalog) for people and for firewalls: the registry of output targets.
 //!
-//! Every output format is one module behind the [`Renderer`] trait: it gets the plan, the topology
-//! and a [`Scope`] (one firewall, one host, or everything) and returns the text to write. The plan
-//! tables themselves come from [`crate::view`].
+//! Every output format is one module implementing the [`contract::Renderer`] trait; this module
+//! lists them ([`Target`]) and holds the one caller, [`render_files`], which turns the user's
+//! [`Scope`] into the units a target writes, runs the gates the target declares (once), names the
+//! files and checks the names. The tables and labels people read come from [`crate::view`].
 
 pub mod address_book;
 mod aerleon;
 mod asa;
+pub mod contract;
 mod haproxy;
 mod iptables;
 mod keepalived;
 mod nftables;
 mod nftables_lb;
 mod nginx;
-mod views;
+mod plan_file;
 mod windows;
+
+pub use contract::{Artifact, RenderError, Renderer};
 
 use crate::plan::Plan;
 use crate::topology::Topology;
+use contract::{Subject, Unit};
 use std::fmt;
 use std::str::FromStr;
 
@@ -28,59 +33,6 @@ pub enum Scope {
     All,
     Firewall(String),
     Host(String),
-}
-
-/// A render failed because the request does not fit the topology.
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    #[error("target `{target}` needs {what}")]
-    NeedsScope {
-        target: &'static str,
-        what: &'static str,
-    },
-    #[error("`{name}` is not a {kind} of the topology (it has: {known})")]
-    UnknownName {
-        kind: &'static str,
-        name: String,
-        known: String,
-    },
-    #[error("target `{target}` wrote nothing: {why}")]
-    Nothing {
-        target: &'static str,
-        why: &'static str,
-    },
-    #[error("`{path}` is not a plain relative file name; refusing to write it")]
-    UnsafePath { path: String },
-    #[error("could not encode JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error(
-        "refusing to write {target}: the topology breaks a requirement of the design:\n{findings}"
-    )]
-    Refused {
-        target: &'static str,
-        findings: String,
-    },
-}
-
-/// One file of rendered output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Artifact {
-    /// Suggested file name (e.g. `fw-external.nft`).
-    pub file: String,
-    pub text: String,
-}
-
-/// One output format.
-pub trait Renderer {
-    /// Target name as the CLI spells it.
-    fn name(&self) -> &'static str;
-    /// The files of this format for the scope (one per firewall or host where that is the unit).
-    fn render(
-        &self,
-        plan: &Plan,
-        topology: &Topology,
-        scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError>;
 }
 
 /// Output formats of `portplan render --target`.
@@ -125,73 +77,24 @@ impl Target {
     /// Whether the target always writes exactly one file (the plan as a table or JSON); the others
     /// write one file per firewall, host or pool, so `-o` names a directory for them.
     pub fn single_file(self) -> bool {
-        matches!(
-            self,
-            Target::Table | Target::Csv | Target::Markdown | Target::Json
-        )
+        self.renderer().units() == [Unit::Plan]
     }
 
-    /// Network firewall targets: they would silently miss the rules of flows no firewall carries.
-    fn filters_traffic(self) -> bool {
-        matches!(
-            self,
-            Target::Nftables | Target::Iptables | Target::Asa | Target::Aerleon
-        )
-    }
-
-    /// Refuses a scope the target cannot honour, rather than ignoring it.
-    fn accepts(self, scope: &Scope) -> Result<(), RenderError> {
-        let refuse = |what| {
-            Err(RenderError::NeedsScope {
-                target: self.as_str(),
-                what,
-            })
-        };
-        match (self, scope) {
-            (_, Scope::All) => Ok(()),
-            (Target::Nginx | Target::Haproxy, Scope::Firewall(_)) => refuse(
-                "--host NAME of a reverse proxy server (or no scope); it configures proxies and pool VIPs, not firewalls",
-            ),
-            (Target::NftablesLb | Target::Keepalived, _) => refuse(
-                "no --firewall or --host: it writes one file per hardware-balanced Edge pool",
-            ),
-            _ => Ok(()),
-        }
-    }
-
-    /// Why the target can have nothing to write for a topology and scope.
-    fn nothing_because(self) -> &'static str {
+    pub fn renderer(self) -> &'static dyn Renderer {
         match self {
-            Target::Nftables | Target::Iptables | Target::Asa | Target::Aerleon => {
-                "no firewall in scope has a planned rule"
-            }
-            Target::Windows => {
-                "no Windows server (Front End, Director, Edge, Office Web Apps) in scope"
-            }
-            Target::Nginx => "no reverse proxy server in scope",
-            Target::Haproxy => {
-                "no reverse proxy server or hardware-balanced Director / Front End pool in scope"
-            }
-            Target::NftablesLb | Target::Keepalived => {
-                "the topology has no hardware-balanced Edge pool with VIPs"
-            }
-            Target::Table | Target::Csv | Target::Markdown | Target::Json => "the plan is empty",
-        }
-    }
-
-    pub fn renderer(self) -> Box<dyn Renderer> {
-        match self {
-            Target::Nftables => Box::new(nftables::Nftables),
-            Target::Iptables => Box::new(iptables::Iptables),
-            Target::Windows => Box::new(windows::Windows),
-            Target::Asa => Box::new(asa::Asa),
-            Target::Aerleon => Box::new(aerleon::Aerleon),
-            Target::Nginx => Box::new(nginx::Nginx),
-            Target::Haproxy => Box::new(haproxy::Haproxy),
-            Target::NftablesLb => Box::new(nftables_lb::NftablesLb),
-            Target::Keepalived => Box::new(keepalived::Keepalived),
-            Target::Table | Target::Csv | Target::Markdown => Box::new(views::TableRenderer(self)),
-            Target::Json => Box::new(views::JsonRenderer),
+            Target::Nftables => &nftables::Nftables,
+            Target::Iptables => &iptables::Iptables,
+            Target::Windows => &windows::Windows,
+            Target::Asa => &asa::Asa,
+            Target::Aerleon => &aerleon::Aerleon,
+            Target::Nginx => &nginx::Nginx,
+            Target::Haproxy => &haproxy::Haproxy,
+            Target::NftablesLb => &nftables_lb::NftablesLb,
+            Target::Keepalived => &keepalived::Keepalived,
+            Target::Table => &plan_file::TEXT,
+            Target::Csv => &plan_file::CSV,
+            Target::Markdown => &plan_file::MARKDOWN,
+            Target::Json => &plan_file::Json,
         }
     }
 }
@@ -213,33 +116,50 @@ impl FromStr for Target {
     }
 }
 
-/// Renders the plan in one format, as one or more files.
+/// Renders the plan in one format, as one or more files: the one caller of every target.
+///
+/// In order: the scope must name something the topology has and be one the target's units take;
+/// the gates the target declares run once (firewall paths, then the lint); the target renders each
+/// unit the scope selects; the files are named `<directory><stem><suffix>` and every name must stay
+/// inside the output directory. A target with no file to write is an error saying why.
 pub fn render_files(
     plan: &Plan,
     topology: &Topology,
     target: Target,
     scope: &Scope,
 ) -> Result<Vec<Artifact>, RenderError> {
+    let renderer = target.renderer();
     check_scope(topology, scope)?;
-    target.accepts(scope)?;
-    if target.filters_traffic() {
-        let missing = plan.path_findings();
-        if !missing.is_empty() {
-            return Err(RenderError::Refused {
-                target: target.as_str(),
-                findings: missing
-                    .iter()
-                    .map(|f| format!("  {}: {}", f.code, f.message))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+    let subjects = subjects(renderer, plan, topology, scope)?;
+    if renderer.needs_firewall_paths() {
+        refuse_findings(renderer, plan.path_findings().iter())?;
+    }
+    if renderer.needs_clean_lint() {
+        let report = crate::topology::lint::lint(topology);
+        refuse_findings(
+            renderer,
+            report
+                .findings
+                .iter()
+                .filter(|f| f.severity == crate::topology::Severity::Error),
+        )?;
+    }
+    let mut files = renderer.shared(plan, topology, &subjects)?;
+    for subject in &subjects {
+        for piece in renderer.render(plan, topology, subject, &subjects)? {
+            let suffix = piece
+                .companion
+                .unwrap_or_else(|| renderer.suffix(subject.unit()));
+            files.push(Artifact {
+                file: format!("{}{}{suffix}", renderer.directory(), subject.stem()),
+                text: piece.text,
             });
         }
     }
-    let files = target.renderer().render(plan, topology, scope)?;
     if files.is_empty() {
         return Err(RenderError::Nothing {
-            target: target.as_str(),
-            why: target.nothing_because(),
+            target: renderer.name(),
+            why: renderer.nothing_because(),
         });
     }
     for file in &files {
@@ -250,6 +170,86 @@ pub fn render_files(
         }
     }
     Ok(files)
+}
+
+/// The units of the target that the scope selects, in the target's order. A scope that names a
+/// firewall or a host is refused by a target with no unit of that kind (nor the plan).
+fn subjects<'a>(
+    renderer: &dyn Renderer,
+    plan: &'a Plan,
+    topology: &'a Topology,
+    scope: &'a Scope,
+) -> Result<Vec<Subject<'a>>, RenderError> {
+    let units = renderer.units();
+    let takes = |unit| units.contains(&unit) || units.contains(&Unit::Plan);
+    let taken = match scope {
+        Scope::All => true,
+        Scope::Firewall(_) => takes(Unit::Firewall),
+        Scope::Host(_) => takes(Unit::Host),
+    };
+    if !taken {
+        return Err(RenderError::NeedsScope {
+            target: renderer.name(),
+            what: renderer.scope_hint(),
+        });
+    }
+    let mut out = Vec::new();
+    for unit in units {
+        match unit {
+            Unit::Firewall => out.extend(
+                topology
+                    .firewalls
+                    .iter()
+                    .filter(|f| match scope {
+                        Scope::All => true,
+                        Scope::Firewall(name) => &f.name == name,
+                        Scope::Host(_) => false,
+                    })
+                    .map(|f| Subject::Firewall(&f.name)),
+            ),
+            Unit::Host => out.extend(
+                topology
+                    .servers()
+                    .filter(|(pool, server)| {
+                        renderer.configures_host(pool, server)
+                            && match scope {
+                                Scope::All => true,
+                                Scope::Host(name) => &server.name == name,
+                                Scope::Firewall(_) => false,
+                            }
+                    })
+                    .map(|(pool, server)| Subject::Host { pool, server }),
+            ),
+            Unit::Pool => out.extend(
+                topology
+                    .pools
+                    .iter()
+                    .filter(|pool| *scope == Scope::All && renderer.configures_pool(pool))
+                    .map(Subject::Pool),
+            ),
+            Unit::Plan => out.push(Subject::Plan {
+                rules: rules_in_scope(plan, scope).collect(),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses to render when there is a finding, listing them all.
+fn refuse_findings<'a>(
+    renderer: &dyn Renderer,
+    findings: impl Iterator<Item = &'a crate::topology::Finding>,
+) -> Result<(), RenderError> {
+    let lines: Vec<String> = findings
+        .map(|f| format!("  {}: {}", f.code, f.message))
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    Err(RenderError::Refused {
+        target: renderer.name(),
+        findings: lines.join("\n"),
+    })
 }
 
 /// A path that stays inside the directory it is joined to: relative, made only of ordinary
@@ -264,91 +264,31 @@ pub fn is_plain_relative(path: &str) -> bool {
         })
 }
 
-/// Renders the plan in one format as one text; several files are joined, each under a banner line
-/// (`# ==> name <==`) so the output stays readable on a terminal.
+/// Renders the plan in one format as one text (see [`joined`]).
 pub fn render(
     plan: &Plan,
     topology: &Topology,
     target: Target,
     scope: &Scope,
 ) -> Result<String, RenderError> {
-    let files = render_files(plan, topology, target, scope)?;
+    Ok(joined(render_files(plan, topology, target, scope)?))
+}
+
+/// Rendered files as one text: a single file as it is; several joined, each under a banner line
+/// (`# ==> name <==`) so the output stays readable on a terminal.
+pub fn joined(files: Vec<Artifact>) -> String {
     if files.len() == 1 {
-        return Ok(files.into_iter().next().map(|a| a.text).unwrap_or_default());
+        return files.into_iter().next().map(|a| a.text).unwrap_or_default();
     }
-    Ok(files
+    files
         .iter()
         .map(|a| format!("# ==> {} <==\n{}", a.file, a.text))
         .collect::<Vec<_>>()
-        .join("\n"))
-}
-
-/// The opening comment lines every generated file shares: what it is, for what, from which
-/// topology and scenarios. `comment` is the platform's comment marker (`#`, `!`).
-pub(crate) fn banner(comment: &str, what: &str, plan: &Plan, topology: &Topology) -> String {
-    format!(
-        "{comment} portplan: Lync Server 2013 / Skype for Business {what}\n{comment} topology `{}`, scenarios: {}\n",
-        topology.name,
-        plan.scenarios.join(", ")
-    )
-}
-
-/// Load balancer and reverse proxy targets refuse a topology with lint errors (e.g. SNAT on the
-/// A/V Edge VIP) rather than writing a configuration that breaks the design.
-pub(crate) fn lint_gate(topology: &Topology, target: &'static str) -> Result<(), RenderError> {
-    let report = crate::topology::lint::lint(topology);
-    if !report.has_errors() {
-        return Ok(());
-    }
-    let findings = report
-        .findings
-        .iter()
-        .filter(|f| f.severity == crate::topology::Severity::Error)
-        .map(|f| format!("  {}: {}", f.code, f.message))
-        .collect::<Vec<_>>()
-        .join("\n");
-    Err(RenderError::Refused { target, findings })
-}
-
-/// The protocol/port entries of planned flows that end on any of `addrs`, in plan order.
-pub(crate) fn services_towards(
-    plan: &Plan,
-    addrs: &[std::net::IpAddr],
-) -> Vec<(crate::catalog::Transport, crate::catalog::PortRange)> {
-    let mut out = Vec::new();
-    for f in &plan.flows {
-        if f.destination
-            .members
-            .iter()
-            .any(|m| m.net.prefix_len() == m.net.max_prefix_len() && addrs.contains(&m.net.addr()))
-        {
-            let entry = (f.transport, f.ports);
-            if !out.contains(&entry) {
-                out.push(entry);
-            }
-        }
-    }
-    out
-}
-
-/// Firewalls a scope selects; host scopes are refused by firewall targets.
-pub fn firewalls_in_scope(
-    topology: &Topology,
-    scope: &Scope,
-    target: &'static str,
-) -> Result<Vec<String>, RenderError> {
-    match scope {
-        Scope::All => Ok(topology.firewalls.iter().map(|f| f.name.clone()).collect()),
-        Scope::Firewall(f) => Ok(vec![f.clone()]),
-        Scope::Host(_) => Err(RenderError::NeedsScope {
-            target,
-            what: "--firewall NAME (or no scope); it writes network firewalls, not host firewalls",
-        }),
-    }
+        .join("\n")
 }
 
 /// Checks that a scope names something the topology has.
-pub fn check_scope(topology: &Topology, scope: &Scope) -> Result<(), RenderError> {
+fn check_scope(topology: &Topology, scope: &Scope) -> Result<(), RenderError> {
     match scope {
         Scope::All => Ok(()),
         Scope::Firewall(name) if topology.firewall(name).is_some() => Ok(()),
@@ -388,4 +328,46 @@ pub fn rules_in_scope<'a>(
                 || r.destination.members.iter().any(|m| &m.host == h)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_gate_guards_exactly_the_targets_that_need_it() {
+        // load balancer and reverse proxy files that break the design are refused; network
+        // firewalls refuse a plan whose flows some firewall path misses; the rest have neither
+        let lint: Vec<&str> = Target::ALL
+            .iter()
+            .filter(|t| t.renderer().needs_clean_lint())
+            .map(|t| t.as_str())
+            .collect();
+        assert_eq!(lint, ["nginx", "haproxy", "nftables-lb", "keepalived"]);
+        let paths: Vec<&str> = Target::ALL
+            .iter()
+            .filter(|t| t.renderer().needs_firewall_paths())
+            .map(|t| t.as_str())
+            .collect();
+        assert_eq!(paths, ["nftables", "iptables", "asa", "aerleon"]);
+    }
+
+    #[test]
+    fn every_target_declares_its_units_suffixes_and_reasons() {
+        for target in Target::ALL {
+            let r = target.renderer();
+            assert_eq!(target.to_string().parse::<Target>(), Ok(*target));
+            assert!(!r.units().is_empty(), "{target}");
+            for unit in r.units() {
+                let suffix = r.suffix(*unit);
+                assert!(
+                    suffix.starts_with('.') || suffix.starts_with('-'),
+                    "{target}: {suffix}"
+                );
+            }
+            assert!(!r.scope_hint().is_empty() && !r.nothing_because().is_empty());
+            // the plan files are the only single-file targets, and they take every scope
+            assert_eq!(target.single_file(), r.units() == [Unit::Plan], "{target}");
+        }
+    }
 }

@@ -6,7 +6,9 @@
 //! so that loading it replaces any previous version in one transaction.
 
 use super::address_book::{AddressBook, merged_comment, rule_comment};
-use super::{Artifact, RenderError, Renderer, Scope, banner, firewalls_in_scope};
+use super::contract::{
+    FIREWALL_SCOPE, NO_FIREWALL_RULE, Piece, RenderError, Renderer, Subject, Unit, banner,
+};
 use crate::plan::{Family, Plan, Rule};
 use crate::topology::Topology;
 use crate::view::plan::net_text;
@@ -259,19 +261,29 @@ impl Renderer for Nftables {
     fn name(&self) -> &'static str {
         "nftables"
     }
+    fn units(&self) -> &'static [Unit] {
+        &[Unit::Firewall]
+    }
+    fn needs_firewall_paths(&self) -> bool {
+        true
+    }
+    fn scope_hint(&self) -> &'static str {
+        FIREWALL_SCOPE
+    }
+    fn nothing_because(&self) -> &'static str {
+        NO_FIREWALL_RULE
+    }
+    fn suffix(&self, _unit: Unit) -> &'static str {
+        ".nft"
+    }
     fn render(
         &self,
         plan: &Plan,
         topology: &Topology,
-        scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError> {
-        Ok(firewalls_in_scope(topology, scope, self.name())?
-            .into_iter()
-            .map(|fw| Artifact {
-                file: format!("{fw}.nft"),
-                text: ruleset(plan, topology, &fw),
-            })
-            .collect())
+        subject: &Subject<'_>,
+        _selected: &[Subject<'_>],
+    ) -> Result<Vec<Piece>, RenderError> {
+        Ok(vec![Piece::main(ruleset(plan, topology, subject.stem()))])
     }
 }
 

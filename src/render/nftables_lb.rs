@@ -4,7 +4,10 @@
 //! server. Access and Web Conferencing VIPs with SNAT on rewrite the source to the VIP, so replies
 //! come back through the load balancer; the A/V VIP never does — A/V must see the client's address.
 
-use super::{Artifact, RenderError, Renderer, Scope, banner, lint_gate, services_towards};
+use super::contract::{
+    EDGE_POOL_SCOPE, NO_BALANCED_EDGE_POOL, Piece, RenderError, Renderer, Subject, Unit, banner,
+    services_towards,
+};
 use crate::catalog::{ServerRole, Transport};
 use crate::plan::Plan;
 use crate::topology::{Pool, Topology, VipService};
@@ -120,20 +123,35 @@ impl Renderer for NftablesLb {
     fn name(&self) -> &'static str {
         "nftables-lb"
     }
+    fn units(&self) -> &'static [Unit] {
+        &[Unit::Pool]
+    }
+    fn needs_clean_lint(&self) -> bool {
+        true
+    }
+    fn scope_hint(&self) -> &'static str {
+        EDGE_POOL_SCOPE
+    }
+    fn nothing_because(&self) -> &'static str {
+        NO_BALANCED_EDGE_POOL
+    }
+    fn configures_pool(&self, pool: &Pool) -> bool {
+        pool.role == ServerRole::Edge && !pool.vips.is_empty()
+    }
+    fn suffix(&self, _unit: Unit) -> &'static str {
+        "-lb.nft"
+    }
     fn render(
         &self,
         plan: &Plan,
         t: &Topology,
-        _scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError> {
-        lint_gate(t, self.name())?;
-        Ok(t.pools_of(ServerRole::Edge)
-            .filter(|p| !p.vips.is_empty())
-            .map(|p| Artifact {
-                file: format!("{}-lb.nft", p.name),
-                text: ruleset(plan, t, p),
-            })
-            .collect())
+        subject: &Subject<'_>,
+        _selected: &[Subject<'_>],
+    ) -> Result<Vec<Piece>, RenderError> {
+        Ok(match subject {
+            Subject::Pool(pool) => vec![Piece::main(ruleset(plan, t, pool))],
+            _ => Vec::new(),
+        })
     }
 }
 

@@ -6,10 +6,10 @@
 //! balancer watches the servers), otherwise the pool servers themselves, so a stopped server is
 //! skipped (passive health checks).
 
-use super::{Artifact, RenderError, Renderer, Scope, banner, lint_gate};
+use super::contract::{Piece, RenderError, Renderer, Subject, Unit, banner};
 use crate::catalog::{Feature, ServerRole};
 use crate::plan::Plan;
-use crate::topology::{AddressUse, Pool, Topology};
+use crate::topology::{AddressUse, Pool, Server, Topology};
 use std::fmt::Write;
 
 pub struct Nginx;
@@ -88,7 +88,7 @@ pub(crate) fn upstreams(plan: &Plan, pool: &Pool, port: u16) -> Vec<(String, std
     out
 }
 
-pub fn config(plan: &Plan, t: &Topology, server: &crate::topology::Server) -> String {
+pub fn config(plan: &Plan, t: &Topology, server: &Server) -> String {
     let external: Vec<std::net::IpAddr> = server
         .interface("external")
         .map(|i| i.ips(AddressUse::Host).collect())
@@ -183,29 +183,41 @@ pub fn config(plan: &Plan, t: &Topology, server: &crate::topology::Server) -> St
     s
 }
 
+/// The scope the reverse proxy targets take.
+pub(super) const PROXY_SCOPE: &str = "--host NAME of a reverse proxy server (or no scope); it configures proxies and pool VIPs, not firewalls";
+
 impl Renderer for Nginx {
     fn name(&self) -> &'static str {
         "nginx"
+    }
+    fn units(&self) -> &'static [Unit] {
+        &[Unit::Host]
+    }
+    fn suffix(&self, _unit: Unit) -> &'static str {
+        ".nginx.conf"
+    }
+    fn needs_clean_lint(&self) -> bool {
+        true
+    }
+    fn scope_hint(&self) -> &'static str {
+        PROXY_SCOPE
+    }
+    fn nothing_because(&self) -> &'static str {
+        "no reverse proxy server in scope"
+    }
+    fn configures_host(&self, pool: &Pool, _server: &Server) -> bool {
+        pool.role == ServerRole::ReverseProxy
     }
     fn render(
         &self,
         plan: &Plan,
         t: &Topology,
-        scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError> {
-        lint_gate(t, self.name())?;
-        Ok(t.servers()
-            .filter(|(p, s)| {
-                p.role == ServerRole::ReverseProxy
-                    && match scope {
-                        Scope::Host(h) => &s.name == h,
-                        _ => true,
-                    }
-            })
-            .map(|(_, s)| Artifact {
-                file: format!("{}.nginx.conf", s.name),
-                text: config(plan, t, s),
-            })
-            .collect())
+        subject: &Subject<'_>,
+        _selected: &[Subject<'_>],
+    ) -> Result<Vec<Piece>, RenderError> {
+        Ok(match subject {
+            Subject::Host { server, .. } => vec![Piece::main(config(plan, t, server))],
+            _ => Vec::new(),
+        })
     }
 }

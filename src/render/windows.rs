@@ -11,7 +11,7 @@
 //! the same flows: its name and description hold them (`portplan-in-r38-r39`, "plan rules r38 r39"),
 //! the ids `portplan plan` shows and every firewall target writes in its comments.
 
-use super::{Artifact, RenderError, Renderer, Scope, banner};
+use super::contract::{Piece, RenderError, Renderer, Subject, Unit, banner};
 use crate::catalog::ServerRole;
 use crate::plan::{Flow, Group, Plan, rule_tag, rule_tags_text};
 use crate::topology::{Pool, Server, Topology, Vip};
@@ -295,35 +295,32 @@ impl Renderer for Windows {
     fn name(&self) -> &'static str {
         "windows"
     }
+    fn units(&self) -> &'static [Unit] {
+        &[Unit::Host]
+    }
+    fn suffix(&self, _unit: Unit) -> &'static str {
+        ".ps1"
+    }
+    fn scope_hint(&self) -> &'static str {
+        "--host NAME (or no scope for every Windows server); it writes host firewalls"
+    }
+    fn nothing_because(&self) -> &'static str {
+        "no Windows server (Front End, Director, Edge, Office Web Apps) in scope"
+    }
+    /// A reverse proxy, gateway or appliance gets no Windows script.
+    fn configures_host(&self, pool: &Pool, _server: &Server) -> bool {
+        is_windows(pool.role)
+    }
     fn render(
         &self,
         plan: &Plan,
-        topology: &Topology,
-        scope: &Scope,
-    ) -> Result<Vec<Artifact>, RenderError> {
-        let servers: Vec<(&Pool, &Server)> = match scope {
-            // a reverse proxy, gateway or appliance named by --host gets no Windows script
-            Scope::Host(name) => topology
-                .servers()
-                .filter(|(p, s)| &s.name == name && is_windows(p.role))
-                .collect(),
-            Scope::All => topology
-                .servers()
-                .filter(|(p, _)| is_windows(p.role))
-                .collect(),
-            Scope::Firewall(_) => {
-                return Err(RenderError::NeedsScope {
-                    target: "windows",
-                    what: "--host NAME (or no scope for every Windows server); it writes host firewalls",
-                });
-            }
-        };
-        Ok(servers
-            .into_iter()
-            .map(|(pool, server)| Artifact {
-                file: format!("{}.ps1", server.name),
-                text: script(plan, topology, pool, server),
-            })
-            .collect())
+        t: &Topology,
+        subject: &Subject<'_>,
+        _selected: &[Subject<'_>],
+    ) -> Result<Vec<Piece>, RenderError> {
+        Ok(match subject {
+            Subject::Host { pool, server } => vec![Piece::main(script(plan, t, pool, server))],
+            _ => Vec::new(),
+        })
     }
 }
