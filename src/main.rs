@@ -692,7 +692,7 @@ fn doubt_finding(plan: &plan::Plan, t: &Topology) -> Option<topology::Finding> {
     let rows: Vec<String> = doubts.iter().map(|d| d.row.to_string()).collect();
     Some(
         topology::Finding::info(
-            "catalog-doubt",
+            topology::Code::CatalogDoubt,
             format!(
                 "{} planned catalog row(s) are encoded as the source document has them, although it looks inconsistent there: {}",
                 doubts.len(),

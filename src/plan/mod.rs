@@ -249,7 +249,7 @@ impl Plan {
                     .collect();
                 rows.dedup();
                 crate::topology::Finding::error(
-                    "no-firewall-path",
+                    crate::topology::Code::NoFirewallPath,
                     format!(
                         "{} planned flow(s) from zone `{from}` to zone `{to}` cross no firewall, because no firewall joins the two zones: {}",
                         flows.len(),
@@ -276,7 +276,7 @@ impl Plan {
             .into_iter()
             .map(|(zone, rows)| {
                 crate::topology::Finding::error(
-                    "no-firewall-path",
+                    crate::topology::Code::NoFirewallPath,
                     format!(
                         "zone `{zone}` is joined to no firewall, so {} catalog row(s) that reach it from `any` would be missing from every firewall: {}",
                         rows.len(),

@@ -2,7 +2,7 @@
 //! addressing of single and DNS-balanced Edges (public, or every service behind static NAT), and a
 //! few deployment habits the documents insist on. Findings carry the place in the file they concern.
 
-use super::{AddressUse, Finding, LoadBalancing, Topology, VipService};
+use super::{AddressUse, Code, Finding, LoadBalancing, Topology, VipService};
 use crate::catalog::{Catalog, ServerRole};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -62,7 +62,7 @@ pub fn lint(t: &Topology) -> LintReport {
             if vip.snat && facts.snat_forbidden.iter().any(|s| s == service) {
                 findings.push(
                     Finding::error(
-                        "lb-snat-av",
+                        Code::LbSnatAv,
                         format!(
                             "pool `{}`: SNAT is on for the A/V Edge VIP; A/V must answer from the real server address (STUN/TURN hand that address to clients)",
                             pool.name
@@ -114,9 +114,9 @@ pub fn lint(t: &Topology) -> LintReport {
                     pool.name, count.vips, count.server_addresses, count.servers, count.needed
                 );
                 let finding = if total == count.needed && count.vips == facts.vips_per_pool {
-                    Finding::info("lb-public-addresses", summary)
+                    Finding::info(Code::LbPublicAddresses, summary)
                 } else {
-                    Finding::error("lb-public-addresses", summary).help(format!(
+                    Finding::error(Code::LbPublicAddresses, summary).help(format!(
                         "each Edge server needs its own {family} address for access, webconf and av, and the load balancer one VIP per service ({} per server + {} VIPs)",
                         facts.public_addresses_per_server, facts.vips_per_pool
                     ))
@@ -133,7 +133,7 @@ pub fn lint(t: &Topology) -> LintReport {
                 if !private.is_empty() {
                     findings.push(
                         Finding::warning(
-                            "lb-private-address",
+                            Code::LbPrivateAddress,
                             format!(
                                 "pool `{}`: {} on the external side {} not public ({}); the load balanced Edge design puts public addresses on the VIPs and server interfaces",
                                 pool.name,
@@ -161,7 +161,7 @@ pub fn lint(t: &Topology) -> LintReport {
                     {
                         findings.push(
                             Finding::error(
-                                "lb-vip-zone",
+                                Code::LbVipZone,
                                 format!(
                                     "pool `{}`: the {} VIP is in zone `{}` but `{}`'s {leg} interface is in `{}`",
                                     pool.name,
@@ -190,7 +190,7 @@ pub fn lint(t: &Topology) -> LintReport {
                 if ext.gateway.is_empty() {
                     findings.push(
                         Finding::info(
-                            "lb-gateway",
+                            Code::LbGateway,
                             format!(
                                 "`{}`: no gateway given on the external interface; it should be the Access Edge VIP",
                                 server.name
@@ -201,7 +201,7 @@ pub fn lint(t: &Topology) -> LintReport {
                 } else if let Some(gw) = ext.gateway.iter().find(|g| !access_vip.contains(g)) {
                     findings.push(
                         Finding::warning(
-                            "lb-gateway",
+                            Code::LbGateway,
                             format!(
                                 "`{}`: default gateway {gw} is not the Access Edge VIP ({})",
                                 server.name,
@@ -224,7 +224,7 @@ pub fn lint(t: &Topology) -> LintReport {
         if pool.load_balancing == LoadBalancing::Hlb && natted {
             findings.push(
                 Finding::error(
-                    "lb-edge-nat",
+                    Code::LbEdgeNat,
                     format!(
                         "pool `{}`: the hardware load balanced Edge design uses public addresses on the VIPs and server interfaces, but some are translated by a static NAT",
                         pool.name
@@ -246,7 +246,7 @@ pub fn lint(t: &Topology) -> LintReport {
             if let Some(default) = int.routes.iter().find(|r| r.prefix_len() == 0) {
                 findings.push(
                     Finding::warning(
-                        "edge-internal-default-route",
+                        Code::EdgeInternalDefaultRoute,
                         format!(
                             "`{}`: the internal interface routes {default}: a second default gateway beside the external one",
                             server.name
@@ -267,7 +267,7 @@ pub fn lint(t: &Topology) -> LintReport {
             if !missing.is_empty() {
                 findings.push(
                     Finding::warning(
-                        "edge-routes",
+                        Code::EdgeRoutes,
                         format!(
                             "`{}`: no persistent route on the internal interface for {}",
                             server.name,
@@ -284,7 +284,7 @@ pub fn lint(t: &Topology) -> LintReport {
     if t.narrow_any {
         findings.push(
             Finding::warning(
-                "narrow-any-media",
+                Code::NarrowAnyMedia,
                 "narrow_any limits the internal Edge A/V rows (3478/udp, 443/tcp) to servers; internal clients send media there too, so their calls with external users can fail",
             )
             .help("keep narrow_any = false unless clients reach the Edge another way")
@@ -295,7 +295,7 @@ pub fn lint(t: &Topology) -> LintReport {
         for n in fw.nat.iter().filter(|n| !is_public(&n.public)) {
             findings.push(
                 Finding::warning(
-                    "nat-public-private",
+                    Code::NatPublicPrivate,
                     format!(
                         "`{}` publishes {} as {}, a private address: the internet cannot reach it, and clients handed it (the A/V Edge's above all) cannot use it",
                         fw.name, n.private, n.public
@@ -326,7 +326,7 @@ fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mu
                 match (t.nat_of(ip), natted) {
                     (Some((fw, nat)), _) => {
                         let finding = Finding::info(
-                            "edge-nat",
+                            Code::EdgeNat,
                             format!(
                                 "`{}`: {} Edge {ip} is published as {} by `{}`",
                                 server.name,
@@ -347,7 +347,7 @@ fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mu
                     }
                     (None, true) => findings.push(
                         Finding::error(
-                            "edge-nat-missing",
+                            Code::EdgeNatMissing,
                             format!(
                                 "`{}`: the {} Edge address {ip} has no static NAT, while other addresses of pool `{}` do",
                                 server.name,
@@ -362,7 +362,7 @@ fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mu
                     ),
                     (None, false) if !is_public(&ip) => findings.push(
                         Finding::warning(
-                            "edge-private-address",
+                            Code::EdgePrivateAddress,
                             format!(
                                 "`{}`: the {} Edge address {ip} is private and no firewall translates it; external users cannot reach it",
                                 server.name,

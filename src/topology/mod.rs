@@ -6,6 +6,7 @@
 //! and the mapping of a catalog role onto the addresses of this deployment
 //! ([`Topology::endpoints`], with the partners that stand for a row's `any` end).
 
+mod code;
 pub mod file;
 mod finding;
 pub mod hybrid;
@@ -16,6 +17,7 @@ mod validate;
 mod version;
 mod zone_space;
 
+pub use code::Code;
 pub use finding::{Finding, Severity, SourceFile, named_report};
 
 use crate::catalog::{Catalog, Feature, Role, ServerRole, Version};

@@ -10,7 +10,7 @@ pub(super) fn parse(source: SourceFile) -> Result<Topology, TopologyError> {
     let raw: RawTopology = match toml::from_str(&source.text) {
         Ok(raw) => raw,
         Err(e) => {
-            let finding = Finding::error("syntax", e.message().trim().to_string())
+            let finding = Finding::error(Code::Syntax, e.message().trim().to_string())
                 .help(syntax_hint(e.message()))
                 .at(&source, e.span());
             return Err(TopologyError {
@@ -63,7 +63,7 @@ fn span_of<T>(s: &Spanned<T>) -> Span {
 }
 
 impl Validator {
-    fn error(&mut self, code: &'static str, span: Span, message: String, help: impl Into<String>) {
+    fn error(&mut self, code: Code, span: Span, message: String, help: impl Into<String>) {
         let f = Finding::error(code, message)
             .help(help)
             .at(&self.source, Some(span));
@@ -72,7 +72,7 @@ impl Validator {
 
     fn parse_enum<T: FromStr<Err = String>>(
         &mut self,
-        code: &'static str,
+        code: Code,
         value: &Spanned<String>,
     ) -> Option<T> {
         match value.get_ref().parse::<T>() {
@@ -102,7 +102,7 @@ impl Validator {
                     }
                 }
                 Err(e) => self.error(
-                    "unknown-feature",
+                    Code::UnknownFeature,
                     span_of(key),
                     e,
                     "features are switched on with `name = true` under [features]",
@@ -120,7 +120,7 @@ impl Validator {
                     extra_scenarios.push(id.get_ref().clone());
                 } else {
                     self.error(
-                        "unknown-scenario",
+                        Code::UnknownScenario,
                         span_of(id),
                         format!("`{}` is not a catalog scenario", id.get_ref()),
                         "`portplan catalog --scenario` lists them (e.g. autodiscover, public-im)",
@@ -152,7 +152,7 @@ impl Validator {
                         && !zone.networks.iter().any(|n| n.contains(net))
                     {
                         self.error(
-                            "outside-zone",
+                            Code::OutsideZone,
                             span_of(&c.networks),
                             format!(
                                 "client network {net} is outside zone `{}` ({})",
@@ -177,7 +177,7 @@ impl Validator {
             let kind = match &p.kind {
                 Some(k) if !["sip", "xmpp", "public-im"].contains(&k.get_ref().as_str()) => {
                     self.error(
-                        "partner-kind",
+                        Code::PartnerKind,
                         span_of(k),
                         format!("unknown partner kind `{}`", k.get_ref()),
                         "use `sip` for SIP federation, `xmpp` for XMPP federation or `public-im` for a public IM provider",
@@ -234,7 +234,7 @@ impl Validator {
     fn zones(&mut self, raw: &RawTopology) -> Vec<Zone> {
         if raw.zones.is_empty() {
             self.error(
-                "no-zones",
+                Code::NoZones,
                 0..0,
                 "the topology defines no [[zone]]".into(),
                 "add the networks: an internet zone, the perimeter zone(s) and the internal zone",
@@ -244,11 +244,11 @@ impl Validator {
         for z in &raw.zones {
             let z_span = span_of(z);
             let z = z.get_ref();
-            let kind = self.parse_enum::<ZoneKind>("zone-kind", &z.kind);
+            let kind = self.parse_enum::<ZoneKind>(Code::ZoneKind, &z.kind);
             let networks = z.networks.get_ref().0.clone();
             if networks.is_empty() {
                 self.error(
-                    "empty-zone",
+                    Code::EmptyZone,
                     span_of(&z.networks),
                     format!("zone `{}` has no networks", z.name.get_ref()),
                     "list the zone's address ranges, e.g. networks = [\"10.0.0.0/16\"]",
@@ -257,7 +257,7 @@ impl Validator {
             for net in &networks {
                 if net.trunc() != *net {
                     self.error(
-                        "host-bits",
+                        Code::HostBits,
                         span_of(&z.networks),
                         format!("network {net} has host bits set"),
                         format!("did you mean {}?", net.trunc()),
@@ -279,7 +279,7 @@ impl Validator {
             return true;
         }
         self.error(
-            "unknown-zone",
+            Code::UnknownZone,
             span_of(zone),
             format!("zone `{}` is not defined", zone.get_ref()),
             format!("defined zones: {}", zones.join(", ")),
@@ -324,7 +324,7 @@ impl Validator {
                     .is_some_and(|z| z.networks.iter().any(|n| n.contains(&ip)))
             {
                 self.error(
-                    "in-other-zone",
+                    Code::InOtherZone,
                     span,
                     format!(
                         "{what} {ip} is declared in zone `{declared}`, but zone `{zone}` holds it by a more specific network"
@@ -346,7 +346,7 @@ impl Validator {
                     ip.to_string()
                 };
                 self.error(
-                    "outside-zone",
+                    Code::OutsideZone,
                     span.clone(),
                     format!(
                         "{what} {ip} is outside zone `{}` ({})",
@@ -367,7 +367,7 @@ impl Validator {
             let fw = fw.get_ref();
             if fw.interfaces.len() < 2 {
                 self.error(
-                    "firewall-legs",
+                    Code::FirewallLegs,
                     span_of(&fw.name),
                     format!(
                         "firewall `{}` has {} interface(s); a firewall joins at least two zones",
@@ -386,7 +386,7 @@ impl Validator {
                     .is_some()
                 {
                     self.error(
-                        "duplicate-name",
+                        Code::DuplicateName,
                         span_of(&i.name),
                         format!(
                             "firewall `{}` has two interfaces named `{}`",
@@ -423,7 +423,7 @@ impl Validator {
                     Some(name) => {
                         if !interfaces.iter().any(|i| &i.name == name.get_ref()) {
                             self.error(
-                                "nat-interface",
+                                Code::NatInterface,
                                 span_of(name),
                                 format!(
                                     "firewall `{}` has no interface `{}`",
@@ -452,7 +452,7 @@ impl Validator {
                             Some(i) => i.name.clone(),
                             None => {
                                 self.error(
-                                    "nat-interface",
+                                    Code::NatInterface,
                                     n_span.clone(),
                                     format!(
                                         "firewall `{}` has no interface in an internet zone for this NAT entry",
@@ -468,7 +468,7 @@ impl Validator {
                 let (public, private) = (*n.public.get_ref(), *n.private.get_ref());
                 if public.is_ipv4() != private.is_ipv4() {
                     self.error(
-                        "nat-family",
+                        Code::NatFamily,
                         n_span.clone(),
                         format!("NAT maps {private} to {public}: the address families differ"),
                         "static NAT keeps the family: pair IPv4 with IPv4",
@@ -494,10 +494,10 @@ impl Validator {
     fn pool(&mut self, raw_pool: &Spanned<RawPool>, zones: &[Zone]) -> Option<Pool> {
         let pool_span = span_of(raw_pool);
         let p = raw_pool.get_ref();
-        let role = self.parse_enum::<ServerRole>("pool-role", &p.role)?;
+        let role = self.parse_enum::<ServerRole>(Code::PoolRole, &p.role)?;
         let pool_name = p.name.get_ref().clone();
         let load_balancing = match &p.load_balancing {
-            Some(lb) => self.parse_enum::<LoadBalancing>("load-balancing", lb)?,
+            Some(lb) => self.parse_enum::<LoadBalancing>(Code::LoadBalancing, lb)?,
             None if p.servers.len() <= 1 => LoadBalancing::None,
             None => LoadBalancing::Dns,
         };
@@ -518,7 +518,7 @@ impl Validator {
                 String::new()
             };
             self.error(
-                "unsupported-load-balancing",
+                Code::UnsupportedLoadBalancing,
                 lb_span.clone(),
                 format!(
                     "{role} pool `{pool_name}` uses load balancing `{}`, which a {role} pool does not support{defaulted}",
@@ -544,7 +544,7 @@ impl Validator {
                 None => "a pool of several servers is balanced".into(),
             };
             self.error(
-                "single-server-pool",
+                Code::SingleServerPool,
                 lb_span.clone(),
                 format!(
                     "pool `{pool_name}` has {} servers but load balancing `none`",
@@ -555,7 +555,7 @@ impl Validator {
         }
         if p.servers.is_empty() {
             self.error(
-                "empty-pool",
+                Code::EmptyPool,
                 span_of(&p.name),
                 format!("pool `{pool_name}` has no servers"),
                 "add at least one [[pool.server]] with its interface(s)",
@@ -566,7 +566,7 @@ impl Validator {
             && role != ServerRole::FrontEnd
         {
             self.error(
-                "cms-role",
+                Code::CmsRole,
                 span_of(cms),
                 format!("pool `{pool_name}` is a {role} pool; only a Front End pool holds the Central Management store"),
                 "remove `cms`, or set it on the Front End pool",
@@ -579,12 +579,12 @@ impl Validator {
         for v in &p.vips {
             let v_span = span_of(v);
             let v = v.get_ref();
-            let Some(service) = self.parse_enum::<VipService>("vip-service", &v.service) else {
+            let Some(service) = self.parse_enum::<VipService>(Code::VipService, &v.service) else {
                 continue;
             };
             if !allowed.contains(&service) {
                 self.error(
-                    "vip-service",
+                    Code::VipService,
                     span_of(&v.service),
                     format!("a {role} pool has no `{}` VIP", service.as_str()),
                     if allowed.is_empty() {
@@ -603,7 +603,7 @@ impl Validator {
             }
             if vips.iter().any(|x: &Vip| x.service == service) {
                 self.error(
-                    "duplicate-vip",
+                    Code::DuplicateVip,
                     span_of(&v.service),
                     format!("pool `{pool_name}` has two `{}` VIPs", service.as_str()),
                     "list every address of one VIP in its `address` array",
@@ -612,7 +612,7 @@ impl Validator {
             let addresses = v.address.get_ref().0.clone();
             if addresses.is_empty() {
                 self.error(
-                    "empty-vip",
+                    Code::EmptyVip,
                     span_of(&v.address),
                     "the VIP has no address".into(),
                     "give the VIP its address, e.g. address = \"203.0.113.10\"",
@@ -636,7 +636,7 @@ impl Validator {
             for need in mode.vips {
                 if !vips.iter().any(|v| v.service == *need) {
                     self.error(
-                        "missing-vip",
+                        Code::MissingVip,
                         span_of(&p.name),
                         format!(
                             "{role} pool `{pool_name}` with load balancing `{}` needs a `{}` VIP",
@@ -664,7 +664,7 @@ impl Validator {
                     })
                     .unwrap_or_default();
                 self.error(
-                    "unused-vip",
+                    Code::UnusedVip,
                     vip.span.clone(),
                     format!(
                         "{role} pool `{pool_name}` uses load balancing `{}`, so its `{}` VIP would carry no traffic",
@@ -686,7 +686,7 @@ impl Validator {
             let mut interfaces = Vec::new();
             if s.interfaces.is_empty() {
                 self.error(
-                    "no-interface",
+                    Code::NoInterface,
                     span_of(&s.name),
                     format!("server `{}` has no interface", s.name.get_ref()),
                     "add [[pool.server.interface]] with its name, zone and address",
@@ -743,7 +743,7 @@ impl Validator {
         let multi_homed = matches!(role, ServerRole::Edge | ServerRole::ReverseProxy);
         if multi_homed && leg != "external" && leg != "internal" {
             self.error(
-                "unused-interface",
+                Code::UnusedInterface,
                 span_of(&i.name),
                 format!("{role} server `{server}` has an interface `{leg}`, which no rule would use"),
                 format!("a {role} server's rules come from its `external` and `internal` legs only: rename or remove this one"),
@@ -756,7 +756,7 @@ impl Validator {
                     || (leg == "internal" && usage != AddressUse::Host));
             if edge_leg_mismatch {
                 self.error(
-                    "unused-address",
+                    Code::UnusedAddress,
                     span_of(field),
                     format!("`{key}` on the `{leg}` interface of Edge server `{server}` would be used by nothing"),
                     if leg == "external" {
@@ -769,7 +769,7 @@ impl Validator {
             }
             if usage != AddressUse::Host && role != ServerRole::Edge {
                 self.error(
-                    "edge-only-key",
+                    Code::EdgeOnlyKey,
                     span_of(field),
                     format!("`{key}` addresses only exist on an Edge server's external interface"),
                     "use `address` for this server",
@@ -786,7 +786,7 @@ impl Validator {
         }
         if addresses.is_empty() {
             self.error(
-                "no-address",
+                Code::NoAddress,
                 span_of(&i.name),
                 format!(
                     "interface `{}` of server `{server}` has no address",
@@ -843,7 +843,7 @@ impl Validator {
         for (leg, uses) in needs {
             match interfaces.iter().find(|i| i.name == *leg) {
                 None => self.error(
-                    "missing-interface",
+                    Code::MissingInterface,
                     span_of(name),
                     format!("{role} server `{server}` has no `{leg}` interface"),
                     format!(
@@ -860,7 +860,7 @@ impl Validator {
                                 AddressUse::Av => "av",
                             };
                             self.error(
-                                "missing-address",
+                                Code::MissingAddress,
                                 iface.span.clone(),
                                 format!("`{leg}` interface of `{server}` lacks `{key}`"),
                                 format!("add {key} = \"<ip>\" to this interface"),
@@ -902,7 +902,7 @@ impl Validator {
         for (span, kind) in dup {
             let name = self.source.text[span.clone()].trim_matches('"').to_string();
             self.error(
-                "duplicate-name",
+                Code::DuplicateName,
                 span,
                 format!("{kind} name {name} is used twice"),
                 "names identify things in rules and reports; give each its own",
@@ -945,7 +945,7 @@ impl Validator {
         }
         for (span, name, first, second) in clashes {
             self.error(
-                "ambiguous-name",
+                Code::AmbiguousName,
                 span,
                 format!("{second} `{name}` has the name of a {first}"),
                 "between, probe --from and the report find things by name: give each its own",
@@ -992,7 +992,7 @@ impl Validator {
         }
         for (span, ip, a, b) in clashes {
             self.error(
-                "duplicate-address",
+                Code::DuplicateAddress,
                 span,
                 format!("address {ip} is used by both {a} and {b}"),
                 "every server interface, service address and VIP needs its own address",
@@ -1008,7 +1008,7 @@ impl Validator {
                 for ip in [n.public, n.private] {
                     if seen.insert(ip, n.span.clone()).is_some() {
                         self.error(
-                            "duplicate-nat",
+                            Code::DuplicateNat,
                             n.span.clone(),
                             format!("address {ip} appears in two NAT entries"),
                             "static NAT is one-to-one: every public and private address once",
@@ -1023,7 +1023,7 @@ impl Validator {
                 });
                 let Some((server, iface)) = owner else {
                     self.error(
-                        "nat-private",
+                        Code::NatPrivate,
                         n.span.clone(),
                         format!("private address {} belongs to no server interface", n.private),
                         "NAT publishes a server's own address: use one from a [[pool.server.interface]]",
@@ -1036,7 +1036,7 @@ impl Validator {
                     .any(|i| i.zone == iface.zone && i.name != n.interface);
                 if !on_firewall {
                     self.error(
-                        "nat-private",
+                        Code::NatPrivate,
                         n.span.clone(),
                         format!(
                             "{}'s address {} is in zone `{}`, which firewall `{}` does not reach on an inside interface",
@@ -1066,14 +1066,14 @@ impl Validator {
                 });
                 if reserved {
                     self.error(
-                        "nat-public",
+                        Code::NatPublic,
                         n.span.clone(),
                         format!("public address {p} cannot be reached from the internet"),
                         "use the address the internet side of the NAT publishes",
                     );
                 } else if let Some(z) = inner {
                     self.error(
-                        "nat-public",
+                        Code::NatPublic,
                         n.span.clone(),
                         format!(
                             "public address {p} lies in zone `{}` ({}), not on the internet side",
@@ -1084,7 +1084,7 @@ impl Validator {
                     );
                 } else if let Some(f) = firewall_own {
                     self.error(
-                        "nat-public",
+                        Code::NatPublic,
                         n.span.clone(),
                         format!("public address {p} is firewall `{}`'s own interface address", f.name),
                         "publish the server on an address of its own (port forwarding from the firewall's address is not static NAT)",
@@ -1096,7 +1096,7 @@ impl Validator {
                         .any(|i| i.addresses.iter().any(|a| a.ip == n.public))
                 }) {
                     self.error(
-                        "nat-public",
+                        Code::NatPublic,
                         n.span.clone(),
                         format!("public address {} is also a server address", n.public),
                         "the public side of a static NAT lives on the firewall only",
@@ -1127,7 +1127,7 @@ impl Validator {
             for need in needs {
                 if !has(*need) {
                     self.error(
-                        "feature-needs-role",
+                        Code::FeatureNeedsRole,
                         span.clone(),
                         format!(
                             "feature `{feature}` needs a {} pool, and the topology has none",
@@ -1148,7 +1148,7 @@ impl Validator {
                 .find(|(f, _)| *f == Feature::Ocs2007Federation)
         {
             self.error(
-                "feature-needs-feature",
+                Code::FeatureNeedsFeature,
                 span.clone(),
                 "`ocs2007-federation` adds media ranges to federation, but `federation` is off"
                     .into(),
@@ -1190,7 +1190,7 @@ impl Validator {
                             )
                         };
                         self.error(
-                            "duplicate-network",
+                            Code::DuplicateNetwork,
                             span.clone(),
                             what,
                             "a network belongs to one zone; a more specific network (a longer prefix) may sit inside another zone's, and wins for its addresses",
@@ -1204,7 +1204,7 @@ impl Validator {
             }
             if own == 0 && !zone.networks.is_empty() {
                 self.error(
-                    "duplicate-zone",
+                    Code::DuplicateZone,
                     span,
                     format!(
                         "zone `{}` has no network of its own: every one is another zone's",
@@ -1244,7 +1244,7 @@ impl Validator {
                     for ip in &gw.get_ref().0 {
                         if !zone.networks.iter().any(|n| n.contains(ip)) {
                             self.error(
-                                "gateway-outside-zone",
+                                Code::GatewayOutsideZone,
                                 span_of(gw),
                                 format!(
                                     "gateway {ip} of `{}` interface `{}` is outside its zone `{}` ({})",
@@ -1266,7 +1266,7 @@ impl Validator {
                                 .chain(vips.iter().map(|a| format!("VIP {a}")))
                                 .collect();
                             self.error(
-                                "gateway-unknown",
+                                Code::GatewayUnknown,
                                 span_of(gw),
                                 format!(
                                     "gateway {ip} of `{}` interface `{}` is neither a firewall interface address nor a VIP of zone `{}`",
@@ -1299,7 +1299,7 @@ impl Validator {
             let span = span_of(&rp.networks);
             if partner.networks.is_empty() {
                 self.error(
-                    "empty-partner",
+                    Code::EmptyPartner,
                     span.clone(),
                     format!("partner `{}` lists no networks", partner.name),
                     "list the partner's server addresses; a partner without networks would leave its rows open to any address",
@@ -1308,7 +1308,7 @@ impl Validator {
             for net in &partner.networks {
                 if net.trunc() != *net {
                     self.error(
-                        "host-bits",
+                        Code::HostBits,
                         span.clone(),
                         format!("partner network {net} has host bits set"),
                         format!("did you mean {}?", net.trunc()),
@@ -1317,7 +1317,7 @@ impl Validator {
                 match t.zone_of_net(net).and_then(|z| t.zone(&z)) {
                     Some(z) if z.kind == ZoneKind::Internet => {}
                     found => self.error(
-                        "partner-zone",
+                        Code::PartnerZone,
                         span.clone(),
                         match found {
                             Some(z) => format!(
@@ -1357,7 +1357,7 @@ impl Validator {
                     format!("feature `{feature}` is off")
                 };
                 self.error(
-                    "unused-partner",
+                    Code::UnusedPartner,
                     kind_span,
                     format!(
                         "the networks of {} partner `{}` would change nothing: {why}",
@@ -1381,7 +1381,7 @@ impl Validator {
                 .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
             {
                 self.error(
-                    "bad-description",
+                    Code::BadDescription,
                     span_of(d),
                     format!(
                         "the description contains the control character U+{:04X}",
@@ -1392,7 +1392,7 @@ impl Validator {
             }
             if text.chars().count() > MAX_DESCRIPTION {
                 self.error(
-                    "bad-description",
+                    Code::BadDescription,
                     span_of(d),
                     format!(
                         "the description is {} characters long; the limit is {MAX_DESCRIPTION}",
@@ -1416,7 +1416,7 @@ impl Validator {
             {
                 match &cms {
                     Some(first) => self.error(
-                        "duplicate-cms",
+                        Code::DuplicateCms,
                         span_of(c),
                         format!(
                             "pools `{first}` and `{}` both hold the Central Management store",
@@ -1440,7 +1440,7 @@ impl Validator {
                 };
                 if let Some(why) = reader {
                     self.error(
-                        "unused-published",
+                        Code::UnusedPublished,
                         span_of(names),
                         format!(
                             "the published names of {} pool `{}` would be written nowhere",
@@ -1450,7 +1450,7 @@ impl Validator {
                     );
                 } else if !has_proxy && !names.get_ref().0.is_empty() {
                     self.error(
-                        "unused-published",
+                        Code::UnusedPublished,
                         span_of(names),
                         format!(
                             "pool `{}` has published names, but the topology has no reverse proxy to publish them",
@@ -1472,7 +1472,7 @@ impl Validator {
                                 )
                             };
                             self.error(
-                                "duplicate-published",
+                                Code::DuplicatePublished,
                                 span_of(names),
                                 what,
                                 "the reverse proxy picks the pool by name: each published name belongs to one pool",
@@ -1488,7 +1488,7 @@ impl Validator {
                     let Some(routes) = &ri.routes else { continue };
                     if pool.role != ServerRole::Edge || ri.name.get_ref() != "internal" {
                         self.error(
-                            "unused-routes",
+                            Code::UnusedRoutes,
                             span_of(routes),
                             format!(
                                 "`routes` on `{}` interface `{}` would be used by nothing",
@@ -1501,7 +1501,7 @@ impl Validator {
                     for net in &routes.get_ref().0 {
                         if net.trunc() != *net {
                             self.error(
-                                "host-bits",
+                                Code::HostBits,
                                 span_of(routes),
                                 format!("route {net} has host bits set"),
                                 format!("did you mean {}?", net.trunc()),
