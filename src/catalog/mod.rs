@@ -233,6 +233,35 @@ string_enum! {
 }
 
 string_enum! {
+    /// The leg of a multi-homed server (Edge, reverse proxy): its interfaces are named after the
+    /// side of the perimeter they face, and the catalog roles of those servers say which leg they mean.
+    Leg ("interface leg") {
+        External = "external": "the interface facing the internet (the Edge's service addresses, the reverse proxy's listener)",
+        Internal = "internal": "the interface facing the internal networks",
+    }
+}
+
+impl Role {
+    /// The leg of a multi-homed server this role's addresses sit on; `None` for roles that are not
+    /// one side of an Edge or reverse proxy.
+    pub fn leg(self) -> Option<Leg> {
+        match self {
+            Role::EdgeAccessPublic
+            | Role::EdgeWebconfPublic
+            | Role::EdgeAvPublic
+            | Role::EdgeAccessVip
+            | Role::EdgeWebconfVip
+            | Role::EdgeAvVip
+            | Role::ReverseProxyExternal => Some(Leg::External),
+            Role::EdgeInternal | Role::EdgeInternalVip | Role::ReverseProxyInternal => {
+                Some(Leg::Internal)
+            }
+            _ => None,
+        }
+    }
+}
+
+string_enum! {
     /// An optional part of a deployment; rows with a condition are only planned when it is on.
     Feature {
         Federation = "federation": "SIP federation with partner organisations and public IM providers",
@@ -739,6 +768,26 @@ pub fn role_belongs_to(role: Role, server: ServerRole) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn role_leg_is_the_side_the_role_name_says() {
+        // the rule the planner used to apply to role names, kept as the oracle for Role::leg
+        for role in Role::ALL {
+            let name = role.as_str();
+            let by_name = if name.starts_with("edge.internal") || name == "reverse-proxy.internal" {
+                Some(Leg::Internal)
+            } else if name.starts_with("edge.")
+                && (name.ends_with(".public") || name.ends_with(".vip"))
+                || name == "reverse-proxy.external"
+            {
+                Some(Leg::External)
+            } else {
+                None
+            };
+            assert_eq!(role.leg(), by_name, "{name}");
+        }
+    }
+
     use super::*;
 
     #[test]

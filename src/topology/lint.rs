@@ -2,7 +2,7 @@
 //! addressing of single and DNS-balanced Edges (public, or every service behind static NAT), and a
 //! few deployment habits the documents insist on. Findings carry the place in the file they concern.
 
-use super::{AddressUse, Code, Finding, LoadBalancing, Topology, VipService};
+use super::{AddressUse, Code, Finding, Leg, LoadBalancing, Topology, VipService};
 use crate::catalog::{Catalog, ServerRole};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -89,7 +89,7 @@ pub fn lint(t: &Topology) -> LintReport {
                 let server_addrs: BTreeSet<IpAddr> = pool
                     .servers
                     .iter()
-                    .filter_map(|s| s.interface("external"))
+                    .filter_map(|s| s.interface(Leg::External))
                     .flat_map(|i| {
                         EXTERNAL_SERVICES
                             .iter()
@@ -151,9 +151,9 @@ pub fn lint(t: &Topology) -> LintReport {
             // VIPs must sit on the same side (zone) as the server interfaces they balance.
             for vip in &pool.vips {
                 let leg = if vip.service == VipService::Internal {
-                    "internal"
+                    Leg::Internal
                 } else {
-                    "external"
+                    Leg::External
                 };
                 for server in &pool.servers {
                     if let Some(iface) = server.interface(leg)
@@ -184,7 +184,7 @@ pub fn lint(t: &Topology) -> LintReport {
                 .map(|v| v.addresses.clone())
                 .unwrap_or_default();
             for server in &pool.servers {
-                let Some(ext) = server.interface("external") else {
+                let Some(ext) = server.interface(Leg::External) else {
                     continue;
                 };
                 if ext.gateway.is_empty() {
@@ -240,7 +240,7 @@ pub fn lint(t: &Topology) -> LintReport {
 
         // Internal side: persistent routes to every internal network that hosts servers or clients.
         for server in &pool.servers {
-            let Some(int) = server.interface("internal") else {
+            let Some(int) = server.interface(Leg::Internal) else {
                 continue;
             };
             if let Some(default) = int.routes.iter().find(|r| r.prefix_len() == 0) {
@@ -318,7 +318,7 @@ pub fn lint(t: &Topology) -> LintReport {
 fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mut Vec<Finding>) {
     let src = &t.source;
     for server in &pool.servers {
-        let Some(ext) = server.interface("external") else {
+        let Some(ext) = server.interface(Leg::External) else {
             continue;
         };
         for (service, usage) in EXTERNAL_SERVICES {

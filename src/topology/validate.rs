@@ -175,17 +175,16 @@ impl Validator {
         for p in &raw.partners {
             let p = p.get_ref();
             let kind = match &p.kind {
-                Some(k) if !["sip", "xmpp", "public-im"].contains(&k.get_ref().as_str()) => {
+                Some(k) => k.get_ref().parse::<PartnerKind>().unwrap_or_else(|_| {
                     self.error(
                         Code::PartnerKind,
                         span_of(k),
                         format!("unknown partner kind `{}`", k.get_ref()),
                         "use `sip` for SIP federation, `xmpp` for XMPP federation or `public-im` for a public IM provider",
                     );
-                    "sip".to_string()
-                }
-                Some(k) => k.get_ref().clone(),
-                None => "sip".to_string(),
+                    PartnerKind::Sip
+                }),
+                None => PartnerKind::Sip,
             };
             partners.push(Partner {
                 name: p.name.get_ref().clone(),
@@ -741,7 +740,7 @@ impl Validator {
         ];
         let leg = i.name.get_ref().as_str();
         let multi_homed = matches!(role, ServerRole::Edge | ServerRole::ReverseProxy);
-        if multi_homed && leg != "external" && leg != "internal" {
+        if multi_homed && leg.parse::<Leg>().is_err() {
             self.error(
                 Code::UnusedInterface,
                 span_of(&i.name),
@@ -752,14 +751,14 @@ impl Validator {
         for (field, usage, key) in groups {
             let Some(field) = field else { continue };
             let edge_leg_mismatch = role == ServerRole::Edge
-                && ((leg == "external" && usage == AddressUse::Host)
-                    || (leg == "internal" && usage != AddressUse::Host));
+                && ((leg == Leg::External.as_str() && usage == AddressUse::Host)
+                    || (leg == Leg::Internal.as_str() && usage != AddressUse::Host));
             if edge_leg_mismatch {
                 self.error(
                     Code::UnusedAddress,
                     span_of(field),
                     format!("`{key}` on the `{leg}` interface of Edge server `{server}` would be used by nothing"),
-                    if leg == "external" {
+                    if leg == Leg::External.as_str() {
                         "the external leg is addressed per service: use access, webconf and av"
                     } else {
                         "the internal leg has one `address`; the service addresses belong on the external leg"
@@ -826,22 +825,22 @@ impl Validator {
         name: &Spanned<String>,
         interfaces: &[Interface],
     ) {
-        let needs: &[(&str, &[AddressUse])] = match role {
+        let needs: &[(Leg, &[AddressUse])] = match role {
             ServerRole::Edge => &[
                 (
-                    "external",
+                    Leg::External,
                     &[AddressUse::Access, AddressUse::Webconf, AddressUse::Av],
                 ),
-                ("internal", &[AddressUse::Host]),
+                (Leg::Internal, &[AddressUse::Host]),
             ],
             ServerRole::ReverseProxy => &[
-                ("external", &[AddressUse::Host]),
-                ("internal", &[AddressUse::Host]),
+                (Leg::External, &[AddressUse::Host]),
+                (Leg::Internal, &[AddressUse::Host]),
             ],
             _ => &[],
         };
         for (leg, uses) in needs {
-            match interfaces.iter().find(|i| i.name == *leg) {
+            match interfaces.iter().find(|i| i.name == leg.as_str()) {
                 None => self.error(
                     Code::MissingInterface,
                     span_of(name),
@@ -1330,13 +1329,13 @@ impl Validator {
                     ),
                 }
             }
-            let (feature, narrows) = match partner.kind.as_str() {
-                "xmpp" => (Feature::Xmpp, "the XMPP rows of the Access Edge (5269)"),
-                "public-im" => (
+            let (feature, narrows) = match partner.kind {
+                PartnerKind::Xmpp => (Feature::Xmpp, "the XMPP rows of the Access Edge (5269)"),
+                PartnerKind::PublicIm => (
                     Feature::PublicIm,
                     "the public IM rows (`public-im-partner`)",
                 ),
-                _ => (
+                PartnerKind::Sip => (
                     Feature::Federation,
                     "the federation rows that name `federated-partner` (outbound 5061 from a hardware-balanced Edge pool's Access VIP)",
                 ),
@@ -1344,7 +1343,7 @@ impl Validator {
             let used = catalog.rows.iter().any(|row| {
                 scenarios.contains(&row.scenario.as_str())
                     && row.condition.is_none_or(|f| t.has_feature(f))
-                    && partner_role_of(row) == Some(partner.kind.as_str())
+                    && partner_role_of(row) == Some(partner.kind)
             });
             if !used {
                 let kind_span = rp.kind.as_ref().map(span_of).unwrap_or(span.clone());
@@ -1486,7 +1485,8 @@ impl Validator {
                 for ri in &rs.get_ref().interfaces {
                     let ri = ri.get_ref();
                     let Some(routes) = &ri.routes else { continue };
-                    if pool.role != ServerRole::Edge || ri.name.get_ref() != "internal" {
+                    if pool.role != ServerRole::Edge || ri.name.get_ref() != Leg::Internal.as_str()
+                    {
                         self.error(
                             Code::UnusedRoutes,
                             span_of(routes),
@@ -1515,12 +1515,12 @@ impl Validator {
 }
 
 /// The partner kind whose networks stand for one end of a catalog row, if any.
-fn partner_role_of(row: &crate::catalog::Row) -> Option<&'static str> {
+fn partner_role_of(row: &crate::catalog::Row) -> Option<PartnerKind> {
     use crate::catalog::Role;
     if row.source == Role::FederatedPartner || row.destination == Role::FederatedPartner {
-        Some("sip")
+        Some(PartnerKind::Sip)
     } else if row.source == Role::PublicImPartner || row.destination == Role::PublicImPartner {
-        Some("public-im")
+        Some(PartnerKind::PublicIm)
     } else {
         super::partner_kind_for_any(row)
     }
