@@ -486,7 +486,11 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
         }
     }
     let topology = load(&args.topology)?;
-    let mut report = topology::lint::lint(&topology);
+    let mut report = topology::lint::lint_with(
+        &topology,
+        Catalog::builtin(),
+        portplan::endpoints::Date::today(),
+    );
     let plan = plan::compile(&topology);
     let unrouted = plan.unrouted_flows().count();
     report.findings.extend(plan.path_findings());
@@ -1199,7 +1203,11 @@ fn report(args: ReportArgs) -> Result<(), Failure> {
     use portplan::report::html;
     let topology = load(&args.topology)?;
     let plan = plan::compile(&topology);
-    let lint = topology::lint::lint(&topology);
+    let lint = topology::lint::lint_with(
+        &topology,
+        Catalog::builtin(),
+        portplan::endpoints::Date::today(),
+    );
     let extras = html::Extras {
         audit: args
             .audit

@@ -121,6 +121,17 @@ impl VipService {
             VipService::Internal | VipService::Pool => AddressUse::Host,
         }
     }
+
+    /// The VIP's name in a sentence ("the Access Edge VIP").
+    pub fn title(self) -> &'static str {
+        match self {
+            VipService::Pool => "pool",
+            VipService::Access => "Access Edge",
+            VipService::Webconf => "Web Conferencing Edge",
+            VipService::Av => "A/V Edge",
+            VipService::Internal => "internal Edge",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -329,71 +340,9 @@ impl Topology {
             .flat_map(|p| p.servers.iter().map(move |s| (p, s)))
     }
 
-    /// The catalog scenarios this deployment uses, in catalog order: the pools and features ask
-    /// for slots, and the topology's version picks the scenario of each slot.
+    /// The catalog scenarios this deployment uses, in catalog order (see [`roles::scenarios`]).
     pub fn scenarios(&self) -> Vec<&'static str> {
-        let catalog = Catalog::builtin();
-        let mut out: Vec<&'static str> = Vec::new();
-        let mut add = |slot: &str| {
-            if let Some(s) = catalog.scenario_for(slot, self.version)
-                && !out.contains(&s.id.as_str())
-            {
-                out.push(&s.id)
-            }
-        };
-        for slot in self.slots() {
-            add(slot);
-        }
-        for extra in &self.extra_scenarios {
-            if let Some(s) = catalog
-                .scenario(extra)
-                .filter(|s| s.applies_to(self.version))
-            {
-                for slot in s.slot_ids() {
-                    add(slot);
-                }
-            }
-        }
-        // catalog order
-        out.sort_by_key(|id| catalog.scenarios.iter().position(|s| s.id == *id));
-        out
-    }
-
-    /// The catalog slots the pools and features ask for (see `slots` in catalog.toml).
-    fn slots(&self) -> Vec<&'static str> {
-        let mut out: Vec<&'static str> = Vec::new();
-        for pool in &self.pools {
-            let nat = self.pool_is_natted(pool);
-            out.extend(match (pool.role, pool.load_balancing) {
-                (ServerRole::Director, LoadBalancing::Hlb) => vec!["director-pool-hlb"],
-                (ServerRole::Director, LoadBalancing::DnsHlb) => vec!["director-dns-hlb"],
-                (ServerRole::Director, LoadBalancing::None) => vec!["director-single"],
-                (ServerRole::Edge, LoadBalancing::Hlb) => {
-                    // the HLB page has no public IM table; the public IM page supplies it
-                    if self.has_feature(Feature::PublicIm) {
-                        vec!["edge-consolidated-hlb", "public-im"]
-                    } else {
-                        vec!["edge-consolidated-hlb"]
-                    }
-                }
-                (ServerRole::Edge, LoadBalancing::None) if nat => vec!["edge-single-nat"],
-                (ServerRole::Edge, LoadBalancing::None) => vec!["edge-single-public"],
-                (ServerRole::Edge, _) if nat => vec!["edge-dns-nat"],
-                (ServerRole::Edge, _) => vec!["edge-dns-public"],
-                (ServerRole::ReverseProxy, _) => vec!["reverse-proxy"],
-                _ => vec![],
-            });
-        }
-        if self.has_feature(Feature::InternalServers) {
-            out.push("internal-servers");
-        }
-        if self.has_feature(Feature::VideoScreenSharing) {
-            out.push("video-screen-sharing");
-        }
-        if self.has_feature(Feature::Hybrid) {
-            out.push("hybrid");
-        }
-        out
+        roles::scenarios(self, Catalog::builtin())
     }
 
     /// The addresses a catalog role stands for. `Role::Any` is relative to the other end of a flow and

@@ -497,8 +497,7 @@ impl Validator {
         let pool_name = p.name.get_ref().clone();
         let load_balancing = match &p.load_balancing {
             Some(lb) => self.parse_enum::<LoadBalancing>(Code::LoadBalancing, lb)?,
-            None if p.servers.len() <= 1 => LoadBalancing::None,
-            None => LoadBalancing::Dns,
+            None => super::roles::default_mode(p.servers.len()),
         };
         let lb_span = p
             .load_balancing
@@ -562,7 +561,7 @@ impl Validator {
         }
         if let Some(cms) = &p.cms
             && *cms.get_ref()
-            && role != ServerRole::FrontEnd
+            && !rules.is_some_and(|r| r.cms)
         {
             self.error(
                 Code::CmsRole,
@@ -739,8 +738,10 @@ impl Validator {
             (&i.av, AddressUse::Av, "av"),
         ];
         let leg = i.name.get_ref().as_str();
-        let multi_homed = matches!(role, ServerRole::Edge | ServerRole::ReverseProxy);
-        if multi_homed && leg.parse::<Leg>().is_err() {
+        let rules = super::roles::rules(role);
+        let legs = rules.map(|r| r.legs).unwrap_or_default();
+        let leg_rule = legs.iter().find(|l| l.leg.as_str() == leg);
+        if !legs.is_empty() && leg_rule.is_none() {
             self.error(
                 Code::UnusedInterface,
                 span_of(&i.name),
@@ -750,10 +751,10 @@ impl Validator {
         }
         for (field, usage, key) in groups {
             let Some(field) = field else { continue };
-            let edge_leg_mismatch = role == ServerRole::Edge
-                && ((leg == Leg::External.as_str() && usage == AddressUse::Host)
-                    || (leg == Leg::Internal.as_str() && usage != AddressUse::Host));
-            if edge_leg_mismatch {
+            let service_addresses = rules.is_some_and(|r| r.has_service_addresses());
+            let leg_mismatch =
+                service_addresses && leg_rule.is_some_and(|l| !l.uses.contains(&usage));
+            if leg_mismatch {
                 self.error(
                     Code::UnusedAddress,
                     span_of(field),
@@ -766,7 +767,7 @@ impl Validator {
                 );
                 continue;
             }
-            if usage != AddressUse::Host && role != ServerRole::Edge {
+            if usage != AddressUse::Host && !service_addresses {
                 self.error(
                     Code::EdgeOnlyKey,
                     span_of(field),
@@ -825,21 +826,10 @@ impl Validator {
         name: &Spanned<String>,
         interfaces: &[Interface],
     ) {
-        let needs: &[(Leg, &[AddressUse])] = match role {
-            ServerRole::Edge => &[
-                (
-                    Leg::External,
-                    &[AddressUse::Access, AddressUse::Webconf, AddressUse::Av],
-                ),
-                (Leg::Internal, &[AddressUse::Host]),
-            ],
-            ServerRole::ReverseProxy => &[
-                (Leg::External, &[AddressUse::Host]),
-                (Leg::Internal, &[AddressUse::Host]),
-            ],
-            _ => &[],
-        };
-        for (leg, uses) in needs {
+        let needs = super::roles::rules(role)
+            .map(|r| r.legs)
+            .unwrap_or_default();
+        for super::roles::LegRule { leg, uses } in needs {
             match interfaces.iter().find(|i| i.name == leg.as_str()) {
                 None => self.error(
                     Code::MissingInterface,
