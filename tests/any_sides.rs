@@ -107,7 +107,7 @@ fn an_address_a_more_specific_zone_holds_is_refused_where_it_is_declared() {
         "networks = [\"172.25.33.0/24\", \"10.10.1.0/24\"]",
     );
     let err = Topology::parse("m13.toml", &text).unwrap_err();
-    let codes: Vec<&str> = err.problems.iter().map(|f| f.code).collect();
+    let codes: Vec<&str> = err.problems.iter().map(|f| f.code.as_str()).collect();
     assert!(codes.contains(&"in-other-zone"), "{codes:?}");
     let f = err
         .problems

@@ -7,7 +7,7 @@ use portplan::topology::Topology;
 fn codes(text: &str) -> Vec<&'static str> {
     match Topology::parse("t.toml", text) {
         Ok(_) => Vec::new(),
-        Err(e) => e.problems.iter().map(|f| f.code).collect(),
+        Err(e) => e.problems.iter().map(|f| f.code.as_str()).collect(),
     }
 }
 

@@ -573,7 +573,7 @@ fn one_role_label_stands_for_one_address_set_per_zone() {
             for g in [&r.source, &r.destination] {
                 let mut nets: Vec<String> = g.nets().iter().map(|n| n.to_string()).collect();
                 nets.sort();
-                let key = (g.role.clone(), g.zone.clone(), r.family);
+                let key = (g.role.to_string(), g.zone.clone(), r.family);
                 let known = seen.entry(key.clone()).or_insert_with(|| nets.clone());
                 assert_eq!(known, &nets, "{}: {key:?}", p.topology);
             }

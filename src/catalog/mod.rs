@@ -139,8 +139,15 @@ impl Direction {
     }
 }
 
+/// A closed set of names: the enum with a doc line per variant, its `ALL` list, `as_str`,
+/// `description`, `Display`, `FromStr` and serde as the plain string. The optional `("noun")` after
+/// the name is what a parse error calls the thing (the lowercased type name otherwise). This is the
+/// crate's one way to read such a name; topology and diagnostics use it too.
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal : $doc:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($body:tt)* }) => {
+        string_enum!($(#[$meta])* $name (stringify!($name).to_lowercase()) { $($body)* });
+    };
+    ($(#[$meta:meta])* $name:ident ($noun:expr) { $($variant:ident = $text:literal : $doc:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name { $(#[doc = $doc] $variant),+ }
@@ -154,35 +161,36 @@ macro_rules! string_enum {
                 match self { $($name::$variant => $doc),+ }
             }
         }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { f.write_str(self.as_str()) }
         }
-        impl FromStr for $name {
+        impl ::std::str::FromStr for $name {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
                 match s {
                     $($text => Ok($name::$variant),)+
                     _ => Err(format!(
                         "unknown {} `{}`; expected one of: {}",
-                        stringify!($name).to_lowercase(), s,
+                        $noun, s,
                         [$($text),+].join(", ")
                     )),
                 }
             }
         }
-        impl Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
             }
         }
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as ::serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(::serde::de::Error::custom)
             }
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum! {
     /// An endpoint of a catalog row: a role of the deployment, resolved to addresses by the planner.
@@ -221,6 +229,35 @@ string_enum! {
         EdgeInternal = "edge.internal": "each Edge server's internal interface address",
         EdgeInternalVip = "edge.internal.vip": "the Edge pool's internal load balancer VIP",
         Microsoft365 = "microsoft-365": "Microsoft 365 (Skype for Business Online / Teams): the address ranges of the Skype service area in the endpoint snapshot in use",
+    }
+}
+
+string_enum! {
+    /// The leg of a multi-homed server (Edge, reverse proxy): its interfaces are named after the
+    /// side of the perimeter they face, and the catalog roles of those servers say which leg they mean.
+    Leg ("interface leg") {
+        External = "external": "the interface facing the internet (the Edge's service addresses, the reverse proxy's listener)",
+        Internal = "internal": "the interface facing the internal networks",
+    }
+}
+
+impl Role {
+    /// The leg of a multi-homed server this role's addresses sit on; `None` for roles that are not
+    /// one side of an Edge or reverse proxy.
+    pub fn leg(self) -> Option<Leg> {
+        match self {
+            Role::EdgeAccessPublic
+            | Role::EdgeWebconfPublic
+            | Role::EdgeAvPublic
+            | Role::EdgeAccessVip
+            | Role::EdgeWebconfVip
+            | Role::EdgeAvVip
+            | Role::ReverseProxyExternal => Some(Leg::External),
+            Role::EdgeInternal | Role::EdgeInternalVip | Role::ReverseProxyInternal => {
+                Some(Leg::Internal)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -731,6 +768,26 @@ pub fn role_belongs_to(role: Role, server: ServerRole) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn role_leg_is_the_side_the_role_name_says() {
+        // the rule the planner used to apply to role names, kept as the oracle for Role::leg
+        for role in Role::ALL {
+            let name = role.as_str();
+            let by_name = if name.starts_with("edge.internal") || name == "reverse-proxy.internal" {
+                Some(Leg::Internal)
+            } else if name.starts_with("edge.")
+                && (name.ends_with(".public") || name.ends_with(".vip"))
+                || name == "reverse-proxy.external"
+            {
+                Some(Leg::External)
+            } else {
+                None
+            };
+            assert_eq!(role.leg(), by_name, "{name}");
+        }
+    }
+
     use super::*;
 
     #[test]

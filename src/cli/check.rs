@@ -34,7 +34,11 @@ pub fn run(args: CheckArgs) -> Result<(), Failure> {
         _ => load(&args.topology)?,
     };
     let Project { topology, plan } = Project::of(topology);
-    let mut report = topology::lint::lint(&topology);
+    let mut report = topology::lint::lint_with(
+        &topology,
+        portplan::catalog::Catalog::builtin(),
+        portplan::endpoints::Date::today(),
+    );
     report.findings.extend(plan.path_findings());
     report.findings.extend(doubt_finding(&plan, &topology));
     if args.format == Format::Json {
@@ -75,7 +79,7 @@ fn doubt_finding(plan: &Plan, t: &Topology) -> Option<Finding> {
     let rows: Vec<String> = doubts.iter().map(|d| d.row.to_string()).collect();
     Some(
         Finding::info(
-            "catalog-doubt",
+            topology::Code::CatalogDoubt,
             format!(
                 "{} planned catalog row(s) are encoded as the source document has them, although it looks inconsistent there: {}",
                 doubts.len(),

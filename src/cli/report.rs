@@ -16,7 +16,11 @@ fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, Failure> {
 
 pub fn run(args: ReportArgs) -> Result<(), Failure> {
     let Project { topology, plan } = Project::load(&args.topology)?;
-    let lint = topology::lint::lint(&topology);
+    let lint = topology::lint::lint_with(
+        &topology,
+        portplan::catalog::Catalog::builtin(),
+        portplan::endpoints::Date::today(),
+    );
     let extras = html::Extras {
         audit: args
             .audit

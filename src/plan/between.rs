@@ -98,7 +98,7 @@ fn addresses_of(t: &Topology, name: &str) -> Vec<(ipnet::IpNet, String)> {
 /// Whether a flow end stands for `name`: a server, pool, role, client network or zone, or an
 /// `any` end whose networks hold the addresses of that server, pool or client network.
 fn end_is(t: &Topology, g: &super::Group, name: &str, owned: &[(ipnet::IpNet, String)]) -> bool {
-    if g.role.split('+').any(|r| r == name) || g.zone == name {
+    if g.role.names(name) || g.zone == name {
         return true;
     }
     let pool_servers: Vec<&str> = t
@@ -127,7 +127,7 @@ pub fn known_names(plan: &Plan, t: &Topology) -> Vec<String> {
     names.extend(t.clients.iter().map(|c| c.name.clone()));
     for f in &plan.flows {
         for g in [&f.source, &f.destination] {
-            names.extend(g.role.split('+').map(str::to_string));
+            names.extend(g.role.iter().map(|p| p.to_string()));
         }
     }
     names.sort();

@@ -14,8 +14,9 @@ pub mod between;
 mod reach;
 mod route;
 
+use crate::catalog::Leg;
 use crate::catalog::{Catalog, Feature, PortRange, Role, Row, RowId, Transport};
-use crate::topology::{Endpoint, Topology, ZoneKind};
+use crate::topology::{Endpoint, PartnerKind, Topology, ZoneKind};
 use ipnet::IpNet;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -57,11 +58,152 @@ pub struct Member {
     pub public: Option<std::net::IpAddr>,
 }
 
+/// What the addresses of a group stand for: a catalog role, or the listed partners of one kind
+/// that take the place of a row's `any` end (shown as `xmpp-partner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Player {
+    Role(Role),
+    Partners(PartnerKind),
+}
+
+impl Player {
+    /// The leg of a multi-homed server the addresses sit on, when the role names one.
+    pub fn leg(self) -> Option<Leg> {
+        match self {
+            Player::Role(r) => r.leg(),
+            Player::Partners(_) => None,
+        }
+    }
+
+    /// What is left of `text` after this player's written form, if it starts with it.
+    fn strip(self, text: &str) -> Option<&str> {
+        match self {
+            Player::Role(r) => text.strip_prefix(r.as_str()),
+            Player::Partners(k) => text
+                .strip_prefix(k.as_str())
+                .and_then(|t| t.strip_prefix("-partner")),
+        }
+    }
+}
+
+impl fmt::Display for Player {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Player::Role(r) => f.write_str(r.as_str()),
+            Player::Partners(k) => write!(f, "{k}-partner"),
+        }
+    }
+}
+
+/// The roles a group plays: one, or several when an `any` end is narrowed to a list of roles or
+/// rules of different rows are merged. Built only from [`Player`]s; written (and serialized) joined
+/// by `+`, and readable as that text (`Deref<Target = str>`) where a name is all that is needed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Roles {
+    players: Vec<Player>,
+    /// The players joined by `+`, kept in step with `players`.
+    label: String,
+}
+
+impl Roles {
+    pub fn one(player: Player) -> Roles {
+        Roles {
+            players: vec![player],
+            label: player.to_string(),
+        }
+    }
+
+    pub fn role(role: Role) -> Roles {
+        Roles::one(Player::Role(role))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Player> + '_ {
+        self.players.iter().copied()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.label
+    }
+
+    /// Adds a player this group lacks, at the end.
+    pub fn add(&mut self, player: Player) {
+        if !self.players.contains(&player) {
+            if !self.players.is_empty() {
+                self.label.push('+');
+            }
+            self.label.push_str(&player.to_string());
+            self.players.push(player);
+        }
+    }
+
+    /// Adds the players of `other` this one lacks, keeping the order.
+    pub fn merge(&mut self, other: &Roles) {
+        for p in other.iter() {
+            self.add(p);
+        }
+    }
+
+    /// Whether one of the players is written `name`.
+    pub fn names(&self, name: &str) -> bool {
+        self.iter().any(|p| p.strip(name) == Some(""))
+    }
+
+    /// The leg the group's addresses sit on, when every player agrees on one.
+    pub fn leg(&self) -> Option<Leg> {
+        let first = self.players.first()?.leg()?;
+        self.iter().all(|p| p.leg() == Some(first)).then_some(first)
+    }
+}
+
+impl FromIterator<Player> for Roles {
+    fn from_iter<I: IntoIterator<Item = Player>>(iter: I) -> Roles {
+        let mut out = Roles {
+            players: Vec::new(),
+            label: String::new(),
+        };
+        for p in iter {
+            out.add(p);
+        }
+        out
+    }
+}
+
+impl std::ops::Deref for Roles {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.label
+    }
+}
+
+impl fmt::Display for Roles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+
+impl PartialEq<&str> for Roles {
+    fn eq(&self, other: &&str) -> bool {
+        self.label == *other
+    }
+}
+
+impl PartialEq<str> for Roles {
+    fn eq(&self, other: &str) -> bool {
+        self.label == other
+    }
+}
+
+impl Serialize for Roles {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.label)
+    }
+}
+
 /// The addresses one end of a flow stands for, all in one zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Group {
-    /// The catalog role (or roles, joined by `+`) the addresses play.
-    pub role: String,
+    /// The catalog role (or roles) the addresses play.
+    pub role: Roles,
     pub zone: String,
     pub members: Vec<Member>,
 }
@@ -249,7 +391,7 @@ impl Plan {
                     .collect();
                 rows.dedup();
                 crate::topology::Finding::error(
-                    "no-firewall-path",
+                    crate::topology::Code::NoFirewallPath,
                     format!(
                         "{} planned flow(s) from zone `{from}` to zone `{to}` cross no firewall, because no firewall joins the two zones: {}",
                         flows.len(),
@@ -276,7 +418,7 @@ impl Plan {
             .into_iter()
             .map(|(zone, rows)| {
                 crate::topology::Finding::error(
-                    "no-firewall-path",
+                    crate::topology::Code::NoFirewallPath,
                     format!(
                         "zone `{zone}` is joined to no firewall, so {} catalog row(s) that reach it from `any` would be missing from every firewall: {}",
                         rows.len(),
@@ -388,24 +530,22 @@ fn concrete(
     narrow: &[Role],
 ) -> Result<Vec<Group>, String> {
     let resolve = |r: Role| reach::endpoints(topology, catalog, row, r, end);
-    let (label, endpoints): (String, Vec<Endpoint>) = if role == Role::Any {
+    let (label, endpoints): (Roles, Vec<Endpoint>) = if role == Role::Any {
         if topology.narrow_any && !narrow.is_empty() {
-            let mut labels: Vec<&str> = Vec::new();
+            let mut labels: Vec<Player> = Vec::new();
             let mut eps: Vec<Endpoint> = Vec::new();
             for r in narrow {
                 let (as_role, mut found) = resolve(*r);
-                if !labels.contains(&as_role.as_str()) {
-                    labels.push(as_role.as_str());
-                }
+                labels.push(Player::Role(as_role));
                 eps.append(&mut found);
             }
-            (labels.join("+"), eps)
+            (labels.into_iter().collect(), eps)
         } else {
             return Ok(Vec::new());
         }
     } else {
         let (as_role, eps) = resolve(role);
-        (as_role.as_str().to_string(), eps)
+        (Roles::role(as_role), eps)
     };
     if endpoints.is_empty() {
         return if matches!(
@@ -460,17 +600,10 @@ fn role_hint(role: Role) -> &'static str {
 /// the zones reached already say this; with one firewall joining every zone (or three in a row)
 /// they do not, and `any` took in the internet for the Edge's internal interface.
 fn far_kinds(other: &Group, topology: &Topology) -> Option<&'static [ZoneKind]> {
-    let role = other.role.as_str();
-    let external = role.starts_with("edge.")
-        && !role.starts_with("edge.internal")
-        && (role.ends_with(".public") || role.ends_with(".vip"))
-        || role == "reverse-proxy.external";
-    let internal = role.starts_with("edge.internal") || role == "reverse-proxy.internal";
-    if external {
-        return Some(&[ZoneKind::Internet]);
-    }
-    if internal {
-        return Some(&[ZoneKind::Internal]);
+    match other.role.leg() {
+        Some(Leg::External) => return Some(&[ZoneKind::Internet]),
+        Some(Leg::Internal) => return Some(&[ZoneKind::Internal]),
+        None => {}
     }
     match topology.zone(&other.zone).map(|z| z.kind) {
         Some(ZoneKind::Internal) => Some(&[ZoneKind::Internal, ZoneKind::Perimeter]),
@@ -486,7 +619,7 @@ fn far_kinds(other: &Group, topology: &Topology) -> Option<&'static [ZoneKind]> 
 /// group lists the zone's own networks that hold some of that space, as they are written: every
 /// firewall rule the plan makes also matches the interface the zone lies behind, and that match is
 /// what keeps the other zones' addresses out (the audit measures a rule by the space itself).
-fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) -> Vec<Group> {
+fn far_side(topology: &Topology, router: &Router, other: &Group, label: Role) -> Vec<Group> {
     let kinds = far_kinds(other, topology);
     router
         .reachable_from(&other.zone)
@@ -494,7 +627,7 @@ fn far_side(topology: &Topology, router: &Router, other: &Group, label: &str) ->
         .filter_map(|zone| topology.zone(&zone))
         .filter(|zone| kinds.is_none_or(|k| k.contains(&zone.kind)))
         .map(|zone| Group {
-            role: label.to_string(),
+            role: Roles::role(label),
             zone: zone.name.clone(),
             members: zone
                 .networks
@@ -532,7 +665,7 @@ fn partner_ends(
     let partners: Vec<Group> = by_zone
         .into_iter()
         .map(|(zone, members)| Group {
-            role: format!("{kind}-partner"),
+            role: Roles::one(Player::Partners(kind)),
             zone,
             members,
         })
@@ -589,14 +722,14 @@ fn expand_row(
         }
         (true, false) => {
             for d in &destinations {
-                for s in far_side(topology, router, d, row.source.as_str()) {
+                for s in far_side(topology, router, d, row.source) {
                     pairs.push((s, d.clone()));
                 }
             }
         }
         (false, true) => {
             for s in &sources {
-                for d in far_side(topology, router, s, row.destination.as_str()) {
+                for d in far_side(topology, router, s, row.destination) {
                     pairs.push((s.clone(), d));
                 }
             }
@@ -691,8 +824,8 @@ fn rules_from_flows(topology: &Topology, flows: &[Flow]) -> (Vec<Rule>, Vec<Vec<
                 if let Some(&i) = index.get(&key) {
                     let rule = &mut rules[i];
                     merge_rows(rule, &flow.rows, flow.condition.into_iter().collect());
-                    merge_role(&mut rule.source.role, &source.role);
-                    merge_role(&mut rule.destination.role, &destination.role);
+                    rule.source.role.merge(&source.role);
+                    rule.destination.role.merge(&destination.role);
                     mine.push(i);
                     continue;
                 }
@@ -828,9 +961,34 @@ fn merge_rows(rule: &mut Rule, rows: &[RowId], features: Vec<Feature>) {
     }
 }
 
-fn merge_role(into: &mut String, role: &str) {
-    if !into.split('+').any(|r| r == role) {
-        into.push('+');
-        into.push_str(role);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_roles_are_written_joined_by_plus_once_each() {
+        let mut roles = Roles::role(Role::EdgeAccessVip);
+        let mut other: Roles = [
+            Player::Role(Role::EdgeAvVip),
+            Player::Role(Role::EdgeAccessVip),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(other.as_str(), "edge.av.vip+edge.access.vip");
+        roles.merge(&other);
+        roles.merge(&other);
+        assert_eq!(roles, "edge.access.vip+edge.av.vip");
+        assert_eq!(
+            serde_json::to_string(&roles).unwrap(),
+            "\"edge.access.vip+edge.av.vip\""
+        );
+        assert!(roles.names("edge.av.vip") && !roles.names("edge.av"));
+        assert!(roles != "edge.access.vip");
+        assert_eq!(roles.leg(), Some(Leg::External));
+        other.add(Player::Role(Role::EdgeInternal));
+        assert_eq!(other.leg(), None, "players on both legs agree on none");
+        let xmpp = Roles::one(Player::Partners(PartnerKind::Xmpp));
+        assert_eq!(xmpp, "xmpp-partner");
+        assert!(xmpp.names("xmpp-partner"));
     }
 }

@@ -49,7 +49,7 @@ impl AddressBook {
     }
 
     fn add(&mut self, g: &Group) {
-        let key = (g.role.clone(), g.zone.clone());
+        let key = (g.role.to_string(), g.zone.clone());
         let nets = g.nets();
         if let Some(name) = self.names.get(&key) {
             let entry = self.entries.get_mut(name).expect("named entry");
@@ -81,7 +81,7 @@ impl AddressBook {
     /// The name of a group's entry.
     pub fn name(&self, g: &Group) -> &str {
         self.names
-            .get(&(g.role.clone(), g.zone.clone()))
+            .get(&(g.role.to_string(), g.zone.clone()))
             .map(|s| s.as_str())
             .expect("group was added to the book")
     }

@@ -24,7 +24,7 @@ fn bind(a: &std::net::IpAddr, port: u16) -> String {
 
 fn reverse_proxy(plan: &Plan, t: &Topology, server: &crate::topology::Server) -> String {
     let external: Vec<std::net::IpAddr> = server
-        .interface("external")
+        .interface(crate::topology::Leg::External)
         .map(|i| i.ips(AddressUse::Host).collect())
         .unwrap_or_default();
     let mut s = banner(

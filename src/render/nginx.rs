@@ -90,7 +90,7 @@ pub(crate) fn upstreams(plan: &Plan, pool: &Pool, port: u16) -> Vec<(String, std
 
 pub fn config(plan: &Plan, t: &Topology, server: &Server) -> String {
     let external: Vec<std::net::IpAddr> = server
-        .interface("external")
+        .interface(crate::topology::Leg::External)
         .map(|i| i.ips(AddressUse::Host).collect())
         .unwrap_or_default();
     let http = t.has_feature(Feature::MobilityAutodiscoverHttp);

@@ -2,6 +2,7 @@
 //! CLI prints them the same way (miette, with the offending text underlined) and tests can assert on
 //! line and column.
 
+use super::Code;
 use miette::{LabeledSpan, SourceSpan};
 use serde::Serialize;
 use std::fmt;
@@ -158,8 +159,8 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    /// Short stable identifier, e.g. `lb-snat-av`.
-    pub code: &'static str,
+    /// Short stable identifier, shown as its kebab-case string (e.g. `lb-snat-av`).
+    pub code: Code,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
@@ -176,7 +177,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(severity: Severity, code: Code, message: impl Into<String>) -> Self {
         Finding {
             severity,
             code,
@@ -190,15 +191,15 @@ impl Finding {
         }
     }
 
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
         Finding::new(Severity::Error, code, message)
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Finding::new(Severity::Warning, code, message)
     }
 
-    pub fn info(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn info(code: Code, message: impl Into<String>) -> Self {
         Finding::new(Severity::Info, code, message)
     }
 

@@ -4,7 +4,7 @@
 //! old that data may be before `check` warns.
 
 use super::file::RawTopology;
-use super::{Finding, ServerRole, SourceFile, Span, Topology};
+use super::{Code, Finding, ServerRole, SourceFile, Span, Topology};
 use crate::catalog::Feature;
 use crate::endpoints::{Date, Snapshot};
 use serde::Deserialize;
@@ -62,7 +62,7 @@ pub(super) fn resolve(source: &SourceFile, raw: &RawTopology, t: &mut Topology) 
                 .map(|(_, s)| s.clone())
         })
         .unwrap_or(0..0);
-    let mut error = |code: &'static str, span: Span, message: String, help: &str| {
+    let mut error = |code: Code, span: Span, message: String, help: &str| {
         out.push(
             Finding::error(code, message)
                 .help(help.to_string())
@@ -74,7 +74,7 @@ pub(super) fn resolve(source: &SourceFile, raw: &RawTopology, t: &mut Topology) 
         && !feature_on
     {
         error(
-            "hybrid-off",
+            Code::HybridOff,
             span,
             "`[hybrid]` is given but the feature `hybrid` is set to false".into(),
             "remove `hybrid = false` from [features], or the [hybrid] section",
@@ -83,7 +83,7 @@ pub(super) fn resolve(source: &SourceFile, raw: &RawTopology, t: &mut Topology) 
     }
     if !t.pools.iter().any(|p| p.role == ServerRole::Edge) {
         error(
-            "feature-needs-role",
+            Code::FeatureNeedsRole,
             span,
             "hybrid with Microsoft 365 runs through the Edge, and the topology has no Edge pool"
                 .into(),
@@ -94,7 +94,7 @@ pub(super) fn resolve(source: &SourceFile, raw: &RawTopology, t: &mut Topology) 
     let max_age_days = match &section.max_age_days {
         Some(v) if *v.get_ref() < 1 => {
             error(
-                "bad-value",
+                Code::BadValue,
                 v.span(),
                 format!("max_age_days = {} is not a number of days", v.get_ref()),
                 "a positive number of days, e.g. 45",
@@ -116,7 +116,7 @@ pub(super) fn resolve(source: &SourceFile, raw: &RawTopology, t: &mut Topology) 
                 Ok(s) => (s, path.display().to_string()),
                 Err(why) => {
                     error(
-                        "hybrid-endpoints",
+                        Code::HybridEndpoints,
                         file.span(),
                         format!("cannot use the endpoint snapshot {}: {why}", path.display()),
                         "write it with `portplan endpoints import SAVED.json --version V -o FILE`; the path is relative to the topology file",
@@ -128,7 +128,7 @@ pub(super) fn resolve(source: &SourceFile, raw: &RawTopology, t: &mut Topology) 
     };
     if snapshot.address_sets().next().is_none() {
         error(
-            "hybrid-endpoints",
+            Code::HybridEndpoints,
             span,
             format!("the endpoint data ({from}) has no Skype endpoint set with addresses"),
             "import a complete answer of the endpoint web service",
@@ -176,7 +176,7 @@ pub(super) fn lint(t: &Topology, today: Date) -> Vec<Finding> {
     let version = s.version.as_ref().map_or("unknown", |v| v.as_str());
     let mut out = vec![
         Finding::info(
-            "hybrid-endpoints",
+            Code::HybridEndpoints,
             format!(
                 "Microsoft 365 addresses from {} (version {version}, published {}): {} range(s) of the Skype service area",
                 h.from,
@@ -187,7 +187,7 @@ pub(super) fn lint(t: &Topology, today: Date) -> Vec<Finding> {
         .at(&t.source, Some(h.span.clone())),
     ];
     if let Some(w) = crate::endpoints::age_warning(s, today, h.max_age_days) {
-        out.push(Finding::warning("hybrid-endpoints-age", w).at(&t.source, Some(h.span.clone())));
+        out.push(Finding::warning(Code::HybridEndpointsAge, w).at(&t.source, Some(h.span.clone())));
     }
     out
 }

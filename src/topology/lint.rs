@@ -1,8 +1,14 @@
 //! Lint a topology against the hardware load balancer requirements of the scaled Edge design, the
 //! addressing of single and DNS-balanced Edges (public, or every service behind static NAT), and a
 //! few deployment habits the documents insist on. Findings carry the place in the file they concern.
+//!
+//! The load balancer requirements are the catalog's facts (`[load_balancer]` in catalog.toml:
+//! which VIPs may use source NAT, which VIP is the Edge's default gateway, whether replies must
+//! leave from the contacted address, whether the internal leg needs persistent routes); this module
+//! reads them and hard-codes none. [`lint_with`] is a pure function of the topology, the catalog
+//! and the date the caller supplies.
 
-use super::{AddressUse, Finding, LoadBalancing, Topology, VipService};
+use super::{AddressUse, Code, Finding, Leg, LoadBalancing, Topology, VipService};
 use crate::catalog::{Catalog, ServerRole};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -45,9 +51,16 @@ const EXTERNAL_SERVICES: [(VipService, AddressUse); 3] = [
     (VipService::Av, AddressUse::Av),
 ];
 
-/// Runs every lint over a validated topology.
+/// Runs every lint over a validated topology with the built-in catalog, as of today. A convenience
+/// for callers that have nothing else to pass; the work is [`lint_with`].
 pub fn lint(t: &Topology) -> LintReport {
-    let facts = &Catalog::builtin().load_balancer;
+    lint_with(t, Catalog::builtin(), crate::endpoints::Date::today())
+}
+
+/// Runs every lint over a validated topology against `catalog`'s load balancer facts; `today`
+/// dates the hybrid endpoint snapshot.
+pub fn lint_with(t: &Topology, catalog: &Catalog, today: crate::endpoints::Date) -> LintReport {
+    let facts = &catalog.load_balancer;
     let mut findings = Vec::new();
     // the networks an Edge internal leg must route to, once per zone (not once per Edge server)
     let mut needed_routes: std::collections::HashMap<&str, Vec<ipnet::IpNet>> =
@@ -55,21 +68,47 @@ pub fn lint(t: &Topology) -> LintReport {
     let mut public_addresses = Vec::new();
     let src = &t.source;
 
+    // the VIP each Edge server routes through, when replies must leave from the contacted address
+    let gateway_vip = match facts.default_gateway.parse::<VipService>() {
+        Ok(service) => facts.replies_from_contacted_address.then_some(service),
+        Err(e) => {
+            findings.push(Finding::error(
+                Code::LbGateway,
+                format!("the catalog's load balancer default_gateway cannot be checked: {e}"),
+            ));
+            None
+        }
+    };
+    let snat_allowed = facts.snat_allowed.join(" and ");
+
     for pool in t.pools_of(ServerRole::Edge) {
-        // SNAT: allowed for Access and Web Conferencing, forbidden for A/V.
+        // SNAT: only where the catalog allows it; the forbidden VIPs must see the client itself.
         for vip in &pool.vips {
             let service = vip.service.as_str();
             if vip.snat && facts.snat_forbidden.iter().any(|s| s == service) {
-                findings.push(
-                    Finding::error(
-                        "lb-snat-av",
-                        format!(
-                            "pool `{}`: SNAT is on for the A/V Edge VIP; A/V must answer from the real server address (STUN/TURN hand that address to clients)",
-                            pool.name
-                        ),
+                let message = if vip.service == VipService::Av {
+                    format!(
+                        "pool `{}`: SNAT is on for the A/V Edge VIP; A/V must answer from the real server address (STUN/TURN hand that address to clients)",
+                        pool.name
                     )
-                    .help("set snat = false on the av VIP; SNAT is allowed only on the access and webconf VIPs")
-                    .at(src, vip.snat_span.clone().or(Some(vip.span.clone()))),
+                } else {
+                    format!(
+                        "pool `{}`: SNAT is on for the {} VIP, which must see the client's own address",
+                        pool.name,
+                        vip.service.title()
+                    )
+                };
+                let help = if snat_allowed.is_empty() {
+                    format!("set snat = false on the {service} VIP; SNAT is allowed on no VIP")
+                } else {
+                    format!(
+                        "set snat = false on the {service} VIP; SNAT is allowed only on the {snat_allowed} VIPs"
+                    )
+                };
+                findings.push(
+                    Finding::error(Code::LbSnatAv, message)
+                        .help(help)
+                        .at(src, vip.snat_span.clone().or(Some(vip.span.clone()))),
                 );
             }
         }
@@ -89,7 +128,7 @@ pub fn lint(t: &Topology) -> LintReport {
                 let server_addrs: BTreeSet<IpAddr> = pool
                     .servers
                     .iter()
-                    .filter_map(|s| s.interface("external"))
+                    .filter_map(|s| s.interface(Leg::External))
                     .flat_map(|i| {
                         EXTERNAL_SERVICES
                             .iter()
@@ -114,9 +153,9 @@ pub fn lint(t: &Topology) -> LintReport {
                     pool.name, count.vips, count.server_addresses, count.servers, count.needed
                 );
                 let finding = if total == count.needed && count.vips == facts.vips_per_pool {
-                    Finding::info("lb-public-addresses", summary)
+                    Finding::info(Code::LbPublicAddresses, summary)
                 } else {
-                    Finding::error("lb-public-addresses", summary).help(format!(
+                    Finding::error(Code::LbPublicAddresses, summary).help(format!(
                         "each Edge server needs its own {family} address for access, webconf and av, and the load balancer one VIP per service ({} per server + {} VIPs)",
                         facts.public_addresses_per_server, facts.vips_per_pool
                     ))
@@ -133,7 +172,7 @@ pub fn lint(t: &Topology) -> LintReport {
                 if !private.is_empty() {
                     findings.push(
                         Finding::warning(
-                            "lb-private-address",
+                            Code::LbPrivateAddress,
                             format!(
                                 "pool `{}`: {} on the external side {} not public ({}); the load balanced Edge design puts public addresses on the VIPs and server interfaces",
                                 pool.name,
@@ -151,9 +190,9 @@ pub fn lint(t: &Topology) -> LintReport {
             // VIPs must sit on the same side (zone) as the server interfaces they balance.
             for vip in &pool.vips {
                 let leg = if vip.service == VipService::Internal {
-                    "internal"
+                    Leg::Internal
                 } else {
-                    "external"
+                    Leg::External
                 };
                 for server in &pool.servers {
                     if let Some(iface) = server.interface(leg)
@@ -161,7 +200,7 @@ pub fn lint(t: &Topology) -> LintReport {
                     {
                         findings.push(
                             Finding::error(
-                                "lb-vip-zone",
+                                Code::LbVipZone,
                                 format!(
                                     "pool `{}`: the {} VIP is in zone `{}` but `{}`'s {leg} interface is in `{}`",
                                     pool.name,
@@ -178,44 +217,14 @@ pub fn lint(t: &Topology) -> LintReport {
                 }
             }
 
-            // Default gateway: the Access Edge VIP.
-            let access_vip: Vec<IpAddr> = pool
-                .vip(VipService::Access)
-                .map(|v| v.addresses.clone())
-                .unwrap_or_default();
-            for server in &pool.servers {
-                let Some(ext) = server.interface("external") else {
-                    continue;
-                };
-                if ext.gateway.is_empty() {
-                    findings.push(
-                        Finding::info(
-                            "lb-gateway",
-                            format!(
-                                "`{}`: no gateway given on the external interface; it should be the Access Edge VIP",
-                                server.name
-                            ),
-                        )
-                        .at(src, Some(ext.span.clone())),
-                    );
-                } else if let Some(gw) = ext.gateway.iter().find(|g| !access_vip.contains(g)) {
-                    findings.push(
-                        Finding::warning(
-                            "lb-gateway",
-                            format!(
-                                "`{}`: default gateway {gw} is not the Access Edge VIP ({})",
-                                server.name,
-                                access_vip
-                                    .iter()
-                                    .map(|a| a.to_string())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        )
-                        .help("with hardware load balancers the Access Edge VIP is each Edge server's default gateway, so replies leave through the address the client contacted")
-                        .at(src, Some(ext.span.clone())),
-                    );
-                }
+            // Default gateway: the VIP the catalog names (the Access Edge VIP), so that replies
+            // leave through the address the client contacted.
+            if let Some(gateway) = gateway_vip {
+                let gateway_addresses: Vec<IpAddr> = pool
+                    .vip(gateway)
+                    .map(|v| v.addresses.clone())
+                    .unwrap_or_default();
+                gateways(t, pool, gateway, &gateway_addresses, &mut findings);
             }
         }
 
@@ -224,7 +233,7 @@ pub fn lint(t: &Topology) -> LintReport {
         if pool.load_balancing == LoadBalancing::Hlb && natted {
             findings.push(
                 Finding::error(
-                    "lb-edge-nat",
+                    Code::LbEdgeNat,
                     format!(
                         "pool `{}`: the hardware load balanced Edge design uses public addresses on the VIPs and server interfaces, but some are translated by a static NAT",
                         pool.name
@@ -239,14 +248,18 @@ pub fn lint(t: &Topology) -> LintReport {
         }
 
         // Internal side: persistent routes to every internal network that hosts servers or clients.
-        for server in &pool.servers {
-            let Some(int) = server.interface("internal") else {
+        for server in pool
+            .servers
+            .iter()
+            .filter(|_| facts.persistent_internal_routes)
+        {
+            let Some(int) = server.interface(Leg::Internal) else {
                 continue;
             };
             if let Some(default) = int.routes.iter().find(|r| r.prefix_len() == 0) {
                 findings.push(
                     Finding::warning(
-                        "edge-internal-default-route",
+                        Code::EdgeInternalDefaultRoute,
                         format!(
                             "`{}`: the internal interface routes {default}: a second default gateway beside the external one",
                             server.name
@@ -267,7 +280,7 @@ pub fn lint(t: &Topology) -> LintReport {
             if !missing.is_empty() {
                 findings.push(
                     Finding::warning(
-                        "edge-routes",
+                        Code::EdgeRoutes,
                         format!(
                             "`{}`: no persistent route on the internal interface for {}",
                             server.name,
@@ -284,7 +297,7 @@ pub fn lint(t: &Topology) -> LintReport {
     if t.narrow_any {
         findings.push(
             Finding::warning(
-                "narrow-any-media",
+                Code::NarrowAnyMedia,
                 "narrow_any limits the internal Edge A/V rows (3478/udp, 443/tcp) to servers; internal clients send media there too, so their calls with external users can fail",
             )
             .help("keep narrow_any = false unless clients reach the Edge another way")
@@ -295,7 +308,7 @@ pub fn lint(t: &Topology) -> LintReport {
         for n in fw.nat.iter().filter(|n| !is_public(&n.public)) {
             findings.push(
                 Finding::warning(
-                    "nat-public-private",
+                    Code::NatPublicPrivate,
                     format!(
                         "`{}` publishes {} as {}, a private address: the internet cannot reach it, and clients handed it (the A/V Edge's above all) cannot use it",
                         fw.name, n.private, n.public
@@ -306,10 +319,55 @@ pub fn lint(t: &Topology) -> LintReport {
             );
         }
     }
-    findings.extend(super::hybrid::lint(t, crate::endpoints::Date::today()));
+    findings.extend(super::hybrid::lint(t, today));
     LintReport {
         findings,
         public_addresses,
+    }
+}
+
+/// Each Edge server's external gateway is the `gateway` VIP of its hardware-balanced pool.
+fn gateways(
+    t: &Topology,
+    pool: &super::Pool,
+    gateway: VipService,
+    vip: &[IpAddr],
+    findings: &mut Vec<Finding>,
+) {
+    let src = &t.source;
+    let title = gateway.title();
+    for server in &pool.servers {
+        let Some(ext) = server.interface(Leg::External) else {
+            continue;
+        };
+        if ext.gateway.is_empty() {
+            findings.push(
+                Finding::info(
+                    Code::LbGateway,
+                    format!(
+                        "`{}`: no gateway given on the external interface; it should be the {title} VIP",
+                        server.name
+                    ),
+                )
+                .at(src, Some(ext.span.clone())),
+            );
+        } else if let Some(gw) = ext.gateway.iter().find(|g| !vip.contains(g)) {
+            findings.push(
+                Finding::warning(
+                    Code::LbGateway,
+                    format!(
+                        "`{}`: default gateway {gw} is not the {title} VIP ({})",
+                        server.name,
+                        vip.iter()
+                            .map(|a| a.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .help(format!("with hardware load balancers the {title} VIP is each Edge server's default gateway, so replies leave through the address the client contacted"))
+                .at(src, Some(ext.span.clone())),
+            );
+        }
     }
 }
 
@@ -318,7 +376,7 @@ pub fn lint(t: &Topology) -> LintReport {
 fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mut Vec<Finding>) {
     let src = &t.source;
     for server in &pool.servers {
-        let Some(ext) = server.interface("external") else {
+        let Some(ext) = server.interface(Leg::External) else {
             continue;
         };
         for (service, usage) in EXTERNAL_SERVICES {
@@ -326,7 +384,7 @@ fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mu
                 match (t.nat_of(ip), natted) {
                     (Some((fw, nat)), _) => {
                         let finding = Finding::info(
-                            "edge-nat",
+                            Code::EdgeNat,
                             format!(
                                 "`{}`: {} Edge {ip} is published as {} by `{}`",
                                 server.name,
@@ -347,7 +405,7 @@ fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mu
                     }
                     (None, true) => findings.push(
                         Finding::error(
-                            "edge-nat-missing",
+                            Code::EdgeNatMissing,
                             format!(
                                 "`{}`: the {} Edge address {ip} has no static NAT, while other addresses of pool `{}` do",
                                 server.name,
@@ -362,7 +420,7 @@ fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mu
                     ),
                     (None, false) if !is_public(&ip) => findings.push(
                         Finding::warning(
-                            "edge-private-address",
+                            Code::EdgePrivateAddress,
                             format!(
                                 "`{}`: the {} Edge address {ip} is private and no firewall translates it; external users cannot reach it",
                                 server.name,
@@ -437,5 +495,143 @@ fn is_public(ip: &IpAddr) -> bool {
                 || (seg & 0xfe00) == 0xfc00
                 || (seg & 0xffc0) == 0xfe80)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoints::Date;
+
+    const CATALOG: &str = include_str!("../catalog/catalog.toml");
+
+    /// The built-in catalog with one `[load_balancer]` line replaced.
+    fn catalog_with(line: &str, instead: &str) -> Catalog {
+        assert!(
+            CATALOG.contains(line),
+            "catalog.toml no longer has `{line}`"
+        );
+        Catalog::parse(&CATALOG.replacen(line, instead, 1)).expect("edited catalog parses")
+    }
+
+    fn topology(edit: &[(&str, &str)]) -> Topology {
+        let mut text = Topology::reference_source().to_string();
+        for (from, to) in edit {
+            assert!(text.contains(from), "reference.toml no longer has `{from}`");
+            text = text.replace(from, to);
+        }
+        Topology::parse("edited.toml", &text).expect("edited reference parses")
+    }
+
+    fn codes(t: &Topology, catalog: &Catalog) -> Vec<(Code, Severity)> {
+        let today = Date::parse("2026-01-01").unwrap();
+        lint_with(t, catalog, today)
+            .findings
+            .iter()
+            .map(|f| (f.code, f.severity))
+            .collect()
+    }
+
+    use super::super::Severity;
+
+    #[test]
+    fn lint_reads_snat_forbidden_from_the_catalog() {
+        let t = topology(&[(
+            "address = \"203.0.113.102\"\n  snat = false",
+            "address = \"203.0.113.102\"\n  snat = true",
+        )]);
+        let builtin = codes(&t, Catalog::builtin());
+        assert!(
+            builtin.contains(&(Code::LbSnatAv, Severity::Error)),
+            "{builtin:?}"
+        );
+        let relaxed = catalog_with("snat_forbidden = [\"av\"]", "snat_forbidden = []");
+        assert!(
+            !codes(&t, &relaxed)
+                .iter()
+                .any(|(c, _)| *c == Code::LbSnatAv)
+        );
+        // and the help names the VIPs the catalog allows
+        let f = lint_with(&t, Catalog::builtin(), Date::parse("2026-01-01").unwrap())
+            .findings
+            .into_iter()
+            .find(|f| f.code == Code::LbSnatAv)
+            .unwrap();
+        assert!(
+            f.help
+                .unwrap()
+                .contains("only on the access and webconf VIPs")
+        );
+    }
+
+    #[test]
+    fn lint_reads_persistent_internal_routes_from_the_catalog() {
+        let t = topology(&[("    routes = [\"10.10.0.0/16\"]\n", "")]);
+        let builtin = codes(&t, Catalog::builtin());
+        assert!(
+            builtin.contains(&(Code::EdgeRoutes, Severity::Warning)),
+            "{builtin:?}"
+        );
+        let no_routes = catalog_with(
+            "persistent_internal_routes = true",
+            "persistent_internal_routes = false",
+        );
+        assert!(
+            !codes(&t, &no_routes)
+                .iter()
+                .any(|(c, _)| *c == Code::EdgeRoutes)
+        );
+    }
+
+    #[test]
+    fn lint_reads_the_default_gateway_vip_from_the_catalog() {
+        let t = Topology::reference();
+        // the reference routes through the Access Edge VIP, as the built-in facts say
+        assert!(
+            !codes(&t, Catalog::builtin())
+                .iter()
+                .any(|(c, _)| *c == Code::LbGateway)
+        );
+        let webconf = catalog_with(
+            "default_gateway = \"access\"",
+            "default_gateway = \"webconf\"",
+        );
+        let found = codes(&t, &webconf);
+        assert!(
+            found.contains(&(Code::LbGateway, Severity::Warning)),
+            "{found:?}"
+        );
+        let report = lint_with(&t, &webconf, Date::parse("2026-01-01").unwrap());
+        let f = report
+            .findings
+            .iter()
+            .find(|f| f.code == Code::LbGateway)
+            .unwrap();
+        assert!(
+            f.message
+                .contains("Web Conferencing Edge VIP (203.0.113.101)"),
+            "{}",
+            f.message
+        );
+        // replies need not leave from the contacted address: the gateway is not checked
+        let text = CATALOG
+            .replacen(
+                "default_gateway = \"access\"",
+                "default_gateway = \"webconf\"",
+                1,
+            )
+            .replacen(
+                "replies_from_contacted_address = true",
+                "replies_from_contacted_address = false",
+                1,
+            );
+        let loose = Catalog::parse(&text).unwrap();
+        assert!(!codes(&t, &loose).iter().any(|(c, _)| *c == Code::LbGateway));
+        // a gateway the topology cannot name is an error, not a silently skipped check
+        let bad = catalog_with(
+            "default_gateway = \"access\"",
+            "default_gateway = \"router\"",
+        );
+        assert!(codes(&t, &bad).contains(&(Code::LbGateway, Severity::Error)));
     }
 }

@@ -6,6 +6,7 @@
 //! and the mapping of a catalog role onto the addresses of this deployment
 //! ([`Topology::endpoints`], with the partners that stand for a row's `any` end).
 
+mod code;
 pub mod file;
 mod finding;
 pub mod hybrid;
@@ -16,8 +17,10 @@ mod validate;
 mod version;
 mod zone_space;
 
+pub use code::Code;
 pub use finding::{Finding, Severity, SourceFile, named_report};
 
+pub use crate::catalog::Leg;
 use crate::catalog::{Catalog, Feature, Role, ServerRole, Version};
 use ipnet::IpNet;
 use serde::Serialize;
@@ -40,25 +43,12 @@ pub struct TopologyError {
     pub problems: Vec<Finding>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ZoneKind {
-    Internet,
-    Perimeter,
-    Internal,
-}
-
-impl FromStr for ZoneKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "internet" => Ok(ZoneKind::Internet),
-            "perimeter" => Ok(ZoneKind::Perimeter),
-            "internal" => Ok(ZoneKind::Internal),
-            _ => Err(format!(
-                "unknown zone kind `{s}`; expected internet, perimeter or internal"
-            )),
-        }
+crate::catalog::string_enum! {
+    /// Where a zone sits in the deployment.
+    ZoneKind ("zone kind") {
+        Internet = "internet": "the outside: the internet, partners, remote users",
+        Perimeter = "perimeter": "a network between the firewalls (the Edge and reverse proxy)",
+        Internal = "internal": "the inside: servers and clients",
     }
 }
 
@@ -100,56 +90,25 @@ pub struct FirewallInterface {
     pub addresses: Vec<IpNet>,
 }
 
-/// How a pool spreads its load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LoadBalancing {
-    /// Hardware load balancer VIPs for every service.
-    Hlb,
-    /// DNS load balancing for SIP, hardware load balancer for web services.
-    DnsHlb,
-    /// DNS load balancing only.
-    Dns,
-    /// A single server, nothing to balance.
-    None,
-}
-
-impl LoadBalancing {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoadBalancing::Hlb => "hlb",
-            LoadBalancing::DnsHlb => "dns-hlb",
-            LoadBalancing::Dns => "dns",
-            LoadBalancing::None => "none",
-        }
+crate::catalog::string_enum! {
+    /// How a pool spreads its load.
+    LoadBalancing ("load balancing") {
+        Hlb = "hlb": "hardware load balancer VIPs for every service",
+        DnsHlb = "dns-hlb": "DNS load balancing for SIP, hardware load balancer for web services",
+        Dns = "dns": "DNS load balancing only",
+        None = "none": "a single server, nothing to balance",
     }
 }
 
-impl FromStr for LoadBalancing {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "hlb" => Ok(LoadBalancing::Hlb),
-            "dns-hlb" => Ok(LoadBalancing::DnsHlb),
-            "dns" => Ok(LoadBalancing::Dns),
-            "none" => Ok(LoadBalancing::None),
-            _ => Err(format!(
-                "unknown load balancing `{s}`; expected hlb, dns-hlb, dns or none"
-            )),
-        }
+crate::catalog::string_enum! {
+    /// What a load balancer VIP stands for.
+    VipService ("VIP service") {
+        Pool = "pool": "the VIP of a Director, Front End, Mediation or Office Web Apps pool",
+        Access = "access": "the Access Edge VIP of the external load balancer",
+        Webconf = "webconf": "the Web Conferencing Edge VIP of the external load balancer",
+        Av = "av": "the A/V Edge VIP of the external load balancer",
+        Internal = "internal": "the Edge pool's internal load balancer VIP",
     }
-}
-
-/// What a load balancer VIP stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VipService {
-    /// The VIP of a Director, Front End or Office Web Apps pool.
-    Pool,
-    Access,
-    Webconf,
-    Av,
-    Internal,
 }
 
 impl VipService {
@@ -163,29 +122,14 @@ impl VipService {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    /// The VIP's name in a sentence ("the Access Edge VIP").
+    pub fn title(self) -> &'static str {
         match self {
             VipService::Pool => "pool",
-            VipService::Access => "access",
-            VipService::Webconf => "webconf",
-            VipService::Av => "av",
-            VipService::Internal => "internal",
-        }
-    }
-}
-
-impl FromStr for VipService {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "pool" => Ok(VipService::Pool),
-            "access" => Ok(VipService::Access),
-            "webconf" => Ok(VipService::Webconf),
-            "av" => Ok(VipService::Av),
-            "internal" => Ok(VipService::Internal),
-            _ => Err(format!(
-                "unknown VIP service `{s}`; expected pool, access, webconf, av or internal"
-            )),
+            VipService::Access => "Access Edge",
+            VipService::Webconf => "Web Conferencing Edge",
+            VipService::Av => "A/V Edge",
+            VipService::Internal => "internal Edge",
         }
     }
 }
@@ -250,8 +194,9 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn interface(&self, name: &str) -> Option<&Interface> {
-        self.interfaces.iter().find(|i| i.name == name)
+    /// The interface of a multi-homed server that is the given leg.
+    pub fn interface(&self, leg: Leg) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| i.name == leg.as_str())
     }
 }
 
@@ -299,11 +244,19 @@ pub struct ClientNetwork {
     pub networks: Vec<IpNet>,
 }
 
+crate::catalog::string_enum! {
+    /// What a listed partner federates over; its networks stand in for the far end of those rows.
+    PartnerKind ("partner kind") {
+        Sip = "sip": "SIP federation with a partner organisation's Access Edge",
+        Xmpp = "xmpp": "XMPP federation through the Edge's XMPP proxy",
+        PublicIm = "public-im": "a public IM provider",
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Partner {
     pub name: String,
-    /// `sip` (federation) or `xmpp`.
-    pub kind: String,
+    pub kind: PartnerKind,
     pub networks: Vec<IpNet>,
 }
 
@@ -387,71 +340,9 @@ impl Topology {
             .flat_map(|p| p.servers.iter().map(move |s| (p, s)))
     }
 
-    /// The catalog scenarios this deployment uses, in catalog order: the pools and features ask
-    /// for slots, and the topology's version picks the scenario of each slot.
+    /// The catalog scenarios this deployment uses, in catalog order (see [`roles::scenarios`]).
     pub fn scenarios(&self) -> Vec<&'static str> {
-        let catalog = Catalog::builtin();
-        let mut out: Vec<&'static str> = Vec::new();
-        let mut add = |slot: &str| {
-            if let Some(s) = catalog.scenario_for(slot, self.version)
-                && !out.contains(&s.id.as_str())
-            {
-                out.push(&s.id)
-            }
-        };
-        for slot in self.slots() {
-            add(slot);
-        }
-        for extra in &self.extra_scenarios {
-            if let Some(s) = catalog
-                .scenario(extra)
-                .filter(|s| s.applies_to(self.version))
-            {
-                for slot in s.slot_ids() {
-                    add(slot);
-                }
-            }
-        }
-        // catalog order
-        out.sort_by_key(|id| catalog.scenarios.iter().position(|s| s.id == *id));
-        out
-    }
-
-    /// The catalog slots the pools and features ask for (see `slots` in catalog.toml).
-    fn slots(&self) -> Vec<&'static str> {
-        let mut out: Vec<&'static str> = Vec::new();
-        for pool in &self.pools {
-            let nat = self.pool_is_natted(pool);
-            out.extend(match (pool.role, pool.load_balancing) {
-                (ServerRole::Director, LoadBalancing::Hlb) => vec!["director-pool-hlb"],
-                (ServerRole::Director, LoadBalancing::DnsHlb) => vec!["director-dns-hlb"],
-                (ServerRole::Director, LoadBalancing::None) => vec!["director-single"],
-                (ServerRole::Edge, LoadBalancing::Hlb) => {
-                    // the HLB page has no public IM table; the public IM page supplies it
-                    if self.has_feature(Feature::PublicIm) {
-                        vec!["edge-consolidated-hlb", "public-im"]
-                    } else {
-                        vec!["edge-consolidated-hlb"]
-                    }
-                }
-                (ServerRole::Edge, LoadBalancing::None) if nat => vec!["edge-single-nat"],
-                (ServerRole::Edge, LoadBalancing::None) => vec!["edge-single-public"],
-                (ServerRole::Edge, _) if nat => vec!["edge-dns-nat"],
-                (ServerRole::Edge, _) => vec!["edge-dns-public"],
-                (ServerRole::ReverseProxy, _) => vec!["reverse-proxy"],
-                _ => vec![],
-            });
-        }
-        if self.has_feature(Feature::InternalServers) {
-            out.push("internal-servers");
-        }
-        if self.has_feature(Feature::VideoScreenSharing) {
-            out.push("video-screen-sharing");
-        }
-        if self.has_feature(Feature::Hybrid) {
-            out.push("hybrid");
-        }
-        out
+        roles::scenarios(self, Catalog::builtin())
     }
 
     /// The addresses a catalog role stands for. `Role::Any` is relative to the other end of a flow and
@@ -471,8 +362,8 @@ impl Topology {
                     }
                 }
             }
-            Role::FederatedPartner => out = self.partner_endpoints("sip"),
-            Role::PublicImPartner => out = self.partner_endpoints("public-im"),
+            Role::FederatedPartner => out = self.partner_endpoints(PartnerKind::Sip),
+            Role::PublicImPartner => out = self.partner_endpoints(PartnerKind::PublicIm),
             Role::Microsoft365 => {
                 let sets = self.hybrid.iter().flat_map(|h| h.snapshot.address_sets());
                 for net in sets.flat_map(|s| s.ips.iter()) {
@@ -493,13 +384,13 @@ impl Topology {
             Role::ReverseProxyExternal => self.push_interface(
                 &mut out,
                 ServerRole::ReverseProxy,
-                "external",
+                Leg::External,
                 AddressUse::Host,
             ),
             Role::ReverseProxyInternal => self.push_interface(
                 &mut out,
                 ServerRole::ReverseProxy,
-                "internal",
+                Leg::Internal,
                 AddressUse::Host,
             ),
             Role::Director => self.push_servers(&mut out, ServerRole::Director),
@@ -529,20 +420,26 @@ impl Topology {
                 self.push_vips(&mut out, ServerRole::OfficeWebApps, VipService::Pool);
             }
             Role::SurvivableBranch => self.push_servers(&mut out, ServerRole::SurvivableBranch),
-            Role::EdgeAccessPublic => {
-                self.push_interface(&mut out, ServerRole::Edge, "external", AddressUse::Access)
-            }
-            Role::EdgeWebconfPublic => {
-                self.push_interface(&mut out, ServerRole::Edge, "external", AddressUse::Webconf)
-            }
+            Role::EdgeAccessPublic => self.push_interface(
+                &mut out,
+                ServerRole::Edge,
+                Leg::External,
+                AddressUse::Access,
+            ),
+            Role::EdgeWebconfPublic => self.push_interface(
+                &mut out,
+                ServerRole::Edge,
+                Leg::External,
+                AddressUse::Webconf,
+            ),
             Role::EdgeAvPublic => {
-                self.push_interface(&mut out, ServerRole::Edge, "external", AddressUse::Av)
+                self.push_interface(&mut out, ServerRole::Edge, Leg::External, AddressUse::Av)
             }
             Role::EdgeAccessVip => self.push_vips(&mut out, ServerRole::Edge, VipService::Access),
             Role::EdgeWebconfVip => self.push_vips(&mut out, ServerRole::Edge, VipService::Webconf),
             Role::EdgeAvVip => self.push_vips(&mut out, ServerRole::Edge, VipService::Av),
             Role::EdgeInternal => {
-                self.push_interface(&mut out, ServerRole::Edge, "internal", AddressUse::Host)
+                self.push_interface(&mut out, ServerRole::Edge, Leg::Internal, AddressUse::Host)
             }
             Role::EdgeInternalVip => {
                 self.push_vips(&mut out, ServerRole::Edge, VipService::Internal)
@@ -584,8 +481,8 @@ impl Topology {
         out
     }
 
-    /// The networks of the partners of one kind (`sip`, `xmpp`, `public-im`), each in its zone.
-    pub fn partner_endpoints(&self, kind: &str) -> Vec<Endpoint> {
+    /// The networks of the partners of one kind, each in its zone.
+    pub fn partner_endpoints(&self, kind: PartnerKind) -> Vec<Endpoint> {
         let mut out = Vec::new();
         for p in self.partners.iter().filter(|p| p.kind == kind) {
             for net in &p.networks {
@@ -603,7 +500,7 @@ impl Topology {
     pub fn pool_is_natted(&self, pool: &Pool) -> bool {
         pool.role == ServerRole::Edge
             && pool.servers.iter().any(|s| {
-                s.interface("external")
+                s.interface(Leg::External)
                     .is_some_and(|i| i.addresses.iter().any(|a| self.nat_of(a.ip).is_some()))
             })
     }
@@ -680,12 +577,12 @@ impl Topology {
         &self,
         out: &mut Vec<Endpoint>,
         role: ServerRole,
-        interface: &str,
+        leg: Leg,
         usage: AddressUse,
     ) {
         for pool in self.pools_of(role) {
             for server in &pool.servers {
-                if let Some(iface) = server.interface(interface) {
+                if let Some(iface) = server.interface(leg) {
                     for ip in iface.ips(usage) {
                         out.push(Endpoint {
                             host: server.name.clone(),
@@ -703,11 +600,11 @@ impl Topology {
 /// on the XMPP rows of the Access Edge, since the XMPP proxy federates only with the partners
 /// configured on it. SIP and public IM partners have roles of their own in the catalog
 /// (`federated-partner`, `public-im-partner`), so their rows name them directly.
-pub fn partner_kind_for_any(row: &crate::catalog::Row) -> Option<&'static str> {
+pub fn partner_kind_for_any(row: &crate::catalog::Row) -> Option<PartnerKind> {
     let access = |r: Role| matches!(r, Role::EdgeAccessVip | Role::EdgeAccessPublic);
     let any_end = (row.source == Role::Any && access(row.destination))
         || (row.destination == Role::Any && access(row.source));
-    (row.condition == Some(Feature::Xmpp) && any_end).then_some("xmpp")
+    (row.condition == Some(Feature::Xmpp) && any_end).then_some(PartnerKind::Xmpp)
 }
 
 fn push_pool_servers(out: &mut Vec<Endpoint>, pool: &Pool) {

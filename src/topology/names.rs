@@ -20,7 +20,7 @@ const MAX_HOSTNAME: usize = 253;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadName {
     pub span: Range<usize>,
-    pub code: &'static str,
+    pub code: super::Code,
     pub message: String,
     pub help: String,
 }
@@ -123,7 +123,7 @@ pub fn check(raw: &RawTopology) -> Vec<BadName> {
         if let Some(why) = object_name_problem(name.get_ref()) {
             out.push(BadName {
                 span: name.span(),
-                code: "bad-name",
+                code: super::Code::BadName,
                 message: format!("{kind} name `{}` {why}", shown(name.get_ref())),
                 help: object_help.into(),
             });
@@ -139,7 +139,7 @@ pub fn check(raw: &RawTopology) -> Vec<BadName> {
         if let Some(why) = interface_name_problem(name.get_ref()) {
             out.push(BadName {
                 span: name.span(),
-                code: "bad-interface-name",
+                code: super::Code::BadInterfaceName,
                 message: format!(
                     "interface name `{}` of `{owner}` {why}",
                     shown(name.get_ref())
@@ -175,7 +175,7 @@ pub fn check(raw: &RawTopology) -> Vec<BadName> {
                 if let Some(why) = hostname_problem(name) {
                     out.push(BadName {
                         span: published.span(),
-                        code: "bad-published-name",
+                        code: super::Code::BadPublishedName,
                         message: format!("published name `{}` {why}", shown(name)),
                         help: "published names are DNS names the reverse proxy serves (nginx server_name, haproxy SNI)".into(),
                     });

@@ -10,7 +10,7 @@ pub(super) fn parse(source: SourceFile) -> Result<Topology, TopologyError> {
     let raw: RawTopology = match toml::from_str(&source.text) {
         Ok(raw) => raw,
         Err(e) => {
-            let finding = Finding::error("syntax", e.message().trim().to_string())
+            let finding = Finding::error(Code::Syntax, e.message().trim().to_string())
                 .help(syntax_hint(e.message()))
                 .at(&source, e.span());
             return Err(TopologyError {
@@ -63,7 +63,7 @@ fn span_of<T>(s: &Spanned<T>) -> Span {
 }
 
 impl Validator {
-    fn error(&mut self, code: &'static str, span: Span, message: String, help: impl Into<String>) {
+    fn error(&mut self, code: Code, span: Span, message: String, help: impl Into<String>) {
         let f = Finding::error(code, message)
             .help(help)
             .at(&self.source, Some(span));
@@ -72,7 +72,7 @@ impl Validator {
 
     fn parse_enum<T: FromStr<Err = String>>(
         &mut self,
-        code: &'static str,
+        code: Code,
         value: &Spanned<String>,
     ) -> Option<T> {
         match value.get_ref().parse::<T>() {
@@ -102,7 +102,7 @@ impl Validator {
                     }
                 }
                 Err(e) => self.error(
-                    "unknown-feature",
+                    Code::UnknownFeature,
                     span_of(key),
                     e,
                     "features are switched on with `name = true` under [features]",
@@ -120,7 +120,7 @@ impl Validator {
                     extra_scenarios.push(id.get_ref().clone());
                 } else {
                     self.error(
-                        "unknown-scenario",
+                        Code::UnknownScenario,
                         span_of(id),
                         format!("`{}` is not a catalog scenario", id.get_ref()),
                         "`portplan catalog --scenario` lists them (e.g. autodiscover, public-im)",
@@ -152,7 +152,7 @@ impl Validator {
                         && !zone.networks.iter().any(|n| n.contains(net))
                     {
                         self.error(
-                            "outside-zone",
+                            Code::OutsideZone,
                             span_of(&c.networks),
                             format!(
                                 "client network {net} is outside zone `{}` ({})",
@@ -175,17 +175,16 @@ impl Validator {
         for p in &raw.partners {
             let p = p.get_ref();
             let kind = match &p.kind {
-                Some(k) if !["sip", "xmpp", "public-im"].contains(&k.get_ref().as_str()) => {
+                Some(k) => k.get_ref().parse::<PartnerKind>().unwrap_or_else(|_| {
                     self.error(
-                        "partner-kind",
+                        Code::PartnerKind,
                         span_of(k),
                         format!("unknown partner kind `{}`", k.get_ref()),
                         "use `sip` for SIP federation, `xmpp` for XMPP federation or `public-im` for a public IM provider",
                     );
-                    "sip".to_string()
-                }
-                Some(k) => k.get_ref().clone(),
-                None => "sip".to_string(),
+                    PartnerKind::Sip
+                }),
+                None => PartnerKind::Sip,
             };
             partners.push(Partner {
                 name: p.name.get_ref().clone(),
@@ -234,7 +233,7 @@ impl Validator {
     fn zones(&mut self, raw: &RawTopology) -> Vec<Zone> {
         if raw.zones.is_empty() {
             self.error(
-                "no-zones",
+                Code::NoZones,
                 0..0,
                 "the topology defines no [[zone]]".into(),
                 "add the networks: an internet zone, the perimeter zone(s) and the internal zone",
@@ -244,11 +243,11 @@ impl Validator {
         for z in &raw.zones {
             let z_span = span_of(z);
             let z = z.get_ref();
-            let kind = self.parse_enum::<ZoneKind>("zone-kind", &z.kind);
+            let kind = self.parse_enum::<ZoneKind>(Code::ZoneKind, &z.kind);
             let networks = z.networks.get_ref().0.clone();
             if networks.is_empty() {
                 self.error(
-                    "empty-zone",
+                    Code::EmptyZone,
                     span_of(&z.networks),
                     format!("zone `{}` has no networks", z.name.get_ref()),
                     "list the zone's address ranges, e.g. networks = [\"10.0.0.0/16\"]",
@@ -257,7 +256,7 @@ impl Validator {
             for net in &networks {
                 if net.trunc() != *net {
                     self.error(
-                        "host-bits",
+                        Code::HostBits,
                         span_of(&z.networks),
                         format!("network {net} has host bits set"),
                         format!("did you mean {}?", net.trunc()),
@@ -279,7 +278,7 @@ impl Validator {
             return true;
         }
         self.error(
-            "unknown-zone",
+            Code::UnknownZone,
             span_of(zone),
             format!("zone `{}` is not defined", zone.get_ref()),
             format!("defined zones: {}", zones.join(", ")),
@@ -324,7 +323,7 @@ impl Validator {
                     .is_some_and(|z| z.networks.iter().any(|n| n.contains(&ip)))
             {
                 self.error(
-                    "in-other-zone",
+                    Code::InOtherZone,
                     span,
                     format!(
                         "{what} {ip} is declared in zone `{declared}`, but zone `{zone}` holds it by a more specific network"
@@ -346,7 +345,7 @@ impl Validator {
                     ip.to_string()
                 };
                 self.error(
-                    "outside-zone",
+                    Code::OutsideZone,
                     span.clone(),
                     format!(
                         "{what} {ip} is outside zone `{}` ({})",
@@ -367,7 +366,7 @@ impl Validator {
             let fw = fw.get_ref();
             if fw.interfaces.len() < 2 {
                 self.error(
-                    "firewall-legs",
+                    Code::FirewallLegs,
                     span_of(&fw.name),
                     format!(
                         "firewall `{}` has {} interface(s); a firewall joins at least two zones",
@@ -386,7 +385,7 @@ impl Validator {
                     .is_some()
                 {
                     self.error(
-                        "duplicate-name",
+                        Code::DuplicateName,
                         span_of(&i.name),
                         format!(
                             "firewall `{}` has two interfaces named `{}`",
@@ -423,7 +422,7 @@ impl Validator {
                     Some(name) => {
                         if !interfaces.iter().any(|i| &i.name == name.get_ref()) {
                             self.error(
-                                "nat-interface",
+                                Code::NatInterface,
                                 span_of(name),
                                 format!(
                                     "firewall `{}` has no interface `{}`",
@@ -452,7 +451,7 @@ impl Validator {
                             Some(i) => i.name.clone(),
                             None => {
                                 self.error(
-                                    "nat-interface",
+                                    Code::NatInterface,
                                     n_span.clone(),
                                     format!(
                                         "firewall `{}` has no interface in an internet zone for this NAT entry",
@@ -468,7 +467,7 @@ impl Validator {
                 let (public, private) = (*n.public.get_ref(), *n.private.get_ref());
                 if public.is_ipv4() != private.is_ipv4() {
                     self.error(
-                        "nat-family",
+                        Code::NatFamily,
                         n_span.clone(),
                         format!("NAT maps {private} to {public}: the address families differ"),
                         "static NAT keeps the family: pair IPv4 with IPv4",
@@ -494,12 +493,11 @@ impl Validator {
     fn pool(&mut self, raw_pool: &Spanned<RawPool>, zones: &[Zone]) -> Option<Pool> {
         let pool_span = span_of(raw_pool);
         let p = raw_pool.get_ref();
-        let role = self.parse_enum::<ServerRole>("pool-role", &p.role)?;
+        let role = self.parse_enum::<ServerRole>(Code::PoolRole, &p.role)?;
         let pool_name = p.name.get_ref().clone();
         let load_balancing = match &p.load_balancing {
-            Some(lb) => self.parse_enum::<LoadBalancing>("load-balancing", lb)?,
-            None if p.servers.len() <= 1 => LoadBalancing::None,
-            None => LoadBalancing::Dns,
+            Some(lb) => self.parse_enum::<LoadBalancing>(Code::LoadBalancing, lb)?,
+            None => super::roles::default_mode(p.servers.len()),
         };
         let lb_span = p
             .load_balancing
@@ -518,7 +516,7 @@ impl Validator {
                 String::new()
             };
             self.error(
-                "unsupported-load-balancing",
+                Code::UnsupportedLoadBalancing,
                 lb_span.clone(),
                 format!(
                     "{role} pool `{pool_name}` uses load balancing `{}`, which a {role} pool does not support{defaulted}",
@@ -544,7 +542,7 @@ impl Validator {
                 None => "a pool of several servers is balanced".into(),
             };
             self.error(
-                "single-server-pool",
+                Code::SingleServerPool,
                 lb_span.clone(),
                 format!(
                     "pool `{pool_name}` has {} servers but load balancing `none`",
@@ -555,7 +553,7 @@ impl Validator {
         }
         if p.servers.is_empty() {
             self.error(
-                "empty-pool",
+                Code::EmptyPool,
                 span_of(&p.name),
                 format!("pool `{pool_name}` has no servers"),
                 "add at least one [[pool.server]] with its interface(s)",
@@ -563,10 +561,10 @@ impl Validator {
         }
         if let Some(cms) = &p.cms
             && *cms.get_ref()
-            && role != ServerRole::FrontEnd
+            && !rules.is_some_and(|r| r.cms)
         {
             self.error(
-                "cms-role",
+                Code::CmsRole,
                 span_of(cms),
                 format!("pool `{pool_name}` is a {role} pool; only a Front End pool holds the Central Management store"),
                 "remove `cms`, or set it on the Front End pool",
@@ -579,12 +577,12 @@ impl Validator {
         for v in &p.vips {
             let v_span = span_of(v);
             let v = v.get_ref();
-            let Some(service) = self.parse_enum::<VipService>("vip-service", &v.service) else {
+            let Some(service) = self.parse_enum::<VipService>(Code::VipService, &v.service) else {
                 continue;
             };
             if !allowed.contains(&service) {
                 self.error(
-                    "vip-service",
+                    Code::VipService,
                     span_of(&v.service),
                     format!("a {role} pool has no `{}` VIP", service.as_str()),
                     if allowed.is_empty() {
@@ -603,7 +601,7 @@ impl Validator {
             }
             if vips.iter().any(|x: &Vip| x.service == service) {
                 self.error(
-                    "duplicate-vip",
+                    Code::DuplicateVip,
                     span_of(&v.service),
                     format!("pool `{pool_name}` has two `{}` VIPs", service.as_str()),
                     "list every address of one VIP in its `address` array",
@@ -612,7 +610,7 @@ impl Validator {
             let addresses = v.address.get_ref().0.clone();
             if addresses.is_empty() {
                 self.error(
-                    "empty-vip",
+                    Code::EmptyVip,
                     span_of(&v.address),
                     "the VIP has no address".into(),
                     "give the VIP its address, e.g. address = \"203.0.113.10\"",
@@ -636,7 +634,7 @@ impl Validator {
             for need in mode.vips {
                 if !vips.iter().any(|v| v.service == *need) {
                     self.error(
-                        "missing-vip",
+                        Code::MissingVip,
                         span_of(&p.name),
                         format!(
                             "{role} pool `{pool_name}` with load balancing `{}` needs a `{}` VIP",
@@ -664,7 +662,7 @@ impl Validator {
                     })
                     .unwrap_or_default();
                 self.error(
-                    "unused-vip",
+                    Code::UnusedVip,
                     vip.span.clone(),
                     format!(
                         "{role} pool `{pool_name}` uses load balancing `{}`, so its `{}` VIP would carry no traffic",
@@ -686,7 +684,7 @@ impl Validator {
             let mut interfaces = Vec::new();
             if s.interfaces.is_empty() {
                 self.error(
-                    "no-interface",
+                    Code::NoInterface,
                     span_of(&s.name),
                     format!("server `{}` has no interface", s.name.get_ref()),
                     "add [[pool.server.interface]] with its name, zone and address",
@@ -740,10 +738,12 @@ impl Validator {
             (&i.av, AddressUse::Av, "av"),
         ];
         let leg = i.name.get_ref().as_str();
-        let multi_homed = matches!(role, ServerRole::Edge | ServerRole::ReverseProxy);
-        if multi_homed && leg != "external" && leg != "internal" {
+        let rules = super::roles::rules(role);
+        let legs = rules.map(|r| r.legs).unwrap_or_default();
+        let leg_rule = legs.iter().find(|l| l.leg.as_str() == leg);
+        if !legs.is_empty() && leg_rule.is_none() {
             self.error(
-                "unused-interface",
+                Code::UnusedInterface,
                 span_of(&i.name),
                 format!("{role} server `{server}` has an interface `{leg}`, which no rule would use"),
                 format!("a {role} server's rules come from its `external` and `internal` legs only: rename or remove this one"),
@@ -751,15 +751,15 @@ impl Validator {
         }
         for (field, usage, key) in groups {
             let Some(field) = field else { continue };
-            let edge_leg_mismatch = role == ServerRole::Edge
-                && ((leg == "external" && usage == AddressUse::Host)
-                    || (leg == "internal" && usage != AddressUse::Host));
-            if edge_leg_mismatch {
+            let service_addresses = rules.is_some_and(|r| r.has_service_addresses());
+            let leg_mismatch =
+                service_addresses && leg_rule.is_some_and(|l| !l.uses.contains(&usage));
+            if leg_mismatch {
                 self.error(
-                    "unused-address",
+                    Code::UnusedAddress,
                     span_of(field),
                     format!("`{key}` on the `{leg}` interface of Edge server `{server}` would be used by nothing"),
-                    if leg == "external" {
+                    if leg == Leg::External.as_str() {
                         "the external leg is addressed per service: use access, webconf and av"
                     } else {
                         "the internal leg has one `address`; the service addresses belong on the external leg"
@@ -767,9 +767,9 @@ impl Validator {
                 );
                 continue;
             }
-            if usage != AddressUse::Host && role != ServerRole::Edge {
+            if usage != AddressUse::Host && !service_addresses {
                 self.error(
-                    "edge-only-key",
+                    Code::EdgeOnlyKey,
                     span_of(field),
                     format!("`{key}` addresses only exist on an Edge server's external interface"),
                     "use `address` for this server",
@@ -786,7 +786,7 @@ impl Validator {
         }
         if addresses.is_empty() {
             self.error(
-                "no-address",
+                Code::NoAddress,
                 span_of(&i.name),
                 format!(
                     "interface `{}` of server `{server}` has no address",
@@ -826,24 +826,13 @@ impl Validator {
         name: &Spanned<String>,
         interfaces: &[Interface],
     ) {
-        let needs: &[(&str, &[AddressUse])] = match role {
-            ServerRole::Edge => &[
-                (
-                    "external",
-                    &[AddressUse::Access, AddressUse::Webconf, AddressUse::Av],
-                ),
-                ("internal", &[AddressUse::Host]),
-            ],
-            ServerRole::ReverseProxy => &[
-                ("external", &[AddressUse::Host]),
-                ("internal", &[AddressUse::Host]),
-            ],
-            _ => &[],
-        };
-        for (leg, uses) in needs {
-            match interfaces.iter().find(|i| i.name == *leg) {
+        let needs = super::roles::rules(role)
+            .map(|r| r.legs)
+            .unwrap_or_default();
+        for super::roles::LegRule { leg, uses } in needs {
+            match interfaces.iter().find(|i| i.name == leg.as_str()) {
                 None => self.error(
-                    "missing-interface",
+                    Code::MissingInterface,
                     span_of(name),
                     format!("{role} server `{server}` has no `{leg}` interface"),
                     format!(
@@ -860,7 +849,7 @@ impl Validator {
                                 AddressUse::Av => "av",
                             };
                             self.error(
-                                "missing-address",
+                                Code::MissingAddress,
                                 iface.span.clone(),
                                 format!("`{leg}` interface of `{server}` lacks `{key}`"),
                                 format!("add {key} = \"<ip>\" to this interface"),
@@ -902,7 +891,7 @@ impl Validator {
         for (span, kind) in dup {
             let name = self.source.text[span.clone()].trim_matches('"').to_string();
             self.error(
-                "duplicate-name",
+                Code::DuplicateName,
                 span,
                 format!("{kind} name {name} is used twice"),
                 "names identify things in rules and reports; give each its own",
@@ -945,7 +934,7 @@ impl Validator {
         }
         for (span, name, first, second) in clashes {
             self.error(
-                "ambiguous-name",
+                Code::AmbiguousName,
                 span,
                 format!("{second} `{name}` has the name of a {first}"),
                 "between, probe --from and the report find things by name: give each its own",
@@ -992,7 +981,7 @@ impl Validator {
         }
         for (span, ip, a, b) in clashes {
             self.error(
-                "duplicate-address",
+                Code::DuplicateAddress,
                 span,
                 format!("address {ip} is used by both {a} and {b}"),
                 "every server interface, service address and VIP needs its own address",
@@ -1008,7 +997,7 @@ impl Validator {
                 for ip in [n.public, n.private] {
                     if seen.insert(ip, n.span.clone()).is_some() {
                         self.error(
-                            "duplicate-nat",
+                            Code::DuplicateNat,
                             n.span.clone(),
                             format!("address {ip} appears in two NAT entries"),
                             "static NAT is one-to-one: every public and private address once",
@@ -1023,7 +1012,7 @@ impl Validator {
                 });
                 let Some((server, iface)) = owner else {
                     self.error(
-                        "nat-private",
+                        Code::NatPrivate,
                         n.span.clone(),
                         format!("private address {} belongs to no server interface", n.private),
                         "NAT publishes a server's own address: use one from a [[pool.server.interface]]",
@@ -1036,7 +1025,7 @@ impl Validator {
                     .any(|i| i.zone == iface.zone && i.name != n.interface);
                 if !on_firewall {
                     self.error(
-                        "nat-private",
+                        Code::NatPrivate,
                         n.span.clone(),
                         format!(
                             "{}'s address {} is in zone `{}`, which firewall `{}` does not reach on an inside interface",
@@ -1066,14 +1055,14 @@ impl Validator {
                 });
                 if reserved {
                     self.error(
-                        "nat-public",
+                        Code::NatPublic,
                         n.span.clone(),
                         format!("public address {p} cannot be reached from the internet"),
                         "use the address the internet side of the NAT publishes",
                     );
                 } else if let Some(z) = inner {
                     self.error(
-                        "nat-public",
+                        Code::NatPublic,
                         n.span.clone(),
                         format!(
                             "public address {p} lies in zone `{}` ({}), not on the internet side",
@@ -1084,7 +1073,7 @@ impl Validator {
                     );
                 } else if let Some(f) = firewall_own {
                     self.error(
-                        "nat-public",
+                        Code::NatPublic,
                         n.span.clone(),
                         format!("public address {p} is firewall `{}`'s own interface address", f.name),
                         "publish the server on an address of its own (port forwarding from the firewall's address is not static NAT)",
@@ -1096,7 +1085,7 @@ impl Validator {
                         .any(|i| i.addresses.iter().any(|a| a.ip == n.public))
                 }) {
                     self.error(
-                        "nat-public",
+                        Code::NatPublic,
                         n.span.clone(),
                         format!("public address {} is also a server address", n.public),
                         "the public side of a static NAT lives on the firewall only",
@@ -1127,7 +1116,7 @@ impl Validator {
             for need in needs {
                 if !has(*need) {
                     self.error(
-                        "feature-needs-role",
+                        Code::FeatureNeedsRole,
                         span.clone(),
                         format!(
                             "feature `{feature}` needs a {} pool, and the topology has none",
@@ -1148,7 +1137,7 @@ impl Validator {
                 .find(|(f, _)| *f == Feature::Ocs2007Federation)
         {
             self.error(
-                "feature-needs-feature",
+                Code::FeatureNeedsFeature,
                 span.clone(),
                 "`ocs2007-federation` adds media ranges to federation, but `federation` is off"
                     .into(),
@@ -1190,7 +1179,7 @@ impl Validator {
                             )
                         };
                         self.error(
-                            "duplicate-network",
+                            Code::DuplicateNetwork,
                             span.clone(),
                             what,
                             "a network belongs to one zone; a more specific network (a longer prefix) may sit inside another zone's, and wins for its addresses",
@@ -1204,7 +1193,7 @@ impl Validator {
             }
             if own == 0 && !zone.networks.is_empty() {
                 self.error(
-                    "duplicate-zone",
+                    Code::DuplicateZone,
                     span,
                     format!(
                         "zone `{}` has no network of its own: every one is another zone's",
@@ -1244,7 +1233,7 @@ impl Validator {
                     for ip in &gw.get_ref().0 {
                         if !zone.networks.iter().any(|n| n.contains(ip)) {
                             self.error(
-                                "gateway-outside-zone",
+                                Code::GatewayOutsideZone,
                                 span_of(gw),
                                 format!(
                                     "gateway {ip} of `{}` interface `{}` is outside its zone `{}` ({})",
@@ -1266,7 +1255,7 @@ impl Validator {
                                 .chain(vips.iter().map(|a| format!("VIP {a}")))
                                 .collect();
                             self.error(
-                                "gateway-unknown",
+                                Code::GatewayUnknown,
                                 span_of(gw),
                                 format!(
                                     "gateway {ip} of `{}` interface `{}` is neither a firewall interface address nor a VIP of zone `{}`",
@@ -1299,7 +1288,7 @@ impl Validator {
             let span = span_of(&rp.networks);
             if partner.networks.is_empty() {
                 self.error(
-                    "empty-partner",
+                    Code::EmptyPartner,
                     span.clone(),
                     format!("partner `{}` lists no networks", partner.name),
                     "list the partner's server addresses; a partner without networks would leave its rows open to any address",
@@ -1308,7 +1297,7 @@ impl Validator {
             for net in &partner.networks {
                 if net.trunc() != *net {
                     self.error(
-                        "host-bits",
+                        Code::HostBits,
                         span.clone(),
                         format!("partner network {net} has host bits set"),
                         format!("did you mean {}?", net.trunc()),
@@ -1317,7 +1306,7 @@ impl Validator {
                 match t.zone_of_net(net).and_then(|z| t.zone(&z)) {
                     Some(z) if z.kind == ZoneKind::Internet => {}
                     found => self.error(
-                        "partner-zone",
+                        Code::PartnerZone,
                         span.clone(),
                         match found {
                             Some(z) => format!(
@@ -1330,13 +1319,13 @@ impl Validator {
                     ),
                 }
             }
-            let (feature, narrows) = match partner.kind.as_str() {
-                "xmpp" => (Feature::Xmpp, "the XMPP rows of the Access Edge (5269)"),
-                "public-im" => (
+            let (feature, narrows) = match partner.kind {
+                PartnerKind::Xmpp => (Feature::Xmpp, "the XMPP rows of the Access Edge (5269)"),
+                PartnerKind::PublicIm => (
                     Feature::PublicIm,
                     "the public IM rows (`public-im-partner`)",
                 ),
-                _ => (
+                PartnerKind::Sip => (
                     Feature::Federation,
                     "the federation rows that name `federated-partner` (outbound 5061 from a hardware-balanced Edge pool's Access VIP)",
                 ),
@@ -1344,7 +1333,7 @@ impl Validator {
             let used = catalog.rows.iter().any(|row| {
                 scenarios.contains(&row.scenario.as_str())
                     && row.condition.is_none_or(|f| t.has_feature(f))
-                    && partner_role_of(row) == Some(partner.kind.as_str())
+                    && partner_role_of(row) == Some(partner.kind)
             });
             if !used {
                 let kind_span = rp.kind.as_ref().map(span_of).unwrap_or(span.clone());
@@ -1357,7 +1346,7 @@ impl Validator {
                     format!("feature `{feature}` is off")
                 };
                 self.error(
-                    "unused-partner",
+                    Code::UnusedPartner,
                     kind_span,
                     format!(
                         "the networks of {} partner `{}` would change nothing: {why}",
@@ -1381,7 +1370,7 @@ impl Validator {
                 .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
             {
                 self.error(
-                    "bad-description",
+                    Code::BadDescription,
                     span_of(d),
                     format!(
                         "the description contains the control character U+{:04X}",
@@ -1392,7 +1381,7 @@ impl Validator {
             }
             if text.chars().count() > MAX_DESCRIPTION {
                 self.error(
-                    "bad-description",
+                    Code::BadDescription,
                     span_of(d),
                     format!(
                         "the description is {} characters long; the limit is {MAX_DESCRIPTION}",
@@ -1416,7 +1405,7 @@ impl Validator {
             {
                 match &cms {
                     Some(first) => self.error(
-                        "duplicate-cms",
+                        Code::DuplicateCms,
                         span_of(c),
                         format!(
                             "pools `{first}` and `{}` both hold the Central Management store",
@@ -1440,7 +1429,7 @@ impl Validator {
                 };
                 if let Some(why) = reader {
                     self.error(
-                        "unused-published",
+                        Code::UnusedPublished,
                         span_of(names),
                         format!(
                             "the published names of {} pool `{}` would be written nowhere",
@@ -1450,7 +1439,7 @@ impl Validator {
                     );
                 } else if !has_proxy && !names.get_ref().0.is_empty() {
                     self.error(
-                        "unused-published",
+                        Code::UnusedPublished,
                         span_of(names),
                         format!(
                             "pool `{}` has published names, but the topology has no reverse proxy to publish them",
@@ -1472,7 +1461,7 @@ impl Validator {
                                 )
                             };
                             self.error(
-                                "duplicate-published",
+                                Code::DuplicatePublished,
                                 span_of(names),
                                 what,
                                 "the reverse proxy picks the pool by name: each published name belongs to one pool",
@@ -1486,9 +1475,10 @@ impl Validator {
                 for ri in &rs.get_ref().interfaces {
                     let ri = ri.get_ref();
                     let Some(routes) = &ri.routes else { continue };
-                    if pool.role != ServerRole::Edge || ri.name.get_ref() != "internal" {
+                    if pool.role != ServerRole::Edge || ri.name.get_ref() != Leg::Internal.as_str()
+                    {
                         self.error(
-                            "unused-routes",
+                            Code::UnusedRoutes,
                             span_of(routes),
                             format!(
                                 "`routes` on `{}` interface `{}` would be used by nothing",
@@ -1501,7 +1491,7 @@ impl Validator {
                     for net in &routes.get_ref().0 {
                         if net.trunc() != *net {
                             self.error(
-                                "host-bits",
+                                Code::HostBits,
                                 span_of(routes),
                                 format!("route {net} has host bits set"),
                                 format!("did you mean {}?", net.trunc()),
@@ -1515,12 +1505,12 @@ impl Validator {
 }
 
 /// The partner kind whose networks stand for one end of a catalog row, if any.
-fn partner_role_of(row: &crate::catalog::Row) -> Option<&'static str> {
+fn partner_role_of(row: &crate::catalog::Row) -> Option<PartnerKind> {
     use crate::catalog::Role;
     if row.source == Role::FederatedPartner || row.destination == Role::FederatedPartner {
-        Some("sip")
+        Some(PartnerKind::Sip)
     } else if row.source == Role::PublicImPartner || row.destination == Role::PublicImPartner {
-        Some("public-im")
+        Some(PartnerKind::PublicIm)
     } else {
         super::partner_kind_for_any(row)
     }

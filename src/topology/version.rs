@@ -4,7 +4,7 @@
 //! file, with the catalog's reason.
 
 use super::file::RawTopology;
-use super::{Finding, SourceFile, Topology};
+use super::{Code, Finding, SourceFile, Topology};
 use crate::catalog::{Catalog, Feature, Version};
 
 /// The version a file names; lync2013 when it names none (or one `check` reports as unknown).
@@ -19,7 +19,7 @@ pub(super) fn version_of(raw: &RawTopology) -> Version {
 pub(super) fn check(source: &SourceFile, raw: &RawTopology, t: &Topology) -> Vec<Finding> {
     let catalog = Catalog::builtin();
     let mut out = Vec::new();
-    let mut error = |code: &'static str, span, message: String, help: String| {
+    let mut error = |code: Code, span, message: String, help: String| {
         out.push(
             Finding::error(code, message)
                 .help(help)
@@ -30,7 +30,7 @@ pub(super) fn check(source: &SourceFile, raw: &RawTopology, t: &Topology) -> Vec
         && let Err(e) = v.get_ref().parse::<Version>()
     {
         error(
-            "unknown-version",
+            Code::UnknownVersion,
             v.span(),
             e,
             "leave `version` out for Lync Server 2013, or name the Skype for Business Server release"
@@ -58,7 +58,7 @@ pub(super) fn check(source: &SourceFile, raw: &RawTopology, t: &Topology) -> Vec
         }
         if let Some(why) = catalog.feature_unavailable(version, *feature) {
             error(
-                "feature-not-in-version",
+                Code::FeatureNotInVersion,
                 span.clone(),
                 format!(
                     "feature `{feature}` is not available in {title}: {} (source: {})",
@@ -75,7 +75,7 @@ pub(super) fn check(source: &SourceFile, raw: &RawTopology, t: &Topology) -> Vec
                 .any(|(_, r)| r.condition == Some(*feature))
         {
             error(
-                "feature-not-in-version",
+                Code::FeatureNotInVersion,
                 span.clone(),
                 format!(
                     "feature `{feature}` has no row in the {title} tables, so it would plan nothing{}",
@@ -105,7 +105,7 @@ pub(super) fn check(source: &SourceFile, raw: &RawTopology, t: &Topology) -> Vec
         };
         if let Some(why) = catalog.role_unavailable(version, server_role) {
             error(
-                "role-not-in-version",
+                Code::RoleNotInVersion,
                 role.span(),
                 format!(
                     "a {} pool is not available in {title}: {} (source: {})",
@@ -126,7 +126,7 @@ pub(super) fn check(source: &SourceFile, raw: &RawTopology, t: &Topology) -> Vec
                 && kind.get_ref() == "xmpp"
             {
                 error(
-                    "feature-not-in-version",
+                    Code::FeatureNotInVersion,
                     kind.span(),
                     format!(
                         "XMPP partners need XMPP federation, which is not available in {title}: {}",
@@ -149,7 +149,7 @@ pub(super) fn check(source: &SourceFile, raw: &RawTopology, t: &Topology) -> Vec
                     .map(|s| s.id.as_str())
                     .collect();
                 error(
-                    "scenario-not-in-version",
+                    Code::ScenarioNotInVersion,
                     id.span(),
                     format!(
                         "scenario `{}` holds {} tables; this topology is {title}",
