@@ -307,6 +307,7 @@ pub fn lint(t: &Topology) -> LintReport {
         }
     }
     findings.extend(super::hybrid::lint(t, crate::endpoints::Date::today()));
+    findings.extend(super::lint_sfb::lint(t));
     LintReport {
         findings,
         public_addresses,
