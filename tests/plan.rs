@@ -26,10 +26,7 @@ fn find<'a>(p: &'a Plan, proto: Transport, port: u16, dst_role: &str) -> Vec<&'a
 
 #[test]
 fn golden_plans_of_every_example() {
-    for name in common::EXAMPLES
-        .into_iter()
-        .chain(["sfb2019-hlb.toml", "sfb2019-hybrid.toml"])
-    {
+    for name in common::all_examples() {
         let (t, p) = load(name);
         let stem = name.trim_end_matches(".toml");
         for target in [Target::Table, Target::Json] {
@@ -578,5 +575,52 @@ fn one_role_label_stands_for_one_address_set_per_zone() {
                 assert_eq!(known, &nets, "{}: {key:?}", p.topology);
             }
         }
+    }
+}
+
+#[test]
+fn rows_skipped_for_a_version_name_the_version() {
+    for (name, version) in [
+        ("sfb2019-hlb.toml", "sfb2019"),
+        ("sfb2019-hybrid.toml", "sfb2019"),
+        ("sfbse-edge-nat.toml", "sfbse"),
+    ] {
+        let (_, p) = load(name);
+        let xmpp: Vec<_> = p
+            .skipped
+            .iter()
+            .filter(|s| s.service.starts_with("XMPP"))
+            .collect();
+        assert!(
+            !xmpp.is_empty(),
+            "{name}: the XMPP rows are listed as skipped"
+        );
+        for s in xmpp {
+            assert!(
+                s.reason.starts_with(&format!("not in {version}: ")),
+                "{name} {}: {}",
+                s.row,
+                s.reason
+            );
+            assert!(s.reason.contains("XMPP"), "{}", s.reason);
+        }
+    }
+    // 2015 still has the XMPP rows: with the feature on they are planned, with it off skipped as off
+    let text = common::read(&common::example("reference.toml")).replacen(
+        "name = \"reference\"\n",
+        "name = \"reference\"\nversion = \"sfb2015\"\n",
+        1,
+    );
+    let t = Topology::parse("sfb2015.toml", &text).unwrap();
+    let p = plan::compile(&t);
+    assert!(p.rules.iter().any(|r| r.ports.contains(5269)));
+    assert!(p.skipped.iter().all(|s| !s.reason.starts_with("not in")));
+    // Lync Server 2013 files never see a version reason
+    for name in common::EXAMPLES {
+        let (_, p) = load(name);
+        assert!(
+            p.skipped.iter().all(|s| !s.reason.starts_with("not in")),
+            "{name}"
+        );
     }
 }

@@ -21,7 +21,7 @@ fn load(name: &str) -> (Topology, Plan) {
 
 #[test]
 fn golden_files_for_every_target_and_example() {
-    for example in EXAMPLES {
+    for example in common::all_examples() {
         let (t, p) = load(example);
         let stem = example.trim_end_matches(".toml");
         for target in Target::ALL {
@@ -219,7 +219,7 @@ fn aerleon_compiles_the_generated_policy() {
         eprintln!("skipped: aclgen (pip install aerleon) is not installed");
         return;
     }
-    for example in EXAMPLES {
+    for example in common::all_examples() {
         let (t, p) = load(example);
         let dir = tempfile::tempdir().unwrap();
         for f in render::render_files(&p, &t, Target::Aerleon, &Scope::All).unwrap() {

@@ -472,6 +472,12 @@ pub fn compile_with(topology: &Topology, catalog: &Catalog) -> Plan {
             reason,
             isolated_zone: None,
         };
+        if let Some(scenario) = catalog.scenario(&row.scenario)
+            && !row.applies_to(topology.version, scenario)
+        {
+            skipped.push(skip(version_skip_reason(catalog, topology.version, row)));
+            continue;
+        }
         if let Some(feature) = row.condition
             && !topology.has_feature(feature)
         {
@@ -991,4 +997,18 @@ mod tests {
         assert_eq!(xmpp, "xmpp-partner");
         assert!(xmpp.names("xmpp-partner"));
     }
+}
+
+/// Why a row of a planned scenario is left out for `version`: the version is named first, then the
+/// catalog's reason (the version's note on the row's feature), else the versions the row belongs to.
+fn version_skip_reason(catalog: &Catalog, version: crate::catalog::Version, row: &Row) -> String {
+    let why = row
+        .condition
+        .and_then(|f| catalog.feature_unavailable(version, f))
+        .map(|u| format!("{} (source: {})", u.reason, u.reference))
+        .unwrap_or_else(|| {
+            let only: Vec<&str> = row.versions.iter().map(|v| v.as_str()).collect();
+            format!("the row is listed for {} only", only.join(", "))
+        });
+    format!("not in {version}: {why}")
 }

@@ -99,6 +99,13 @@ crate::catalog::string_enum! {
         NarrowAnyMedia = "narrow-any-media": "`narrow_any` keeps internal clients from the Edge A/V rows",
         NatPublicPrivate = "nat-public-private": "a NAT entry publishes an address as a private one",
 
+        // --- Skype for Business Server Edge rules (versions after Lync 2013)
+        SfbEdgeSnat = "sfb-edge-snat": "SNAT on an Access or Web Conferencing Edge VIP, which Skype for Business forbids",
+        SfbEdgeNatAsymmetric = "sfb-edge-nat-asymmetric": "an Edge server's NAT is not symmetric: several firewalls translate it, or its gateway is another firewall",
+        SfbEdgeAvPeers = "sfb-edge-av-peers": "how the servers of an Edge pool reach each other on their public A/V addresses",
+        SfbEdgeAddresses = "sfb-edge-addresses": "the Edge addresses a design needs, counted as the Edge page's tables do",
+        SfbEdgePoolSize = "sfb-edge-pool-size": "an Edge pool with more servers than the supported maximum",
+
         // --- planning and the catalog
         NoFirewallPath = "no-firewall-path": "planned flows between two zones that no firewall joins",
         CatalogDoubt = "catalog-doubt": "planned rows encoded as their source document has them, though it looks inconsistent",

@@ -320,6 +320,7 @@ pub fn lint_with(t: &Topology, catalog: &Catalog, today: crate::endpoints::Date)
         }
     }
     findings.extend(super::hybrid::lint(t, today));
+    findings.extend(super::lint_sfb::lint(t));
     LintReport {
         findings,
         public_addresses,

@@ -11,6 +11,7 @@ pub mod file;
 mod finding;
 pub mod hybrid;
 pub mod lint;
+pub mod lint_sfb;
 pub mod names;
 pub mod roles;
 mod validate;

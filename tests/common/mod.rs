@@ -19,6 +19,19 @@ pub const EXAMPLES: [&str; 6] = [
     "edge-dns-nat.toml",
 ];
 
+/// The Skype for Business Server examples (`version` set): planned from the Skype for Business
+/// tables, rendered and checked in the real tools like [`EXAMPLES`].
+pub const SFB_EXAMPLES: [&str; 3] = [
+    "sfb2019-hlb.toml",
+    "sfb2019-hybrid.toml",
+    "sfbse-edge-nat.toml",
+];
+
+/// [`EXAMPLES`] followed by [`SFB_EXAMPLES`].
+pub fn all_examples() -> impl Iterator<Item = &'static str> {
+    EXAMPLES.into_iter().chain(SFB_EXAMPLES)
+}
+
 pub fn example(name: &str) -> PathBuf {
     repo().join("examples").join(name)
 }

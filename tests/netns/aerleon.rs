@@ -136,7 +136,7 @@ fn aclgen_nftables_output_of_every_example_loads_in_nft() {
     let Some(_guard) = lab_prerequisites(&["nft", "aclgen"]) else {
         return;
     };
-    for example in common::EXAMPLES {
+    for example in common::all_examples() {
         let (t, p) = load(example);
         let dir = tempfile::tempdir().unwrap();
         for (fw, nft) in aclgen_nftables(&t, &p, dir.path()) {

@@ -78,7 +78,7 @@ fn load_balancer_and_proxy_configs_pass_their_tools() {
     else {
         return;
     };
-    for example in common::EXAMPLES {
+    for example in common::all_examples() {
         let (t, p) = load(example);
         // haproxy and nft check syntax without touching the machine
         let (dir, out) = written(&t, &p, Target::Haproxy);

@@ -439,3 +439,301 @@ fn bench_probe_against_nmap() {
         portplan_time.as_secs_f64() / nmap_time.as_secs_f64()
     );
 }
+
+/// Runs the library prober on `targets` from a thread inside namespace `ns` (sockets are made there).
+fn prober_in(
+    ns: &str,
+    targets: Vec<portplan::probe::targets::Target>,
+) -> Vec<portplan::probe::prober::Outcome> {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        harness::enter(&path);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let settings = portplan::probe::prober::Settings {
+            timeout: std::time::Duration::from_millis(800),
+            ..Default::default()
+        };
+        rt.block_on(portplan::probe::prober::run(targets, settings, |_, _| {}))
+    })
+    .join()
+    .expect("prober thread panicked")
+}
+
+/// The Microsoft 365 side of the lab answering like `portplan listen`: the library listener with a
+/// self-signed certificate on `specs`, inside namespace `ns`, until the sender is dropped.
+fn microsoft_365_listener(
+    ns: &str,
+    specs: Vec<portplan::probe::targets::ListenSpec>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    use portplan::probe::listener::{Listener, Options};
+    let path = format!("/run/netns/{ns}");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        harness::enter(&path);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let addrs: Vec<std::net::IpAddr> = specs.iter().map(|s| s.address).collect();
+            let tls =
+                portplan::probe::tls::self_signed_server("sipfed.online.lync.com", &addrs).unwrap();
+            let (listener, bound) = Listener::bind(
+                &specs,
+                Options {
+                    tls: Some(tls),
+                    ..Options::default()
+                },
+            );
+            ready_tx.send(listener.report(&bound).groups.len()).unwrap();
+            listener
+                .serve(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+    });
+    let groups = ready_rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the Microsoft 365 listener started");
+    assert!(groups > 0, "the Microsoft 365 listener opened no socket");
+    (stop, handle)
+}
+
+#[test]
+fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
+    use crate::harness::flows::plan_allows;
+    use portplan::catalog::{Role, Transport};
+    use portplan::probe::prober::Verdict;
+    use portplan::probe::targets::{self, Kind, ListenSpec, Target as ProbeTarget};
+    let Some(_guard) = lab_prerequisites(&["nft"]) else {
+        return;
+    };
+    let example = "sfb2019-hybrid.toml";
+    let (t, p) = load(example);
+    let lab = Lab::build(&t, "pphyp");
+    load_rules(&lab, &t, &p, Target::Nftables);
+    let file = common::example(example).display().to_string();
+
+    // the internet side's namespace holds one host in each Microsoft 365 range of the snapshot
+    let ms_nets: Vec<ipnet::IpNet> = t
+        .endpoints(Role::Microsoft365)
+        .into_iter()
+        .map(|e| e.net)
+        .collect();
+    assert!(!ms_nets.is_empty(), "the snapshot has Microsoft 365 ranges");
+    let internet_ns = lab.ns_of("any@internet").unwrap().to_string();
+    let internet_node = lab.host_in("internet", &"198.51.100.0/24".parse().unwrap());
+    let (_, outsider) = internet_node.expect("a host on the internet leg");
+    let (_, ms_host) = ms_nets
+        .iter()
+        .filter(|n| n.addr().is_ipv4())
+        .find_map(|n| lab.host_in("internet", n))
+        .expect("a lab host in a Microsoft 365 range");
+    assert!(!ms_nets.iter().any(|n| n.contains(&outsider)));
+
+    // 1. `portplan listen` on every server, `portplan probe --from internet` leaving from the
+    // Microsoft 365 address: every planned flow from the internet passes, the hybrid ones included
+    let listeners = listen_everywhere(&lab, &t, &file);
+    // the lab routes each zone through the firewall leg: those routes now prefer the address in
+    // the Microsoft 365 range as their source
+    let routes = lab.exec(&internet_ns, &["ip", "-4", "route", "show"]);
+    let routes = String::from_utf8_lossy(&routes.stdout).to_string();
+    let mut sourced = 0;
+    for line in routes.lines().filter(|l| l.contains(" via ")) {
+        let mut args: Vec<&str> = vec!["ip", "-4", "route", "replace"];
+        args.extend(line.split_whitespace());
+        let src = ms_host.to_string();
+        args.extend(["src", src.as_str()]);
+        common::assert_ok(&lab.exec(&internet_ns, &args), format!("route {line}"));
+        sourced += 1;
+    }
+    assert!(
+        sourced > 0,
+        "the internet side routes to the perimeter: {routes}"
+    );
+    let (code, json) = probe_file_from(&lab, &file, &internet_ns, "internet");
+    let fails = failures(&json);
+    assert!(
+        fails.is_empty(),
+        "probe from Microsoft 365:\n{}",
+        fails.join("\n")
+    );
+    assert_eq!(code, 0);
+    let hybrid_in: Vec<&serde_json::Value> = json["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["rows"].as_str().unwrap_or("").contains("hybrid/"))
+        .collect();
+    let sip_in = hybrid_in
+        .iter()
+        .filter(|o| o["port"] == 5061 && o["transport"] == "tcp")
+        .count();
+    // UDP 3478 from Microsoft 365 shares its socket pair with the `any` STUN row, so it is counted
+    // over every outcome; the STUN answer's mapped address proves the probe left from Microsoft 365
+    let stun_in = json["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| {
+            o["port"] == 3478
+                && o["transport"] == "udp"
+                && o["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(&format!("mapped {ms_host}:")))
+        })
+        .count();
+    assert!(
+        sip_in >= 2,
+        "SIP 5061 to both Access Edge servers: {hybrid_in:?}"
+    );
+    assert!(
+        stun_in >= 2,
+        "STUN 3478 to both A/V Edge servers from {ms_host}: {}",
+        json["outcomes"]
+    );
+
+    // the same Access Edge port from an internet address outside Microsoft 365 is not planned on
+    // the servers (federation comes in through the VIP) and the firewall drops it
+    let edge01 = t.servers().find(|(_, s)| s.name == "edge01").unwrap().1;
+    let access = edge01
+        .interface(portplan::catalog::Leg::External)
+        .unwrap()
+        .ips(portplan::topology::AddressUse::Access)
+        .next()
+        .unwrap();
+    assert!(plan_allows(&t, &p, ms_host, access, Transport::Tcp, 5061));
+    assert!(!plan_allows(&t, &p, outsider, access, Transport::Tcp, 5061));
+    let target = |source: std::net::IpAddr,
+                  destination: std::net::IpAddr,
+                  transport,
+                  port,
+                  service: &str| ProbeTarget {
+        flow: 0,
+        rules: Vec::new(),
+        rows: String::new(),
+        service: service.into(),
+        reason: "hybrid lab check".into(),
+        transport,
+        port,
+        range: None,
+        source: Some(source),
+        destination,
+        destination_host: String::new(),
+        nat_of: None,
+        kind: Kind::of(service),
+    };
+    let out = prober_in(
+        &internet_ns,
+        vec![
+            target(ms_host, access, Transport::Tcp, 5061, "SIP(MTLS)"),
+            target(outsider, access, Transport::Tcp, 5061, "SIP(MTLS)"),
+        ],
+    );
+    assert!(
+        out[0].verdict.passed(),
+        "Microsoft 365 -> Access Edge 5061: {:?}",
+        out[0]
+    );
+    assert_eq!(
+        out[1].verdict,
+        Verdict::Filtered,
+        "outsider -> Access Edge 5061: {:?}",
+        out[1]
+    );
+    drop(listeners);
+
+    // 2. and back: the Edge's hybrid flows end on Microsoft 365 networks, which `portplan probe`
+    // reports as having no host to contact; the lab's Microsoft 365 host answers like `listen`
+    // (the library listener) and the library prober dials it from edge01's planned addresses
+    let origin = targets::origin(&t, "edge01").unwrap();
+    let (_, untestable) = targets::probe_targets(&p, &t, &origin);
+    assert!(
+        untestable
+            .iter()
+            .any(|u| u.rows.contains("hybrid/") && u.why.contains("network")),
+        "{untestable:?}"
+    );
+    let mut specs = Vec::new();
+    let mut back = Vec::new();
+    for f in p.flows.iter().filter(|f| {
+        f.destination.role == "microsoft-365" && f.source.members.iter().any(|m| m.host == "edge01")
+    }) {
+        let src = f
+            .source
+            .members
+            .iter()
+            .find(|m| m.host == "edge01")
+            .unwrap()
+            .net
+            .addr();
+        for port in targets::sample(f.ports) {
+            let kind = Kind::of(&f.service);
+            if !specs
+                .iter()
+                .any(|s: &ListenSpec| s.transport == f.transport && s.port == port)
+            {
+                specs.push(ListenSpec {
+                    address: ms_host,
+                    transport: f.transport,
+                    port,
+                    kind,
+                    service: f.service.clone(),
+                    sampled_from: None,
+                });
+            }
+            back.push(target(src, ms_host, f.transport, port, &f.service));
+        }
+    }
+    assert!(
+        back.iter()
+            .any(|b| b.port == 5061 && b.source == Some(access)),
+        "the Access Edge sends SIP to Microsoft 365: {back:?}"
+    );
+    let planned = back.len();
+    // unplanned: the Access Edge on a port no row gives it towards Microsoft 365
+    assert!(!plan_allows(&t, &p, access, ms_host, Transport::Tcp, 5062));
+    back.push(target(access, ms_host, Transport::Tcp, 5062, "SIP/MTLS"));
+    specs.push(ListenSpec {
+        address: ms_host,
+        transport: Transport::Tcp,
+        port: 5062,
+        kind: Kind::Plain,
+        service: "unplanned".into(),
+        sampled_from: None,
+    });
+    let (stop, served) = microsoft_365_listener(&internet_ns, specs);
+    let edge_ns = lab.ns_of("edge01").unwrap().to_string();
+    let out = prober_in(&edge_ns, back);
+    drop(stop);
+    served.join().unwrap();
+    for o in &out[..planned] {
+        assert!(
+            o.verdict.passed(),
+            "edge01 {:?} -> Microsoft 365 {}/{}: {:?} {:?}",
+            o.target.source,
+            o.target.transport,
+            o.target.port,
+            o.verdict,
+            o.detail
+        );
+    }
+    assert_eq!(
+        out[planned].verdict,
+        Verdict::Filtered,
+        "unplanned edge01 -> Microsoft 365 5062 is dropped although the host listens: {:?}",
+        out[planned]
+    );
+    eprintln!(
+        "hybrid: {} probes from Microsoft 365 passed ({sip_in} SIP, {stun_in} STUN), {planned} from edge01 back, 2 unplanned filtered",
+        json["summary"]["probes"]
+    );
+}

@@ -9,7 +9,7 @@ fn nft_accepts_the_generated_rulesets() {
     let Some(_guard) = lab_prerequisites(&["nft"]) else {
         return;
     };
-    for example in common::EXAMPLES {
+    for example in common::all_examples() {
         let (t, p) = load(example);
         for a in files(&t, &p, Target::Nftables) {
             let dir = tempfile::tempdir().unwrap();
@@ -32,7 +32,7 @@ fn iptables_restore_accepts_the_generated_files() {
     else {
         return;
     };
-    for (i, example) in common::EXAMPLES.iter().enumerate() {
+    for (i, example) in common::all_examples().enumerate() {
         let prefix = format!("ppchk{}", i + 1);
         let (t, p) = load(example);
         let out = files(&t, &p, Target::Iptables);

@@ -1,0 +1,249 @@
+//! The Skype for Business Edge rules of `portplan check` (src/topology/lint_sfb.rs): each rule on a
+//! topology that breaks it and on one that keeps it, and Lync Server 2013 files left alone.
+
+mod common;
+
+use portplan::topology::lint::lint;
+use portplan::topology::lint_sfb::addresses_needed;
+use portplan::topology::{LoadBalancing, Severity, Topology};
+
+const SFB2019: &str = include_str!("../examples/sfb2019-hlb.toml");
+const SFBSE: &str = include_str!("../examples/sfbse-edge-nat.toml");
+const REFERENCE: &str = include_str!("../examples/reference.toml");
+const DNS_NAT: &str = include_str!("../examples/edge-dns-nat.toml");
+
+fn parse(text: &str) -> Topology {
+    Topology::parse("test.toml", text).unwrap_or_else(|e| {
+        panic!(
+            "{:?}",
+            e.problems
+                .iter()
+                .map(|p| format!("{}: {}", p.code, p.message))
+                .collect::<Vec<_>>()
+        )
+    })
+}
+
+/// Code, severity and message of every finding with `code`.
+fn found(t: &Topology, code: &str) -> Vec<(Severity, String)> {
+    lint(t)
+        .findings
+        .into_iter()
+        .filter(|f| f.code == code)
+        .map(|f| (f.severity, f.message))
+        .collect()
+}
+
+fn replace(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "`{from}` is not in the text");
+    text.replacen(from, to, 1)
+}
+
+/// The DNS load balanced Edge pool behind NAT, on Skype for Business Server 2019.
+fn dns_nat_2019() -> String {
+    let text = replace(
+        DNS_NAT,
+        "name = \"edge-dns-nat\"\n",
+        "name = \"edge-dns-nat\"\nversion = \"sfb2019\"\n",
+    );
+    replace(&text, "xmpp = true", "xmpp = false")
+}
+
+#[test]
+fn sfb_snat_on_an_external_edge_vip_is_an_error() {
+    // the example keeps the source addresses: no finding
+    assert!(found(&parse(SFB2019), "sfb-edge-snat").is_empty());
+    let access_snat = replace(
+        SFB2019,
+        "address = \"203.0.113.100\"\n  snat = false",
+        "address = \"203.0.113.100\"\n  snat = true",
+    );
+    let got = found(&parse(&access_snat), "sfb-edge-snat");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Severity::Error);
+    assert!(got[0].1.contains("access Edge VIP"), "{}", got[0].1);
+    // the load balancer targets refuse it like the other lint errors
+    let t = parse(&access_snat);
+    let p = portplan::plan::compile(&t);
+    let err = portplan::render::render(
+        &p,
+        &t,
+        portplan::render::Target::NftablesLb,
+        &portplan::render::Scope::All,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("sfb-edge-snat"), "{err}");
+}
+
+#[test]
+fn lync2013_keeps_snat_on_access_and_webconf_and_gets_no_sfb_findings() {
+    let t = parse(REFERENCE);
+    assert!(t.pools.iter().flat_map(|p| &p.vips).any(|v| v.snat));
+    let sfb: Vec<String> = lint(&t)
+        .findings
+        .iter()
+        .filter(|f| f.code.as_str().starts_with("sfb-"))
+        .map(|f| f.code.to_string())
+        .collect();
+    assert!(sfb.is_empty(), "{sfb:?}");
+}
+
+/// A second external firewall in front of the Edge's perimeter, `fw-backup` at 10.45.16.2.
+fn with_second_external_firewall(text: &str) -> String {
+    replace(
+        text,
+        "[[firewall]]\nname = \"fw-internal\"",
+        "[[firewall]]\nname = \"fw-backup\"\n  [[firewall.interface]]\n  name = \"outside\"\n  zone = \"internet\"\n  address = \"198.51.100.2/24\"\n  [[firewall.interface]]\n  name = \"dmz\"\n  zone = \"dmz-ext\"\n  address = \"10.45.16.2/24\"\n\n[[firewall]]\nname = \"fw-internal\"",
+    )
+}
+
+#[test]
+fn sfb_nat_is_symmetric_one_firewall_that_is_also_the_gateway() {
+    assert!(found(&parse(SFBSE), "sfb-edge-nat-asymmetric").is_empty());
+    // the Edge sends through a firewall that does not translate it
+    let base = with_second_external_firewall(SFBSE);
+    assert!(found(&parse(&base), "sfb-edge-nat-asymmetric").is_empty());
+    let other_gateway = replace(
+        &base,
+        "gateway = \"10.45.16.1\"",
+        "gateway = \"10.45.16.2\"",
+    );
+    let got = found(&parse(&other_gateway), "sfb-edge-nat-asymmetric");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Severity::Error);
+    assert!(got[0].1.contains("`fw-backup`") && got[0].1.contains("`fw-external`"));
+    // one server's addresses translated by two firewalls
+    let split = replace(
+        &base,
+        "  [[firewall.nat]]\n  public = \"203.0.113.30\"\n  private = \"10.45.16.30\"\n",
+        "",
+    );
+    let split = replace(
+        &split,
+        "  address = \"10.45.16.2/24\"\n",
+        "  address = \"10.45.16.2/24\"\n  [[firewall.nat]]\n  public = \"203.0.113.31\"\n  private = \"10.45.16.30\"\n",
+    );
+    let got = found(&parse(&split), "sfb-edge-nat-asymmetric");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].1.contains("2 firewalls"), "{}", got[0].1);
+}
+
+#[test]
+fn sfb_nat_only_for_a_dns_balanced_edge_pool() {
+    // DNS pool behind NAT: allowed
+    assert!(found(&parse(&dns_nat_2019()), "lb-edge-nat").is_empty());
+    // the hardware balanced pool with one of its server addresses translated: refused
+    let natted = replace(
+        SFB2019,
+        "[[firewall]]\nname = \"fw-internal\"",
+        "  [[firewall.nat]]\n  public = \"198.51.100.13\"\n  private = \"203.0.113.13\"\n\n[[firewall]]\nname = \"fw-internal\"",
+    );
+    let got = found(&parse(&natted), "lb-edge-nat");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Severity::Error);
+    assert!(found(&parse(SFB2019), "lb-edge-nat").is_empty());
+}
+
+#[test]
+fn sfb_edge_pool_servers_reach_each_other_on_their_public_av_addresses() {
+    // public addresses in one perimeter zone: no firewall between them, nothing to plan
+    let got = found(&parse(SFB2019), "sfb-edge-av-peers");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Severity::Info);
+    assert!(got[0].1.contains("without a firewall"), "{}", got[0].1);
+    // behind NAT the traffic turns round on the external firewall, and the plan has no rule for it
+    let got = found(&parse(&dns_nat_2019()), "sfb-edge-av-peers");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Severity::Warning);
+    assert!(
+        got[0]
+            .1
+            .contains("edge01 172.20.10.13 -> edge02 203.0.113.23")
+            && got[0]
+                .1
+                .contains("edge02 172.20.10.23 -> edge01 203.0.113.13"),
+        "{}",
+        got[0].1
+    );
+    // a single Edge has no peer
+    assert!(found(&parse(SFBSE), "sfb-edge-av-peers").is_empty());
+}
+
+#[test]
+fn sfb_edge_address_counts_follow_the_pages_tables() {
+    // the page's two tables, 2 to 5 servers: one address per service, and one for all
+    for (servers, dns, hlb) in [(2, 6, 9), (3, 9, 12), (4, 12, 15), (5, 15, 18)] {
+        assert_eq!(addresses_needed(LoadBalancing::Dns, servers, 3), dns);
+        assert_eq!(addresses_needed(LoadBalancing::Hlb, servers, 3), hlb);
+        assert_eq!(addresses_needed(LoadBalancing::Dns, servers, 1), servers);
+        assert_eq!(
+            addresses_needed(LoadBalancing::Hlb, servers, 1),
+            servers + 1
+        );
+    }
+    assert_eq!(addresses_needed(LoadBalancing::None, 1, 3), 3);
+
+    let info = |text: &str| {
+        let got = found(&parse(text), "sfb-edge-addresses");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, Severity::Info, "{}", got[0].1);
+        got[0].1.clone()
+    };
+    let single = info(SFBSE);
+    assert!(
+        single.contains("asks for 3 IPv4")
+            && single.contains("3 private behind NAT, published by 3 public"),
+        "{single}"
+    );
+    assert!(info(&dns_nat_2019()).contains("asks for 6 IPv4"));
+    assert!(info(SFB2019).contains("asks for 9 IPv4"));
+
+    // two addresses for three services is neither design
+    let two = replace(SFB2019, "av = \"203.0.113.23\"", "av = \"203.0.113.22\"");
+    let got = found(&parse(&two), "sfb-edge-addresses");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Severity::Error);
+    assert!(
+        got[0].1.contains("`edge02` has two external"),
+        "{}",
+        got[0].1
+    );
+}
+
+#[test]
+fn sfb_edge_pool_larger_than_supported_is_a_warning() {
+    assert!(found(&parse(SFB2019), "sfb-edge-pool-size").is_empty());
+    // 13 servers in the DNS pool: copies of edge02 with their own addresses
+    let mut text = dns_nat_2019();
+    let marker = "[[pool]]\nname = \"rp\"";
+    assert!(
+        text.contains(marker),
+        "edge-dns-nat.toml changed its reverse proxy pool"
+    );
+    let mut extra = String::new();
+    let mut nat = String::new();
+    for n in 3..=13 {
+        extra.push_str(&format!(
+            "  [[pool.server]]\n  name = \"edge{n:02}\"\n  interface = [\n    {{ name = \"external\", zone = \"edge-ext\", access = \"172.20.10.{a}\", webconf = \"172.20.10.{b}\", av = \"172.20.10.{c}\", gateway = \"172.20.10.1\" }},\n    {{ name = \"internal\", zone = \"edge-int\", address = \"172.20.20.{i}\", routes = [\"10.50.0.0/16\"] }},\n  ]\n\n",
+            a = n * 10 + 1,
+            b = n * 10 + 2,
+            c = n * 10 + 3,
+            i = n * 10 + 1,
+        ));
+        for k in 1..=3 {
+            nat.push_str(&format!(
+                "  {{ public = \"203.0.113.{}\", private = \"172.20.10.{}\" }},\n",
+                n * 10 + k,
+                n * 10 + k
+            ));
+        }
+    }
+    text = text.replacen(marker, &format!("{extra}{marker}"), 1);
+    let nat_end = "  { public = \"203.0.113.30\", private = \"172.20.10.30\" },\n";
+    let text = replace(&text, nat_end, &format!("{nat_end}{nat}"));
+    let t = parse(&text);
+    let got = found(&t, "sfb-edge-pool-size");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Severity::Warning);
+    assert!(got[0].1.contains("13 Edge servers"), "{}", got[0].1);
+}
