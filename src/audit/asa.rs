@@ -18,6 +18,8 @@ struct ServiceDef {
 #[derive(Default)]
 struct Objects {
     networks: HashMap<String, AddrSet>,
+    /// `networks` once read and resolved, each set shared by every rule that names it
+    shared: HashMap<String, SharedSet>,
     services: HashMap<String, ServiceDef>,
     protocols: HashMap<String, u8>,
     /// group -> nested groups, resolved after reading
@@ -144,22 +146,22 @@ fn mask_len(mask: &str) -> Option<u8> {
 
 /// An address operand at `w[i..]`: `any`, `any4`, `any6`, `host A`, `A MASK`, `A/len`, `object N`,
 /// `object-group N`. Returns the set (None = any) and the words used.
-fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usize), String> {
+fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<SharedSet>, usize), String> {
     let first = *w.get(i).ok_or("missing address")?;
     match first {
         "any" => Ok((None, 1)),
         "any4" => Ok((
-            Some(AddrSet {
+            Some(SharedSet::new(AddrSet {
                 v4: AddrSet::any().v4,
                 v6: vec![],
-            }),
+            })),
             1,
         )),
         "any6" => Ok((
-            Some(AddrSet {
+            Some(SharedSet::new(AddrSet {
                 v4: vec![],
                 v6: AddrSet::any().v6,
-            }),
+            })),
             1,
         )),
         "host" => {
@@ -169,7 +171,7 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usi
                 .ok_or_else(|| format!("`{text}` is neither an address nor a `name`"))?;
             let mut s = AddrSet::default();
             s.push_net(&ip.into());
-            Ok((Some(s), 2))
+            Ok((Some(s.into()), 2))
         }
         "object" | "object-group" => {
             let name = w.get(i + 1).ok_or("object name missing")?;
@@ -178,7 +180,7 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usi
                     "network object `{name}` has a member portplan could not read ({at})"
                 ));
             }
-            objs.networks
+            objs.shared
                 .get(*name)
                 .cloned()
                 .map(|s| (Some(s), 2))
@@ -189,7 +191,7 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usi
             let mut s = AddrSet::default();
             if let Ok(net) = text.parse::<ipnet::IpNet>() {
                 s.push_net(&net.trunc());
-                return Ok((Some(s), 1));
+                return Ok((Some(s.into()), 1));
             }
             let ip: IpAddr = objs
                 .ip(text)
@@ -200,7 +202,7 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usi
                 .ok_or_else(|| format!("`{text}` needs a netmask"))?;
             let net = ipnet::IpNet::new(ip, len).map_err(|e| e.to_string())?;
             s.push_net(&net.trunc());
-            Ok((Some(s), 2))
+            Ok((Some(s.into()), 2))
         }
     }
 }
@@ -559,6 +561,10 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
         }
     }
     resolve_nested(&mut objs, unparsed);
+    objs.shared = std::mem::take(&mut objs.networks)
+        .into_iter()
+        .map(|(name, set)| (name, SharedSet::new(set)))
+        .collect();
     // a group with an unread member is unread too (cycles were removed above)
     for _ in 0..=objs.nested.len() {
         let found: Vec<(String, String)> = objs
@@ -1013,8 +1019,8 @@ fn nat_operand(word: &str, objs: &Objects) -> Result<Option<AddrSet>, String> {
             "object `{word}` has a member portplan could not read ({at})"
         ));
     }
-    if let Some(set) = objs.networks.get(word) {
-        return Ok(Some(set.clone()));
+    if let Some(set) = objs.shared.get(word) {
+        return Ok(Some(AddrSet::clone(set)));
     }
     match objs.ip(word) {
         Some(ip) => {
@@ -1125,7 +1131,7 @@ fn read_nat(
             }
             continue;
         }
-        let real = objs.networks.get(object).cloned();
+        let real = objs.shared.get(object).map(|s| AddrSet::clone(s));
         if let Some(r) = nat_rule(text, *line, Some(real), objs, ifaces, unparsed) {
             rules.push((*line, r));
         }
@@ -1295,7 +1301,7 @@ fn nat_rule(
     let mapped = match (mapped, &real) {
         (Mapped::Set(m), Some(r))
             if object
-                && !objs.networks.contains_key(*mapped_word)
+                && !objs.shared.contains_key(*mapped_word)
                 && m.v4.len() + m.v6.len() == 1 =>
         {
             let widen = |mine: &[(u128, u128)], theirs: &[(u128, u128)]| -> Vec<(u128, u128)> {
@@ -1392,7 +1398,7 @@ fn nat_rule(
     let why_text = (!why.is_empty()).then(|| why.join(", "));
     let addr = |s: &Option<AddrSet>| {
         s.clone().map(|set| AddrMatch {
-            set,
+            set: set.into(),
             negated: false,
         })
     };

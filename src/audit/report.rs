@@ -154,10 +154,10 @@ pub fn rule_product(rule: &Rule, topology: &Topology) -> Product {
         Transport::Udp => PROTO_UDP,
     };
     Product {
-        src: group_space(&rule.source, topology, rule.family),
-        dst: group_space(&rule.destination, topology, rule.family),
+        src: group_space(&rule.source, topology, rule.family).into(),
+        dst: group_space(&rule.destination, topology, rule.family).into(),
         proto,
-        port: vec![(rule.ports.start, rule.ports.end)],
+        port: vec![(rule.ports.start, rule.ports.end)].into(),
     }
 }
 
@@ -171,9 +171,9 @@ fn product_region(p: &Product) -> Region {
     if p.proto == 0 {
         return Region(boxes);
     }
-    for &src in &p.src {
-        for &dst in &p.dst {
-            for &port in &p.port {
+    for &src in p.src.iter() {
+        for &dst in p.dst.iter() {
+            for &port in p.port.iter() {
                 boxes.push(PacketBox {
                     src,
                     dst,
@@ -383,7 +383,7 @@ fn meet_and_rest(a: &[Interval], b: &[Interval]) -> (Vec<Interval>, Vec<Interval
 /// box, those inside keep the box minus the rule's destinations, protocol and ports.
 fn minus_planned(sets: Vec<SourceSet>, p: &Product) -> Vec<SourceSet> {
     let rest_of = Product {
-        src: vec![(0, 0)],
+        src: vec![(0, 0)].into(),
         dst: p.dst.clone(),
         proto: p.proto,
         port: p.port.clone(),
@@ -691,10 +691,10 @@ pub const OVEREXPOSURE_BUDGET: usize = 400_000;
 /// Every (source, destination) pair of two interval lists, all protocols and ports.
 fn space_region(sources: &[(u128, u128)], destinations: &[(u128, u128)]) -> Region {
     product_region(&Product {
-        src: sources.to_vec(),
-        dst: destinations.to_vec(),
+        src: sources.into(),
+        dst: destinations.into(),
         proto: PROTO_ALL,
-        port: vec![(0, u16::MAX)],
+        port: vec![(0, u16::MAX)].into(),
     })
 }
 
@@ -1010,10 +1010,10 @@ mod tests {
             "boxes that differ only in source are one set"
         );
         let planned = Product {
-            src: vec![(0, 999)],
-            dst: vec![(200, 200)],
+            src: vec![(0, 999)].into(),
+            dst: vec![(200, 200)].into(),
             proto: PROTO_TCP,
-            port: vec![(443, 443)],
+            port: vec![(443, 443)].into(),
         };
         let after = minus_planned(sets, &planned);
         let size: u128 = after.iter().map(SourceSet::size).sum();

@@ -291,13 +291,18 @@ fn overlaps<T: Copy + Ord>(list: &[(T, T)], (a, b): (T, T)) -> bool {
 /// disjoint. Splitting a box by it costs a binary search per dimension and yields at most four
 /// groups of pieces, so a set of 100,000 addresses or 30,000 ports is one step, not a product
 /// of boxes subtracted one by one.
+/// The lists are shared (`Arc`): rules that use one large set share its lists instead of each
+/// holding a copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
-    pub src: Vec<(u128, u128)>,
-    pub dst: Vec<(u128, u128)>,
+    pub src: Intervals,
+    pub dst: Intervals,
     pub proto: u8,
-    pub port: Vec<(u16, u16)>,
+    pub port: std::sync::Arc<[(u16, u16)]>,
 }
+
+/// Sorted, disjoint address intervals, shared between the rules and products that use them.
+pub type Intervals = std::sync::Arc<[(u128, u128)]>;
 
 /// Splitting would make more pieces than an evaluation can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -498,7 +503,7 @@ impl SourceIndex {
     pub fn take(&mut self, p: &Product, limit: usize) -> Result<Vec<PacketBox>, Vec<PacketBox>> {
         let mut keys: Vec<u128> = Vec::new();
         if p.src.len() <= self.groups.len() {
-            for &(a, b) in &p.src {
+            for &(a, b) in p.src.iter() {
                 let start = match self.groups.range(..=a).next_back() {
                     Some((&lo, &(hi, _))) if hi >= a => lo,
                     _ => a,
@@ -657,17 +662,17 @@ mod tests {
             // disjoint boxes, overlapping sources allowed
             let region = Region::union_of(boxes);
             let p = Product {
-                src: normalize(src.into_iter().map(|(a, w)| (a, a + w)).collect()),
-                dst: vec![(3, 15)],
+                src: normalize(src.into_iter().map(|(a, w)| (a, a + w)).collect()).into(),
+                dst: vec![(3, 15)].into(),
                 proto,
-                port: normalize(port.into_iter().map(|(a, w)| (a, a + w)).collect()),
+                port: normalize(port.into_iter().map(|(a, w)| (a, a + w)).collect()).into(),
             };
             let mut index = SourceIndex::of(region.clone());
             prop_assert!(index.well_formed());
             prop_assert_eq!(index.clone().into_region().size(), region.size());
             // a first rule on other destinations and ports leaves boxes of one group that the
             // second does not touch: they must still be cut with the others
-            let first = Product { src: vec![(4, 9)], dst: vec![(0, 5)], proto: 7, port: vec![(0, 7)] };
+            let first = Product { src: vec![(4, 9)].into(), dst: vec![(0, 5)].into(), proto: 7, port: vec![(0, 7)].into() };
             let first_hit = index.take(&first, usize::MAX).unwrap();
             prop_assert!(index.well_formed());
             let region = Region(region.0.iter().flat_map(|b| first.split(b, usize::MAX).unwrap().1).collect());
@@ -696,10 +701,10 @@ mod tests {
         ) {
             let widen = |v: Vec<(u128, u128)>| normalize(v.into_iter().map(|(a, w)| (a, a + w)).collect());
             let p = Product {
-                src: widen(src),
-                dst: widen(dst),
+                src: widen(src).into(),
+                dst: widen(dst).into(),
                 proto,
-                port: normalize(port.into_iter().map(|(a, w)| (a, a + w)).collect()),
+                port: normalize(port.into_iter().map(|(a, w)| (a, a + w)).collect()).into(),
             };
             let in_set = |list: &[(u128, u128)], v: u128| list.iter().any(|x| x.0 <= v && v <= x.1);
             let (hit, miss) = p.split(&a, usize::MAX).unwrap();
