@@ -541,19 +541,43 @@ impl SourceIndex {
                 count += v.len();
                 parts.push((src.0, (src.1, v)));
             }
-            for &src in &inside {
-                let mut v = Vec::new();
+            // every source interval inside p's sources splits the same way in the other
+            // dimensions: split each box once (at the first such interval) and stamp the result
+            // on the others, instead of splitting (and searching p's lists) once per interval
+            let mut template_hit: Vec<PacketBox> = Vec::new();
+            let mut template_miss: Vec<PacketBox> = Vec::new();
+            if let Some(&first) = inside.first() {
                 for b in boxes {
-                    let b = PacketBox { src, ..*b };
-                    let room = limit.saturating_sub(self.boxes + hit.len() + taken.len() + count);
+                    let b = PacketBox { src: first, ..*b };
+                    let room = limit.saturating_sub(
+                        self.boxes + hit.len() + count + template_hit.len() + template_miss.len(),
+                    );
                     let Ok((h, m)) = p.split(&b, room) else {
                         return Err(hit);
                     };
-                    taken.extend(h);
-                    count += m.len();
-                    v.extend(m);
+                    template_hit.extend(h);
+                    template_miss.extend(m);
                 }
-                if !v.is_empty() {
+                let per = template_hit.len() + template_miss.len();
+                let total = inside.len().saturating_mul(per);
+                if self
+                    .boxes
+                    .saturating_add(hit.len())
+                    .saturating_add(count)
+                    .saturating_add(total)
+                    > limit
+                {
+                    return Err(hit);
+                }
+            }
+            for &src in &inside {
+                taken.extend(template_hit.iter().map(|b| PacketBox { src, ..*b }));
+                if !template_miss.is_empty() {
+                    let v: Vec<PacketBox> = template_miss
+                        .iter()
+                        .map(|b| PacketBox { src, ..*b })
+                        .collect();
+                    count += v.len();
                     parts.push((src.0, (src.1, v)));
                 }
             }
