@@ -1020,7 +1020,7 @@ mod tests {
     #[test]
     fn one_line_chain_header_is_a_base_chain() {
         let c = parse_text(
-            "table inet f { chain forward { type filter hook forward priority 0; policy drop; tcp dport 443 accept } }",
+            "table inet f { chain forward { type filter hook forward priority 0; policy drop; tcp dport 443 accept; }; }",
         );
         assert_eq!(c.entries.len(), 1, "{:?}", c.notes);
         assert!(!c.entries[0].policy_accept);
