@@ -32,6 +32,9 @@ struct Objects {
     object_nats: Vec<(String, usize, String)>,
     /// objects and groups with a member portplan could not read (directly or nested)
     unread: HashMap<String, String>,
+    /// groups that include themselves (directly, through other groups, or by nesting such a
+    /// group): what the cycle is, with the line of each group in it
+    cycles: HashMap<String, String>,
     /// names that appear somewhere other than their own definition and `group-object` lines
     referenced: std::collections::HashSet<String>,
 }
@@ -175,6 +178,9 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<SharedSet>, u
         }
         "object" | "object-group" => {
             let name = w.get(i + 1).ok_or("object name missing")?;
+            if let Some(cycle) = objs.cycles.get(*name) {
+                return Err(cycle.clone());
+            }
             if let Some(at) = objs.unread.get(*name) {
                 return Err(format!(
                     "network object `{name}` has a member portplan could not read ({at})"
@@ -220,6 +226,8 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
     }
     let mut state: HashMap<String, State> = HashMap::new();
     let mut cyclic: std::collections::BTreeSet<String> = Default::default();
+    // what each group in `cyclic` is caught in, for its messages
+    let mut cycle_of: HashMap<String, String> = HashMap::new();
     // groups without cycles, members before the groups that nest them
     let mut order: Vec<String> = Vec::new();
     let roots: Vec<String> = {
@@ -244,6 +252,21 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
                     Some(State::Open) => {
                         // every group on the stack from `member` up is part of the cycle
                         let from = stack.iter().position(|(g, _)| g == member).unwrap_or(0);
+                        let path: Vec<String> = stack[from..]
+                            .iter()
+                            .map(|(g, _)| match objs.lines.get(g) {
+                                Some(l) => format!("{g} (line {l})"),
+                                None => g.clone(),
+                            })
+                            .chain(std::iter::once(member.clone()))
+                            .collect();
+                        let text = format!(
+                            "object-group `{member}` includes itself: {}",
+                            path.join(" -> ")
+                        );
+                        for (g, _) in &stack[from..] {
+                            cycle_of.entry(g.clone()).or_insert_with(|| text.clone());
+                        }
                         cyclic.extend(stack[from..].iter().map(|(g, _)| g.clone()));
                     }
                     Some(State::Done) => {}
@@ -258,7 +281,16 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
             stack.pop();
             state.insert(group.clone(), State::Done);
             let members = objs.nested.get(&group).cloned().unwrap_or_default();
-            if members.iter().any(|m| cyclic.contains(m)) {
+            if let Some(m) = members.iter().find(|m| cyclic.contains(*m)) {
+                if !cycle_of.contains_key(&group) {
+                    let inner = cycle_of.get(m).cloned().unwrap_or_default();
+                    cycle_of.insert(
+                        group.clone(),
+                        format!(
+                            "object-group `{group}` nests `{m}`, which is in a cycle ({inner})"
+                        ),
+                    );
+                }
                 cyclic.insert(group.clone());
             }
             if cyclic.contains(&group) {
@@ -271,11 +303,17 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
     for group in cyclic {
         objs.networks.remove(&group);
         objs.services.remove(&group);
+        let cycle = cycle_of
+            .remove(&group)
+            .unwrap_or_else(|| format!("object-group `{group}` includes itself"));
         unparsed.push(Unparsed {
             line: objs.lines.get(&group).copied().unwrap_or(0),
             text: format!("object-group {group}"),
-            why: "the group includes itself (directly or through other groups); the ASA refuses such groups, so rules naming it are not evaluated".into(),
+            why: format!(
+                "{cycle}; the ASA refuses such groups, so rules naming it are not evaluated"
+            ),
         });
+        objs.cycles.insert(group, cycle);
     }
 }
 
@@ -1014,6 +1052,9 @@ fn nat_operand(word: &str, objs: &Objects) -> Result<Option<AddrSet>, String> {
     if word == "any" {
         return Ok(None);
     }
+    if let Some(cycle) = objs.cycles.get(word) {
+        return Err(cycle.clone());
+    }
     if let Some(at) = objs.unread.get(word) {
         return Err(format!(
             "object `{word}` has a member portplan could not read ({at})"
@@ -1529,6 +1570,9 @@ fn ace(w: &[&str], at: Location, objs: &Objects) -> Result<Vec<Rule>, String> {
     // the protocol the entry itself names, which a port group in the destination narrows
     let mut ace_proto = PROTO_ALL;
     let unread = |name: &str| -> Result<(), String> {
+        if let Some(cycle) = objs.cycles.get(name) {
+            return Err(cycle.clone());
+        }
         match objs.unread.get(name) {
             Some(at) => Err(format!(
                 "object `{name}` has a member portplan could not read ({at})"
