@@ -30,6 +30,8 @@ const MAX_EXPANSION: usize = 200_000;
 pub fn parse_text(text: &str) -> Config {
     let (toks, problems) = lexer::substitute(lexer::lex(text));
     let mut rs = grammar::Parser::new(&toks).run();
+    // the tokens (several per word of the input) are not needed to assemble the rules
+    drop(toks);
     for (line, why) in problems {
         rs.unparsed.push(Unparsed {
             line,
