@@ -252,20 +252,24 @@ mod num_like {
 }
 
 /// The part of sorted, disjoint `list` inside `[a, b]` (binary search, then only the overlap).
-fn clip<T: Copy + Ord>(list: &[(T, T)], (a, b): (T, T)) -> Vec<(T, T)> {
+fn clip<T: Copy + Ord>(list: &[(T, T)], ends: (T, T)) -> Vec<(T, T)> {
+    clip_iter(list, ends).collect()
+}
+
+/// [`clip`] without collecting (no allocation for the callers that only walk it).
+fn clip_iter<T: Copy + Ord>(list: &[(T, T)], (a, b): (T, T)) -> impl Iterator<Item = (T, T)> + '_ {
     let start = list.partition_point(|x| x.1 < a);
     list[start..]
         .iter()
-        .take_while(|x| x.0 <= b)
-        .map(|x| (x.0.max(a), x.1.min(b)))
-        .collect()
+        .take_while(move |x| x.0 <= b)
+        .map(move |x| (x.0.max(a), x.1.min(b)))
 }
 
 /// `[a, b]` minus sorted, disjoint `list`.
 fn gaps<T: Copy + Ord + Step>(list: &[(T, T)], (a, b): (T, T)) -> Vec<(T, T)> {
     let mut out = Vec::new();
     let mut next = Some(a);
-    for (x, y) in clip(list, (a, b)) {
+    for (x, y) in clip_iter(list, (a, b)) {
         if let Some(n) = next
             && n < x
         {
@@ -532,9 +536,10 @@ impl SourceIndex {
             // one source interval per group: outside p's sources they stay whole, inside they
             // split by the other dimensions
             let outside = gaps(&p.src, (lo, hi));
-            let inside = clip(&p.src, (lo, hi));
+            let inside = || clip_iter(&p.src, (lo, hi));
             let mut parts: Vec<(u128, (u128, Vec<PacketBox>))> = Vec::new();
-            let mut taken = Vec::new();
+            // this group's hits go straight into `hit`, cut back should the group be refused
+            let before = hit.len();
             let mut count = 0usize;
             for &src in &outside {
                 let v: Vec<PacketBox> = boxes.iter().map(|b| PacketBox { src, ..*b }).collect();
@@ -546,20 +551,21 @@ impl SourceIndex {
             // on the others, instead of splitting (and searching p's lists) once per interval
             let mut template_hit: Vec<PacketBox> = Vec::new();
             let mut template_miss: Vec<PacketBox> = Vec::new();
-            if let Some(&first) = inside.first() {
+            if let Some(first) = inside().next() {
                 for b in boxes {
                     let b = PacketBox { src: first, ..*b };
                     let room = limit.saturating_sub(
                         self.boxes + hit.len() + count + template_hit.len() + template_miss.len(),
                     );
                     let Ok((h, m)) = p.split(&b, room) else {
+                        hit.truncate(before);
                         return Err(hit);
                     };
                     template_hit.extend(h);
                     template_miss.extend(m);
                 }
                 let per = template_hit.len() + template_miss.len();
-                let total = inside.len().saturating_mul(per);
+                let total = inside().count().saturating_mul(per);
                 if self
                     .boxes
                     .saturating_add(hit.len())
@@ -570,8 +576,8 @@ impl SourceIndex {
                     return Err(hit);
                 }
             }
-            for &src in &inside {
-                taken.extend(template_hit.iter().map(|b| PacketBox { src, ..*b }));
+            for src in inside() {
+                hit.extend(template_hit.iter().map(|b| PacketBox { src, ..*b }));
                 if !template_miss.is_empty() {
                     let v: Vec<PacketBox> = template_miss
                         .iter()
@@ -581,7 +587,8 @@ impl SourceIndex {
                     parts.push((src.0, (src.1, v)));
                 }
             }
-            if self.boxes + hit.len() + taken.len() + count > limit {
+            if self.boxes + hit.len() + count > limit {
+                hit.truncate(before);
                 return Err(hit);
             }
             let (_, old) = self.groups.remove(&lo).expect("the group was just read");
@@ -590,7 +597,6 @@ impl SourceIndex {
                 self.boxes += v.1.len();
                 self.groups.insert(k, v);
             }
-            hit.extend(taken);
         }
         Ok(hit)
     }
