@@ -437,3 +437,55 @@ fn a_dnat_of_a_perimeter_address_leaves_rules_towards_the_internet_alone() {
     assert_eq!(map[&11], "blocked", "the VIP's own 443 is moved: {map:?}");
     assert_eq!(map[&8], "allowed", "{map:?}");
 }
+
+/// The audit of a file `nft -f` refuses: exit 1, every verdict uncertain, and the refused line
+/// listed (the kernel's own answer, `nft -c -f`, is in each test's comment). The same file with
+/// the one fault repaired must audit as every rule allowed, so the refusal is the fault's.
+fn expect_refused_then_repaired(name: &str, line: u64, fault: &str, repair: &str) {
+    let (code, map, doc) = statuses_in(&fixture(name), "nftables", None);
+    assert_eq!(code, Some(1), "{name}: {map:?}");
+    assert_eq!(map.len(), 18, "{name}");
+    assert!(map.values().all(|s| s == "uncertain"), "{name}: {map:?}");
+    let refused = doc["unparsed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["line"] == line && u["why"].as_str().unwrap().contains("nft refuses"));
+    assert!(
+        refused,
+        "{name}: line {line} not refused: {}",
+        doc["unparsed"]
+    );
+    let text = std::fs::read_to_string(fixture(name)).unwrap();
+    assert!(text.contains(fault), "{name}: `{fault}` not in the fixture");
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), text.replace(fault, repair)).unwrap();
+    let (code, map, doc) = statuses_in(f.path(), "nftables", None);
+    assert!(
+        map.values().all(|s| s == "allowed"),
+        "{name} repaired: {map:?} {}",
+        doc["unparsed"]
+    );
+    assert_eq!(code, Some(0), "{name} repaired");
+}
+
+#[test]
+fn nft_chain_named_by_a_keyword_is_refused_not_allowed() {
+    // `chain log {` / `jump log`: nft -c -f says "syntax error, unexpected log, expecting '{'"
+    // at the jump (line 117) and refuses the file
+    expect_refused_then_repaired("n_keyword_chain.nft", 117, " log", " log_dmz");
+}
+
+#[test]
+fn nft_closing_braces_without_separator_in_a_one_line_table_are_refused() {
+    // `table inet extra { chain c { ... policy accept; } }`: nft -c -f says "unexpected '}',
+    // expecting newline or semicolon" at the table's `}` (line 139)
+    expect_refused_then_repaired("n_oneline_close.nft", 139, "; } }", "; }; }");
+}
+
+#[test]
+fn nft_rule_right_before_a_closing_brace_is_refused() {
+    // `chain c2 { return; drop }`: nft -c -f says "unexpected '}', expecting newline or
+    // semicolon" (line 122); with `drop; }` it loads, and c2 returns before its drop
+    expect_refused_then_repaired("n_return_drop_close.nft", 122, "drop }", "drop; }");
+}

@@ -189,11 +189,39 @@ fn asa_object_group_that_includes_itself_is_bounded_and_reported() {
     let cyclic: Vec<_> = config
         .unparsed
         .iter()
-        .filter(|u| u.why.contains("includes itself"))
+        .filter(|u| u.text.starts_with("object-group") && u.why.contains("includes itself"))
         .map(|u| u.line)
         .collect();
     assert_eq!(cyclic.len(), 3, "{:?}", config.unparsed);
     assert!(cyclic.iter().all(|l| *l > 0), "each names its line");
+}
+
+#[test]
+fn asa_object_group_cycle_is_reported_as_a_cycle_with_both_lines_not_as_undefined() {
+    // A (line 7) includes B (line 10), which includes A; line 13 names A
+    let text = "interface Gi0/0\n nameif outside\n security-level 0\ninterface Gi0/1\n nameif dmz\n security-level 50\n\
+object-group network A\n network-object host 198.51.100.1\n group-object B\n\
+object-group network B\n network-object host 198.51.100.2\n group-object A\n\
+access-list OUT extended deny tcp object-group A any\naccess-list OUT extended permit ip any any\naccess-group OUT in interface outside\n";
+    let config = portplan::audit::parse(portplan::audit::Format::Asa, text).unwrap();
+    let why = |line: usize| -> String {
+        config
+            .unparsed
+            .iter()
+            .find(|u| u.line == line)
+            .map(|u| u.why.clone())
+            .unwrap_or_else(|| panic!("line {line} not listed: {:?}", config.unparsed))
+    };
+    let ace = why(13);
+    assert!(!ace.contains("not defined"), "{ace}");
+    assert!(
+        ace.contains("includes itself") && ace.contains("line 7") && ace.contains("line 10"),
+        "{ace}"
+    );
+    for group_line in [7, 10] {
+        let g = why(group_line);
+        assert!(g.contains("line 7") && g.contains("line 10"), "{g}");
+    }
 }
 
 fn ipt(lines: &[String]) -> portplan::audit::model::Config {

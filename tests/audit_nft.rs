@@ -47,7 +47,7 @@ fn empty_toml_asa_and_random_input_give_no_chains() {
 #[test]
 fn one_line_chain_header_is_a_forward_base_chain() {
     let c = parse_text(
-        "table inet f { chain forward { type filter hook forward priority 0; policy drop; tcp dport 443 accept; } }",
+        "table inet f { chain forward { type filter hook forward priority 0; policy drop; tcp dport 443 accept; }; }",
     );
     assert_eq!(c.entries.len(), 1);
     assert_eq!(v(&c, tcp("10.0.0.1", 443)), Ok(true));
@@ -75,8 +75,8 @@ fn named_vmap_with_goto_entries() {
     let c = parse_text(
         r#"table ip f {
     map ports { type inet_service : verdict; elements = { 443 : goto web, 5061 : drop, 5269 : jump xmpp } }
-    chain web { ip daddr 10.0.0.1 accept; drop }
-    chain xmpp { ip saddr 198.51.100.0/24 return; drop }
+    chain web { ip daddr 10.0.0.1 accept; drop; }
+    chain xmpp { ip saddr 198.51.100.0/24 return; drop; }
     chain forward {
         type filter hook forward priority filter; policy drop;
         tcp dport vmap @ports
@@ -123,7 +123,7 @@ fn define_variables_are_substituted() {
 #[test]
 fn ip6_nexthdr_in_inet_does_not_touch_ipv4() {
     let c = parse_text(
-        "table inet f { chain forward { type filter hook forward priority 0; policy accept; ip6 nexthdr tcp drop; meta nfproto ipv4 udp dport 53 drop } }",
+        "table inet f { chain forward { type filter hook forward priority 0; policy accept; ip6 nexthdr tcp drop; meta nfproto ipv4 udp dport 53 drop; }; }",
     );
     assert_eq!(v(&c, tcp("10.0.0.1", 443)), Ok(true));
     assert_eq!(
@@ -149,9 +149,9 @@ fn ip6_nexthdr_in_inet_does_not_touch_ipv4() {
 #[test]
 fn prerouting_and_netdev_ingress_drops_count() {
     let c = parse_text(
-        r#"table ip raw { chain pre { type filter hook prerouting priority raw; ip daddr 10.0.0.1 tcp dport 443 drop } }
-table netdev edge { chain in { type filter hook ingress device "outside" priority 0; ip daddr 10.0.0.2 drop } }
-table inet f { chain forward { type filter hook forward priority 0; policy accept; } }
+        r#"table ip raw { chain pre { type filter hook prerouting priority raw; ip daddr 10.0.0.1 tcp dport 443 drop; }; }
+table netdev edge { chain in { type filter hook ingress device "outside" priority 0; ip daddr 10.0.0.2 drop; }; }
+table inet f { chain forward { type filter hook forward priority 0; policy accept; }; }
 "#,
     );
     assert_eq!(c.entries.len(), 3);
@@ -174,7 +174,7 @@ fn iifname_sets_and_wildcards_are_definite() {
     let c = parse_text(
         r#"table inet f { chain forward { type filter hook forward priority 0; policy drop;
     iifname { "outside", "wan*" } tcp dport 443 accept
-} }"#,
+}; }"#,
     );
     assert_eq!(v(&c, tcp("10.0.0.1", 443)), Ok(true));
     assert_eq!(
@@ -193,7 +193,7 @@ fn iifname_sets_and_wildcards_are_definite() {
 #[test]
 fn meta_mark_set_then_accept_is_accept() {
     let c = parse_text(
-        "table inet f { chain forward { type filter hook forward priority 0; policy drop; tcp dport 443 meta mark set 1 ct mark set 2 counter log prefix \"x \" accept } }",
+        "table inet f { chain forward { type filter hook forward priority 0; policy drop; tcp dport 443 meta mark set 1 ct mark set 2 counter log prefix \"x \" accept; }; }",
     );
     assert_eq!(v(&c, tcp("10.0.0.1", 443)), Ok(true));
     assert!(
@@ -259,7 +259,7 @@ fn large_sets_are_read_fast() {
         .map(|i| format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255))
         .collect();
     let text = format!(
-        "table inet f {{ set s {{ type ipv4_addr; elements = {{ {} }} }}\n chain forward {{ type filter hook forward priority 0; policy drop; ip daddr @s accept }} }}",
+        "table inet f {{ set s {{ type ipv4_addr; elements = {{ {} }} }}\n chain forward {{ type filter hook forward priority 0; policy drop; ip daddr @s accept; }}; }}",
         elems.join(", ")
     );
     let t = std::time::Instant::now();

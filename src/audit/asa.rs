@@ -18,6 +18,8 @@ struct ServiceDef {
 #[derive(Default)]
 struct Objects {
     networks: HashMap<String, AddrSet>,
+    /// `networks` once read and resolved, each set shared by every rule that names it
+    shared: HashMap<String, SharedSet>,
     services: HashMap<String, ServiceDef>,
     protocols: HashMap<String, u8>,
     /// group -> nested groups, resolved after reading
@@ -30,6 +32,9 @@ struct Objects {
     object_nats: Vec<(String, usize, String)>,
     /// objects and groups with a member portplan could not read (directly or nested)
     unread: HashMap<String, String>,
+    /// groups that include themselves (directly, through other groups, or by nesting such a
+    /// group): what the cycle is, with the line of each group in it
+    cycles: HashMap<String, String>,
     /// names that appear somewhere other than their own definition and `group-object` lines
     referenced: std::collections::HashSet<String>,
 }
@@ -144,22 +149,22 @@ fn mask_len(mask: &str) -> Option<u8> {
 
 /// An address operand at `w[i..]`: `any`, `any4`, `any6`, `host A`, `A MASK`, `A/len`, `object N`,
 /// `object-group N`. Returns the set (None = any) and the words used.
-fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usize), String> {
+fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<SharedSet>, usize), String> {
     let first = *w.get(i).ok_or("missing address")?;
     match first {
         "any" => Ok((None, 1)),
         "any4" => Ok((
-            Some(AddrSet {
+            Some(SharedSet::new(AddrSet {
                 v4: AddrSet::any().v4,
                 v6: vec![],
-            }),
+            })),
             1,
         )),
         "any6" => Ok((
-            Some(AddrSet {
+            Some(SharedSet::new(AddrSet {
                 v4: vec![],
                 v6: AddrSet::any().v6,
-            }),
+            })),
             1,
         )),
         "host" => {
@@ -169,16 +174,19 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usi
                 .ok_or_else(|| format!("`{text}` is neither an address nor a `name`"))?;
             let mut s = AddrSet::default();
             s.push_net(&ip.into());
-            Ok((Some(s), 2))
+            Ok((Some(s.into()), 2))
         }
         "object" | "object-group" => {
             let name = w.get(i + 1).ok_or("object name missing")?;
+            if let Some(cycle) = objs.cycles.get(*name) {
+                return Err(cycle.clone());
+            }
             if let Some(at) = objs.unread.get(*name) {
                 return Err(format!(
                     "network object `{name}` has a member portplan could not read ({at})"
                 ));
             }
-            objs.networks
+            objs.shared
                 .get(*name)
                 .cloned()
                 .map(|s| (Some(s), 2))
@@ -189,7 +197,7 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usi
             let mut s = AddrSet::default();
             if let Ok(net) = text.parse::<ipnet::IpNet>() {
                 s.push_net(&net.trunc());
-                return Ok((Some(s), 1));
+                return Ok((Some(s.into()), 1));
             }
             let ip: IpAddr = objs
                 .ip(text)
@@ -200,7 +208,7 @@ fn address(w: &[&str], i: usize, objs: &Objects) -> Result<(Option<AddrSet>, usi
                 .ok_or_else(|| format!("`{text}` needs a netmask"))?;
             let net = ipnet::IpNet::new(ip, len).map_err(|e| e.to_string())?;
             s.push_net(&net.trunc());
-            Ok((Some(s), 2))
+            Ok((Some(s.into()), 2))
         }
     }
 }
@@ -218,6 +226,8 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
     }
     let mut state: HashMap<String, State> = HashMap::new();
     let mut cyclic: std::collections::BTreeSet<String> = Default::default();
+    // what each group in `cyclic` is caught in, for its messages
+    let mut cycle_of: HashMap<String, String> = HashMap::new();
     // groups without cycles, members before the groups that nest them
     let mut order: Vec<String> = Vec::new();
     let roots: Vec<String> = {
@@ -242,6 +252,21 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
                     Some(State::Open) => {
                         // every group on the stack from `member` up is part of the cycle
                         let from = stack.iter().position(|(g, _)| g == member).unwrap_or(0);
+                        let path: Vec<String> = stack[from..]
+                            .iter()
+                            .map(|(g, _)| match objs.lines.get(g) {
+                                Some(l) => format!("{g} (line {l})"),
+                                None => g.clone(),
+                            })
+                            .chain(std::iter::once(member.clone()))
+                            .collect();
+                        let text = format!(
+                            "object-group `{member}` includes itself: {}",
+                            path.join(" -> ")
+                        );
+                        for (g, _) in &stack[from..] {
+                            cycle_of.entry(g.clone()).or_insert_with(|| text.clone());
+                        }
                         cyclic.extend(stack[from..].iter().map(|(g, _)| g.clone()));
                     }
                     Some(State::Done) => {}
@@ -256,7 +281,16 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
             stack.pop();
             state.insert(group.clone(), State::Done);
             let members = objs.nested.get(&group).cloned().unwrap_or_default();
-            if members.iter().any(|m| cyclic.contains(m)) {
+            if let Some(m) = members.iter().find(|m| cyclic.contains(*m)) {
+                if !cycle_of.contains_key(&group) {
+                    let inner = cycle_of.get(m).cloned().unwrap_or_default();
+                    cycle_of.insert(
+                        group.clone(),
+                        format!(
+                            "object-group `{group}` nests `{m}`, which is in a cycle ({inner})"
+                        ),
+                    );
+                }
                 cyclic.insert(group.clone());
             }
             if cyclic.contains(&group) {
@@ -269,11 +303,17 @@ fn resolve_nested(objs: &mut Objects, unparsed: &mut Vec<Unparsed>) {
     for group in cyclic {
         objs.networks.remove(&group);
         objs.services.remove(&group);
+        let cycle = cycle_of
+            .remove(&group)
+            .unwrap_or_else(|| format!("object-group `{group}` includes itself"));
         unparsed.push(Unparsed {
             line: objs.lines.get(&group).copied().unwrap_or(0),
             text: format!("object-group {group}"),
-            why: "the group includes itself (directly or through other groups); the ASA refuses such groups, so rules naming it are not evaluated".into(),
+            why: format!(
+                "{cycle}; the ASA refuses such groups, so rules naming it are not evaluated"
+            ),
         });
+        objs.cycles.insert(group, cycle);
     }
 }
 
@@ -559,6 +599,10 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
         }
     }
     resolve_nested(&mut objs, unparsed);
+    objs.shared = std::mem::take(&mut objs.networks)
+        .into_iter()
+        .map(|(name, set)| (name, SharedSet::new(set)))
+        .collect();
     // a group with an unread member is unread too (cycles were removed above)
     for _ in 0..=objs.nested.len() {
         let found: Vec<(String, String)> = objs
@@ -1008,13 +1052,16 @@ fn nat_operand(word: &str, objs: &Objects) -> Result<Option<AddrSet>, String> {
     if word == "any" {
         return Ok(None);
     }
+    if let Some(cycle) = objs.cycles.get(word) {
+        return Err(cycle.clone());
+    }
     if let Some(at) = objs.unread.get(word) {
         return Err(format!(
             "object `{word}` has a member portplan could not read ({at})"
         ));
     }
-    if let Some(set) = objs.networks.get(word) {
-        return Ok(Some(set.clone()));
+    if let Some(set) = objs.shared.get(word) {
+        return Ok(Some(AddrSet::clone(set)));
     }
     match objs.ip(word) {
         Some(ip) => {
@@ -1125,7 +1172,7 @@ fn read_nat(
             }
             continue;
         }
-        let real = objs.networks.get(object).cloned();
+        let real = objs.shared.get(object).map(|s| AddrSet::clone(s));
         if let Some(r) = nat_rule(text, *line, Some(real), objs, ifaces, unparsed) {
             rules.push((*line, r));
         }
@@ -1295,7 +1342,7 @@ fn nat_rule(
     let mapped = match (mapped, &real) {
         (Mapped::Set(m), Some(r))
             if object
-                && !objs.networks.contains_key(*mapped_word)
+                && !objs.shared.contains_key(*mapped_word)
                 && m.v4.len() + m.v6.len() == 1 =>
         {
             let widen = |mine: &[(u128, u128)], theirs: &[(u128, u128)]| -> Vec<(u128, u128)> {
@@ -1392,7 +1439,7 @@ fn nat_rule(
     let why_text = (!why.is_empty()).then(|| why.join(", "));
     let addr = |s: &Option<AddrSet>| {
         s.clone().map(|set| AddrMatch {
-            set,
+            set: set.into(),
             negated: false,
         })
     };
@@ -1523,6 +1570,9 @@ fn ace(w: &[&str], at: Location, objs: &Objects) -> Result<Vec<Rule>, String> {
     // the protocol the entry itself names, which a port group in the destination narrows
     let mut ace_proto = PROTO_ALL;
     let unread = |name: &str| -> Result<(), String> {
+        if let Some(cycle) = objs.cycles.get(name) {
+            return Err(cycle.clone());
+        }
         match objs.unread.get(name) {
             Some(at) => Err(format!(
                 "object `{name}` has a member portplan could not read ({at})"

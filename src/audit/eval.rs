@@ -78,6 +78,14 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn run(&self, chain: &str, input: Vec<Tagged>, depth: usize) -> Vec<(Tagged, ChainEnd)> {
+        if depth == 0 {
+            // an entry chain is run once per evaluation: hashing and copying its input (the
+            // whole region, possibly 100,000 boxes) for the memo would be pure cost
+            self.active.borrow_mut().push(chain.to_string());
+            let out = self.run_chain(chain, input, depth);
+            self.active.borrow_mut().pop();
+            return out;
+        }
         let key = (chain.to_string(), input);
         if let Some(done) = self.memo.borrow().get(&key) {
             return done.clone();

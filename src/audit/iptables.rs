@@ -197,20 +197,16 @@ fn paint_nomatch(list: &mut [(u8, AddrSet, bool)]) -> AddrSet {
 }
 
 /// ipset definitions (`ipset save` lines) found in the same input.
-type Sets = std::collections::HashMap<String, AddrSet>;
+/// Each set is built once and shared by every rule that names it.
+type Sets = std::collections::HashMap<String, SharedSet>;
 
-/// The intervals of an address match within one family's whole range (negation applied).
-fn addr_intervals(m: &AddrMatch, family: Family) -> Vec<(u128, u128)> {
-    let (set, full) = match family {
-        Family::V4 => (&m.set.v4, (0, u128::from(u32::MAX))),
-        Family::V6 => (&m.set.v6, (0, u128::MAX)),
-    };
+/// The intervals of an address match within one family's whole range (negation applied),
+/// sorted and disjoint; a shared set's are computed once for all the rules that use it.
+fn addr_intervals(m: &AddrMatch, family: Family) -> super::space::Intervals {
     if m.negated {
-        complement(set, full)
+        m.set.complement(family).clone()
     } else {
-        let mut v = set.clone();
-        v.sort_unstable();
-        v
+        m.set.normalized(family).clone()
     }
 }
 
@@ -223,14 +219,17 @@ fn intersect_intervals(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u12
 /// Two address matches in one rule must both hold (`-s A -m iprange --src-range B`).
 fn and_addr(old: Option<AddrMatch>, new: AddrMatch, family: Family) -> AddrMatch {
     let Some(old) = old else { return new };
-    let both = intersect_intervals(&addr_intervals(&old, family), &addr_intervals(&new, family));
+    let both = super::space::intersect_sorted(
+        &addr_intervals(&old, family),
+        &addr_intervals(&new, family),
+    );
     let mut set = AddrSet::default();
     match family {
         Family::V4 => set.v4 = both,
         Family::V6 => set.v6 = both,
     }
     AddrMatch {
-        set,
+        set: set.into(),
         negated: false,
     }
 }
@@ -318,7 +317,7 @@ fn parse_rule_in(
                 parse_addrs(&value, &mut set)?;
                 same_family(&set, family)?;
                 let m = AddrMatch {
-                    set,
+                    set: set.into(),
                     negated: negate,
                 };
                 if w.starts_with("-s") || w.starts_with("--s") {
@@ -389,7 +388,7 @@ fn parse_rule_in(
                 parse_range(&next(&mut i)?, &mut set)?;
                 same_family(&set, family)?;
                 let m = AddrMatch {
-                    set,
+                    set: set.into(),
                     negated: negate,
                 };
                 if w == "--src-range" {
@@ -566,7 +565,7 @@ pub fn parse(text: &str, family: Family) -> Config {
     // chain names per table first, so `-j NAME` can tell a user chain from an unknown target
     let mut names: HashMap<String, Vec<String>> = HashMap::new();
     let mut current_table = String::new();
-    let mut sets: Sets = Sets::new();
+    let mut sets: HashMap<String, AddrSet> = HashMap::new();
     let mut set_lines: std::collections::HashSet<usize> = std::collections::HashSet::new();
     // sets whose entries can time out, and the entries of each set (for `nomatch`)
     let mut default_timeout: std::collections::HashSet<String> = Default::default();
@@ -660,6 +659,10 @@ pub fn parse(text: &str, family: Family) -> Config {
         }
     }
     drop(entries_of);
+    let sets: Sets = sets
+        .into_iter()
+        .map(|(name, set)| (name, SharedSet::new(set)))
+        .collect();
     // sorted, so a target can be told a user chain by binary search
     for list in names.values_mut() {
         list.sort_unstable();

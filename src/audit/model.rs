@@ -2,9 +2,12 @@
 //! port sets (with negation), plus how a forwarded packet enters them. Anything a parser cannot
 //! interpret stays visible: as an unparsed line, or as a rule marked uncertain.
 
-use super::space::{PROTO_ALL, PROTO_TCP, PROTO_UDP, PacketBox, Product, Region, normalize};
+use super::space::{
+    Intervals, PROTO_ALL, PROTO_TCP, PROTO_UDP, PacketBox, Product, Region, normalize,
+};
 use crate::plan::Family;
 use serde::Serialize;
+use std::sync::{Arc, OnceLock};
 
 /// Where a rule came from: a line number (text formats) or a description (nft JSON handles).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -66,10 +69,85 @@ impl AddrSet {
     }
 }
 
-/// An address match: the set, possibly negated.
+/// An address set as rules hold it: built once and shared (cloning is a reference count), so an
+/// ipset, an nft named set or an ASA group used by thousands of rules exists once in memory. Each
+/// family's sorted, disjoint intervals and their complement are computed on first use, once for
+/// every rule that shares the set.
+#[derive(Clone)]
+pub struct SharedSet(Arc<SharedInner>);
+
+struct SharedInner {
+    set: AddrSet,
+    /// normalized v4, normalized v6, complement v4, complement v6
+    lists: [OnceLock<Intervals>; 4],
+}
+
+impl SharedSet {
+    pub fn new(set: AddrSet) -> SharedSet {
+        SharedSet(Arc::new(SharedInner {
+            set,
+            lists: Default::default(),
+        }))
+    }
+
+    /// The family's addresses as sorted, disjoint intervals (computed once).
+    pub fn normalized(&self, family: Family) -> &Intervals {
+        let slot = match family {
+            Family::V4 => &self.0.lists[0],
+            Family::V6 => &self.0.lists[1],
+        };
+        slot.get_or_init(|| normalize(self.0.set.intervals(family).to_vec()).into())
+    }
+
+    /// The family's addresses not in the set, as sorted, disjoint intervals (computed once).
+    pub fn complement(&self, family: Family) -> &Intervals {
+        let slot = match family {
+            Family::V4 => &self.0.lists[2],
+            Family::V6 => &self.0.lists[3],
+        };
+        slot.get_or_init(|| complement(self.normalized(family), full_range(family)).into())
+    }
+}
+
+impl std::ops::Deref for SharedSet {
+    type Target = AddrSet;
+    fn deref(&self) -> &AddrSet {
+        &self.0.set
+    }
+}
+
+impl From<AddrSet> for SharedSet {
+    fn from(set: AddrSet) -> SharedSet {
+        SharedSet::new(set)
+    }
+}
+
+impl PartialEq for SharedSet {
+    fn eq(&self, other: &SharedSet) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.set == other.0.set
+    }
+}
+
+impl Eq for SharedSet {}
+
+impl std::fmt::Debug for SharedSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.set.fmt(f)
+    }
+}
+
+/// Every address of one family, as one inclusive interval.
+pub fn full_range(family: Family) -> (u128, u128) {
+    match family {
+        Family::V4 => (0, u128::from(u32::MAX)),
+        Family::V6 => (0, u128::MAX),
+    }
+}
+
+/// An address match: the (shared) set, possibly negated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddrMatch {
-    pub set: AddrSet,
+    pub set: SharedSet,
     pub negated: bool,
 }
 
@@ -139,9 +217,9 @@ pub struct Rule {
     /// Set when part of the rule could not be interpreted; its match is then only "maybe".
     pub uncertain: Option<String>,
     /// The region of each family, computed on first use.
-    cache: [std::sync::OnceLock<Region>; 2],
+    cache: [OnceLock<Region>; 2],
     /// The match of each family as a product of interval sets, computed on first use.
-    product_cache: [std::sync::OnceLock<Product>; 2],
+    product_cache: [OnceLock<Product>; 2],
 }
 
 impl Rule {
@@ -175,21 +253,12 @@ impl Rule {
     }
 
     fn compute_product(&self, family: Family) -> Product {
-        let full_addr = match family {
-            Family::V4 => (0, u128::from(u32::MAX)),
-            Family::V6 => (0, u128::MAX),
-        };
-        let addr = |m: &Option<AddrMatch>| -> Vec<(u128, u128)> {
+        // a shared set's lists are shared too: a product costs no copy of the set
+        let addr = |m: &Option<AddrMatch>| -> Intervals {
             match m {
-                None => vec![full_addr],
-                Some(m) => {
-                    let set = normalize(m.set.intervals(family).to_vec());
-                    if m.negated {
-                        complement(&set, full_addr)
-                    } else {
-                        set
-                    }
-                }
+                None => Arc::from([full_range(family)]),
+                Some(m) if m.negated => m.set.complement(family).clone(),
+                Some(m) => m.set.normalized(family).clone(),
             }
         };
         let mut proto = match self.proto {
@@ -197,7 +266,7 @@ impl Rule {
             Some((bits, false)) => bits,
             Some((bits, true)) => PROTO_ALL & !bits,
         };
-        let port = match &self.dport {
+        let port: Vec<(u16, u16)> = match &self.dport {
             None => vec![(0, u16::MAX)],
             Some(p) => {
                 proto &= PROTO_TCP | PROTO_UDP;
@@ -220,7 +289,7 @@ impl Rule {
             src: addr(&self.src),
             dst: addr(&self.dst),
             proto,
-            port,
+            port: port.into(),
         }
     }
 
@@ -256,9 +325,9 @@ impl Rule {
         if p.proto == 0 {
             return Region(boxes);
         }
-        for &src in &p.src {
-            for &dst in &p.dst {
-                for &port in &p.port {
+        for &src in p.src.iter() {
+            for &dst in p.dst.iter() {
+                for &port in p.port.iter() {
                     boxes.push(PacketBox {
                         src,
                         dst,

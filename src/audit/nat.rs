@@ -699,7 +699,7 @@ impl<'a> Check<'a> {
             } else {
                 &p.src
             };
-            match side.as_slice() {
+            match &side[..] {
                 [(a, b)] if a == b => Some((family, *a, to)),
                 _ => None,
             }
@@ -888,7 +888,7 @@ mod tests {
             super::super::model::Action::Continue,
         );
         r.dst = Some(AddrMatch {
-            set: set(dst),
+            set: set(dst).into(),
             negated: false,
         });
         Nat {

@@ -154,10 +154,10 @@ pub fn rule_product(rule: &Rule, topology: &Topology) -> Product {
         Transport::Udp => PROTO_UDP,
     };
     Product {
-        src: group_space(&rule.source, topology, rule.family),
-        dst: group_space(&rule.destination, topology, rule.family),
+        src: group_space(&rule.source, topology, rule.family).into(),
+        dst: group_space(&rule.destination, topology, rule.family).into(),
         proto,
-        port: vec![(rule.ports.start, rule.ports.end)],
+        port: vec![(rule.ports.start, rule.ports.end)].into(),
     }
 }
 
@@ -171,9 +171,9 @@ fn product_region(p: &Product) -> Region {
     if p.proto == 0 {
         return Region(boxes);
     }
-    for &src in &p.src {
-        for &dst in &p.dst {
-            for &port in &p.port {
+    for &src in p.src.iter() {
+        for &dst in p.dst.iter() {
+            for &port in p.port.iter() {
                 boxes.push(PacketBox {
                     src,
                     dst,
@@ -238,39 +238,77 @@ fn end_text(
     }
 }
 
+/// The boxes grouped by protocol, port and source, those groups then by protocol, port and
+/// (normalized) destinations, each with its sources; in the order the groups are first seen.
+fn group_by_shape(boxes: &[PacketBox]) -> Vec<(Shape<Vec<Interval>>, Vec<Interval>)> {
+    let key = |b: &PacketBox| (b.proto, b.port, b.src);
+    let mut order: Vec<usize> = (0..boxes.len()).collect();
+    order.sort_unstable_by_key(|&i| (key(&boxes[i]), i));
+    // (first box, key, its destinations as a range of `flat`)
+    let mut groups: Vec<(usize, Shape<Interval>, std::ops::Range<usize>)> = Vec::new();
+    let mut flat: Vec<Interval> = Vec::with_capacity(boxes.len());
+    let mut start = 0;
+    while start < order.len() {
+        let k = key(&boxes[order[start]]);
+        let mut end = start + 1;
+        while end < order.len() && key(&boxes[order[end]]) == k {
+            end += 1;
+        }
+        let from = flat.len();
+        if end - start == 1 {
+            flat.push(boxes[order[start]].dst);
+        } else {
+            flat.extend(normalize(
+                order[start..end].iter().map(|&i| boxes[i].dst).collect(),
+            ));
+        }
+        groups.push((order[start], k, from..flat.len()));
+        start = end;
+    }
+    let mut by_dst_order: Vec<usize> = (0..groups.len()).collect();
+    by_dst_order.sort_unstable_by(|&a, &b| {
+        let (ga, gb) = (&groups[a], &groups[b]);
+        (ga.1.0, ga.1.1)
+            .cmp(&(gb.1.0, gb.1.1))
+            .then_with(|| flat[ga.2.clone()].cmp(&flat[gb.2.clone()]))
+            .then(ga.0.cmp(&gb.0))
+    });
+    // (first box, shape, sources)
+    let mut by_dst: Vec<(usize, Shape<Vec<Interval>>, Vec<Interval>)> = Vec::new();
+    let mut start = 0;
+    while start < by_dst_order.len() {
+        let g = &groups[by_dst_order[start]];
+        let same = |h: &(usize, Shape<Interval>, std::ops::Range<usize>)| {
+            (h.1.0, h.1.1) == (g.1.0, g.1.1) && flat[h.2.clone()] == flat[g.2.clone()]
+        };
+        let mut end = start + 1;
+        while end < by_dst_order.len() && same(&groups[by_dst_order[end]]) {
+            end += 1;
+        }
+        let srcs = by_dst_order[start..end]
+            .iter()
+            .map(|&i| groups[i].1.2)
+            .collect();
+        by_dst.push((g.0, (g.1.0, g.1.1, flat[g.2.clone()].to_vec()), srcs));
+        start = end;
+    }
+    by_dst.sort_unstable_by_key(|(first, _, _)| *first);
+    by_dst
+        .into_iter()
+        .map(|(_, shape, srcs)| (shape, srcs))
+        .collect()
+}
+
 /// Describes the boxes of a planned rule's region: per protocol and ports, which sources to which
 /// destinations (an end that is the rule's whole `any` reads as `any in <zone>`).
 fn describe(region: &Region, rule: &Rule, whole: &Product) -> Vec<String> {
     // lines shown per verdict part; the rest is counted
     const SHOWN: usize = 8;
     let family = rule.family;
-    // (proto, port, src) -> destinations
-    // (first-seen order, found by a hash map: a region may hold 100,000 boxes)
-    let mut by_src: Vec<(Shape<Interval>, Vec<Interval>)> = Vec::new();
-    let mut at: std::collections::HashMap<Shape<Interval>, usize> = Default::default();
-    for b in &region.0 {
-        let key = (b.proto, b.port, b.src);
-        match at.get(&key) {
-            Some(&i) => by_src[i].1.push(b.dst),
-            None => {
-                at.insert(key, by_src.len());
-                by_src.push((key, vec![b.dst]));
-            }
-        }
-    }
-    // (proto, port, destinations) -> sources
-    let mut by_dst: Vec<(Shape<Vec<Interval>>, Vec<Interval>)> = Vec::new();
-    let mut at: std::collections::HashMap<Shape<Vec<Interval>>, usize> = Default::default();
-    for ((proto, port, src), dsts) in by_src {
-        let key = (proto, port, normalize(dsts));
-        match at.get(&key) {
-            Some(&i) => by_dst[i].1.push(src),
-            None => {
-                at.insert(key.clone(), by_dst.len());
-                by_dst.push((key, vec![src]));
-            }
-        }
-    }
+    // (proto, port, src) -> destinations, then (proto, port, destinations) -> sources, both in
+    // first-seen order; grouped by sorting (a region may hold 100,000 boxes: no hash or
+    // allocation per box)
+    let by_dst = group_by_shape(&region.0);
     let mut out: Vec<String> = Vec::new();
     let mut seen: std::collections::HashSet<String> = Default::default();
     for ((proto, port, dsts), srcs) in by_dst {
@@ -383,7 +421,7 @@ fn meet_and_rest(a: &[Interval], b: &[Interval]) -> (Vec<Interval>, Vec<Interval
 /// box, those inside keep the box minus the rule's destinations, protocol and ports.
 fn minus_planned(sets: Vec<SourceSet>, p: &Product) -> Vec<SourceSet> {
     let rest_of = Product {
-        src: vec![(0, 0)],
+        src: vec![(0, 0)].into(),
         dst: p.dst.clone(),
         proto: p.proto,
         port: p.port.clone(),
@@ -691,10 +729,10 @@ pub const OVEREXPOSURE_BUDGET: usize = 400_000;
 /// Every (source, destination) pair of two interval lists, all protocols and ports.
 fn space_region(sources: &[(u128, u128)], destinations: &[(u128, u128)]) -> Region {
     product_region(&Product {
-        src: sources.to_vec(),
-        dst: destinations.to_vec(),
+        src: sources.into(),
+        dst: destinations.into(),
         proto: PROTO_ALL,
-        port: vec![(0, u16::MAX)],
+        port: vec![(0, u16::MAX)].into(),
     })
 }
 
@@ -1010,10 +1048,10 @@ mod tests {
             "boxes that differ only in source are one set"
         );
         let planned = Product {
-            src: vec![(0, 999)],
-            dst: vec![(200, 200)],
+            src: vec![(0, 999)].into(),
+            dst: vec![(200, 200)].into(),
             proto: PROTO_TCP,
-            port: vec![(443, 443)],
+            port: vec![(443, 443)].into(),
         };
         let after = minus_planned(sets, &planned);
         let size: u128 = after.iter().map(SourceSet::size).sum();

@@ -252,20 +252,24 @@ mod num_like {
 }
 
 /// The part of sorted, disjoint `list` inside `[a, b]` (binary search, then only the overlap).
-fn clip<T: Copy + Ord>(list: &[(T, T)], (a, b): (T, T)) -> Vec<(T, T)> {
+fn clip<T: Copy + Ord>(list: &[(T, T)], ends: (T, T)) -> Vec<(T, T)> {
+    clip_iter(list, ends).collect()
+}
+
+/// [`clip`] without collecting (no allocation for the callers that only walk it).
+fn clip_iter<T: Copy + Ord>(list: &[(T, T)], (a, b): (T, T)) -> impl Iterator<Item = (T, T)> + '_ {
     let start = list.partition_point(|x| x.1 < a);
     list[start..]
         .iter()
-        .take_while(|x| x.0 <= b)
-        .map(|x| (x.0.max(a), x.1.min(b)))
-        .collect()
+        .take_while(move |x| x.0 <= b)
+        .map(move |x| (x.0.max(a), x.1.min(b)))
 }
 
 /// `[a, b]` minus sorted, disjoint `list`.
 fn gaps<T: Copy + Ord + Step>(list: &[(T, T)], (a, b): (T, T)) -> Vec<(T, T)> {
     let mut out = Vec::new();
     let mut next = Some(a);
-    for (x, y) in clip(list, (a, b)) {
+    for (x, y) in clip_iter(list, (a, b)) {
         if let Some(n) = next
             && n < x
         {
@@ -291,13 +295,18 @@ fn overlaps<T: Copy + Ord>(list: &[(T, T)], (a, b): (T, T)) -> bool {
 /// disjoint. Splitting a box by it costs a binary search per dimension and yields at most four
 /// groups of pieces, so a set of 100,000 addresses or 30,000 ports is one step, not a product
 /// of boxes subtracted one by one.
+/// The lists are shared (`Arc`): rules that use one large set share its lists instead of each
+/// holding a copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
-    pub src: Vec<(u128, u128)>,
-    pub dst: Vec<(u128, u128)>,
+    pub src: Intervals,
+    pub dst: Intervals,
     pub proto: u8,
-    pub port: Vec<(u16, u16)>,
+    pub port: std::sync::Arc<[(u16, u16)]>,
 }
+
+/// Sorted, disjoint address intervals, shared between the rules and products that use them.
+pub type Intervals = std::sync::Arc<[(u128, u128)]>;
 
 /// Splitting would make more pieces than an evaluation can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -498,7 +507,7 @@ impl SourceIndex {
     pub fn take(&mut self, p: &Product, limit: usize) -> Result<Vec<PacketBox>, Vec<PacketBox>> {
         let mut keys: Vec<u128> = Vec::new();
         if p.src.len() <= self.groups.len() {
-            for &(a, b) in &p.src {
+            for &(a, b) in p.src.iter() {
                 let start = match self.groups.range(..=a).next_back() {
                     Some((&lo, &(hi, _))) if hi >= a => lo,
                     _ => a,
@@ -527,32 +536,59 @@ impl SourceIndex {
             // one source interval per group: outside p's sources they stay whole, inside they
             // split by the other dimensions
             let outside = gaps(&p.src, (lo, hi));
-            let inside = clip(&p.src, (lo, hi));
+            let inside = || clip_iter(&p.src, (lo, hi));
             let mut parts: Vec<(u128, (u128, Vec<PacketBox>))> = Vec::new();
-            let mut taken = Vec::new();
+            // this group's hits go straight into `hit`, cut back should the group be refused
+            let before = hit.len();
             let mut count = 0usize;
             for &src in &outside {
                 let v: Vec<PacketBox> = boxes.iter().map(|b| PacketBox { src, ..*b }).collect();
                 count += v.len();
                 parts.push((src.0, (src.1, v)));
             }
-            for &src in &inside {
-                let mut v = Vec::new();
+            // every source interval inside p's sources splits the same way in the other
+            // dimensions: split each box once (at the first such interval) and stamp the result
+            // on the others, instead of splitting (and searching p's lists) once per interval
+            let mut template_hit: Vec<PacketBox> = Vec::new();
+            let mut template_miss: Vec<PacketBox> = Vec::new();
+            if let Some(first) = inside().next() {
                 for b in boxes {
-                    let b = PacketBox { src, ..*b };
-                    let room = limit.saturating_sub(self.boxes + hit.len() + taken.len() + count);
+                    let b = PacketBox { src: first, ..*b };
+                    let room = limit.saturating_sub(
+                        self.boxes + hit.len() + count + template_hit.len() + template_miss.len(),
+                    );
                     let Ok((h, m)) = p.split(&b, room) else {
+                        hit.truncate(before);
                         return Err(hit);
                     };
-                    taken.extend(h);
-                    count += m.len();
-                    v.extend(m);
+                    template_hit.extend(h);
+                    template_miss.extend(m);
                 }
-                if !v.is_empty() {
+                let per = template_hit.len() + template_miss.len();
+                let total = inside().count().saturating_mul(per);
+                if self
+                    .boxes
+                    .saturating_add(hit.len())
+                    .saturating_add(count)
+                    .saturating_add(total)
+                    > limit
+                {
+                    return Err(hit);
+                }
+            }
+            for src in inside() {
+                hit.extend(template_hit.iter().map(|b| PacketBox { src, ..*b }));
+                if !template_miss.is_empty() {
+                    let v: Vec<PacketBox> = template_miss
+                        .iter()
+                        .map(|b| PacketBox { src, ..*b })
+                        .collect();
+                    count += v.len();
                     parts.push((src.0, (src.1, v)));
                 }
             }
-            if self.boxes + hit.len() + taken.len() + count > limit {
+            if self.boxes + hit.len() + count > limit {
+                hit.truncate(before);
                 return Err(hit);
             }
             let (_, old) = self.groups.remove(&lo).expect("the group was just read");
@@ -561,7 +597,6 @@ impl SourceIndex {
                 self.boxes += v.1.len();
                 self.groups.insert(k, v);
             }
-            hit.extend(taken);
         }
         Ok(hit)
     }
@@ -657,17 +692,17 @@ mod tests {
             // disjoint boxes, overlapping sources allowed
             let region = Region::union_of(boxes);
             let p = Product {
-                src: normalize(src.into_iter().map(|(a, w)| (a, a + w)).collect()),
-                dst: vec![(3, 15)],
+                src: normalize(src.into_iter().map(|(a, w)| (a, a + w)).collect()).into(),
+                dst: vec![(3, 15)].into(),
                 proto,
-                port: normalize(port.into_iter().map(|(a, w)| (a, a + w)).collect()),
+                port: normalize(port.into_iter().map(|(a, w)| (a, a + w)).collect()).into(),
             };
             let mut index = SourceIndex::of(region.clone());
             prop_assert!(index.well_formed());
             prop_assert_eq!(index.clone().into_region().size(), region.size());
             // a first rule on other destinations and ports leaves boxes of one group that the
             // second does not touch: they must still be cut with the others
-            let first = Product { src: vec![(4, 9)], dst: vec![(0, 5)], proto: 7, port: vec![(0, 7)] };
+            let first = Product { src: vec![(4, 9)].into(), dst: vec![(0, 5)].into(), proto: 7, port: vec![(0, 7)].into() };
             let first_hit = index.take(&first, usize::MAX).unwrap();
             prop_assert!(index.well_formed());
             let region = Region(region.0.iter().flat_map(|b| first.split(b, usize::MAX).unwrap().1).collect());
@@ -696,10 +731,10 @@ mod tests {
         ) {
             let widen = |v: Vec<(u128, u128)>| normalize(v.into_iter().map(|(a, w)| (a, a + w)).collect());
             let p = Product {
-                src: widen(src),
-                dst: widen(dst),
+                src: widen(src).into(),
+                dst: widen(dst).into(),
                 proto,
-                port: normalize(port.into_iter().map(|(a, w)| (a, a + w)).collect()),
+                port: normalize(port.into_iter().map(|(a, w)| (a, a + w)).collect()).into(),
             };
             let in_set = |list: &[(u128, u128)], v: u128| list.iter().any(|x| x.0 <= v && v <= x.1);
             let (hit, miss) = p.split(&a, usize::MAX).unwrap();

@@ -103,6 +103,16 @@ pub(crate) struct Table {
     pub chains: Vec<RawChain>,
     /// Named sets and maps with their elements.
     pub sets: HashMap<String, Vec<Elem>>,
+    /// The addresses of each named set, by (set, is IPv6), read on first use.
+    pub addr_cache: std::cell::RefCell<HashMap<(String, bool), AddrElems>>,
+}
+
+/// What a set's elements say as addresses of one family (see `addresses_of`).
+#[derive(Debug, Clone)]
+pub(crate) struct AddrElems {
+    pub set: crate::audit::model::SharedSet,
+    pub errors: Vec<String>,
+    pub odd: Option<String>,
 }
 
 impl Table {

@@ -11,6 +11,163 @@ use crate::plan::Family;
 /// Deepest brace nesting read; deeper input is skipped as unparsed.
 const MAX_DEPTH: usize = 64;
 
+/// Words nft's scanner reads as keywords, which it therefore refuses as the name of a table,
+/// chain, set or map, or as a jump target (`chain accept {` and `jump drop` are syntax errors, and
+/// nft then loads nothing of the file). Found by giving each word of nft(8) and of libnftables'
+/// strings to `nft -c -f` (nft 1.0.6) as a chain name; newer nft versions accept some of these in
+/// places, so a name from this list makes the file "refused" (every verdict uncertain), never a
+/// definite verdict either way.
+const NFT_KEYWORDS: &[&str] = &[
+    "accept",
+    "add",
+    "ah",
+    "all",
+    "and",
+    "arp",
+    "bridge",
+    "cgroup",
+    "chain",
+    "comment",
+    "comp",
+    "constant",
+    "continue",
+    "counter",
+    "cpu",
+    "create",
+    "ct",
+    "day",
+    "dccp",
+    "define",
+    "delete",
+    "describe",
+    "device",
+    "devices",
+    "dnat",
+    "drop",
+    "dst",
+    "dup",
+    "dynamic",
+    "ecn",
+    "element",
+    "elements",
+    "esp",
+    "ether",
+    "exists",
+    "expires",
+    "export",
+    "exthdr",
+    "fib",
+    "flags",
+    "flow",
+    "flowtable",
+    "flush",
+    "frag",
+    "fwd",
+    "get",
+    "goto",
+    "handle",
+    "hbh",
+    "hook",
+    "hour",
+    "ibriport",
+    "ibrname",
+    "icmp",
+    "icmpv6",
+    "igmp",
+    "iif",
+    "iifgroup",
+    "iifname",
+    "iiftype",
+    "import",
+    "include",
+    "index",
+    "inet",
+    "insert",
+    "interval",
+    "ip",
+    "ip6",
+    "ipsec",
+    "jhash",
+    "jump",
+    "limit",
+    "list",
+    "log",
+    "lt",
+    "map",
+    "mark",
+    "masquerade",
+    "meta",
+    "meter",
+    "mh",
+    "missing",
+    "monitor",
+    "netdev",
+    "nftrace",
+    "not",
+    "notrack",
+    "numgen",
+    "obriport",
+    "obrname",
+    "offload",
+    "oif",
+    "oifgroup",
+    "oifname",
+    "oiftype",
+    "or",
+    "osf",
+    "pkttype",
+    "policy",
+    "position",
+    "priority",
+    "queue",
+    "quota",
+    "random",
+    "redefine",
+    "redirect",
+    "reject",
+    "rename",
+    "replace",
+    "reset",
+    "return",
+    "rt",
+    "rt0",
+    "rt2",
+    "rtclassid",
+    "rule",
+    "ruleset",
+    "sctp",
+    "secmark",
+    "set",
+    "size",
+    "skgid",
+    "skuid",
+    "snat",
+    "socket",
+    "srh",
+    "symhash",
+    "synproxy",
+    "table",
+    "tcp",
+    "th",
+    "time",
+    "timeout",
+    "tproxy",
+    "type",
+    "typeof",
+    "udp",
+    "udplite",
+    "undefine",
+    "update",
+    "vlan",
+    "vmap",
+    "xt",
+];
+
+/// Whether nft's scanner reads `w` as a keyword (so it cannot name a chain, set, map or table).
+pub(crate) fn is_nft_keyword(w: &str) -> bool {
+    NFT_KEYWORDS.binary_search(&w).is_ok()
+}
+
 pub(crate) struct Parser<'a> {
     toks: &'a [Tok],
     i: usize,
@@ -56,6 +213,42 @@ impl<'a> Parser<'a> {
             self.i += 1;
         }
         &self.toks[start..self.i]
+    }
+    /// A name (table, chain, set, map) nft's scanner would read as a keyword: the file is refused.
+    fn refuse_keyword_name(&mut self, at: usize, what: &str) {
+        if let Some(tok) = self.toks.get(at)
+            && let T::Word(w) = &tok.t
+            && is_nft_keyword(w)
+        {
+            self.rs.unparsed.push(Unparsed {
+                line: tok.line,
+                text: w.clone(),
+                why: format!(
+                    "`{w}` is an nft keyword and cannot name a {what}: nft refuses the file"
+                ),
+            });
+        }
+    }
+    /// The `}` at the cursor closes a block: nft wants the last statement before it ended by a
+    /// newline or `;` (`drop }`, `} }` on one line are syntax errors, and the file is refused).
+    /// In a set or map block the `}` may also follow the `}` of its elements.
+    fn check_close(&mut self, set_block: bool) {
+        let Some(prev) = self.i.checked_sub(1).and_then(|p| self.toks.get(p)) else {
+            return;
+        };
+        let ok = match &prev.t {
+            T::Nl | T::Punct('{') | T::Punct(';') => true,
+            T::Punct('}') => set_block,
+            _ => false,
+        };
+        if !ok {
+            let line = self.toks.get(self.i).map_or(prev.line, |t| t.line);
+            self.rs.unparsed.push(Unparsed {
+                line,
+                text: format!("{} }}", text_of(std::slice::from_ref(prev))),
+                why: "a `}` right after a statement (nft wants a newline or `;` before it): nft refuses the file".into(),
+            });
+        }
     }
     fn unparsed(&mut self, toks: &[Tok], why: &str) {
         if let Some(first) = toks.first() {
@@ -183,7 +376,9 @@ impl<'a> Parser<'a> {
     }
 
     fn table_block(&mut self) {
+        let start = self.i;
         let (family, name) = self.family_and_name();
+        self.refuse_keyword_name(self.i.saturating_sub(1).max(start), "table");
         let ti = self.rs.table(&family, &name);
         self.skip_separators();
         if !self.peek().is_some_and(|t| t.is('{')) {
@@ -194,12 +389,14 @@ impl<'a> Parser<'a> {
             self.skip_separators();
             let Some(tok) = self.peek() else { return };
             if tok.is('}') {
+                self.check_close(false);
                 self.i += 1;
                 return;
             }
             match tok.word() {
                 Some("chain") => {
                     self.i += 1;
+                    self.refuse_keyword_name(self.i, "chain");
                     let name = self.peek_word().unwrap_or("").to_string();
                     self.i += 1;
                     let ci = self.rs.tables[ti].chain(&name);
@@ -210,11 +407,12 @@ impl<'a> Parser<'a> {
                 }
                 Some("set") | Some("map") => {
                     self.i += 1;
+                    self.refuse_keyword_name(self.i, "set or map");
                     let name = self.peek_word().unwrap_or("").to_string();
                     self.i += 1;
                     if self.peek().is_some_and(|t| t.is('{')) {
                         self.i += 1;
-                        self.set_body(ti, &name);
+                        self.set_body(ti, &name, true);
                     }
                 }
                 Some(
@@ -244,6 +442,7 @@ impl<'a> Parser<'a> {
             self.skip_separators();
             let Some(tok) = self.peek() else { return };
             if tok.is('}') {
+                self.check_close(false);
                 self.i += 1;
                 return;
             }
@@ -311,6 +510,22 @@ impl<'a> Parser<'a> {
             }
             Some("comment") if s.len() <= 2 => {}
             _ => {
+                // `jump accept`: a keyword where nft wants a chain name
+                for pair in s.windows(2) {
+                    if matches!(pair[0].word(), Some("jump" | "goto"))
+                        && let T::Word(target) = &pair[1].t
+                        && is_nft_keyword(target)
+                    {
+                        self.rs.unparsed.push(Unparsed {
+                            line: pair[1].line,
+                            text: text_of(s),
+                            why: format!(
+                                "`{target}` is an nft keyword and cannot name a chain to jump to: nft refuses the file"
+                            ),
+                        });
+                    }
+                }
+                let chain = &mut self.rs.tables[ti].chains[ci];
                 let at = Location::line(s[0].line, &text_of(s));
                 let stmts = parse_rule(s);
                 if insert {
@@ -322,13 +537,18 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn set_body(&mut self, ti: usize, name: &str) {
+    /// The inside of a set or map block; `in_table` when it is written in a `table { }` block
+    /// (an `add set ... { }` command's block may end right after its elements' `}`).
+    fn set_body(&mut self, ti: usize, name: &str, in_table: bool) {
         let mut elems = Vec::new();
         let mut flags_interval = false;
         loop {
             self.skip_separators();
             let Some(tok) = self.peek() else { break };
             if tok.is('}') {
+                if in_table {
+                    self.check_close(true);
+                }
                 self.i += 1;
                 break;
             }
@@ -367,6 +587,7 @@ impl<'a> Parser<'a> {
             "chain" => {
                 let (family, table) = self.family_and_name();
                 let ti = self.rs.table(&family, &table);
+                self.refuse_keyword_name(self.i, "chain");
                 let name = self.peek_word().unwrap_or("").to_string();
                 self.i += 1;
                 let ci = self.rs.tables[ti].chain(&name);
@@ -378,6 +599,7 @@ impl<'a> Parser<'a> {
             "rule" => {
                 let (family, table) = self.family_and_name();
                 let ti = self.rs.table(&family, &table);
+                self.refuse_keyword_name(self.i, "chain");
                 let name = self.peek_word().unwrap_or("").to_string();
                 self.i += 1;
                 let ci = self.rs.tables[ti].chain(&name);
@@ -405,11 +627,12 @@ impl<'a> Parser<'a> {
             "set" | "map" => {
                 let (family, table) = self.family_and_name();
                 let ti = self.rs.table(&family, &table);
+                self.refuse_keyword_name(self.i, "set or map");
                 let name = self.peek_word().unwrap_or("").to_string();
                 self.i += 1;
                 if self.peek().is_some_and(|t| t.is('{')) {
                     self.i += 1;
-                    self.set_body(ti, &name);
+                    self.set_body(ti, &name, false);
                 }
             }
             "element" => {

@@ -126,7 +126,14 @@ pub(crate) fn lex(text: &str) -> Vec<Tok> {
 
 /// Replaces `define NAME = value` lines by nothing and `$NAME` by the value's tokens. Returns the
 /// tokens and a message per problem (undefined variable, expansion limit).
-pub(crate) fn substitute(toks: Vec<Tok>) -> (Vec<Tok>, Vec<(usize, String)>) {
+pub(crate) fn substitute(mut toks: Vec<Tok>) -> (Vec<Tok>, Vec<(usize, String)>) {
+    // most rulesets have no variables: nothing to substitute, and no second copy of the tokens
+    let has_variables = toks.iter().any(
+        |t| matches!(&t.t, T::Word(w) if w.starts_with('$') || w == "define" || w == "redefine"),
+    );
+    if !has_variables {
+        return (toks, Vec::new());
+    }
     let mut defs: HashMap<String, Vec<Tok>> = HashMap::new();
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut problems = Vec::new();
@@ -171,6 +178,16 @@ pub(crate) fn substitute(toks: Vec<Tok>) -> (Vec<Tok>, Vec<(usize, String)>) {
             continue;
         }
         at_start = matches!(tok.t, T::Nl | T::Punct(';') | T::Punct('{') | T::Punct('}'));
+        if !matches!(&tok.t, T::Word(w) if w.starts_with('$')) {
+            // a plain token moves over (no copy)
+            let line = tok.line;
+            out.push(Tok {
+                t: std::mem::replace(&mut toks[i].t, T::Nl),
+                line,
+            });
+            i += 1;
+            continue;
+        }
         let expanded = expand_one(tok, &defs, &mut problems);
         if out.len() + expanded.len() > toks.len() + MAX_TOKENS {
             problems.push((

@@ -30,6 +30,8 @@ const MAX_EXPANSION: usize = 200_000;
 pub fn parse_text(text: &str) -> Config {
     let (toks, problems) = lexer::substitute(lexer::lex(text));
     let mut rs = grammar::Parser::new(&toks).run();
+    // the tokens (several per word of the input) are not needed to assemble the rules
+    drop(toks);
     for (line, why) in problems {
         rs.unparsed.push(Unparsed {
             line,
@@ -764,20 +766,16 @@ fn match_stmt(
     let Some(key) = keys.first() else {
         return live;
     };
-    let mut atoms: Vec<&str> = Vec::with_capacity(elems.len());
-    let mut odd = None;
-    for e in elems.iter() {
-        match &e.key {
-            Value::Atom(a) => atoms.push(a),
-            other => {
-                odd = Some(
-                    format!("value {other:?}")
-                        .chars()
-                        .take(80)
-                        .collect::<String>(),
-                )
-            }
-        }
+    // an address match reads its elements once per set, however many rules name the set
+    let addrs = match key {
+        Key::Saddr(f) | Key::Daddr(f) => Some(addresses_of(value, &elems, *f, t)),
+        _ => None,
+    };
+    let mut atoms: Vec<&str> = Vec::new();
+    let mut odd = addrs.as_ref().and_then(|a| a.odd.clone());
+    if addrs.is_none() {
+        atoms.reserve(elems.len());
+        odd = odd_value(&elems, &mut atoms);
     }
     let mut out = Vec::with_capacity(live.len());
     for mut p in live {
@@ -827,14 +825,12 @@ fn match_stmt(
             }
             Key::Saddr(f) | Key::Daddr(f) => {
                 scope(&mut p, *f);
-                let mut set = AddrSet::default();
-                let mut unread = false;
-                for a in &atoms {
-                    if let Err(e) = push_addr(&mut set, a, Some(*f)) {
-                        p.uncertain.push(e);
-                        unread = true;
-                    }
-                }
+                let Some(addrs) = &addrs else {
+                    out.push(p);
+                    continue;
+                };
+                p.uncertain.extend(addrs.errors.iter().cloned());
+                let unread = !addrs.errors.is_empty();
                 let slot = if matches!(key, Key::Saddr(_)) {
                     &mut p.rule.src
                 } else {
@@ -845,7 +841,10 @@ fn match_stmt(
                 } else if !unread || negated {
                     // with an element not understood the (maybe) match must cover at least what
                     // the rule could match: no address restriction at all
-                    *slot = Some(AddrMatch { set, negated });
+                    *slot = Some(AddrMatch {
+                        set: addrs.set.clone(),
+                        negated,
+                    });
                 }
             }
             Key::L4proto(f) => {
@@ -904,6 +903,58 @@ fn match_stmt(
         out.push(p);
     }
     out
+}
+
+/// The atoms among a set's elements (into `atoms`), and a description of the last element that
+/// is not one.
+fn odd_value<'a>(elems: &'a [Elem], atoms: &mut Vec<&'a str>) -> Option<String> {
+    let mut odd = None;
+    for e in elems {
+        match &e.key {
+            Value::Atom(a) => atoms.push(a),
+            other => {
+                odd = Some(
+                    format!("value {other:?}")
+                        .chars()
+                        .take(80)
+                        .collect::<String>(),
+                )
+            }
+        }
+    }
+    odd
+}
+
+/// The addresses of one family a match value stands for: the set, the elements that could not
+/// be read as such addresses, and the last element that is not a plain value. A named set's is
+/// built once per family and shared by every rule that names it.
+fn addresses_of(value: &Value, elems: &[Elem], f: Family, t: &Table) -> ast::AddrElems {
+    let build = || {
+        let mut atoms = Vec::with_capacity(elems.len());
+        let odd = odd_value(elems, &mut atoms);
+        let mut set = AddrSet::default();
+        let mut errors = Vec::new();
+        for a in &atoms {
+            if let Err(e) = push_addr(&mut set, a, Some(f)) {
+                errors.push(e);
+            }
+        }
+        ast::AddrElems {
+            set: SharedSet::new(set),
+            errors,
+            odd,
+        }
+    };
+    let Value::SetRef(name) = value else {
+        return build();
+    };
+    let key = (name.clone(), f == Family::V6);
+    if let Some(hit) = t.addr_cache.borrow().get(&key) {
+        return hit.clone();
+    }
+    let made = build();
+    t.addr_cache.borrow_mut().insert(key, made.clone());
+    made
 }
 
 /// Restricts a rule to one family; a rule already restricted to the other matches nothing.
@@ -971,7 +1022,7 @@ mod tests {
     #[test]
     fn one_line_chain_header_is_a_base_chain() {
         let c = parse_text(
-            "table inet f { chain forward { type filter hook forward priority 0; policy drop; tcp dport 443 accept } }",
+            "table inet f { chain forward { type filter hook forward priority 0; policy drop; tcp dport 443 accept; }; }",
         );
         assert_eq!(c.entries.len(), 1, "{:?}", c.notes);
         assert!(!c.entries[0].policy_accept);
