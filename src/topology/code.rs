@@ -38,7 +38,7 @@ crate::catalog::string_enum! {
 
         // --- firewalls and NAT
         FirewallLegs = "firewall-legs": "a firewall joins fewer than two zones",
-        NatInterface = "nat-interface": "a NAT entry names an interface its firewall lacks or that does not face the right zone",
+        NatInterface = "nat-interface": "a NAT entry names an interface its firewall lacks, or the firewall has no internet-facing one for it",
         NatPrivate = "nat-private": "the private side of a NAT entry is not a server address",
         NatPublic = "nat-public": "the public side of a NAT entry is unusable (not reachable from the internet, or clashing)",
         NatFamily = "nat-family": "a NAT entry pairs an IPv4 with an IPv6 address",
@@ -81,7 +81,7 @@ crate::catalog::string_enum! {
 
         // --- hybrid
         HybridOff = "hybrid-off": "a [hybrid] section while the hybrid feature is switched off",
-        HybridEndpoints = "hybrid-endpoints": "the Microsoft 365 endpoint snapshot is missing, unreadable or for another service",
+        HybridEndpoints = "hybrid-endpoints": "the Microsoft 365 endpoint snapshot in use, or why it cannot be used (missing, unreadable, no Skype addresses)",
         HybridEndpointsAge = "hybrid-endpoints-age": "the Microsoft 365 endpoint snapshot is older than its allowed age",
 
         // --- lint of the Edge and load balancers
