@@ -1029,13 +1029,13 @@ fn probe(args: ProbeArgs) -> Result<(), Failure> {
 }
 
 fn audit(args: AuditArgs) -> Result<(), Failure> {
-    use portplan::audit::report;
+    use portplan::audit::judge;
     let topology = load(&args.topology)?;
     plan::check_firewall(&topology, &args.firewall).map_err(anyhow::Error::from)?;
     let text = read_limited(&args.config, CONFIG_LIMIT, "configuration")?;
     let config = portplan::audit::parse(args.format, &text).map_err(anyhow::Error::from)?;
     let plan = plan::compile(&topology);
-    let audit = report::audit(&plan, &topology, &args.firewall, &config);
+    let audit = judge::audit(&plan, &topology, &args.firewall, &config);
     let text = match args.format_out {
         AuditOut::Json => serde_json::to_string_pretty(&audit).context("encoding JSON")? + "\n",
         AuditOut::Table => audit_text(&audit, &args.config),
@@ -1048,8 +1048,8 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
     }
 }
 
-fn audit_text(a: &portplan::audit::report::Audit, path: &Path) -> String {
-    use portplan::audit::report::Status;
+fn audit_text(a: &portplan::audit::judge::Audit, path: &Path) -> String {
+    use portplan::audit::judge::Status;
     // configuration text reaches the terminal with its control characters escaped
     let a = &portplan::audit::for_terminal(a);
     let shown_path = portplan::audit::visible(&path.to_string_lossy()).into_owned();

@@ -443,7 +443,7 @@ fn one_flow_has_the_same_rule_ids_in_plan_targets_windows_probe_audit_and_report
             )
             .unwrap();
             let config = portplan::audit::parse(portplan::audit::Format::Nftables, &nft).unwrap();
-            let audit = portplan::audit::report::audit(&p, &t, &hop.firewall, &config);
+            let audit = portplan::audit::judge::audit(&p, &t, &hop.firewall, &config);
             audits.push(serde_json::to_value(&audit).unwrap());
         }
         for tag in &tags {

@@ -125,7 +125,7 @@ fn report_includes_audit_and_probe_results() {
         &common::read(&common::repo().join("tests/fixtures/audit/fw-external.iptables")),
     )
     .unwrap();
-    let audit = serde_json::to_value(portplan::audit::report::audit(
+    let audit = serde_json::to_value(portplan::audit::judge::audit(
         &p,
         &t,
         "fw-external",

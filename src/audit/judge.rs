@@ -1,6 +1,6 @@
-//! The audit of one firewall against the plan: for every planned rule, whether the configuration
-//! allows all of it, none, part (and which part, decided by which line), or cannot tell; and what it
-//! allows beyond the plan.
+//! The audit's judgement of one firewall against the plan (the algorithm, not a document): for
+//! every planned rule, whether the configuration allows all of it, none, part (and which part,
+//! decided by which line), or cannot tell; and what it allows beyond the plan.
 
 use super::eval::{self, Fate, Piece};
 use super::model::{Config, Location, Unparsed};
