@@ -1006,12 +1006,7 @@ fn probe(args: ProbeArgs) -> Result<(), Failure> {
     }
     let text = match args.format {
         ProbeFormat::Json => {
-            let doc = report::ProbeJson {
-                from: &args.from,
-                summary: &summary,
-                outcomes: &outcomes,
-                untestable: &untestable,
-            };
+            let doc = report::ProbeDocument::new(&args.from, summary.clone(), outcomes, untestable);
             serde_json::to_string_pretty(&doc).context("encoding JSON")? + "\n"
         }
         ProbeFormat::Table => format!(
@@ -1036,12 +1031,16 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
     let config = portplan::audit::parse(args.format, &text).map_err(anyhow::Error::from)?;
     let plan = plan::compile(&topology);
     let audit = judge::audit(&plan, &topology, &args.firewall, &config);
+    let all_allowed = audit.all_allowed();
     let text = match args.format_out {
-        AuditOut::Json => serde_json::to_string_pretty(&audit).context("encoding JSON")? + "\n",
+        AuditOut::Json => {
+            let doc = portplan::audit::document::AuditDocument::new(audit);
+            serde_json::to_string_pretty(&doc).context("encoding JSON")? + "\n"
+        }
         AuditOut::Table => audit_text(&audit, &args.config),
     };
     out(&text)?;
-    if audit.all_allowed() {
+    if all_allowed {
         Ok(())
     } else {
         Err(Failure::Findings)
@@ -1189,28 +1188,23 @@ fn diagram(args: DiagramArgs) -> Result<(), Failure> {
     }
 }
 
-fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, Failure> {
-    let text = read_limited(path, CONFIG_LIMIT, what)?;
-    Ok(serde_json::from_str(&text)
-        .with_context(|| format!("{} is not {what} JSON", path.display()))?)
-}
-
 fn report(args: ReportArgs) -> Result<(), Failure> {
-    use portplan::report::html;
+    use portplan::report::{html, inputs};
     let topology = load(&args.topology)?;
     let plan = plan::compile(&topology);
     let lint = topology::lint::lint(&topology);
+    let read = |p: &Path, what: &str| read_limited(p, CONFIG_LIMIT, what);
     let extras = html::Extras {
-        audit: args
-            .audit
-            .as_deref()
-            .map(|p| read_json(p, "audit"))
-            .transpose()?,
-        probe: args
-            .probe
-            .as_deref()
-            .map(|p| read_json(p, "probe"))
-            .transpose()?,
+        audit: match &args.audit {
+            Some(p) => {
+                Some(inputs::audit(&read(p, "audit")?, p, &topology).map_err(anyhow::Error::from)?)
+            }
+            None => None,
+        },
+        probe: match &args.probe {
+            Some(p) => Some(inputs::probe(&read(p, "probe")?, p).map_err(anyhow::Error::from)?),
+            None => None,
+        },
     };
     let text = html::report(&topology, &plan, &lint, &extras);
     write_file(&args.output, &text)?;

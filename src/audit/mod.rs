@@ -3,6 +3,7 @@
 //! evaluator pushes address/port regions through it; nothing is enumerated port by port.
 
 pub mod asa;
+pub mod document;
 pub mod eval;
 pub mod iptables;
 pub mod judge;

@@ -15,12 +15,12 @@ use super::model::{Config, Location, Nat, NatKind};
 use super::space::{PROTO_ALL, PacketBox, Region, addr_value, net_interval};
 use crate::plan::{Family, Rule};
 use crate::topology::{Firewall, StaticNat, Topology};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Pieces a NAT evaluation may break a region into before it says "uncertain".
 const BUDGET: usize = 20_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Problem {
     /// The plan's translation is not in the configuration.
@@ -37,14 +37,14 @@ pub enum Problem {
 
 /// Inbound: destination NAT of traffic from the public side. Outbound: source NAT of the server's
 /// own connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Inbound,
     Outbound,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NatFinding {
     pub problem: Problem,
     pub direction: Direction,

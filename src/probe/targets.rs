@@ -5,11 +5,11 @@
 use crate::catalog::{PortRange, Transport};
 use crate::plan::{Flow, Group, Plan};
 use crate::topology::Topology;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// How a port is exercised beyond the TCP handshake or UDP answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Connect (TCP) or token echo (UDP).
@@ -89,13 +89,16 @@ pub fn origin(t: &Topology, name: &str) -> Result<Origin, String> {
 }
 
 /// One connection attempt the prober makes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
     /// 1-based index of the flow in the plan (`plan.flows`).
     pub flow: usize,
     /// The planned firewall rules this attempt exercises: the flow's rules of the destination's
     /// address family, one per firewall on the way (`["r38"]`); empty when no firewall is crossed.
-    #[serde(serialize_with = "crate::plan::rule_tags")]
+    #[serde(
+        serialize_with = "crate::plan::rule_tags",
+        deserialize_with = "crate::plan::rule_tags_from"
+    )]
     pub rules: Vec<usize>,
     pub rows: String,
     pub service: String,
@@ -117,11 +120,14 @@ pub struct Target {
 }
 
 /// A flow of the origin that has nothing to test, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Untestable {
     pub flow: usize,
     /// The planned rules of the flow (every family).
-    #[serde(serialize_with = "crate::plan::rule_tags")]
+    #[serde(
+        serialize_with = "crate::plan::rule_tags",
+        deserialize_with = "crate::plan::rule_tags_from"
+    )]
     pub rules: Vec<usize>,
     pub rows: String,
     pub why: String,
