@@ -168,8 +168,8 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
     s.push_str("</tbody></table>");
     // diagram
     s.push_str("<h2 id=\"diagram\">Diagram</h2><div class=\"diagram\">");
-    let svg = diagram::svg(&d);
-    s.push_str(svg.trim_end());
+    diagram::svg_into(&d, &mut s);
+    s.truncate(s.trim_end().len());
     s.push_str("</div>");
     // lint
     s.push_str("<h2 id=\"lint\">Load balancer and topology checks</h2>");
