@@ -500,3 +500,46 @@ fn audit_json_written_before_the_kind_marker_still_reads() {
         assert_eq!(again, text, "{file}");
     }
 }
+
+#[test]
+fn audit_json_with_bare_rule_numbers_from_older_releases_still_reads() {
+    // releases before rule tags wrote `"rule": 12`; the report shows it as the plan does (`r12`)
+    let path = common::repo().join("tests/golden/audit/fw-external.iptables.json");
+    let text = common::read(&path).replace("\"rule\": \"r", "\"rule\": \"");
+    let numbers = unquote_rule_ids(&text);
+    let t = load("reference.toml");
+    let audit = inputs::audit(&numbers, &path, &t).unwrap();
+    let p = plan::compile(&t);
+    let page = html::report(
+        &t,
+        &p,
+        &lint::lint(&t),
+        &html::Extras {
+            audit: Some(audit),
+            probe: None,
+        },
+    );
+    assert!(
+        page.contains("<tr class=\"bad\"><td>r12</td>"),
+        "r12 blocked"
+    );
+    // a rule id that is neither a number nor a tag is refused, naming it
+    let bad = numbers.replacen("\"rule\": 1,", "\"rule\": \"rule-one\",", 1);
+    let err = inputs::audit(&bad, &path, &t).unwrap_err().to_string();
+    assert!(err.contains("`rule-one` is not a rule id"), "{err}");
+}
+
+/// `"rule": "12"` -> `"rule": 12` throughout a document.
+fn unquote_rule_ids(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.trim_start().strip_prefix("\"rule\": \"") {
+            Some(rest) => {
+                let indent = &l[..l.len() - l.trim_start().len()];
+                let (num, tail) = rest.split_once('"').unwrap();
+                format!("{indent}\"rule\": {num}{tail}")
+            }
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
