@@ -52,3 +52,16 @@ for c in "${commands[@]}"; do
   printf '%10s\n' "${exps:--}"
 done
 echo "(exponent: between the two largest sizes; times under 5 ms count as 5 ms)"
+# diagram and report grow with the number of arrows (one per pair of boxes a flow joins through one
+# firewall); that number is the output's own size, shown here with its growth exponent
+printf '%-36s' "diagram arrows"; prev_n=""; prev_a=""; exps=""
+for n in "${sizes[@]}"; do
+  "$bin" diagram "$work/t$n.toml" -o "$work/arrows.svg" >/dev/null 2>&1 || true
+  a="$(grep -o '<g class="flow' "$work/arrows.svg" | wc -l)"
+  printf '%16s' "$a"
+  if [ -n "$prev_a" ]; then
+    exps="$(python3 -c "import math;print(f'{math.log(max($a,1)/max($prev_a,1))/math.log($n/$prev_n):.2f}')")"
+  fi
+  prev_n=$n; prev_a=$a
+done
+printf '%10s\n' "${exps:--}"

@@ -4,7 +4,7 @@
 
 mod common;
 
-use portplan::audit::report::{self, Audit, Status};
+use portplan::audit::judge::{self, Audit, Status};
 use portplan::audit::{self, Format};
 use portplan::plan;
 use portplan::topology::Topology;
@@ -25,7 +25,7 @@ fn audit_of(format: Format, file: &str) -> Audit {
     let t = Topology::reference();
     let p = plan::compile(&t);
     let config = audit::parse(format, &fixture(file)).unwrap();
-    report::audit(&p, &t, "fw-external", &config)
+    judge::audit(&p, &t, "fw-external", &config)
 }
 
 fn status_of(a: &Audit, rows: &str) -> Status {
@@ -122,7 +122,7 @@ fn the_generated_rules_audit_clean_against_their_own_plan() {
         let asa = render::render(&p, &t, Target::Asa, &scope).unwrap();
         for (format, text) in [(Format::Iptables, combined), (Format::Asa, asa)] {
             let config = audit::parse(format, &text).unwrap();
-            let a = report::audit(&p, &t, fw, &config);
+            let a = judge::audit(&p, &t, fw, &config);
             assert!(
                 a.all_allowed(),
                 "{fw} {}: {:?}",
@@ -135,7 +135,7 @@ fn the_generated_rules_audit_clean_against_their_own_plan() {
             assert!(
                 a.overexposure
                     .iter()
-                    .all(|e| e.kind == report::ExposureKind::SpoofedSource),
+                    .all(|e| e.kind == judge::ExposureKind::SpoofedSource),
                 "{fw} {}: {:?}",
                 format.as_str(),
                 a.overexposure
@@ -200,7 +200,7 @@ fn exercise(format: Format, text: &str) {
     if let Ok(config) = audit::parse(format, text) {
         let t = Topology::reference();
         let p = plan::compile(&t);
-        let _ = report::audit(&p, &t, "fw-external", &config);
+        let _ = judge::audit(&p, &t, "fw-external", &config);
     }
 }
 
@@ -314,7 +314,7 @@ fn bench_audit_100k_iptables_rules() {
         let started = std::time::Instant::now();
         let config = audit::parse(Format::Iptables, &text).unwrap();
         let parsed = started.elapsed();
-        let a = report::audit(&p, &t, "fw-external", &config);
+        let a = judge::audit(&p, &t, "fw-external", &config);
         let total = started.elapsed();
         best = best.min(total.as_secs_f64());
         result = Some((parsed, total, a));
@@ -338,18 +338,18 @@ fn bench_audit_100k_iptables_rules() {
     // the search for openings beyond the plan on its own, and whether it went through
     let config = audit::parse(Format::Iptables, &text).unwrap();
     let started = std::time::Instant::now();
-    let (found, notes) = report::overexposure_of(&p, &t, "fw-external", &config);
+    let (found, notes) = judge::overexposure_of(&p, &t, "fw-external", &config);
     let stopped = notes.iter().filter(|n| n.contains("stopped")).count();
     println!(
         "overexposure: {:.3} s, {} openings, {} spoofed-source findings, {}",
         started.elapsed().as_secs_f64(),
         found
             .iter()
-            .filter(|e| e.kind == report::ExposureKind::Opening)
+            .filter(|e| e.kind == judge::ExposureKind::Opening)
             .count(),
         found
             .iter()
-            .filter(|e| e.kind == report::ExposureKind::SpoofedSource)
+            .filter(|e| e.kind == judge::ExposureKind::SpoofedSource)
             .count(),
         if stopped == 0 {
             "complete".to_string()
@@ -367,7 +367,7 @@ fn bench_audit_100k_iptables_rules() {
             r.family,
             &r.ingress_interface,
             &r.egress_interface,
-            report::rule_region(r, &t),
+            judge::rule_region(r, &t),
         );
     }
     println!(

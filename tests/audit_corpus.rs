@@ -9,7 +9,7 @@
 mod common;
 
 use portplan::audit::eval::{self, Fate};
-use portplan::audit::report::{self, Audit, ExposureKind, Status};
+use portplan::audit::judge::{self, Audit, ExposureKind, Status};
 use portplan::audit::space::{PROTO_TCP, PROTO_UDP, PacketBox, Region, addr_value};
 use portplan::audit::{self, Format};
 use portplan::plan::{self, Family};
@@ -31,7 +31,7 @@ fn audit_file(name: &str, firewall: &str, format: Format) -> Audit {
             .join(name),
     );
     let config = audit::parse(format, &text).unwrap();
-    report::audit(&p, &t, firewall, &config)
+    judge::audit(&p, &t, firewall, &config)
 }
 
 /// One recorded flow: rule id, kind, interfaces, packet, whether the kernel passed it.
@@ -124,7 +124,7 @@ fn corpus_verdicts_match_what_the_kernel_did() {
         }
         flows += recorded.len();
         // every planned rule: its status agrees with what the kernel did with its samples
-        let a = report::audit(&p, &t, firewall, &config);
+        let a = judge::audit(&p, &t, firewall, &config);
         let mut by_rule: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
         for f in recorded.iter().filter(|f| f.kind == "planned") {
             let e = by_rule.entry(f.rule).or_default();

@@ -413,7 +413,7 @@ fn nat_readers_never_panic_on_mutated_configs() {
             let Ok(config) = portplan::audit::parse(format.parse().unwrap(), &mutated) else {
                 continue;
             };
-            let a = portplan::audit::report::audit(&p, &t, "fw-external", &config);
+            let a = portplan::audit::judge::audit(&p, &t, "fw-external", &config);
             assert_eq!(a.rules.len(), 16, "{format}");
         }
     }
@@ -429,7 +429,7 @@ fn golden_audit_of_a_broken_nat_table() {
         &common::repo().join("tests/fixtures/audit/edge-single-nat-broken-nat.iptables"),
     );
     let config = portplan::audit::parse(portplan::audit::Format::Iptables, &text).unwrap();
-    let a = portplan::audit::report::audit(&p, &t, "fw-external", &config);
+    let a = portplan::audit::judge::audit(&p, &t, "fw-external", &config);
     assert!(!a.all_allowed());
     let json = serde_json::to_string_pretty(&a).unwrap() + "\n";
     common::golden("audit/edge-single-nat-broken-nat.iptables.json", &json);

@@ -9,7 +9,7 @@
 
 mod common;
 
-use portplan::audit::{self, Format, report};
+use portplan::audit::{self, Format, judge};
 use std::time::{Duration, Instant};
 
 use common::Rng;
@@ -115,7 +115,7 @@ fn mutated_configurations_never_panic_or_hang() {
         match audit::parse(*format, &text) {
             Ok(config) => {
                 read += 1;
-                let _ = report::audit(&p, &t, "fw-external", &config);
+                let _ = judge::audit(&p, &t, "fw-external", &config);
             }
             Err(_) => refused += 1,
         }

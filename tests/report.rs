@@ -5,7 +5,7 @@
 mod common;
 
 use portplan::plan;
-use portplan::report::{diagram, html};
+use portplan::report::{diagram, html, inputs};
 use portplan::topology::{Topology, lint};
 use std::process::Command;
 
@@ -125,21 +125,19 @@ fn report_includes_audit_and_probe_results() {
         &common::read(&common::repo().join("tests/fixtures/audit/fw-external.iptables")),
     )
     .unwrap();
-    let audit = serde_json::to_value(portplan::audit::report::audit(
-        &p,
-        &t,
-        "fw-external",
-        &config,
-    ))
-    .unwrap();
+    let audit = portplan::audit::judge::audit(&p, &t, "fw-external", &config);
     let probe = serde_json::json!({
+        "kind": "portplan-probe",
+        "version": 1,
         "from": "internet",
-        "summary": {"probes": 2, "passed": 1, "filtered": 1, "refused": 0, "silent": 0},
+        "summary": {"probes": 2, "passed": 1, "filtered": 1, "refused": 0, "silent": 0, "unreachable": 0, "errors": 0, "untestable": 0},
         "outcomes": [
-            {"flow": 28, "rules": ["r11"], "rows": "edge-consolidated-hlb/external-vip#3", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 443, "verdict": "open"},
-            {"flow": 29, "rules": ["r12"], "rows": "edge-consolidated-hlb/external-vip#4", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 5061, "verdict": "filtered"}
-        ]
+            {"flow": 28, "rules": ["r11"], "rows": "edge-consolidated-hlb/external-vip#3", "service": "HTTPS", "reason": "", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 443, "kind": "https", "verdict": "open", "millis": 1},
+            {"flow": 29, "rules": ["r12"], "rows": "edge-consolidated-hlb/external-vip#4", "service": "SIP/MTLS", "reason": "", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 5061, "kind": "tls", "verdict": "filtered", "millis": 3000}
+        ],
+        "untestable": []
     });
+    let probe = inputs::probe(&probe.to_string(), std::path::Path::new("probe.json")).unwrap();
     let page = html::report(
         &t,
         &p,
@@ -315,4 +313,233 @@ fn report_lists_the_static_nat_of_a_natted_edge() {
     assert!(section.contains("edge01 av"));
     // no NAT, no section
     assert!(!report_html(&load("reference.toml")).contains("id=\"nat\""));
+}
+
+/// `portplan ARGS…` in `dir`: exit code, stdout, stderr.
+fn portplan(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_portplan"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The binary's audit of the fixture `fw-external.iptables` (reference topology), as JSON.
+fn audit_json(dir: &std::path::Path) -> String {
+    let config = common::repo().join("tests/fixtures/audit/fw-external.iptables");
+    let (code, json, err) = portplan(
+        dir,
+        &[
+            "audit",
+            "--firewall",
+            "fw-external",
+            "--format",
+            "iptables",
+            "--format-out",
+            "json",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(1), "the fixture blocks something: {err}");
+    json
+}
+
+/// `report --OPTION FILE` where FILE holds `text`: exit code, stderr, and whether the page exists.
+fn report_with(option: &str, text: &str, file: &str) -> (Option<i32>, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(file), text).unwrap();
+    let (code, _, err) = portplan(dir.path(), &["report", "-o", "r.html", option, file]);
+    (code, err, dir.path().join("r.html").exists())
+}
+
+fn assert_refused(option: &str, text: &str, file: &str, says: &[&str]) {
+    let (code, err, written) = report_with(option, text, file);
+    assert_eq!(code, Some(2), "{option} {file}: {err}");
+    assert!(!written, "{option} {file}: a report was written anyway");
+    for needle in says.iter().chain(&[file]) {
+        assert!(
+            err.contains(needle),
+            "{option} {file}: `{needle}` not in: {err}"
+        );
+    }
+}
+
+#[test]
+fn report_refuses_a_probe_result_given_as_the_audit() {
+    let probe = serde_json::json!({
+        "kind": "portplan-probe", "version": 1, "from": "internet",
+        "summary": {"probes": 0, "passed": 0, "refused": 0, "filtered": 0, "silent": 0, "unreachable": 0, "errors": 0, "untestable": 0},
+        "outcomes": [], "untestable": []
+    });
+    assert_refused(
+        "--audit",
+        &probe.to_string(),
+        "probe.json",
+        &["is a probe result", "--probe"],
+    );
+    // the same without the marker (written before it existed): told apart by its fields
+    let old = r#"{"from": "internet", "summary": {}, "outcomes": [], "untestable": []}"#;
+    assert_refused("--audit", old, "old-probe.json", &["is a probe result"]);
+}
+
+#[test]
+fn report_refuses_an_audit_result_given_as_the_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = audit_json(dir.path());
+    assert_refused(
+        "--probe",
+        &json,
+        "audit.json",
+        &["is an audit result", "--audit"],
+    );
+}
+
+#[test]
+fn report_refuses_an_empty_object_as_the_audit() {
+    assert_refused("--audit", "{}", "empty.json", &["missing field `firewall`"]);
+    assert_refused("--probe", "{}", "empty.json", &["missing field `from`"]);
+    assert_refused("--audit", "", "blank.json", &["is empty"]);
+    assert_refused("--audit", "[]", "list.json", &["not an object"]);
+}
+
+#[test]
+fn report_refuses_a_topology_toml_as_the_audit() {
+    let toml = common::read(&common::example("reference.toml"));
+    assert_refused("--audit", &toml, "reference.toml", &["is not JSON", "TOML"]);
+}
+
+#[test]
+fn report_refuses_truncated_audit_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = audit_json(dir.path());
+    let cut = &json[..json.len() / 2];
+    assert_refused("--audit", cut, "cut.json", &["ends before its JSON does"]);
+}
+
+#[test]
+fn report_refuses_audit_json_with_a_field_of_the_wrong_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = audit_json(dir.path()).replacen("\"status\": \"", "\"status\": \"x", 1);
+    assert_refused("--audit", &json, "odd.json", &["unknown variant"]);
+    let newer = audit_json(dir.path()).replacen("\"version\": 1", "\"version\": 99", 1);
+    assert_refused("--audit", &newer, "newer.json", &["version 99"]);
+}
+
+#[test]
+fn report_refuses_an_audit_of_a_firewall_the_topology_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = audit_json(dir.path()).replacen(
+        "\"firewall\": \"fw-external\"",
+        "\"firewall\": \"fw-elsewhere\"",
+        1,
+    );
+    assert_refused("--audit", &json, "other.json", &["fw-elsewhere"]);
+}
+
+#[test]
+fn audit_json_from_the_binary_reads_back_into_the_report_with_the_same_verdict_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = audit_json(dir.path());
+    assert!(json.contains("\"kind\": \"portplan-audit\""), "{json}");
+    std::fs::write(dir.path().join("audit.json"), &json).unwrap();
+    let (code, _, err) = portplan(
+        dir.path(),
+        &["report", "-o", "r.html", "--audit", "audit.json"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let page = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
+    let section = page.split("<h2 id=\"audit\">").nth(1).unwrap();
+    let section = section.split("</table>").next().unwrap();
+    // the counts as the audit document has them, read without the report's types
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let count = |status: &str| {
+        doc["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] == status)
+            .count()
+    };
+    let rows = |class: &str| section.matches(&format!("<tr class=\"{class}\">")).count();
+    assert!(
+        count("blocked") > 0 && count("partial") > 0,
+        "the fixture has both"
+    );
+    assert_eq!(rows("good"), count("allowed"));
+    assert_eq!(rows("bad"), count("blocked"));
+    assert_eq!(rows("warn"), count("partial") + count("uncertain"));
+    for status in ["allowed", "partial", "blocked", "uncertain"] {
+        assert!(
+            section.contains(&format!("{} {status}</span>", count(status))),
+            "{status}: {section}"
+        );
+    }
+}
+
+#[test]
+fn audit_json_written_before_the_kind_marker_still_reads() {
+    // the golden audit documents are the typed result without the marker, as older releases wrote
+    for (file, firewall) in [
+        ("fw-external.iptables.json", "fw-external"),
+        ("fw-external.asa.json", "fw-external"),
+        ("fw-external.nft.json", "fw-external"),
+    ] {
+        let path = common::repo().join("tests/golden/audit").join(file);
+        let text = common::read(&path);
+        let t = load("reference.toml");
+        let audit = inputs::audit(&text, &path, &t).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(audit.firewall, firewall);
+        // what is read writes back the same fields: writer and reader share one type
+        let again = serde_json::to_string_pretty(&audit).unwrap() + "\n";
+        assert_eq!(again, text, "{file}");
+    }
+}
+
+#[test]
+fn audit_json_with_bare_rule_numbers_from_older_releases_still_reads() {
+    // releases before rule tags wrote `"rule": 12`; the report shows it as the plan does (`r12`)
+    let path = common::repo().join("tests/golden/audit/fw-external.iptables.json");
+    let text = common::read(&path).replace("\"rule\": \"r", "\"rule\": \"");
+    let numbers = unquote_rule_ids(&text);
+    let t = load("reference.toml");
+    let audit = inputs::audit(&numbers, &path, &t).unwrap();
+    let p = plan::compile(&t);
+    let page = html::report(
+        &t,
+        &p,
+        &lint::lint(&t),
+        &html::Extras {
+            audit: Some(audit),
+            probe: None,
+        },
+    );
+    assert!(
+        page.contains("<tr class=\"bad\"><td>r12</td>"),
+        "r12 blocked"
+    );
+    // a rule id that is neither a number nor a tag is refused, naming it
+    let bad = numbers.replacen("\"rule\": 1,", "\"rule\": \"rule-one\",", 1);
+    let err = inputs::audit(&bad, &path, &t).unwrap_err().to_string();
+    assert!(err.contains("`rule-one` is not a rule id"), "{err}");
+}
+
+/// `"rule": "12"` -> `"rule": 12` throughout a document.
+fn unquote_rule_ids(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.trim_start().strip_prefix("\"rule\": \"") {
+            Some(rest) => {
+                let indent = &l[..l.len() - l.trim_start().len()];
+                let (num, tail) = rest.split_once('"').unwrap();
+                format!("{indent}\"rule\": {num}{tail}")
+            }
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

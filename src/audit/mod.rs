@@ -3,12 +3,13 @@
 //! evaluator pushes address/port regions through it; nothing is enumerated port by port.
 
 pub mod asa;
+pub mod document;
 pub mod eval;
 pub mod iptables;
+pub mod judge;
 pub mod model;
 pub mod nat;
 pub mod nft;
-pub mod report;
 pub mod space;
 
 use crate::plan::Family;
@@ -165,7 +166,7 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// A copy of `audit` whose every text (configuration lines, names, reasons, notes) is passed
 /// through [`visible`]: what the text output shows. The JSON output escapes by itself.
-pub fn for_terminal(audit: &report::Audit) -> report::Audit {
+pub fn for_terminal(audit: &judge::Audit) -> judge::Audit {
     let v = |s: &str| visible(s).into_owned();
     let loc = |l: &model::Location| model::Location {
         line: l.line,

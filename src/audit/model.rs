@@ -6,11 +6,11 @@ use super::space::{
     Intervals, PROTO_ALL, PROTO_TCP, PROTO_UDP, PacketBox, Product, Region, normalize,
 };
 use crate::plan::Family;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
 
 /// Where a rule came from: a line number (text formats) or a description (nft JSON handles).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Location {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
@@ -430,7 +430,7 @@ pub struct Entry {
 }
 
 /// A line the parser could not use.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Unparsed {
     pub line: usize,
     pub text: String,

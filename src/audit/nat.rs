@@ -15,12 +15,12 @@ use super::model::{Config, Location, Nat, NatKind};
 use super::space::{PROTO_ALL, PacketBox, Region, addr_value, net_interval};
 use crate::plan::{Family, Rule};
 use crate::topology::{Firewall, StaticNat, Topology};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Pieces a NAT evaluation may break a region into before it says "uncertain".
 const BUDGET: usize = 20_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Problem {
     /// The plan's translation is not in the configuration.
@@ -37,14 +37,14 @@ pub enum Problem {
 
 /// Inbound: destination NAT of traffic from the public side. Outbound: source NAT of the server's
 /// own connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Inbound,
     Outbound,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NatFinding {
     pub problem: Problem,
     pub direction: Direction,
@@ -122,7 +122,7 @@ fn family_of(ip: std::net::IpAddr) -> Family {
 }
 
 fn iv_text(iv: (u128, u128), family: Family) -> String {
-    super::report::interval_text(iv, family)
+    super::judge::interval_text(iv, family)
 }
 
 /// Pushes `region` through the configuration's translations of one direction, first match wins
@@ -363,7 +363,7 @@ impl<'a> Check<'a> {
         // the rule's packets as the rest of the audit reads them: `any` is its zone's space, so a
         // translation of a perimeter address does not touch a rule towards the internet (a second
         // cold trial saw a DNAT of 203.0.113.100:443 block the A/V Edge's 443 to the internet)
-        let space = super::report::rule_region(rule, self.topology);
+        let space = super::judge::rule_region(rule, self.topology);
         let has = |inbound: bool| {
             self.config.nat.iter().any(|n| match n.kind {
                 NatKind::Destination => inbound,

@@ -280,6 +280,36 @@ string_enum! {
 }
 
 string_enum! {
+    /// How `probe` and `listen` exercise a port beyond the TCP handshake or UDP answer. Each service
+    /// label of the catalog declares one ([`Service`]).
+    ProbeKind {
+        Plain = "plain": "the connection opens (TCP) or a token comes back (UDP)",
+        Tls = "tls": "a TLS handshake after the connect; the certificate is reported",
+        Http = "http": "an HTTP request; the status line is reported",
+        Https = "https": "a TLS handshake, then an HTTP request",
+        Stun = "stun": "a STUN Binding request, over UDP or framed over TCP",
+    }
+}
+
+impl ProbeKind {
+    /// Whether the kind needs a byte stream (TLS and HTTP run over TCP only).
+    pub fn needs_tcp(self) -> bool {
+        matches!(self, ProbeKind::Tls | ProbeKind::Http | ProbeKind::Https)
+    }
+}
+
+/// A service label the rows use, and how a port of that service is probed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The label as rows write it (`SIP/MTLS`).
+    pub label: String,
+    pub probe: ProbeKind,
+    /// Why this probe kind (portplan's wording).
+    pub note: String,
+}
+
+string_enum! {
     /// The product a topology runs; it picks which pages' tables are planned.
     Version {
         Lync2013 = "lync2013": "Lync Server 2013",
@@ -468,6 +498,9 @@ pub struct Catalog {
     #[serde(rename = "scenario")]
     pub scenarios: Vec<Scenario>,
     pub load_balancer: LoadBalancerFacts,
+    /// Every service label the rows use, declared once.
+    #[serde(rename = "service")]
+    pub services: Vec<Service>,
     #[serde(rename = "row")]
     pub rows: Vec<Row>,
 }
@@ -479,6 +512,8 @@ pub enum CatalogError {
     Syntax(#[from] toml::de::Error),
     #[error("catalog scenario `{id}`: {problem}")]
     Scenario { id: String, problem: String },
+    #[error("catalog service `{label}`: {problem}")]
+    Service { label: String, problem: String },
     #[error("catalog row {index} ({service} {ports}): {problem}")]
     Row {
         index: usize,
@@ -519,6 +554,21 @@ impl Catalog {
                 ports: row.ports,
                 problem,
             };
+            match self.service(&row.service) {
+                None => {
+                    return Err(fail(format!(
+                        "service `{}` has no [[service]] entry",
+                        row.service
+                    )));
+                }
+                Some(s) if s.probe.needs_tcp() && row.transport != Transport::Tcp => {
+                    return Err(fail(format!(
+                        "service `{}` is probed with {}, which needs tcp",
+                        row.service, s.probe
+                    )));
+                }
+                Some(_) => {}
+            }
             let scenario = self
                 .scenario(&row.scenario)
                 .ok_or_else(|| fail(format!("unknown scenario `{}`", row.scenario)))?;
@@ -601,7 +651,36 @@ impl Catalog {
                 }
             }
         }
+        self.check_services()
+    }
+
+    fn check_services(&self) -> Result<(), CatalogError> {
+        for (i, s) in self.services.iter().enumerate() {
+            let fail = |problem: &str| CatalogError::Service {
+                label: s.label.clone(),
+                problem: problem.into(),
+            };
+            if self.services[..i].iter().any(|o| o.label == s.label) {
+                return Err(fail("declared twice"));
+            }
+            if s.note.trim().is_empty() {
+                return Err(fail("note is empty"));
+            }
+            if !self.rows.iter().any(|r| r.service == s.label) {
+                return Err(fail("no row uses it"));
+            }
+        }
         Ok(())
+    }
+
+    /// The declaration of a service label.
+    pub fn service(&self, label: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.label == label)
+    }
+
+    /// How a port of the service `label` is probed, when the catalog declares the label.
+    pub fn probe_kind(&self, label: &str) -> Option<ProbeKind> {
+        self.service(label).map(|s| s.probe)
     }
 
     fn check_versions(&self) -> Result<(), CatalogError> {
@@ -839,6 +918,40 @@ mod tests {
         let bad = format!("{head}{}", tail.replacen("condition = \"xmpp\"\n", "", 1));
         let err = Catalog::parse(&bad).unwrap_err().to_string();
         assert!(err.contains("left out of sfb2019"), "{err}");
+    }
+
+    #[test]
+    fn catalog_check_refuses_a_service_label_without_a_probe_kind() {
+        // a row whose label no [[service]] declares would be probed by guesswork
+        let bad = CATALOG_TOML.replacen("service = \"SMB\"", "service = \"SMB2\"", 1);
+        let err = Catalog::parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("`SMB2` has no [[service]] entry"), "{err}");
+        // a declaration no row uses is stale
+        let stale = CATALOG_TOML.replacen(
+            "[[service]]\nlabel = \"SMB\"",
+            "[[service]]\nlabel = \"SMB\"\nprobe = \"plain\"\nnote = \"x\"\n\n[[service]]\nlabel = \"NFS\"",
+            1,
+        );
+        let err = Catalog::parse(&stale).unwrap_err().to_string();
+        assert!(err.contains("`NFS`: no row uses it"), "{err}");
+        let twice = CATALOG_TOML.replacen(
+            "[[service]]\nlabel = \"DNS\"",
+            "[[service]]\nlabel = \"DNS\"\nprobe = \"plain\"\nnote = \"x\"\n\n[[service]]\nlabel = \"DNS\"",
+            1,
+        );
+        let err = Catalog::parse(&twice).unwrap_err().to_string();
+        assert!(err.contains("`DNS`: declared twice"), "{err}");
+    }
+
+    #[test]
+    fn catalog_check_refuses_a_tls_probe_on_a_udp_row() {
+        let bad = CATALOG_TOML.replacen(
+            "label = \"UDP\"\nprobe = \"plain\"",
+            "label = \"UDP\"\nprobe = \"tls\"",
+            1,
+        );
+        let err = Catalog::parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("probed with tls, which needs tcp"), "{err}");
     }
 
     #[test]

@@ -43,12 +43,12 @@ pub fn run(args: ProbeArgs) -> Result<(), Failure> {
         );
     }
     if args.format == Format::Json {
-        out_json(&report::ProbeJson {
-            from: &args.from,
-            summary: &summary,
-            outcomes: &outcomes,
-            untestable: &untestable,
-        })?;
+        out_json(&report::ProbeDocument::new(
+            &args.from,
+            summary.clone(),
+            outcomes,
+            untestable,
+        ))?;
     } else {
         out(&format!(
             "{}\n{}\n",

@@ -3,16 +3,9 @@
 use super::args::ReportArgs;
 use super::output::{CONFIG_LIMIT, out, read_limited, write_file};
 use super::{Failure, Project};
-use anyhow::Context;
-use portplan::report::html;
+use portplan::report::{html, inputs};
 use portplan::topology;
 use std::path::Path;
-
-fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, Failure> {
-    let text = read_limited(path, CONFIG_LIMIT, what)?;
-    Ok(serde_json::from_str(&text)
-        .with_context(|| format!("{} is not {what} JSON", path.display()))?)
-}
 
 pub fn run(args: ReportArgs) -> Result<(), Failure> {
     let Project { topology, plan } = Project::load(&args.topology)?;
@@ -21,17 +14,18 @@ pub fn run(args: ReportArgs) -> Result<(), Failure> {
         portplan::catalog::Catalog::builtin(),
         portplan::endpoints::Date::today(),
     );
+    let read = |p: &Path, what: &str| read_limited(p, CONFIG_LIMIT, what);
     let extras = html::Extras {
-        audit: args
-            .audit
-            .as_deref()
-            .map(|p| read_json(p, "audit"))
-            .transpose()?,
-        probe: args
-            .probe
-            .as_deref()
-            .map(|p| read_json(p, "probe"))
-            .transpose()?,
+        audit: match &args.audit {
+            Some(p) => {
+                Some(inputs::audit(&read(p, "audit")?, p, &topology).map_err(anyhow::Error::from)?)
+            }
+            None => None,
+        },
+        probe: match &args.probe {
+            Some(p) => Some(inputs::probe(&read(p, "probe")?, p).map_err(anyhow::Error::from)?),
+            None => None,
+        },
     };
     let text = html::report(&topology, &plan, &lint, &extras);
     write_file(&args.output, &text)?;

@@ -18,14 +18,14 @@ use crate::catalog::Leg;
 use crate::catalog::{Catalog, Feature, PortRange, Role, Row, RowId, Transport};
 use crate::topology::{Endpoint, PartnerKind, Topology, ZoneKind};
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
 pub use route::{Hop, Router};
 
 /// IP version of a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Family {
     #[serde(rename = "ipv4")]
     V4,
@@ -302,6 +302,39 @@ pub fn rule_tag_of<S: serde::Serializer>(id: &usize, s: S) -> Result<S::Ok, S::E
 /// Serialises rule ids as a list of tags (`["r38", "r39"]`).
 pub fn rule_tags<S: serde::Serializer>(ids: &[usize], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(ids.iter().map(|&id| rule_tag(id)))
+}
+
+/// A rule id as JSON outputs hold it: the tag (`"r12"`), or the bare number older outputs wrote.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RuleRef {
+    Number(usize),
+    Tag(String),
+}
+
+impl RuleRef {
+    fn id<E: serde::de::Error>(self) -> Result<usize, E> {
+        match self {
+            RuleRef::Number(n) => Ok(n),
+            RuleRef::Tag(t) => t
+                .strip_prefix('r')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| E::custom(format!("`{t}` is not a rule id (r<number>)"))),
+        }
+    }
+}
+
+/// Reads what [`rule_tag_of`] writes.
+pub fn rule_tag_from<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    RuleRef::deserialize(d)?.id()
+}
+
+/// Reads what [`rule_tags`] writes.
+pub fn rule_tags_from<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<usize>, D::Error> {
+    Vec::<RuleRef>::deserialize(d)?
+        .into_iter()
+        .map(RuleRef::id)
+        .collect()
 }
 
 impl Rule {

@@ -6,7 +6,7 @@ use super::stun;
 use super::targets::{Kind, Target};
 use super::tls::{self, CertificateInfo};
 use crate::catalog::Transport;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,7 +34,7 @@ impl Default for Settings {
 }
 
 /// What the network answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// TCP handshake completed.
@@ -71,7 +71,7 @@ impl Verdict {
 }
 
 /// One probe's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
     #[serde(flatten)]
     pub target: Target,

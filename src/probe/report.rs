@@ -5,10 +5,10 @@
 use super::prober::{Outcome, Verdict};
 use super::targets::Untestable;
 use crate::view::table::Table;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Counts of a probe run.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     pub probes: usize,
     pub passed: usize,
@@ -115,13 +115,43 @@ pub fn matrix(outcomes: &[Outcome]) -> Table {
     t
 }
 
-/// The JSON document of `probe --format json`.
-#[derive(Serialize)]
-pub struct ProbeJson<'a> {
-    pub from: &'a str,
-    pub summary: &'a Summary,
-    pub outcomes: &'a [Outcome],
-    pub untestable: &'a [Untestable],
+/// The `kind` of a probe document.
+pub const KIND: &str = "portplan-probe";
+/// The newest layout of the probe document. Documents without a version (written before the
+/// marker existed) are read as version 1.
+pub const VERSION: u32 = 1;
+
+/// The JSON document of `probe --format json`, read back by `report --probe`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProbeDocument {
+    /// Always [`KIND`]; absent in documents from before the marker.
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub version: u32,
+    /// The `--from` the probes were sent from.
+    pub from: String,
+    pub summary: Summary,
+    pub outcomes: Vec<Outcome>,
+    pub untestable: Vec<Untestable>,
+}
+
+impl ProbeDocument {
+    pub fn new(
+        from: &str,
+        summary: Summary,
+        outcomes: Vec<Outcome>,
+        untestable: Vec<Untestable>,
+    ) -> ProbeDocument {
+        ProbeDocument {
+            kind: KIND.into(),
+            version: VERSION,
+            from: from.into(),
+            summary,
+            outcomes,
+            untestable,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,41 +5,20 @@
 use crate::catalog::{PortRange, Transport};
 use crate::plan::{Flow, Group, Plan};
 use crate::topology::Topology;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-/// How a port is exercised beyond the TCP handshake or UDP answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// Connect (TCP) or token echo (UDP).
-    Plain,
-    /// TLS handshake after connect; the certificate is reported.
-    Tls,
-    /// HTTP status line.
-    Http,
-    /// TLS, then the HTTP status line.
-    Https,
-    /// STUN Binding (over UDP, or framed over TCP).
-    Stun,
-}
+/// How a port is exercised beyond the TCP handshake or UDP answer: declared per service label in
+/// the catalog.
+pub use crate::catalog::ProbeKind as Kind;
 
-impl Kind {
-    /// From a catalog service label.
-    pub fn of(service: &str) -> Kind {
-        let s = service.to_ascii_uppercase();
-        if s.contains("STUN") {
-            Kind::Stun
-        } else if s.contains("HTTPS") {
-            Kind::Https
-        } else if s.contains("HTTP") {
-            Kind::Http
-        } else if s.contains("TLS") {
-            Kind::Tls
-        } else {
-            Kind::Plain
-        }
-    }
+/// The probe kind of a flow: the one its service label declares in the catalog. A label the
+/// catalog does not declare (only a plan compiled from other catalog data can hold one) gets the
+/// least a probe can claim: that the port opens.
+pub fn kind_of(f: &Flow) -> Kind {
+    crate::catalog::Catalog::builtin()
+        .probe_kind(&f.service)
+        .unwrap_or(Kind::Plain)
 }
 
 /// Ports of a range that are tested: the first, the middle and the last. `listen` answers on the
@@ -89,13 +68,16 @@ pub fn origin(t: &Topology, name: &str) -> Result<Origin, String> {
 }
 
 /// One connection attempt the prober makes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
     /// 1-based index of the flow in the plan (`plan.flows`).
     pub flow: usize,
     /// The planned firewall rules this attempt exercises: the flow's rules of the destination's
     /// address family, one per firewall on the way (`["r38"]`); empty when no firewall is crossed.
-    #[serde(serialize_with = "crate::plan::rule_tags")]
+    #[serde(
+        serialize_with = "crate::plan::rule_tags",
+        deserialize_with = "crate::plan::rule_tags_from"
+    )]
     pub rules: Vec<usize>,
     pub rows: String,
     pub service: String,
@@ -117,11 +99,14 @@ pub struct Target {
 }
 
 /// A flow of the origin that has nothing to test, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Untestable {
     pub flow: usize,
     /// The planned rules of the flow (every family).
-    #[serde(serialize_with = "crate::plan::rule_tags")]
+    #[serde(
+        serialize_with = "crate::plan::rule_tags",
+        deserialize_with = "crate::plan::rule_tags_from"
+    )]
     pub rules: Vec<usize>,
     pub rows: String,
     pub why: String,
@@ -260,7 +245,7 @@ pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>
                     destination: dst,
                     destination_host: m.host.clone(),
                     nat_of,
-                    kind: Kind::of(&f.service),
+                    kind: kind_of(f),
                 };
                 // one attempt per socket pair; it exercises the rules of every flow that wants it
                 match targets.iter_mut().find(|x| {
@@ -322,7 +307,7 @@ pub fn listen_specs(plan: &Plan, t: &Topology, host: &str, full_ranges: bool) ->
                     address: m.net.addr(),
                     transport: f.transport,
                     port,
-                    kind: Kind::of(&f.service),
+                    kind: kind_of(f),
                     service: f.service.clone(),
                     sampled_from: (!f.ports.is_single() && !full_ranges).then_some(f.ports),
                 };
@@ -344,15 +329,51 @@ mod tests {
     use super::*;
     use crate::plan;
 
+    /// The rule the probe kind came from before the catalog declared it: a substring of the
+    /// free-text service label.
+    fn kind_by_label_substring(service: &str) -> Kind {
+        let s = service.to_ascii_uppercase();
+        if s.contains("STUN") {
+            Kind::Stun
+        } else if s.contains("HTTPS") {
+            Kind::Https
+        } else if s.contains("HTTP") {
+            Kind::Http
+        } else if s.contains("TLS") {
+            Kind::Tls
+        } else {
+            Kind::Plain
+        }
+    }
+
     #[test]
-    fn service_labels_map_to_the_right_checks() {
-        assert_eq!(Kind::of("STUN,MSTURN"), Kind::Stun);
-        assert_eq!(Kind::of("HTTPS"), Kind::Https);
-        assert_eq!(Kind::of("HTTP"), Kind::Http);
-        assert_eq!(Kind::of("SIP(TLS)"), Kind::Tls);
-        assert_eq!(Kind::of("SIP/MTLS"), Kind::Tls);
-        assert_eq!(Kind::of("RTP"), Kind::Plain);
-        assert_eq!(Kind::of("DNS"), Kind::Plain);
+    fn every_catalog_row_keeps_the_probe_kind_its_label_substring_gave() {
+        let catalog = crate::catalog::Catalog::builtin();
+        for (i, row) in catalog.rows.iter().enumerate() {
+            assert_eq!(
+                catalog.probe_kind(&row.service),
+                Some(kind_by_label_substring(&row.service)),
+                "row {} ({} {} {})",
+                i + 1,
+                row.service,
+                row.transport,
+                row.ports
+            );
+        }
+        // and a flow takes its label's kind
+        let t = Topology::reference();
+        let p = plan::compile(&t);
+        for f in &p.flows {
+            assert_eq!(
+                kind_of(f),
+                kind_by_label_substring(&f.service),
+                "{}",
+                f.service
+            );
+        }
+        assert!(p.flows.iter().any(|f| kind_of(f) == Kind::Stun));
+        assert!(p.flows.iter().any(|f| kind_of(f) == Kind::Https));
+        assert!(p.flows.iter().any(|f| kind_of(f) == Kind::Tls));
     }
 
     #[test]

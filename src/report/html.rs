@@ -5,8 +5,11 @@
 //! what is blocked highlighted. Print CSS makes it a change-request attachment.
 
 use super::diagram;
+use crate::audit::judge::{Audit, Status};
 use crate::catalog::Catalog;
 use crate::plan::Plan;
+use crate::plan::{rule_tag, rule_tags_text};
+use crate::probe::report::ProbeDocument;
 use crate::topology::Topology;
 use crate::topology::lint::LintReport;
 use crate::view::plan::group_text;
@@ -19,13 +22,13 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Optional inputs from other commands.
+/// Optional inputs from other commands, decoded by [`super::inputs`].
 #[derive(Default)]
 pub struct Extras {
     /// `portplan audit --format-out json` output.
-    pub audit: Option<serde_json::Value>,
+    pub audit: Option<Audit>,
     /// `portplan probe --format json` output.
-    pub probe: Option<serde_json::Value>,
+    pub probe: Option<ProbeDocument>,
 }
 
 const STYLE: &str = r#"
@@ -165,8 +168,8 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
     s.push_str("</tbody></table>");
     // diagram
     s.push_str("<h2 id=\"diagram\">Diagram</h2><div class=\"diagram\">");
-    let svg = diagram::svg(&d);
-    s.push_str(svg.trim_end());
+    diagram::svg_into(&d, &mut s);
+    s.truncate(s.trim_end().len());
     s.push_str("</div>");
     // lint
     s.push_str("<h2 id=\"lint\">Load balancer and topology checks</h2>");
@@ -397,54 +400,20 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
     s
 }
 
-/// The items of a JSON array field (none when absent or not an array).
-fn jarr<'a>(v: &'a serde_json::Value, k: &str) -> impl Iterator<Item = &'a serde_json::Value> {
-    v.get(k).and_then(|x| x.as_array()).into_iter().flatten()
-}
-
-fn jstr(v: &serde_json::Value, k: &str) -> String {
-    match v.get(k) {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// The plan rule an audit entry is about, as the plan shows it (`r12`); older audit JSON held
-/// the bare number.
-fn rule_ref(r: &serde_json::Value) -> String {
-    let id = jstr(r, "rule");
-    if id.starts_with('r') {
-        id
-    } else {
-        format!("r{id}")
-    }
-}
-
-/// The plan rules a probe exercised (`r38 r39`), or its flow number in probe JSON from before rule
-/// ids were carried.
-fn probe_rules(o: &serde_json::Value) -> String {
-    match o.get("rules").and_then(|v| v.as_array()) {
-        Some(ids) if !ids.is_empty() => ids
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(String::from)
-                    .unwrap_or_else(|| v.to_string())
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        Some(_) => "no firewall rule".into(),
-        None => format!("flow {}", jstr(o, "flow")),
-    }
-}
-
-fn audit_section(s: &mut String, a: &serde_json::Value) {
+fn audit_section(s: &mut String, a: &Audit) {
     let _ = write!(
         s,
         "<h2 id=\"audit\">Audit of {} ({})</h2>",
-        esc(&jstr(a, "firewall")),
-        esc(&jstr(a, "format"))
+        esc(&a.firewall),
+        esc(&a.format)
+    );
+    let _ = write!(
+        s,
+        "<p><span class=\"tag\">{} allowed</span><span class=\"tag\">{} partial</span><span class=\"tag\">{} blocked</span><span class=\"tag\">{} uncertain</span></p>",
+        a.count(Status::Allowed),
+        a.count(Status::Partial),
+        a.count(Status::Blocked),
+        a.count(Status::Uncertain)
     );
     table_start(
         s,
@@ -459,64 +428,52 @@ fn audit_section(s: &mut String, a: &serde_json::Value) {
             "details",
         ],
     );
-    for r in jarr(a, "rules") {
-        let status = jstr(r, "status");
-        let class = match status.as_str() {
-            "allowed" => "good",
-            "partial" | "uncertain" => "warn",
-            _ => "bad",
+    for r in &a.rules {
+        let class = match r.status {
+            Status::Allowed => "good",
+            Status::Partial | Status::Uncertain => "warn",
+            Status::Blocked => "bad",
         };
-        let details: Vec<String> = jarr(r, "parts")
+        let details: Vec<String> = r
+            .parts
+            .iter()
             .map(|p| {
-                let by: Vec<String> = jarr(p, "by").map(|l| jstr(l, "text")).collect();
-                let what: Vec<String> = jarr(p, "what")
-                    .filter_map(|w| w.as_str().map(String::from))
-                    .collect();
-                format!(
-                    "{}: {} [{}]",
-                    jstr(p, "verdict"),
-                    what.join("; "),
-                    by.join("; ")
-                )
+                let by: Vec<&str> = p.by.iter().map(|l| l.text.as_str()).collect();
+                format!("{}: {} [{}]", p.verdict, p.what.join("; "), by.join("; "))
             })
             .collect();
         row(
             s,
             class,
             &[
-                rule_ref(r),
-                jstr(r, "rows"),
-                format!("{} → {}", jstr(r, "ingress"), jstr(r, "egress")),
-                jstr(r, "transport"),
-                jstr(r, "ports"),
-                status,
+                rule_tag(r.rule),
+                r.rows.clone(),
+                format!("{} → {}", r.ingress, r.egress),
+                r.transport.to_string(),
+                r.ports.clone(),
+                r.status.as_str().into(),
                 details.join(" | "),
             ],
         );
     }
     s.push_str("</tbody></table>");
-    let over: Vec<&serde_json::Value> = jarr(a, "overexposure").collect();
-    if !over.is_empty() {
+    if !a.overexposure.is_empty() {
         s.push_str("<h3>Allowed beyond the plan</h3>");
         table_start(
             s,
             "filterable sortable",
             &["in → out", "family", "certain", "by", "what"],
         );
-        for e in over {
-            let by = e.get("by").map(|b| jstr(b, "text")).unwrap_or_default();
-            let what: Vec<String> = jarr(e, "what")
-                .filter_map(|w| w.as_str().map(String::from))
-                .collect();
+        for e in &a.overexposure {
             row(
                 s,
                 "bad",
                 &[
-                    format!("{} → {}", jstr(e, "ingress"), jstr(e, "egress")),
-                    jstr(e, "family"),
-                    jstr(e, "certain"),
-                    by,
-                    what.join("; "),
+                    format!("{} → {}", e.ingress, e.egress),
+                    e.family.to_string(),
+                    e.certain.to_string(),
+                    e.by.text.clone(),
+                    e.what.join("; "),
                 ],
             );
         }
@@ -524,23 +481,14 @@ fn audit_section(s: &mut String, a: &serde_json::Value) {
     }
 }
 
-fn probe_section(s: &mut String, pr: &serde_json::Value) {
+fn probe_section(s: &mut String, pr: &ProbeDocument) {
+    let _ = write!(s, "<h2 id=\"probe\">Probe from {}</h2>", esc(&pr.from));
+    let sum = &pr.summary;
     let _ = write!(
         s,
-        "<h2 id=\"probe\">Probe from {}</h2>",
-        esc(&jstr(pr, "from"))
+        "<p><span class=\"tag\">{} probes</span><span class=\"tag\">{} passed</span><span class=\"tag\">{} filtered</span><span class=\"tag\">{} refused</span><span class=\"tag\">{} silent</span></p>",
+        sum.probes, sum.passed, sum.filtered, sum.refused, sum.silent
     );
-    if let Some(sum) = pr.get("summary") {
-        let _ = write!(
-            s,
-            "<p><span class=\"tag\">{} probes</span><span class=\"tag\">{} passed</span><span class=\"tag\">{} filtered</span><span class=\"tag\">{} refused</span><span class=\"tag\">{} silent</span></p>",
-            esc(&jstr(sum, "probes")),
-            esc(&jstr(sum, "passed")),
-            esc(&jstr(sum, "filtered")),
-            esc(&jstr(sum, "refused")),
-            esc(&jstr(sum, "silent"))
-        );
-    }
     table_start(
         s,
         "filterable sortable",
@@ -554,24 +502,24 @@ fn probe_section(s: &mut String, pr: &serde_json::Value) {
             "detail",
         ],
     );
-    for o in jarr(pr, "outcomes") {
-        let verdict = jstr(o, "verdict");
-        let class = if verdict == "open" || verdict == "answered" {
-            "good"
-        } else {
-            "bad"
-        };
+    for o in &pr.outcomes {
+        let t = &o.target;
+        let class = if o.verdict.passed() { "good" } else { "bad" };
         row(
             s,
             class,
             &[
-                probe_rules(o),
-                jstr(o, "rows"),
-                format!("{} {}", jstr(o, "destination_host"), jstr(o, "destination")),
-                jstr(o, "transport"),
-                jstr(o, "port"),
-                verdict,
-                jstr(o, "detail"),
+                if t.rules.is_empty() {
+                    "no firewall rule".into()
+                } else {
+                    rule_tags_text(&t.rules)
+                },
+                t.rows.clone(),
+                format!("{} {}", t.destination_host, t.destination),
+                t.transport.to_string(),
+                t.port.to_string(),
+                o.verdict.as_str().into(),
+                o.detail.clone().unwrap_or_default(),
             ],
         );
     }

@@ -1,7 +1,7 @@
 //! The audit of a firewall configuration as text for a terminal (`portplan audit`).
 
 use super::table::Table;
-use crate::audit::report::{Audit, Status};
+use crate::audit::judge::{Audit, Status};
 use std::path::Path;
 
 /// The audit of one firewall's configuration (read from `path`) as text for a terminal: the

@@ -629,7 +629,9 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
         destination,
         destination_host: String::new(),
         nat_of: None,
-        kind: Kind::of(service),
+        kind: portplan::catalog::Catalog::builtin()
+            .probe_kind(service)
+            .unwrap_or(Kind::Plain),
     };
     let out = prober_in(
         &internet_ns,
@@ -676,7 +678,7 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
             .net
             .addr();
         for port in targets::sample(f.ports) {
-            let kind = Kind::of(&f.service);
+            let kind = targets::kind_of(f);
             if !specs
                 .iter()
                 .any(|s: &ListenSpec| s.transport == f.transport && s.port == port)

@@ -1,6 +1,6 @@
-//! The audit of one firewall against the plan: for every planned rule, whether the configuration
-//! allows all of it, none, part (and which part, decided by which line), or cannot tell; and what it
-//! allows beyond the plan.
+//! The audit's judgement of one firewall against the plan (the algorithm, not a document): for
+//! every planned rule, whether the configuration allows all of it, none, part (and which part,
+//! decided by which line), or cannot tell; and what it allows beyond the plan.
 
 use super::eval::{self, Fate, Piece};
 use super::model::{Config, Location, Unparsed};
@@ -11,9 +11,9 @@ use super::space::{
 use crate::catalog::Transport;
 use crate::plan::{Family, Plan, Rule};
 use crate::topology::Topology;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Allowed,
@@ -22,19 +22,34 @@ pub enum Status {
     Uncertain,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl Status {
+    /// The status as the JSON document spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Allowed => "allowed",
+            Status::Partial => "partial",
+            Status::Blocked => "blocked",
+            Status::Uncertain => "uncertain",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Part {
     /// allowed, denied or uncertain
-    pub verdict: &'static str,
+    pub verdict: String,
     /// Which packets, relative to the planned rule ("tcp 55000-59999", "… from 10.0.0.0/8").
     pub what: Vec<String>,
     pub by: Vec<Location>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RuleAudit {
     /// The planned rule's id; JSON shows it as the plan does (`r12`).
-    #[serde(serialize_with = "crate::plan::rule_tag_of")]
+    #[serde(
+        serialize_with = "crate::plan::rule_tag_of",
+        deserialize_with = "crate::plan::rule_tag_from"
+    )]
     pub rule: usize,
     pub rows: String,
     pub service: String,
@@ -48,7 +63,7 @@ pub struct RuleAudit {
 }
 
 /// What an [`Exposure`] is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExposureKind {
     /// Legitimate sources of the ingress side reach more than the plan asks for.
@@ -58,7 +73,7 @@ pub enum ExposureKind {
     SpoofedSource,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exposure {
     pub kind: ExposureKind,
     pub ingress: String,
@@ -74,23 +89,24 @@ pub struct Exposure {
 }
 
 /// A rule portplan could read only in part, and what it could not read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PartlyRead {
     pub at: Location,
     pub why: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Audit {
     pub firewall: String,
-    pub format: &'static str,
+    /// The configuration format read (`iptables`, `asa`, …).
+    pub format: String,
     pub rules: Vec<RuleAudit>,
     pub overexposure: Vec<Exposure>,
     pub unparsed: Vec<Unparsed>,
     pub partly_read: Vec<PartlyRead>,
     pub notes: Vec<String>,
     /// The plan's static NAT against the configuration's translations (see [`super::nat`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nat: Vec<super::nat::NatFinding>,
 }
 
@@ -573,7 +589,7 @@ fn parts_of(pieces: &[Piece], rule: &Rule, whole: &Product) -> Vec<Part> {
         .into_iter()
         .chain(summarised)
         .map(|(verdict, by, region)| Part {
-            verdict,
+            verdict: verdict.to_string(),
             what: describe(&region, rule, whole),
             by,
         })
@@ -663,7 +679,7 @@ pub fn audit(plan: &Plan, topology: &Topology, firewall: &str, config: &Config) 
     notes.extend(nat.iter().map(|f| f.note()));
     Audit {
         firewall: firewall.to_string(),
-        format: config.format,
+        format: config.format.to_string(),
         overexposure,
         rules,
         unparsed: config.unparsed.clone(),
