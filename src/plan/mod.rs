@@ -1000,6 +1000,20 @@ fn merge_rows(rule: &mut Rule, rows: &[RowId], features: Vec<Feature>) {
     }
 }
 
+/// Why a row of a planned scenario is left out for `version`: the version is named first, then the
+/// catalog's reason (the version's note on the row's feature), else the versions the row belongs to.
+fn version_skip_reason(catalog: &Catalog, version: crate::catalog::Version, row: &Row) -> String {
+    let why = row
+        .condition
+        .and_then(|f| catalog.feature_unavailable(version, f))
+        .map(|u| format!("{} (source: {})", u.reason, u.reference))
+        .unwrap_or_else(|| {
+            let only: Vec<&str> = row.versions.iter().map(|v| v.as_str()).collect();
+            format!("the row is listed for {} only", only.join(", "))
+        });
+    format!("not in {version}: {why}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1030,18 +1044,4 @@ mod tests {
         assert_eq!(xmpp, "xmpp-partner");
         assert!(xmpp.names("xmpp-partner"));
     }
-}
-
-/// Why a row of a planned scenario is left out for `version`: the version is named first, then the
-/// catalog's reason (the version's note on the row's feature), else the versions the row belongs to.
-fn version_skip_reason(catalog: &Catalog, version: crate::catalog::Version, row: &Row) -> String {
-    let why = row
-        .condition
-        .and_then(|f| catalog.feature_unavailable(version, f))
-        .map(|u| format!("{} (source: {})", u.reason, u.reference))
-        .unwrap_or_else(|| {
-            let only: Vec<&str> = row.versions.iter().map(|v| v.as_str()).collect();
-            format!("the row is listed for {} only", only.join(", "))
-        });
-    format!("not in {version}: {why}")
 }
