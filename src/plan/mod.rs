@@ -224,16 +224,6 @@ impl Group {
                 .collect(),
         }
     }
-    /// Distinct host names, in order.
-    pub fn hosts(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for m in &self.members {
-            if !out.contains(&m.host.as_str()) {
-                out.push(&m.host);
-            }
-        }
-        out
-    }
 }
 
 /// A catalog row made concrete between two groups, with the firewalls it crosses.
@@ -392,11 +382,6 @@ impl Plan {
         self.rules.iter().filter(move |r| r.firewall == firewall)
     }
 
-    /// Flows that cross at least one firewall.
-    pub fn crossing_flows(&self) -> impl Iterator<Item = &Flow> {
-        self.flows.iter().filter(|f| !f.path.is_empty())
-    }
-
     /// Flows between different zones that no firewall path joins.
     pub fn unrouted_flows(&self) -> impl Iterator<Item = &Flow> {
         self.flows.iter().filter(|f| !f.routed)
@@ -461,11 +446,6 @@ impl Plan {
                 .help("give a firewall an interface in this zone, or merge it with the zone it is really part of")
             })
             .collect()
-    }
-
-    /// Keeps only the rules of one firewall (flows and skipped rows are kept for context).
-    pub fn retain_firewall(&mut self, firewall: &str) {
-        self.rules.retain(|r| r.firewall == firewall);
     }
 }
 
