@@ -194,6 +194,20 @@ pub trait Renderer: Sync {
         subject: &Subject<'_>,
         selected: &[Subject<'_>],
     ) -> Result<Vec<Piece>, RenderError>;
+
+    /// The texts for every selected subject, in their order: [`Renderer::render`] of each unless
+    /// the target overrides it to look the plan up once per run rather than once per subject.
+    fn render_all(
+        &self,
+        plan: &Plan,
+        topology: &Topology,
+        selected: &[Subject<'_>],
+    ) -> Result<Vec<Vec<Piece>>, RenderError> {
+        selected
+            .iter()
+            .map(|s| self.render(plan, topology, s, selected))
+            .collect()
+    }
 }
 
 /// The scope network firewall targets take ([`Renderer::scope_hint`]).

@@ -145,8 +145,9 @@ pub fn render_files(
         )?;
     }
     let mut files = renderer.shared(plan, topology, &subjects)?;
-    for subject in &subjects {
-        for piece in renderer.render(plan, topology, subject, &subjects)? {
+    let pieces = renderer.render_all(plan, topology, &subjects)?;
+    for (subject, pieces) in subjects.iter().zip(pieces) {
+        for piece in pieces {
             let suffix = piece
                 .companion
                 .unwrap_or_else(|| renderer.suffix(subject.unit()));

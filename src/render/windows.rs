@@ -16,7 +16,10 @@ use crate::catalog::ServerRole;
 use crate::plan::{Flow, Group, Plan, rule_tag, rule_tags_text};
 use crate::topology::{Pool, Server, Topology, Vip};
 use crate::view::plan::net_text;
+use ipnet::IpNet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
+use std::net::IpAddr;
 
 pub struct Windows;
 
@@ -39,42 +42,102 @@ fn ps_list(items: &[String]) -> String {
     format!("@({})", quoted.join(","))
 }
 
-/// The server's addresses that a group reaches: its own, or its pool's VIPs (landing on it). The
-/// flag says whether a VIP that rewrites the source (SNAT) is in the way.
-fn local_addresses(pool: &Pool, server: &Server, g: &Group) -> Option<(Vec<String>, bool)> {
-    let own: Vec<String> = g
-        .members
-        .iter()
-        .filter(|m| m.host == server.name)
-        .map(|m| net_text(&m.net))
-        .collect();
-    if !own.is_empty() {
-        return Some((own, false));
-    }
-    let hit: Vec<&Vip> = pool
-        .vips
-        .iter()
-        .filter(|v| {
-            v.addresses
-                .iter()
-                .any(|a| g.members.iter().any(|m| m.net.addr() == *a))
-        })
-        .collect();
-    if hit.is_empty() {
-        return None;
-    }
+/// The server's addresses behind the pool VIPs a flow is addressed to (landing on it). The flag
+/// says whether a VIP that rewrites the source (SNAT) is in the way.
+fn vip_addresses(server: &Server, hit: &[&Vip]) -> (Vec<String>, bool) {
     let snat = hit.iter().any(|v| v.snat);
     // after the load balancer, traffic arrives on the server's own address for that service; the
     // VIP itself is listed too for load balancers that deliver it unchanged (direct return)
     let mut local: Vec<String> = Vec::new();
-    for v in &hit {
+    for v in hit {
         let usage = v.service.address_use();
         for iface in server.interfaces.iter().filter(|i| i.zone == v.zone) {
             local.extend(iface.ips(usage).map(|ip| ip.to_string()));
         }
         local.extend(v.addresses.iter().map(|a| a.to_string()));
     }
-    Some((local, snat))
+    (local, snat)
+}
+
+/// Where each host and each destination address appears among the plan's flows, built once per
+/// run so that a server's script visits only the flows that concern it instead of all of them.
+struct FlowIndex<'p> {
+    /// Per host: the flows it is a member of, in plan order, with its own nets at each end.
+    by_host: HashMap<&'p str, Vec<(usize, Ends<'p>)>>,
+    /// Per destination member address: the flows addressed to it, in plan order.
+    by_destination: HashMap<IpAddr, Vec<usize>>,
+}
+
+/// One host's own nets in one flow.
+#[derive(Default)]
+struct Ends<'p> {
+    destination: Vec<&'p IpNet>,
+    source: Vec<&'p IpNet>,
+}
+
+impl<'p> FlowIndex<'p> {
+    fn new(plan: &'p Plan) -> FlowIndex<'p> {
+        let mut by_host: HashMap<&str, Vec<(usize, Ends)>> = HashMap::new();
+        let mut by_destination: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+        for (i, f) in plan.flows.iter().enumerate() {
+            for (m, inbound) in f
+                .destination
+                .members
+                .iter()
+                .map(|m| (m, true))
+                .chain(f.source.members.iter().map(|m| (m, false)))
+            {
+                let flows = by_host.entry(&m.host).or_default();
+                if flows.last().is_none_or(|(j, _)| *j != i) {
+                    flows.push((i, Ends::default()));
+                }
+                let ends = &mut flows.last_mut().expect("pushed above").1;
+                if inbound {
+                    ends.destination.push(&m.net);
+                    let flows = by_destination.entry(m.net.addr()).or_default();
+                    if flows.last() != Some(&i) {
+                        flows.push(i);
+                    }
+                } else {
+                    ends.source.push(&m.net);
+                }
+            }
+        }
+        FlowIndex {
+            by_host,
+            by_destination,
+        }
+    }
+
+    /// The flows that concern one server, in plan order: its own nets at each end, and the VIPs
+    /// of its pool (in the pool's order) each flow is addressed to.
+    fn of<'a>(&'a self, pool: &'a Pool, server: &Server) -> BTreeMap<usize, Touch<'a>> {
+        let mut out: BTreeMap<usize, Touch> = BTreeMap::new();
+        for (i, ends) in self.by_host.get(server.name.as_str()).into_iter().flatten() {
+            let touch = out.entry(*i).or_default();
+            touch.own_destination = &ends.destination;
+            touch.own_source = &ends.source;
+        }
+        for v in &pool.vips {
+            for a in &v.addresses {
+                for i in self.by_destination.get(a).into_iter().flatten() {
+                    let vips = &mut out.entry(*i).or_default().vips;
+                    if !vips.last().is_some_and(|last| std::ptr::eq(*last, v)) {
+                        vips.push(v);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// How one flow concerns one server.
+#[derive(Default)]
+struct Touch<'a> {
+    own_destination: &'a [&'a IpNet],
+    own_source: &'a [&'a IpNet],
+    vips: Vec<&'a Vip>,
 }
 
 fn remote_addresses(g: &Group) -> Vec<String> {
@@ -100,47 +163,59 @@ struct HostRule {
     note: String,
 }
 
-fn host_rules(plan: &Plan, pool: &Pool, server: &Server) -> Vec<HostRule> {
+/// Equal direction, protocol, ports and addresses make one host rule.
+type RuleKey = (bool, &'static str, String, Vec<String>, Vec<String>);
+
+fn host_rules(plan: &Plan, index: &FlowIndex, pool: &Pool, server: &Server) -> Vec<HostRule> {
     let mut out: Vec<HostRule> = Vec::new();
-    for f in &plan.flows {
-        let mut add =
-            |inbound: bool, local: Vec<String>, remote: Vec<String>, note: String, f: &Flow| {
-                let protocol = match f.transport {
-                    crate::catalog::Transport::Tcp => "TCP",
-                    crate::catalog::Transport::Udp => "UDP",
-                };
-                if let Some(existing) = out.iter_mut().find(|r| {
-                    r.inbound == inbound
-                        && r.protocol == protocol
-                        && r.ports == f.ports.to_string()
-                        && r.local == local
-                        && r.remote == remote
-                }) {
-                    for r in rows(f) {
-                        if !existing.rows.contains(&r) {
-                            existing.rows.push(r);
-                        }
-                    }
-                    for id in &f.rules {
-                        if !existing.rules.contains(id) {
-                            existing.rules.push(*id);
-                        }
-                    }
-                    return;
-                }
-                out.push(HostRule {
-                    inbound,
-                    rules: f.rules.clone(),
-                    rows: rows(f),
-                    service: f.service.clone(),
-                    protocol,
-                    ports: f.ports.to_string(),
-                    local,
-                    remote,
-                    note,
-                });
+    let mut at: HashMap<RuleKey, usize> = HashMap::new();
+    let mut add =
+        |inbound: bool, local: Vec<String>, remote: Vec<String>, note: String, f: &Flow| {
+            let protocol = match f.transport {
+                crate::catalog::Transport::Tcp => "TCP",
+                crate::catalog::Transport::Udp => "UDP",
             };
-        if let Some((local, snat)) = local_addresses(pool, server, &f.destination) {
+            let key = (inbound, protocol, f.ports.to_string(), local, remote);
+            if let Some(&i) = at.get(&key) {
+                let existing = &mut out[i];
+                for r in rows(f) {
+                    if !existing.rows.contains(&r) {
+                        existing.rows.push(r);
+                    }
+                }
+                for id in &f.rules {
+                    if !existing.rules.contains(id) {
+                        existing.rules.push(*id);
+                    }
+                }
+                return;
+            }
+            let (_, _, ports, local, remote) = key.clone();
+            at.insert(key, out.len());
+            out.push(HostRule {
+                inbound,
+                rules: f.rules.clone(),
+                rows: rows(f),
+                service: f.service.clone(),
+                protocol,
+                ports,
+                local,
+                remote,
+                note,
+            });
+        };
+    for (i, touch) in index.of(pool, server) {
+        let f = &plan.flows[i];
+        // the server's own addresses at the destination end, or else its pool's VIPs
+        let inbound = if !touch.own_destination.is_empty() {
+            let own = touch.own_destination.iter().map(|n| net_text(n)).collect();
+            Some((own, false))
+        } else if !touch.vips.is_empty() {
+            Some(vip_addresses(server, &touch.vips))
+        } else {
+            None
+        };
+        if let Some((local, snat)) = inbound {
             let (remote, note) = if snat {
                 (vec!["Any".to_string()], "arrives through a load balancer VIP with SNAT, so the source is the load balancer".to_string())
             } else {
@@ -148,17 +223,11 @@ fn host_rules(plan: &Plan, pool: &Pool, server: &Server) -> Vec<HostRule> {
             };
             add(true, local, remote, note, f);
         }
-        let own_source: Vec<String> = f
-            .source
-            .members
-            .iter()
-            .filter(|m| m.host == server.name)
-            .map(|m| net_text(&m.net))
-            .collect();
-        if !own_source.is_empty() {
+        if !touch.own_source.is_empty() {
+            let own = touch.own_source.iter().map(|n| net_text(n)).collect();
             add(
                 false,
-                own_source,
+                own,
                 remote_addresses(&f.destination),
                 String::new(),
                 f,
@@ -185,7 +254,7 @@ const NAMED_IDS: usize = 4;
 /// `portplan-in-r38-r39`: the direction and the planned rules the host rule goes with, so
 /// `Get-NetFirewallRule -Name portplan-*-r38*` finds what the plan calls r38. Flows that no
 /// network firewall sees are `same-zone-tcp-444`. A name taken already gets `-2`, `-3`, …
-fn rule_name(r: &HostRule, taken: &mut Vec<String>) -> String {
+fn rule_name(r: &HostRule, taken: &mut HashSet<String>) -> String {
     let dir = if r.inbound { "in" } else { "out" };
     let mut ids: Vec<String> = r
         .rules
@@ -211,12 +280,18 @@ fn rule_name(r: &HostRule, taken: &mut Vec<String>) -> String {
         name = format!("{base}-{n}");
         n += 1;
     }
-    taken.push(name.clone());
+    taken.insert(name.clone());
     name
 }
 
-pub fn script(plan: &Plan, topology: &Topology, pool: &Pool, server: &Server) -> String {
-    let rules = host_rules(plan, pool, server);
+fn script(
+    plan: &Plan,
+    index: &FlowIndex,
+    topology: &Topology,
+    pool: &Pool,
+    server: &Server,
+) -> String {
+    let rules = host_rules(plan, index, pool, server);
     let mut s = String::new();
     let what = format!(
         "Windows Firewall rules for {} ({}, pool {})",
@@ -234,7 +309,7 @@ pub fn script(plan: &Plan, topology: &Topology, pool: &Pool, server: &Server) ->
     s.push_str("$ErrorActionPreference = 'Stop'\n");
     let _ = writeln!(s, "$group = {}", ps_quote(GROUP));
     s.push_str("Get-NetFirewallRule -Group $group -ErrorAction SilentlyContinue | Remove-NetFirewallRule\n\n");
-    let mut taken: Vec<String> = Vec::new();
+    let mut taken: HashSet<String> = HashSet::new();
     for r in &rules {
         let dir = if r.inbound { "Inbound" } else { "Outbound" };
         let port_flag = if r.inbound {
@@ -318,9 +393,23 @@ impl Renderer for Windows {
         subject: &Subject<'_>,
         _selected: &[Subject<'_>],
     ) -> Result<Vec<Piece>, RenderError> {
-        Ok(match subject {
-            Subject::Host { pool, server } => vec![Piece::main(script(plan, t, pool, server))],
-            _ => Vec::new(),
-        })
+        Ok(one(plan, &FlowIndex::new(plan), t, subject))
+    }
+    /// The flows are indexed once for all the servers of the run.
+    fn render_all(
+        &self,
+        plan: &Plan,
+        t: &Topology,
+        selected: &[Subject<'_>],
+    ) -> Result<Vec<Vec<Piece>>, RenderError> {
+        let index = FlowIndex::new(plan);
+        Ok(selected.iter().map(|s| one(plan, &index, t, s)).collect())
+    }
+}
+
+fn one(plan: &Plan, index: &FlowIndex, t: &Topology, subject: &Subject<'_>) -> Vec<Piece> {
+    match subject {
+        Subject::Host { pool, server } => vec![Piece::main(script(plan, index, t, pool, server))],
+        _ => Vec::new(),
     }
 }
