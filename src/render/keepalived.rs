@@ -9,7 +9,7 @@ use super::contract::{
 };
 use crate::catalog::{ServerRole, Transport};
 use crate::plan::Plan;
-use crate::topology::{Pool, Topology, VipService};
+use crate::topology::{Leg, Pool, Topology, VipService};
 use std::fmt::Write;
 
 pub struct Keepalived;
@@ -43,14 +43,14 @@ pub fn config(plan: &Plan, t: &Topology, pool: &Pool) -> String {
         pool.name.replace('-', "_")
     );
     // one VRRP instance per side and address family (keepalived does not mix families)
-    let sides = [("external", "eth0"), ("internal", "eth1")];
+    let sides = [(Leg::External, "eth0"), (Leg::Internal, "eth1")];
     let mut router_id = 51;
     for (side, iface) in sides {
         for (family, ipv4) in [("v4", true), ("v6", false)] {
             let vips: Vec<String> = pool
                 .vips
                 .iter()
-                .filter(|v| (v.service == VipService::Internal) == (side == "internal"))
+                .filter(|v| v.service.leg() == side)
                 .flat_map(|v| {
                     v.addresses
                         .iter()
@@ -63,8 +63,9 @@ pub fn config(plan: &Plan, t: &Topology, pool: &Pool) -> String {
             }
             let _ = writeln!(
                 s,
-                "vrrp_instance {}_{side}_{family} {{\n\tstate MASTER\n\tinterface {iface}\n\tvirtual_router_id {router_id}\n\tpriority 100\n\tadvert_int 1\n\tvirtual_ipaddress {{\n\t\t{}\n\t}}\n}}\n",
+                "vrrp_instance {}_{}_{family} {{\n\tstate MASTER\n\tinterface {iface}\n\tvirtual_router_id {router_id}\n\tpriority 100\n\tadvert_int 1\n\tvirtual_ipaddress {{\n\t\t{}\n\t}}\n}}\n",
                 pool.name.replace('-', "_"),
+                side.as_str(),
                 vips.join("\n\t\t")
             );
             router_id += 1;

@@ -189,11 +189,7 @@ pub fn lint_with(t: &Topology, catalog: &Catalog, today: crate::endpoints::Date)
 
             // VIPs must sit on the same side (zone) as the server interfaces they balance.
             for vip in &pool.vips {
-                let leg = if vip.service == VipService::Internal {
-                    Leg::Internal
-                } else {
-                    Leg::External
-                };
+                let leg = vip.service.leg();
                 for server in &pool.servers {
                     if let Some(iface) = server.interface(leg)
                         && iface.zone != vip.zone

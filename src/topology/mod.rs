@@ -123,6 +123,16 @@ impl VipService {
         }
     }
 
+    /// The leg of an Edge server a VIP of this service balances: the internal VIP the internal
+    /// interface, every other VIP the external one.
+    pub fn leg(self) -> Leg {
+        if self == VipService::Internal {
+            Leg::Internal
+        } else {
+            Leg::External
+        }
+    }
+
     /// The VIP's name in a sentence ("the Access Edge VIP").
     pub fn title(self) -> &'static str {
         match self {
