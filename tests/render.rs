@@ -314,7 +314,7 @@ fn aerleon_compiles_the_generated_policy() {
 /// the receiving server, probe's JSON, the audit JSON of every firewall on the path and the report.
 #[test]
 fn one_flow_has_the_same_rule_ids_in_plan_targets_windows_probe_audit_and_report() {
-    use portplan::probe::{prober, report as probe_report, targets};
+    use portplan::probe::{document as probe_doc, prober, targets};
     struct Case {
         example: &'static str,
         port: u16,
@@ -434,9 +434,9 @@ fn one_flow_has_the_same_rule_ids_in_plan_targets_windows_probe_audit_and_report
                 millis: 0,
             })
             .collect();
-        let summary = probe_report::Summary::of(&outcomes, &untestable);
+        let summary = probe_doc::Summary::of(&outcomes, &untestable);
         let probe_doc =
-            probe_report::ProbeDocument::new(c.probe_from, summary, outcomes.clone(), untestable);
+            probe_doc::ProbeDocument::new(c.probe_from, summary, outcomes.clone(), untestable);
         let probe_json = serde_json::to_value(&probe_doc).unwrap();
         let mut seen: Vec<String> = Vec::new();
         for o in probe_json["outcomes"].as_array().unwrap() {
@@ -460,7 +460,10 @@ fn one_flow_has_the_same_rule_ids_in_plan_targets_windows_probe_audit_and_report
         for tag in &tags {
             assert!(seen.contains(tag), "{}: probe JSON lacks {tag}", c.example);
         }
-        has_all("probe matrix", &probe_report::matrix(&outcomes).to_text());
+        has_all(
+            "probe matrix",
+            &portplan::view::probe::matrix(&outcomes).to_text(),
+        );
         // the audit of each firewall on the path, against the configuration portplan wrote
         let mut audits = Vec::new();
         for hop in &flow.path {

@@ -4,7 +4,8 @@ use super::args::ProbeArgs;
 use super::output::{Format, out, out_json};
 use super::{Failure, Project, runtime, stop_signal};
 use anyhow::anyhow;
-use portplan::probe::{prober, report, targets};
+use portplan::probe::{document, prober, targets};
+use portplan::view;
 use std::io::IsTerminal;
 
 pub fn run(args: ProbeArgs) -> Result<(), Failure> {
@@ -35,7 +36,7 @@ pub fn run(args: ProbeArgs) -> Result<(), Failure> {
         eprintln!("portplan: interrupted");
         return Err(Failure::Findings);
     };
-    let summary = report::Summary::of(&outcomes, &untestable);
+    let summary = document::Summary::of(&outcomes, &untestable);
     if summary.probes == 0 {
         eprintln!(
             "portplan: nothing was probed from `{}`: no planned flow starts there with a concrete destination ({} had none); that is not a pass",
@@ -43,7 +44,7 @@ pub fn run(args: ProbeArgs) -> Result<(), Failure> {
         );
     }
     if args.format == Format::Json {
-        out_json(&report::ProbeDocument::new(
+        out_json(&document::ProbeDocument::new(
             &args.from,
             summary.clone(),
             outcomes,
@@ -52,8 +53,8 @@ pub fn run(args: ProbeArgs) -> Result<(), Failure> {
     } else {
         out(&format!(
             "{}\n{}\n",
-            report::matrix(&outcomes).to_text(),
-            summary.line()
+            view::probe::matrix(&outcomes).to_text(),
+            view::probe::summary_line(&summary)
         ))?;
     }
     super::findings_unless(summary.all_passed())

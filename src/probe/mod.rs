@@ -2,9 +2,9 @@
 //! host must reach. This module owns the wire protocols (STUN), the choice of what to test, and the
 //! verdicts; it never prints.
 
+pub mod document;
 pub mod listener;
 pub mod prober;
-pub mod report;
 pub mod stun;
 pub mod targets;
 pub mod tls;

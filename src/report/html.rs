@@ -9,7 +9,7 @@ use crate::audit::judge::{Audit, Status};
 use crate::catalog::Catalog;
 use crate::plan::Plan;
 use crate::plan::{rule_tag, rule_tags_text};
-use crate::probe::report::ProbeDocument;
+use crate::probe::document::ProbeDocument;
 use crate::topology::Topology;
 use crate::topology::lint::LintReport;
 use crate::view::plan::group_text;

@@ -5,7 +5,7 @@
 
 use crate::audit::document as audit_doc;
 use crate::audit::judge::Audit;
-use crate::probe::report::{self as probe_doc, ProbeDocument};
+use crate::probe::document::{self as probe_doc, ProbeDocument};
 use crate::topology::Topology;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
