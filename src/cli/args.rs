@@ -1,8 +1,13 @@
 //! The command line as clap parses it (raw arguments), and the settings derived from it before
-//! any work: the scope a `--firewall`/`--host` pair names, the table style a `--format` asks for.
+//! any work: the scope a `--firewall`/`--host` pair names, the plan target a `--format` asks for,
+//! the roles, versions and scenario a command names. A handler receives settings that are already
+//! valid; what can only be checked against a topology (a firewall or server name) waits for it.
 
 use super::output::{CATALOG, CHECK, DIAGRAM, Format, TABLE_OR_JSON, TABLES, formats};
+use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
+use portplan::catalog::{Catalog, Version};
+use portplan::plan::between::RoleQuery;
 use portplan::render::{Scope, Target};
 use std::path::PathBuf;
 
@@ -306,5 +311,100 @@ impl RenderArgs {
             (_, Some(h)) => Scope::Host(h.clone()),
             _ => Scope::All,
         }
+    }
+}
+
+/// What `catalog` is asked for, checked.
+pub enum CatalogJob {
+    /// The rows two versions differ in, as a table or JSON.
+    Compare {
+        from: Version,
+        to: Version,
+        format: Format,
+    },
+    /// The list of scenarios.
+    Scenarios(Format),
+    /// The rows, of one known scenario or of all.
+    Rows {
+        scenario: Option<String>,
+        format: Format,
+    },
+}
+
+impl CatalogArgs {
+    /// The versions of `--compare` must be known and its format a table or JSON; a `--scenario`
+    /// must be one of the catalog's.
+    pub fn settings(self) -> anyhow::Result<CatalogJob> {
+        let format = self.format;
+        if let Some(pair) = &self.compare {
+            let version = |v: &String| v.parse::<Version>().map_err(|e| anyhow!(e));
+            let (from, to) = (version(&pair[0])?, version(&pair[1])?);
+            if !matches!(format, Format::Json | Format::Table) {
+                return Err(anyhow!("--compare prints as table or json"));
+            }
+            return Ok(CatalogJob::Compare { from, to, format });
+        }
+        match self.scenario {
+            Some(id) if id.is_empty() => Ok(CatalogJob::Scenarios(format)),
+            Some(id) => {
+                let catalog = Catalog::builtin();
+                if catalog.scenario(&id).is_none() {
+                    let known: Vec<&str> =
+                        catalog.scenarios.iter().map(|s| s.id.as_str()).collect();
+                    return Err(anyhow!(
+                        "unknown scenario `{id}`; known: {}",
+                        known.join(", ")
+                    ));
+                }
+                Ok(CatalogJob::Rows {
+                    scenario: Some(id),
+                    format,
+                })
+            }
+            None => Ok(CatalogJob::Rows {
+                scenario: None,
+                format,
+            }),
+        }
+    }
+}
+
+/// `between`, checked: the two ends as given, where the answer comes from, the format.
+pub struct Between {
+    pub a: String,
+    pub b: String,
+    pub source: BetweenSource,
+    pub format: Format,
+}
+
+/// Where `between` answers from.
+pub enum BetweenSource {
+    /// The catalog rows of one product, between two roles.
+    Catalog {
+        a: RoleQuery,
+        b: RoleQuery,
+        version: Version,
+    },
+    /// The plan of a topology, between two of its names (checked once it is loaded).
+    Topology(TopologyArg),
+}
+
+impl BetweenArgs {
+    /// Without a topology both ends must be roles and the version a known one.
+    pub fn settings(self) -> anyhow::Result<Between> {
+        let source = match self.topology {
+            Some(path) => BetweenSource::Topology(TopologyArg { file: Some(path) }),
+            None => BetweenSource::Catalog {
+                a: RoleQuery::parse(&self.a).map_err(|e| anyhow!(e))?,
+                b: RoleQuery::parse(&self.b).map_err(|e| anyhow!(e))?,
+                version: self.version.parse().map_err(|e: String| anyhow!(e))?,
+            },
+        };
+        Ok(Between {
+            a: self.a,
+            b: self.b,
+            source,
+            format: self.format,
+        })
     }
 }

@@ -1,6 +1,7 @@
 //! The `portplan` command line (binary only; the library never prints). [`args`] is what clap
-//! parses, [`output`] writes and reads files, and each subcommand has its own small handler that
-//! calls the library and hands the text it gets back to [`output`].
+//! parses and the settings it is checked into before any work, [`output`] writes and reads files,
+//! and each subcommand has its own small handler that calls the library and hands the text it gets
+//! back to [`output`].
 
 pub mod args;
 mod audit;
@@ -40,13 +41,13 @@ impl From<anyhow::Error> for Failure {
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Catalog(args) => catalog::run(args),
+        Command::Catalog(args) => catalog::run(args.settings()?),
         Command::Check(args) => check::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Render(args) => render::run(args),
         Command::Listen(args) => listen::run(args),
         Command::Probe(args) => probe::run(args),
-        Command::Between(args) => between::run(args),
+        Command::Between(args) => between::run(args.settings()?),
         Command::Audit(args) => audit::run(args),
         Command::Diagram(args) => diagram::run(args),
         Command::Report(args) => report::run(args),
