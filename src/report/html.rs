@@ -12,7 +12,7 @@ use crate::plan::{rule_tag, rule_tags_text};
 use crate::probe::document::ProbeDocument;
 use crate::topology::Topology;
 use crate::topology::lint::LintReport;
-use crate::view::plan::group_text;
+use crate::view::plan::{HOP_RULE_HEADERS, group_text, hop_rule_cells};
 use std::fmt::Write;
 
 fn esc(s: &str) -> String {
@@ -245,40 +245,12 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
                 esc(&i),
                 esc(&o)
             );
-            table_start(
-                &mut s,
-                "rules filterable sortable",
-                &[
-                    "rule",
-                    "family",
-                    "source",
-                    "destination",
-                    "proto",
-                    "ports",
-                    "service",
-                    "catalog rows",
-                    "feature",
-                ],
-            );
+            table_start(&mut s, "rules filterable sortable", &HOP_RULE_HEADERS);
             for r in p
                 .rules_for(&fw.name)
                 .filter(|r| r.ingress_interface == i && r.egress_interface == o)
             {
-                row(
-                    &mut s,
-                    "",
-                    &[
-                        r.tag(),
-                        r.family.to_string(),
-                        group_text(&r.source),
-                        group_text(&r.destination),
-                        r.transport.to_string(),
-                        r.ports.to_string(),
-                        r.service.clone(),
-                        r.rows_text(),
-                        r.features_text(),
-                    ],
-                );
+                row(&mut s, "", &hop_rule_cells(r));
             }
             s.push_str("</tbody></table>");
         }

@@ -27,11 +27,24 @@ pub fn group_text(g: &Group) -> String {
     format!("{}: {}", g.role, nets.join(" "))
 }
 
-fn rule_cells(r: &Rule) -> Vec<String> {
+/// The columns of a rule shown under its hop (a firewall and its pair of interfaces), as the HTML
+/// report groups them; [`plan_table`] adds the firewall and the interfaces after the rule id.
+pub const HOP_RULE_HEADERS: [&str; 9] = [
+    "rule",
+    "family",
+    "source",
+    "destination",
+    "proto",
+    "ports",
+    "service",
+    "catalog rows",
+    "feature",
+];
+
+/// The cells of a rule under [`HOP_RULE_HEADERS`].
+pub fn hop_rule_cells(r: &Rule) -> Vec<String> {
     vec![
         r.tag(),
-        r.firewall.clone(),
-        format!("{} -> {}", r.ingress_interface, r.egress_interface),
         r.family.to_string(),
         group_text(&r.source),
         group_text(&r.destination),
@@ -43,25 +56,25 @@ fn rule_cells(r: &Rule) -> Vec<String> {
     ]
 }
 
-const RULE_HEADERS: [&str; 11] = [
-    "rule",
-    "firewall",
-    "in -> out",
-    "family",
-    "source",
-    "destination",
-    "proto",
-    "ports",
-    "service",
-    "catalog rows",
-    "feature",
-];
+/// A hop's columns with the hop itself (firewall, `in -> out`) after the first.
+fn with_hop<T>(mut cells: Vec<T>, firewall: T, interfaces: T) -> Vec<T> {
+    cells.splice(1..1, [firewall, interfaces]);
+    cells
+}
 
 /// Rules (those of a render scope, say) as a table.
 pub fn plan_table<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> Table {
-    let mut t = Table::new(&RULE_HEADERS);
+    let mut t = Table::new(&with_hop(
+        HOP_RULE_HEADERS.to_vec(),
+        "firewall",
+        "in -> out",
+    ));
     for r in rules {
-        t.push(rule_cells(r));
+        t.push(with_hop(
+            hop_rule_cells(r),
+            r.firewall.clone(),
+            format!("{} -> {}", r.ingress_interface, r.egress_interface),
+        ));
     }
     t
 }
