@@ -179,27 +179,7 @@ pub fn rule_product(rule: &Rule, topology: &Topology) -> Product {
 
 /// The packets a planned rule stands for, as disjoint boxes (the cross product of its product).
 pub fn rule_region(rule: &Rule, topology: &Topology) -> Region {
-    product_region(&rule_product(rule, topology))
-}
-
-fn product_region(p: &Product) -> Region {
-    let mut boxes = Vec::new();
-    if p.proto == 0 {
-        return Region(boxes);
-    }
-    for &src in p.src.iter() {
-        for &dst in p.dst.iter() {
-            for &port in p.port.iter() {
-                boxes.push(PacketBox {
-                    src,
-                    dst,
-                    proto: p.proto,
-                    port,
-                });
-            }
-        }
-    }
-    Region(boxes)
+    rule_product(rule, topology).region()
 }
 
 /// An address interval as people write it: one address, a prefix, or `a-b`.
@@ -607,7 +587,7 @@ fn audit_rules(
     let mut rules = Vec::new();
     for r in plan.rules_for(firewall) {
         let product = rule_product(r, topology);
-        let whole = product_region(&product);
+        let whole = product.region();
         let pieces = eval::evaluate(
             config,
             r.family,
@@ -744,12 +724,31 @@ pub const OVEREXPOSURE_BUDGET: usize = 400_000;
 
 /// Every (source, destination) pair of two interval lists, all protocols and ports.
 fn space_region(sources: &[(u128, u128)], destinations: &[(u128, u128)]) -> Region {
-    product_region(&Product {
+    Product {
         src: sources.into(),
         dst: destinations.into(),
         proto: PROTO_ALL,
         port: vec![(0, u16::MAX)].into(),
-    })
+    }
+    .region()
+}
+
+/// The rule that lets a piece of the search for openings in, and whether it does so for certain;
+/// none when it is denied or nothing says why. A search that stopped (its budget ran out) is handed
+/// to `stopped` with the rule it stopped at, and lets nothing in.
+fn letting_in(fate: Fate, mut stopped: impl FnMut(&Location)) -> Option<(Location, bool)> {
+    match fate {
+        Fate::Allowed(by) => Some((by, true)),
+        Fate::Uncertain(at) => match at.into_iter().next() {
+            Some(first) if first.text.starts_with("evaluation stopped") => {
+                stopped(&first);
+                None
+            }
+            Some(first) => Some((first, false)),
+            None => None,
+        },
+        Fate::Denied(_) => None,
+    }
 }
 
 /// `set − holes` for sorted, disjoint interval lists.
@@ -847,17 +846,10 @@ fn overexposure(
                     );
                     let mut allowed: Vec<(Location, bool, Region)> = Vec::new();
                     for piece in pieces {
-                        let (by, certain) = match piece.fate {
-                            Fate::Allowed(by) => (by, true),
-                            Fate::Uncertain(at) => match at.into_iter().next() {
-                                Some(first) if first.text.starts_with("evaluation stopped") => {
-                                    note_stop(&inp.name, &outp.name, family, &first);
-                                    continue;
-                                }
-                                Some(first) => (first, false),
-                                None => continue,
-                            },
-                            Fate::Denied(_) => continue,
+                        let Some((by, certain)) = letting_in(piece.fate, |at| {
+                            note_stop(&inp.name, &outp.name, family, at)
+                        }) else {
+                            continue;
                         };
                         match allowed
                             .iter_mut()
@@ -925,17 +917,10 @@ fn overexposure(
                 );
                 let mut found: Vec<(Location, bool, Vec<SourceSet>)> = Vec::new();
                 for piece in pieces {
-                    let (by, certain) = match piece.fate {
-                        Fate::Allowed(by) => (by, true),
-                        Fate::Uncertain(at) => match at.into_iter().next() {
-                            Some(first) if first.text.starts_with("evaluation stopped") => {
-                                note_stop(&inp.name, &outp.name, family, &first);
-                                continue;
-                            }
-                            Some(first) => (first, false),
-                            None => continue,
-                        },
-                        Fate::Denied(_) => continue,
+                    let Some((by, certain)) = letting_in(piece.fate, |at| {
+                        note_stop(&inp.name, &outp.name, family, at)
+                    }) else {
+                        continue;
                     };
                     let mut extra = source_sets(piece.region);
                     for p in &planned {

@@ -2,9 +2,7 @@
 //! port sets (with negation), plus how a forwarded packet enters them. Anything a parser cannot
 //! interpret stays visible: as an unparsed line, or as a rule marked uncertain.
 
-use super::space::{
-    Intervals, PROTO_ALL, PROTO_TCP, PROTO_UDP, PacketBox, Product, Region, normalize,
-};
+use super::space::{Intervals, PROTO_ALL, PROTO_TCP, PROTO_UDP, Product, Region, normalize};
 use crate::plan::Family;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
@@ -319,25 +317,7 @@ impl Rule {
     }
 
     fn compute_region(&self, family: Family) -> Region {
-        // the product's lists are sorted and disjoint, so their cross product is disjoint too
-        let p = self.product(family);
-        let mut boxes = Vec::new();
-        if p.proto == 0 {
-            return Region(boxes);
-        }
-        for &src in p.src.iter() {
-            for &dst in p.dst.iter() {
-                for &port in p.port.iter() {
-                    boxes.push(PacketBox {
-                        src,
-                        dst,
-                        proto: p.proto,
-                        port,
-                    });
-                }
-            }
-        }
-        Region(boxes)
+        self.product(family).region()
     }
 }
 

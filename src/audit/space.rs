@@ -313,6 +313,28 @@ pub type Intervals = std::sync::Arc<[(u128, u128)]>;
 pub struct TooFragmented;
 
 impl Product {
+    /// The packets of the product as boxes: the cross product of its lists, disjoint because each
+    /// list is sorted and disjoint.
+    pub fn region(&self) -> Region {
+        let mut boxes = Vec::new();
+        if self.proto == 0 {
+            return Region(boxes);
+        }
+        for &src in self.src.iter() {
+            for &dst in self.dst.iter() {
+                for &port in self.port.iter() {
+                    boxes.push(PacketBox {
+                        src,
+                        dst,
+                        proto: self.proto,
+                        port,
+                    });
+                }
+            }
+        }
+        Region(boxes)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.proto == 0 || self.src.is_empty() || self.dst.is_empty() || self.port.is_empty()
     }
