@@ -225,6 +225,12 @@ pub(crate) const EDGE_POOL_SCOPE: &str =
 pub(crate) const NO_BALANCED_EDGE_POOL: &str =
     "the topology has no hardware-balanced Edge pool with VIPs";
 
+/// The pools an Edge pool load balancer target writes a file for
+/// ([`Renderer::configures_pool`]): Edge pools with load balancer VIPs.
+pub(crate) fn is_balanced_edge_pool(pool: &Pool) -> bool {
+    pool.role == crate::catalog::ServerRole::Edge && !pool.vips.is_empty()
+}
+
 /// The opening comment lines every generated file shares: what it is, for what, from which
 /// topology and scenarios. `comment` is the platform's comment marker (`#`, `!`).
 pub(crate) fn banner(comment: &str, what: &str, plan: &Plan, topology: &Topology) -> String {

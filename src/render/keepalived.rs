@@ -5,9 +5,9 @@
 
 use super::contract::{
     EDGE_POOL_SCOPE, NO_BALANCED_EDGE_POOL, Piece, RenderError, Renderer, Subject, Unit, banner,
-    services_towards,
+    is_balanced_edge_pool, services_towards,
 };
-use crate::catalog::{ServerRole, Transport};
+use crate::catalog::Transport;
 use crate::plan::Plan;
 use crate::topology::{Leg, Pool, Topology, VipService};
 use std::fmt::Write;
@@ -145,7 +145,7 @@ impl Renderer for Keepalived {
         NO_BALANCED_EDGE_POOL
     }
     fn configures_pool(&self, pool: &Pool) -> bool {
-        pool.role == ServerRole::Edge && !pool.vips.is_empty()
+        is_balanced_edge_pool(pool)
     }
     fn suffix(&self, _unit: Unit) -> &'static str {
         ".keepalived.conf"
