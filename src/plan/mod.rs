@@ -342,12 +342,24 @@ impl Rule {
             .join(" ")
     }
 
+    /// The catalog rows of the rule, space separated.
     pub fn rows_text(&self) -> String {
-        self.rows
-            .iter()
-            .map(|r| r.to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
+        rows_text(&self.rows)
+    }
+}
+
+/// Catalog row ids as every table shows them: space separated, in order.
+fn rows_text(rows: &[RowId]) -> String {
+    rows.iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Flow {
+    /// The catalog rows of the flow, space separated.
+    pub fn rows_text(&self) -> String {
+        rows_text(&self.rows)
     }
 }
 

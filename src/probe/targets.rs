@@ -112,14 +112,6 @@ pub struct Untestable {
     pub why: String,
 }
 
-fn rows(f: &Flow) -> String {
-    f.rows
-        .iter()
-        .map(|r| r.to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The flow's rules of one address family.
 fn rules_of_family(plan: &Plan, f: &Flow, dst: IpAddr) -> Vec<usize> {
     let family = crate::plan::Family::of(&ipnet::IpNet::from(dst));
@@ -209,7 +201,7 @@ pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>
             untestable.push(Untestable {
                 flow: i + 1,
                 rules: f.rules.clone(),
-                rows: rows(f),
+                rows: f.rows_text(),
                 why: format!(
                     "destination `{}` is a network, not a host: nothing concrete to contact",
                     f.destination.role
@@ -235,7 +227,7 @@ pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>
                 let t = Target {
                     flow: i + 1,
                     rules: rules_of_family(plan, f, dst),
-                    rows: rows(f),
+                    rows: f.rows_text(),
                     service: f.service.clone(),
                     reason: f.reason.clone(),
                     transport: f.transport,

@@ -282,11 +282,7 @@ pub fn report(t: &Topology, p: &Plan, lint: &LintReport, extras: &Extras) -> Str
                     f.transport.to_string(),
                     f.ports.to_string(),
                     f.service.clone(),
-                    f.rows
-                        .iter()
-                        .map(|r| r.to_string())
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    f.rows_text(),
                 ],
             );
         }

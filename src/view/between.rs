@@ -91,11 +91,7 @@ pub fn flows_text(
                 path.join(", ")
             },
             rule_tags_text(&f.rules),
-            f.rows
-                .iter()
-                .map(|r| r.to_string())
-                .collect::<Vec<_>>()
-                .join(" "),
+            f.rows_text(),
         ]);
     }
     format!(

@@ -109,11 +109,7 @@ fn flow_cells(f: &Flow) -> Vec<String> {
         f.transport.to_string(),
         f.ports.to_string(),
         f.service.clone(),
-        f.rows
-            .iter()
-            .map(RowId::to_string)
-            .collect::<Vec<_>>()
-            .join(" "),
+        f.rows_text(),
         if f.routed {
             "same zone: no firewall in the path".into()
         } else {
