@@ -695,6 +695,29 @@ pub fn overexposure_of(
     (found, notes)
 }
 
+/// Sorted, disjoint address intervals of one family.
+type Space = Vec<(u128, u128)>;
+
+/// For one ingress interface and family: the sources that belong on its side (`legit`), and those
+/// that belong behind the firewall's other interfaces and not on its side (`foreign`).
+fn sources_of(
+    topology: &Topology,
+    fw: &crate::topology::Firewall,
+    inp: &crate::topology::FirewallInterface,
+    family: Family,
+) -> (Space, Space) {
+    let legit = side_space(topology, &fw.name, &inp.zone, family);
+    let others: Space = normalize(
+        fw.interfaces
+            .iter()
+            .filter(|o| o.name != inp.name)
+            .flat_map(|o| side_space(topology, &fw.name, &o.zone, family))
+            .collect(),
+    );
+    let foreign = without(&others, &legit);
+    (legit, foreign)
+}
+
 /// Addresses on one side of a firewall, as routing sees them: the space of the zone of that leg
 /// and of every zone reached from it without crossing this firewall again (sorted, disjoint).
 fn side_space(
@@ -814,15 +837,7 @@ fn overexposure(
     for inp in &fw.interfaces {
         let mut spoofed: Vec<Spoofed> = Vec::new();
         for &family in &config.families {
-            let legit = side_space(topology, firewall, &inp.zone, family);
-            let others: Vec<(u128, u128)> = normalize(
-                fw.interfaces
-                    .iter()
-                    .filter(|o| o.name != inp.name)
-                    .flat_map(|o| side_space(topology, firewall, &o.zone, family))
-                    .collect(),
-            );
-            let foreign = without(&others, &legit);
+            let (legit, foreign) = sources_of(topology, fw, inp, family);
             for outp in &fw.interfaces {
                 let protected = topology
                     .zone(&outp.zone)
@@ -972,14 +987,7 @@ fn overexposure(
             };
             let mut what = Vec::new();
             for &family in &families {
-                let legit = side_space(topology, firewall, &inp.zone, family);
-                let others: Vec<(u128, u128)> = normalize(
-                    fw.interfaces
-                        .iter()
-                        .filter(|o| o.name != inp.name)
-                        .flat_map(|o| side_space(topology, firewall, &o.zone, family))
-                        .collect(),
-                );
+                let (_, foreign) = sources_of(topology, fw, inp, family);
                 let behind: Vec<String> = fw
                     .interfaces
                     .iter()
@@ -989,7 +997,7 @@ fn overexposure(
                 what.push(format!(
                     "no anti-spoofing on {}: it accepts new connections whose source ({}) belongs behind {} ({family})",
                     inp.name,
-                    space_text(&without(&others, &legit), family),
+                    space_text(&foreign, family),
                     behind.join(", ")
                 ));
             }
