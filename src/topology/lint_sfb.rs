@@ -170,6 +170,24 @@ pub fn addresses_needed(load_balancing: LoadBalancing, servers: usize, per_serve
     }
 }
 
+/// The design of a pool's external addressing in one family, as the page's tables know it: 1 when
+/// every server that has addresses of the family uses one address for all three services, 3 when
+/// every such server has one per service; `None` when the servers mix designs or have none (the
+/// `sfb-edge-addresses` findings say which). `lb-public-addresses` counts with this for Skype for
+/// Business pools, so the two checks ask for the same number.
+pub fn addresses_per_server(pool: &Pool, v4: bool) -> Option<usize> {
+    let sizes: BTreeSet<usize> = pool
+        .servers
+        .iter()
+        .map(|s| server_addresses(s, v4).len())
+        .filter(|n| *n > 0)
+        .collect();
+    match sizes.iter().copied().collect::<Vec<_>>()[..] {
+        [n @ (1 | 3)] => Some(n),
+        _ => None,
+    }
+}
+
 fn address_counts(t: &Topology, pool: &Pool, out: &mut Vec<Finding>) {
     let src = &t.source;
     let servers = pool.servers.len();
