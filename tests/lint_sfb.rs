@@ -339,3 +339,65 @@ fn lb_public_addresses_agrees_with_sfb_edge_addresses_on_the_single_address_desi
         [Severity::Info]
     );
 }
+
+/// `portplan plan` on `text` (written to a temporary file): exit code, stdout, stderr.
+fn plan_cli(text: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("topology.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = assert_cmd::Command::cargo_bin("portplan")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .arg("plan")
+        .arg(&file)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plan_lists_the_av_peer_requirement_it_has_no_rule_for() {
+    // the page asks the NAT firewall to carry A/V Edge peer traffic but names no port, and the
+    // planner has no hairpin: the library says so instead of inventing a rule
+    let t = parse(&dns_nat_2019());
+    let plan = portplan::plan::compile(&t);
+    let unplanned = portplan::topology::lint_sfb::unplanned(&t, &plan);
+    assert_eq!(unplanned.len(), 1, "{unplanned:?}");
+    assert_eq!(unplanned[0].code, "sfb-edge-av-peers");
+    assert_eq!(unplanned[0].severity, Severity::Warning);
+    // public addresses in one zone need no rule; Lync Server 2013 has no such requirement here
+    let t = parse(SFB2019);
+    assert!(portplan::topology::lint_sfb::unplanned(&t, &portplan::plan::compile(&t)).is_empty());
+    let t = parse(DNS_NAT);
+    assert!(portplan::topology::lint_sfb::unplanned(&t, &portplan::plan::compile(&t)).is_empty());
+
+    // `plan` shows it under the rules and warns on stderr, without failing
+    let (code, stdout, stderr) = plan_cli(&dns_nat_2019(), &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let section = stdout
+        .split("Requirements the plan carries no rule for")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no unplanned section in\n{stdout}"));
+    assert!(
+        section.contains("sfb-edge-av-peers") && section.contains("203.0.113.23"),
+        "{section}"
+    );
+    assert!(stderr.contains("sfb-edge-av-peers"), "{stderr}");
+    // JSON carries it as `unplanned`
+    let (code, stdout, stderr) = plan_cli(&dns_nat_2019(), &["--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let list = json["unplanned"].as_array().expect("an `unplanned` array");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["code"], "sfb-edge-av-peers");
+    assert_eq!(list[0]["severity"], "warning");
+    // the Lync Server 2013 file plans as before
+    let (code, stdout, _) = plan_cli(DNS_NAT, &[]);
+    assert_eq!(code, Some(0));
+    assert!(!stdout.contains("carries no rule for"));
+}
