@@ -213,3 +213,30 @@ fn microsoft_365_ranges_become_a_named_set_in_the_firewall_rules() {
         "{set}"
     );
 }
+
+#[test]
+fn probe_dial_outside_the_destination_network_is_refused_before_anything_is_sent() {
+    let file = root().join("examples/sfb2019-hybrid.toml");
+    for (dial, says) in [
+        ("52.112.0.0/14=198.51.100.7", "is not inside 52.112.0.0/14"),
+        (
+            "microsoft-365=198.51.100.7",
+            "is not inside any network of `microsoft-365`",
+        ),
+        ("10.0.0.0/8=10.1.1.1", "no planned flow from `edge01`"),
+        ("52.112.0.0/14=52.112.0.0", "network or broadcast address"),
+        ("52.112.0.0/14", "is not NETWORK=ADDRESS"),
+    ] {
+        let out = portplan()
+            .env("NO_COLOR", "1")
+            .args(["probe"])
+            .arg(&file)
+            .args(["--from", "edge01", "--timeout", "10", "--dial", dial])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--dial {dial}: {stderr}");
+        assert!(stderr.contains(says), "--dial {dial}: {stderr}");
+        assert!(out.stdout.is_empty(), "--dial {dial} printed results");
+    }
+}

@@ -247,3 +247,157 @@ fn sfb_edge_pool_larger_than_supported_is_a_warning() {
     assert_eq!(got[0].0, Severity::Warning);
     assert!(got[0].1.contains("13 Edge servers"), "{}", got[0].1);
 }
+
+/// `text` with each Edge server on one external address for all three services
+/// (203.0.113.11 and .21), the VIPs kept as they are.
+fn single_address_servers(text: &str) -> String {
+    let mut t = text.to_string();
+    for (from, to) in [
+        ("webconf = \"203.0.113.12\"", "webconf = \"203.0.113.11\""),
+        ("av = \"203.0.113.13\"", "av = \"203.0.113.11\""),
+        ("webconf = \"203.0.113.22\"", "webconf = \"203.0.113.21\""),
+        ("av = \"203.0.113.23\"", "av = \"203.0.113.21\""),
+    ] {
+        t = replace(&t, from, to);
+    }
+    t
+}
+
+/// `text` with the three external VIPs on the access VIP's address.
+fn single_vip(text: &str) -> String {
+    let t = replace(
+        text,
+        "address = \"203.0.113.101\"",
+        "address = \"203.0.113.100\"",
+    );
+    replace(
+        &t,
+        "address = \"203.0.113.102\"",
+        "address = \"203.0.113.100\"",
+    )
+}
+
+#[test]
+fn lb_public_addresses_agrees_with_sfb_edge_addresses_on_the_single_address_design() {
+    let severities = |text: &str, code: &str| -> Vec<Severity> {
+        found(&parse(text), code).into_iter().map(|f| f.0).collect()
+    };
+    // Skype for Business: one address per server and one VIP for all services, 2 + 1 = 3
+    let single = single_vip(&single_address_servers(SFB2019));
+    assert_eq!(severities(&single, "sfb-edge-addresses"), [Severity::Info]);
+    let lb = found(&parse(&single), "lb-public-addresses");
+    assert_eq!(lb.len(), 1, "{lb:?}");
+    assert_eq!(lb[0].0, Severity::Info, "{}", lb[0].1);
+    assert!(
+        lb[0]
+            .1
+            .contains("3 public IPv4 addresses (1 VIPs + 2 server addresses)")
+            && lb[0].1.contains("need 3"),
+        "{}",
+        lb[0].1
+    );
+    // the per-service design keeps its 3 + 3 x 2 = 9 in both checks
+    assert_eq!(severities(SFB2019, "sfb-edge-addresses"), [Severity::Info]);
+    assert_eq!(severities(SFB2019, "lb-public-addresses"), [Severity::Info]);
+
+    // a wrong count is refused by both: single-address servers behind three VIPs (5, the page says 3)
+    let wrong = single_address_servers(SFB2019);
+    assert_eq!(severities(&wrong, "sfb-edge-addresses"), [Severity::Error]);
+    let lb = found(&parse(&wrong), "lb-public-addresses");
+    assert_eq!(lb.len(), 1, "{lb:?}");
+    assert_eq!(lb[0].0, Severity::Error);
+    assert!(
+        lb[0].1.contains("5 public IPv4") && lb[0].1.contains("need 3"),
+        "{}",
+        lb[0].1
+    );
+    // and one VIP in front of per-service servers (7, the page says 9)
+    let wrong = single_vip(SFB2019);
+    assert_eq!(severities(&wrong, "sfb-edge-addresses"), [Severity::Error]);
+    assert_eq!(severities(&wrong, "lb-public-addresses"), [Severity::Error]);
+
+    // Lync Server 2013 is unchanged: N+1 per service only, the single-address design is an error
+    let lync = single_address_servers(REFERENCE);
+    let lb = found(&parse(&lync), "lb-public-addresses");
+    assert_eq!(lb.len(), 1, "{lb:?}");
+    assert_eq!(lb[0].0, Severity::Error);
+    assert!(
+        lb[0].1.contains("5 public IPv4") && lb[0].1.contains("need 9"),
+        "{}",
+        lb[0].1
+    );
+    assert!(found(&parse(&lync), "sfb-edge-addresses").is_empty());
+    // and one VIP for three services is still a duplicate address there
+    let err = Topology::parse("test.toml", &single_vip(&lync)).unwrap_err();
+    assert!(
+        err.problems.iter().any(|p| p.code == "duplicate-address"),
+        "{:?}",
+        err.problems.iter().map(|p| &p.message).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        severities(REFERENCE, "lb-public-addresses"),
+        [Severity::Info]
+    );
+}
+
+/// `portplan plan` on `text` (written to a temporary file): exit code, stdout, stderr.
+fn plan_cli(text: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("topology.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = assert_cmd::Command::cargo_bin("portplan")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .arg("plan")
+        .arg(&file)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plan_lists_the_av_peer_requirement_it_has_no_rule_for() {
+    // the page asks the NAT firewall to carry A/V Edge peer traffic but names no port, and the
+    // planner has no hairpin: the library says so instead of inventing a rule
+    let t = parse(&dns_nat_2019());
+    let plan = portplan::plan::compile(&t);
+    let unplanned = portplan::topology::lint_sfb::unplanned(&t, &plan);
+    assert_eq!(unplanned.len(), 1, "{unplanned:?}");
+    assert_eq!(unplanned[0].code, "sfb-edge-av-peers");
+    assert_eq!(unplanned[0].severity, Severity::Warning);
+    // public addresses in one zone need no rule; Lync Server 2013 has no such requirement here
+    let t = parse(SFB2019);
+    assert!(portplan::topology::lint_sfb::unplanned(&t, &portplan::plan::compile(&t)).is_empty());
+    let t = parse(DNS_NAT);
+    assert!(portplan::topology::lint_sfb::unplanned(&t, &portplan::plan::compile(&t)).is_empty());
+
+    // `plan` shows it under the rules and warns on stderr, without failing
+    let (code, stdout, stderr) = plan_cli(&dns_nat_2019(), &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let section = stdout
+        .split("Requirements the plan carries no rule for")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no unplanned section in\n{stdout}"));
+    assert!(
+        section.contains("sfb-edge-av-peers") && section.contains("203.0.113.23"),
+        "{section}"
+    );
+    assert!(stderr.contains("sfb-edge-av-peers"), "{stderr}");
+    // JSON carries it as `unplanned`
+    let (code, stdout, stderr) = plan_cli(&dns_nat_2019(), &["--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let list = json["unplanned"].as_array().expect("an `unplanned` array");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["code"], "sfb-edge-av-peers");
+    assert_eq!(list[0]["severity"], "warning");
+    // the Lync Server 2013 file plans as before
+    let (code, stdout, _) = plan_cli(DNS_NAT, &[]);
+    assert_eq!(code, Some(0));
+    assert!(!stdout.contains("carries no rule for"));
+}

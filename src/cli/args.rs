@@ -167,6 +167,10 @@ pub struct ProbeArgs {
     /// Probes started per second
     #[arg(long, value_name = "PER_SECOND", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub rate: u32,
+    /// The host to contact inside a network destination (e.g. a Microsoft 365 range): a network of
+    /// the plan or a destination role, `=`, an address inside it; repeatable, one per network
+    #[arg(long, value_name = "NETWORK=ADDRESS")]
+    pub dial: Vec<portplan::probe::targets::Dial>,
     #[arg(long, value_parser = formats(TABLE_OR_JSON), default_value = "table")]
     pub format: Format,
 }

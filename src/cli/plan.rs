@@ -8,7 +8,9 @@ use anyhow::{Context, anyhow};
 use portplan::plan;
 use portplan::render::{self, Target};
 use portplan::topology::named_report;
-use portplan::view::plan::{Doubt, doubt_table, local_flow_table, planned_doubts, skipped_table};
+use portplan::view::plan::{
+    Doubt, doubt_table, local_flow_table, planned_doubts, skipped_table, unplanned_table,
+};
 use portplan::view::table::Style;
 
 pub fn run(args: PlanArgs) -> Result<(), Failure> {
@@ -20,9 +22,14 @@ pub fn run(args: PlanArgs) -> Result<(), Failure> {
     let mut text =
         render::render(&plan, &topology, target, &args.scope()).map_err(anyhow::Error::from)?;
     let doubts = planned_doubts(&plan, args.firewall.as_deref());
+    // page requirements no rule carries (Edge A/V peers behind NAT): listed, never silently dropped
+    let unplanned = portplan::topology::lint_sfb::unplanned(&topology, &plan);
     if target == Target::Json {
         if !doubts.is_empty() {
             text = with_doubts_json(&text, &doubts)?;
+        }
+        if !unplanned.is_empty() {
+            text = with_json_key(&text, "unplanned", &unplanned)?;
         }
     } else {
         let style = args.format.style();
@@ -39,8 +46,17 @@ pub fn run(args: PlanArgs) -> Result<(), Failure> {
                 style,
             ));
         }
+        if !unplanned.is_empty() && (style != Style::Csv || args.explain) {
+            text.push_str(
+                &unplanned_table(&unplanned)
+                    .section("Requirements the plan carries no rule for", style),
+            );
+        }
     }
     out(&text)?;
+    for finding in &unplanned {
+        eprintln!("{:?}", named_report(finding));
+    }
     // rows no firewall carries are missing from the tables above: say so and fail
     let missing = plan.path_findings();
     for finding in &missing {
@@ -65,7 +81,16 @@ fn with_doubts_json(text: &str, doubts: &[Doubt]) -> Result<String, Failure> {
             doubt: d.text,
         })
         .collect();
-    let list = serde_json::to_string_pretty(&list)
+    with_json_key(text, "doubts", &list)
+}
+
+/// The JSON object `text` with `key: value` added as its last key (the rest of the text unchanged).
+fn with_json_key<T: serde::Serialize + ?Sized>(
+    text: &str,
+    key: &str,
+    value: &T,
+) -> Result<String, Failure> {
+    let list = serde_json::to_string_pretty(value)
         .context("encoding JSON")?
         .replace('\n', "\n  ");
     let body = text
@@ -73,5 +98,5 @@ fn with_doubts_json(text: &str, doubts: &[Doubt]) -> Result<String, Failure> {
         .strip_suffix('}')
         .ok_or_else(|| anyhow!("the plan JSON is not an object"))?
         .trim_end();
-    Ok(format!("{body},\n  \"doubts\": {list}\n}}\n"))
+    Ok(format!("{body},\n  \"{key}\": {list}\n}}\n"))
 }

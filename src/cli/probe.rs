@@ -11,7 +11,8 @@ use std::io::IsTerminal;
 pub fn run(args: ProbeArgs) -> Result<(), Failure> {
     let Project { topology, plan } = Project::load(&args.topology)?;
     let origin = targets::origin(&topology, &args.from).map_err(|e| anyhow!(e))?;
-    let (list, untestable) = targets::probe_targets(&plan, &topology, &origin);
+    let (list, untestable) = targets::probe_targets_dialling(&plan, &topology, &origin, &args.dial)
+        .map_err(|e| anyhow!("--dial: {e}"))?;
     let settings = prober::Settings {
         timeout: std::time::Duration::from_millis(args.timeout),
         concurrency: args.concurrency as usize,

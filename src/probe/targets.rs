@@ -1,6 +1,8 @@
 //! What to test: the flows a host must be able to open (probe) and the ports it must answer on
-//! (listen), both read from the plan. Only addresses the topology names are ever contacted; `any`
-//! destinations have nothing concrete to test and are reported as skipped.
+//! (listen), both read from the plan. Only addresses the topology names are contacted, plus the
+//! hosts the user names inside a network destination with [`Dial`] (`probe --dial`, e.g. one
+//! Microsoft 365 address); other network destinations (`any`, endpoint ranges) have nothing
+//! concrete to test and are reported as skipped.
 
 use crate::catalog::{PortRange, Transport};
 use crate::plan::{Flow, Group, Plan};
@@ -183,19 +185,274 @@ fn dialled(t: &Topology, f: &Flow, dst: IpAddr) -> (IpAddr, Option<IpAddr>) {
     }
 }
 
+/// Which network `--dial` names: one of the plan's destination networks, or a destination role
+/// (the network of that role that holds the address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialNetwork {
+    Net(ipnet::IpNet),
+    Role(String),
+}
+
+impl std::fmt::Display for DialNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DialNetwork::Net(n) => write!(f, "{n}"),
+            DialNetwork::Role(r) => write!(f, "`{r}`"),
+        }
+    }
+}
+
+/// `NETWORK=ADDRESS`: the host to contact for flows whose destination is that network. Parsing
+/// checks what it can alone (an address inside the network, not its network or broadcast
+/// address); [`probe_targets_dialling`] checks it against the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dial {
+    pub network: DialNetwork,
+    pub address: IpAddr,
+}
+
+/// Why a `--dial` cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DialError {
+    #[error(
+        "`{0}` is not NETWORK=ADDRESS (e.g. 52.112.0.0/14=52.112.0.10, or microsoft-365=52.112.0.10)"
+    )]
+    Syntax(String),
+    #[error("`{0}` in --dial is not an IP address")]
+    Address(String),
+    #[error("`{0}` in --dial is neither a network (address/prefix) nor a destination role name")]
+    Network(String),
+    #[error("{given} has host bits set; the network is {network}")]
+    HostBits {
+        given: String,
+        network: ipnet::IpNet,
+    },
+    #[error("{network} is a single host, which probe dials without --dial")]
+    SingleHost { network: ipnet::IpNet },
+    #[error(
+        "{address} is not inside {network}: the address to dial must belong to that destination network"
+    )]
+    Outside { network: String, address: IpAddr },
+    #[error("{address} is the network or broadcast address of {network}: name a host inside it")]
+    NotAHost {
+        network: ipnet::IpNet,
+        address: IpAddr,
+    },
+    #[error("--dial names {network} twice: one host per network")]
+    Twice { network: String },
+    #[error(
+        "no planned flow from `{from}` goes to the network {network}; its network destinations: {known}"
+    )]
+    Unused {
+        network: String,
+        from: String,
+        known: String,
+    },
+}
+
+/// A role name as the plan writes them (`microsoft-365`, `edge.av.public`, joined with `+`).
+fn is_role_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.+".contains(&b))
+}
+
+/// The network and broadcast address of an IPv4 network of /30 or wider carry no host.
+fn not_a_host(net: &ipnet::IpNet, address: IpAddr) -> bool {
+    match net {
+        ipnet::IpNet::V4(n) if n.prefix_len() <= 30 => {
+            address == IpAddr::V4(n.network()) || address == IpAddr::V4(n.broadcast())
+        }
+        ipnet::IpNet::V6(n) if n.prefix_len() <= 126 => address == IpAddr::V6(n.network()),
+        _ => false,
+    }
+}
+
+fn check_inside(net: &ipnet::IpNet, address: IpAddr) -> Result<(), DialError> {
+    if !net.contains(&address) {
+        return Err(DialError::Outside {
+            network: net.to_string(),
+            address,
+        });
+    }
+    if not_a_host(net, address) {
+        return Err(DialError::NotAHost {
+            network: *net,
+            address,
+        });
+    }
+    Ok(())
+}
+
+impl std::str::FromStr for Dial {
+    type Err = DialError;
+
+    fn from_str(s: &str) -> Result<Dial, DialError> {
+        let (network, address) = s
+            .split_once('=')
+            .ok_or_else(|| DialError::Syntax(s.chars().take(80).collect()))?;
+        let (network, address) = (network.trim(), address.trim());
+        let address: IpAddr = address
+            .parse()
+            .map_err(|_| DialError::Address(address.chars().take(80).collect()))?;
+        let network = if network.contains('/') {
+            let net: ipnet::IpNet = network
+                .parse()
+                .map_err(|_| DialError::Network(network.chars().take(80).collect()))?;
+            if net.trunc() != net {
+                return Err(DialError::HostBits {
+                    given: network.into(),
+                    network: net.trunc(),
+                });
+            }
+            if is_host(&net) {
+                return Err(DialError::SingleHost { network: net });
+            }
+            check_inside(&net, address)?;
+            DialNetwork::Net(net)
+        } else if is_role_name(network) {
+            DialNetwork::Role(network.into())
+        } else {
+            return Err(DialError::Network(network.chars().take(80).collect()));
+        };
+        Ok(Dial { network, address })
+    }
+}
+
+/// The address `dials` name for the network member `m` of flow `f`'s destination.
+fn dial_for(dials: &[Dial], f: &Flow, m: &crate::plan::Member) -> Option<IpAddr> {
+    dials
+        .iter()
+        .find(|d| match &d.network {
+            DialNetwork::Net(n) => *n == m.net,
+            DialNetwork::Role(r) => f.destination.role == *r.as_str() && m.net.contains(&d.address),
+        })
+        .map(|d| d.address)
+}
+
+/// Every `--dial` must name a network destination of a planned flow from the origin, once, and
+/// a role's address must be inside one of that role's networks.
+fn check_dials(plan: &Plan, origin: &Origin, dials: &[Dial]) -> Result<(), DialError> {
+    let known: Vec<(&str, ipnet::IpNet)> = plan
+        .flows
+        .iter()
+        .filter(|f| origin_sources(origin, &f.source).is_some())
+        .flat_map(|f| {
+            f.destination
+                .members
+                .iter()
+                .filter(|m| !is_host(&m.net))
+                .map(|m| (f.destination.role.as_str(), m.net))
+        })
+        .collect();
+    let known_text = || {
+        let mut list: Vec<String> = known.iter().map(|(r, n)| format!("{n} ({r})")).collect();
+        list.sort();
+        list.dedup();
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
+    let from = match origin {
+        Origin::Server(n, _) | Origin::Zone(n) | Origin::Clients(n) => n.clone(),
+    };
+    for (i, d) in dials.iter().enumerate() {
+        let same = |e: &Dial| match (&e.network, &d.network) {
+            (DialNetwork::Net(a), DialNetwork::Net(b)) => a == b,
+            (DialNetwork::Role(a), DialNetwork::Role(b)) => a == b,
+            _ => false,
+        };
+        if dials[..i].iter().any(same) {
+            return Err(DialError::Twice {
+                network: d.network.to_string(),
+            });
+        }
+        let unused = || DialError::Unused {
+            network: d.network.to_string(),
+            from: from.clone(),
+            known: known_text(),
+        };
+        match &d.network {
+            DialNetwork::Net(n) => {
+                if !known.iter().any(|(_, k)| k == n) {
+                    return Err(unused());
+                }
+            }
+            DialNetwork::Role(r) => {
+                let nets: Vec<ipnet::IpNet> = known
+                    .iter()
+                    .filter(|(role, _)| role == r)
+                    .map(|(_, n)| *n)
+                    .collect();
+                if nets.is_empty() {
+                    return Err(unused());
+                }
+                let Some(net) = nets.iter().find(|n| n.contains(&d.address)) else {
+                    let mut list: Vec<String> = nets.iter().map(|n| n.to_string()).collect();
+                    list.sort();
+                    list.dedup();
+                    return Err(DialError::Outside {
+                        network: format!("any network of `{r}` ({})", list.join(", ")),
+                        address: d.address,
+                    });
+                };
+                check_inside(net, d.address)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every connection attempt for the origin, and the flows with nothing concrete to test.
 pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>, Vec<Untestable>) {
+    build_targets(plan, t, origin, &[])
+}
+
+/// [`probe_targets`], contacting `dials`' addresses for the network destinations they name; an
+/// error when a dial fits no network destination of the origin's flows.
+pub fn probe_targets_dialling(
+    plan: &Plan,
+    t: &Topology,
+    origin: &Origin,
+    dials: &[Dial],
+) -> Result<(Vec<Target>, Vec<Untestable>), DialError> {
+    check_dials(plan, origin, dials)?;
+    Ok(build_targets(plan, t, origin, dials))
+}
+
+fn build_targets(
+    plan: &Plan,
+    t: &Topology,
+    origin: &Origin,
+    dials: &[Dial],
+) -> (Vec<Target>, Vec<Untestable>) {
     let mut targets: Vec<Target> = Vec::new();
     let mut untestable = Vec::new();
     for (i, f) in plan.flows.iter().enumerate() {
         let Some(sources) = origin_sources(origin, &f.source) else {
             continue;
         };
-        let hosts: Vec<&crate::plan::Member> = f
+        // (address to contact, its host label, whether the user chose it)
+        let hosts: Vec<(IpAddr, String, bool)> = f
             .destination
             .members
             .iter()
-            .filter(|m| is_host(&m.net))
+            .filter_map(|m| {
+                if is_host(&m.net) {
+                    Some((m.net.addr(), m.host.clone(), false))
+                } else {
+                    dial_for(dials, f, m).map(|a| {
+                        (
+                            a,
+                            format!("{} in {} (--dial)", f.destination.role, m.net),
+                            true,
+                        )
+                    })
+                }
+            })
             .collect();
         if hosts.is_empty() {
             untestable.push(Untestable {
@@ -203,7 +460,7 @@ pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>
                 rules: f.rules.clone(),
                 rows: f.rows_text(),
                 why: format!(
-                    "destination `{}` is a network, not a host: nothing concrete to contact",
+                    "destination `{}` is a network, not a host: nothing concrete to contact (--dial NETWORK=ADDRESS names one)",
                     f.destination.role
                 ),
             });
@@ -214,8 +471,12 @@ pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>
         } else {
             sample(f.ports)
         };
-        for m in hosts {
-            let (dst, nat_of) = dialled(t, f, m.net.addr());
+        for (addr, host, chosen) in hosts {
+            let (dst, nat_of) = if chosen {
+                (addr, None)
+            } else {
+                dialled(t, f, addr)
+            };
             // a server probes from its address of the destination's family
             let Some(source) = sources
                 .iter()
@@ -235,7 +496,7 @@ pub fn probe_targets(plan: &Plan, t: &Topology, origin: &Origin) -> (Vec<Target>
                     range: (!f.ports.is_single()).then_some(f.ports),
                     source: *source,
                     destination: dst,
-                    destination_host: m.host.clone(),
+                    destination_host: host.clone(),
                     nat_of,
                     kind: kind_of(f),
                 };
@@ -458,6 +719,116 @@ mod tests {
                 .iter()
                 .any(|x| x.destination.to_string() == "172.16.20.10")
         );
+    }
+
+    fn hybrid() -> (Topology, Plan) {
+        let text = include_str!("../../examples/sfb2019-hybrid.toml");
+        let t = Topology::parse("sfb2019-hybrid.toml", text).unwrap();
+        let p = crate::plan::compile(&t);
+        (t, p)
+    }
+
+    #[test]
+    fn dial_names_the_host_inside_a_network_destination() {
+        let (t, p) = hybrid();
+        let edge = origin(&t, "edge01").unwrap();
+        let (plain, untestable) = probe_targets(&p, &t, &edge);
+        assert!(!plain.iter().any(|x| x.rows.contains("hybrid/")));
+        assert!(untestable.iter().any(|u| u.rows.contains("hybrid/")));
+        for form in ["52.112.0.0/14=52.112.1.10", "microsoft-365=52.112.1.10"] {
+            let dial: Dial = form.parse().unwrap();
+            let (dialled, untestable) =
+                probe_targets_dialling(&p, &t, &edge, std::slice::from_ref(&dial)).unwrap();
+            let hybrid: Vec<&Target> = dialled
+                .iter()
+                .filter(|x| x.rows.contains("hybrid/"))
+                .collect();
+            // SIP from the Access Edge, STUN and media from the A/V Edge, all to the chosen host
+            assert!(hybrid.iter().any(|x| x.port == 5061
+                && x.source.map(|s| s.to_string()).as_deref() == Some("203.0.113.11")));
+            assert!(
+                hybrid.iter().any(|x| x.port == 3478
+                    && x.transport == Transport::Udp
+                    && x.kind == Kind::Stun)
+            );
+            assert!(
+                hybrid
+                    .iter()
+                    .all(|x| x.destination.to_string() == "52.112.1.10" && x.nat_of.is_none()),
+                "{form}"
+            );
+            assert!(!untestable.iter().any(|u| u.rows.contains("hybrid/")));
+            // the rest of the plan is probed as before
+            assert_eq!(dialled.len() - hybrid.len(), plain.len());
+        }
+    }
+
+    #[test]
+    fn dial_refuses_an_address_outside_its_network_and_networks_the_plan_does_not_reach() {
+        let parse = |s: &str| s.parse::<Dial>();
+        assert!(matches!(
+            parse("52.112.0.0/14=198.51.100.7"),
+            Err(DialError::Outside { .. })
+        ));
+        assert!(matches!(
+            parse("52.112.0.0/14=52.112.0.0"),
+            Err(DialError::NotAHost { .. })
+        ));
+        assert!(matches!(
+            parse("52.112.0.0/14=52.115.255.255"),
+            Err(DialError::NotAHost { .. })
+        ));
+        assert!(matches!(
+            parse("52.112.1.0/14=52.112.1.1"),
+            Err(DialError::HostBits { .. })
+        ));
+        assert!(matches!(
+            parse("52.112.1.1/32=52.112.1.1"),
+            Err(DialError::SingleHost { .. })
+        ));
+        assert!(matches!(parse("52.112.1.1"), Err(DialError::Syntax(_))));
+        assert!(matches!(
+            parse("52.112.0.0/14=x"),
+            Err(DialError::Address(_))
+        ));
+        assert!(matches!(
+            parse("Rm -rf=1.2.3.4"),
+            Err(DialError::Network(_))
+        ));
+        assert!(parse("2603:1063::/38=2603:1063::10").is_ok());
+
+        let (t, p) = hybrid();
+        let edge = origin(&t, "edge01").unwrap();
+        let run = |dials: &[&str]| {
+            let dials: Vec<Dial> = dials.iter().map(|d| d.parse().unwrap()).collect();
+            probe_targets_dialling(&p, &t, &edge, &dials).map(|_| ())
+        };
+        // a network no flow of edge01 goes to, or a role it does not reach
+        let err = run(&["10.0.0.0/8=10.1.1.1"]).unwrap_err();
+        assert!(matches!(err, DialError::Unused { .. }), "{err}");
+        assert!(
+            err.to_string().contains("52.112.0.0/14 (microsoft-365)"),
+            "{err}"
+        );
+        assert!(matches!(
+            run(&["front-end=10.10.2.11"]),
+            Err(DialError::Unused { .. })
+        ));
+        // a role's address must lie in one of its networks
+        let err = run(&["microsoft-365=8.8.8.8"]).unwrap_err();
+        assert!(matches!(err, DialError::Outside { .. }), "{err}");
+        // one host per network
+        assert!(matches!(
+            run(&["52.112.0.0/14=52.112.1.10", "52.112.0.0/14=52.112.1.11"]),
+            Err(DialError::Twice { .. })
+        ));
+        // a Front End has no flow to Microsoft 365
+        let fe = origin(&t, "fe01").unwrap();
+        let dial: Dial = "52.112.0.0/14=52.112.1.10".parse().unwrap();
+        assert!(matches!(
+            probe_targets_dialling(&p, &t, &fe, &[dial]),
+            Err(DialError::Unused { .. })
+        ));
     }
 
     #[test]

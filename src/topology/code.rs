@@ -86,7 +86,7 @@ crate::catalog::string_enum! {
 
         // --- lint of the Edge and load balancers
         LbSnatAv = "lb-snat-av": "source NAT is on for a VIP whose service must see the client's own address",
-        LbPublicAddresses = "lb-public-addresses": "the public address count of a load balanced Edge pool (N+1 rule) per address family",
+        LbPublicAddresses = "lb-public-addresses": "the public address count of a load balanced Edge pool per address family: N+1 per service on Lync Server 2013; on Skype for Business the page's counts, as sfb-edge-addresses",
         LbPrivateAddress = "lb-private-address": "a private address on the external side of a load balanced Edge pool",
         LbVipZone = "lb-vip-zone": "a VIP sits in another zone than the server interfaces it balances",
         LbGateway = "lb-gateway": "an Edge server's external gateway is missing or is not the VIP the design makes the gateway",

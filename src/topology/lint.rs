@@ -9,7 +9,7 @@
 //! and the date the caller supplies.
 
 use super::{AddressUse, Code, Finding, Leg, LoadBalancing, Topology, VipService};
-use crate::catalog::{Catalog, ServerRole};
+use crate::catalog::{Catalog, ServerRole, Version};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -139,25 +139,50 @@ pub fn lint_with(t: &Topology, catalog: &Catalog, today: crate::endpoints::Date)
                 if vip_addrs.is_empty() && server_addrs.is_empty() {
                     continue;
                 }
+                // Lync Server 2013: the catalog's N+1 count (3 per server + 3 VIPs). Skype for
+                // Business also allows one address for all services (1 per server + 1 VIP); the
+                // count comes from the same function `sfb-edge-addresses` uses, so both agree.
+                let (per_server, vips_needed, needed) = if t.version == Version::Lync2013 {
+                    (
+                        facts.public_addresses_per_server,
+                        facts.vips_per_pool,
+                        facts.public_addresses_needed(pool.servers.len()),
+                    )
+                } else {
+                    let per = super::lint_sfb::addresses_per_server(pool, family == "IPv4")
+                        .unwrap_or(facts.public_addresses_per_server);
+                    (
+                        per,
+                        per,
+                        super::lint_sfb::addresses_needed(
+                            pool.load_balancing,
+                            pool.servers.len(),
+                            per,
+                        ),
+                    )
+                };
                 let count = PublicAddressCount {
                     pool: pool.name.clone(),
                     family,
                     servers: pool.servers.len(),
                     vips: vip_addrs.len(),
                     server_addresses: server_addrs.len(),
-                    needed: facts.public_addresses_needed(pool.servers.len()),
+                    needed,
                 };
                 let total = count.total();
                 let summary = format!(
                     "pool `{}`: {total} public {family} addresses ({} VIPs + {} server addresses); {} servers need {}",
                     pool.name, count.vips, count.server_addresses, count.servers, count.needed
                 );
-                let finding = if total == count.needed && count.vips == facts.vips_per_pool {
+                let finding = if total == count.needed && count.vips == vips_needed {
                     Finding::info(Code::LbPublicAddresses, summary)
+                } else if per_server == 1 {
+                    Finding::error(Code::LbPublicAddresses, summary).help(format!(
+                        "with one address for all services each Edge server needs one {family} address and the load balancer one VIP for access, webconf and av (1 per server + 1 VIP)"
+                    ))
                 } else {
                     Finding::error(Code::LbPublicAddresses, summary).help(format!(
-                        "each Edge server needs its own {family} address for access, webconf and av, and the load balancer one VIP per service ({} per server + {} VIPs)",
-                        facts.public_addresses_per_server, facts.vips_per_pool
+                        "each Edge server needs its own {family} address for access, webconf and av, and the load balancer one VIP per service ({per_server} per server + {vips_needed} VIPs)"
                     ))
                 };
                 findings.push(finding.at(src, Some(pool.span.clone())));

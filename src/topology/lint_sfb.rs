@@ -46,6 +46,23 @@ pub fn lint(t: &Topology) -> Vec<Finding> {
     out
 }
 
+/// The requirements of the Skype for Business Edge page that `plan` carries no rule for, as the
+/// warnings `check` gives: today the A/V peers of an Edge pool whose servers are behind NAT or in
+/// different zones (`sfb-edge-av-peers`). The page names no port or protocol for that traffic and
+/// the planner has no NAT hairpin, so no rule is invented; `plan` lists these for the user to allow
+/// by hand. Empty for Lync Server 2013.
+pub fn unplanned(t: &Topology, plan: &crate::plan::Plan) -> Vec<Finding> {
+    if t.version == Version::Lync2013 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for pool in t.pools_of(ServerRole::Edge).filter(|p| p.servers.len() > 1) {
+        av_peers(t, pool, plan, &mut out);
+    }
+    out.retain(|f| f.severity != super::Severity::Info);
+    out
+}
+
 /// SNAT on an external Edge VIP hands the Edge the load balancer's address instead of the client's;
 /// the A/V Edge needs the real source to find the media path. (A/V itself: `lb-snat-av`.)
 fn no_source_rewriting(t: &Topology, pool: &Pool, out: &mut Vec<Finding>) {
@@ -167,6 +184,24 @@ pub fn addresses_needed(load_balancing: LoadBalancing, servers: usize, per_serve
     match load_balancing {
         LoadBalancing::Hlb => per_server + per_server * servers,
         _ => per_server * servers,
+    }
+}
+
+/// The design of a pool's external addressing in one family, as the page's tables know it: 1 when
+/// every server that has addresses of the family uses one address for all three services, 3 when
+/// every such server has one per service; `None` when the servers mix designs or have none (the
+/// `sfb-edge-addresses` findings say which). `lb-public-addresses` counts with this for Skype for
+/// Business pools, so the two checks ask for the same number.
+pub fn addresses_per_server(pool: &Pool, v4: bool) -> Option<usize> {
+    let sizes: BTreeSet<usize> = pool
+        .servers
+        .iter()
+        .map(|s| server_addresses(s, v4).len())
+        .filter(|n| *n > 0)
+        .collect();
+    match sizes.iter().copied().collect::<Vec<_>>()[..] {
+        [n @ (1 | 3)] => Some(n),
+        _ => None,
     }
 }
 
@@ -394,13 +429,13 @@ fn av_peers(t: &Topology, pool: &Pool, plan: &crate::plan::Plan, out: &mut Vec<F
             Finding::warning(
                 Code::SfbEdgeAvPeers,
                 format!(
-                    "pool `{}`: the servers must reach each other from and to their public A/V Edge addresses, and the plan has no rule for {} (page {EDGE_PAGE})",
+                    "pool `{}`: the servers must reach each other from and to their public A/V Edge addresses, and the plan has no rule for {} (page {EDGE_PAGE}, which names no port or protocol for it)",
                     pool.name,
                     missing.join(", ")
                 ),
             )
             .help(if hairpin {
-                "the traffic goes to the peer's public address and turns round on the NAT firewall: allow it there (NAT hairpin, in and out of the same interface) by hand"
+                "the traffic goes to the peer's public address and turns round on the NAT firewall: allow it there by hand (NAT hairpin, in and out of the same interface: translate the destination to the peer's private address and the source to the sender's public one), which portplan does not plan"
             } else {
                 "allow the A/V Edge addresses of the pool to each other on the firewall between them by hand"
             })

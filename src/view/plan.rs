@@ -192,3 +192,17 @@ pub fn doubt_table(doubts: &[Doubt]) -> Table {
     }
     t
 }
+
+/// Requirements the plan carries no rule for (`lint_sfb::unplanned`): what is needed and what to
+/// do by hand.
+pub fn unplanned_table(findings: &[crate::topology::Finding]) -> Table {
+    let mut t = Table::new(&["code", "requirement", "by hand"]);
+    for f in findings {
+        t.push(vec![
+            f.code.to_string(),
+            f.message.clone(),
+            f.help.clone().unwrap_or_default(),
+        ]);
+    }
+    t
+}

@@ -532,10 +532,10 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
     let internet_ns = lab.ns_of("any@internet").unwrap().to_string();
     let internet_node = lab.host_in("internet", &"198.51.100.0/24".parse().unwrap());
     let (_, outsider) = internet_node.expect("a host on the internet leg");
-    let (_, ms_host) = ms_nets
+    let (ms_net, ms_host) = ms_nets
         .iter()
         .filter(|n| n.addr().is_ipv4())
-        .find_map(|n| lab.host_in("internet", n))
+        .find_map(|n| lab.host_in("internet", n).map(|(_, h)| (*n, h)))
         .expect("a lab host in a Microsoft 365 range");
     assert!(!ms_nets.iter().any(|n| n.contains(&outsider)));
 
@@ -651,11 +651,10 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
         "outsider -> Access Edge 5061: {:?}",
         out[1]
     );
-    drop(listeners);
 
-    // 2. and back: the Edge's hybrid flows end on Microsoft 365 networks, which `portplan probe`
-    // reports as having no host to contact; the lab's Microsoft 365 host answers like `listen`
-    // (the library listener) and the library prober dials it from edge01's planned addresses
+    // 2. and back: the Edge's hybrid flows end on Microsoft 365 networks; without --dial
+    // `portplan probe` has no host to contact there, with `--dial NETWORK=ADDRESS` it dials the
+    // lab's Microsoft 365 host (answering like `portplan listen`) from edge01's planned addresses
     let origin = targets::origin(&t, "edge01").unwrap();
     let (_, untestable) = targets::probe_targets(&p, &t, &origin);
     assert!(
@@ -665,7 +664,8 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
         "{untestable:?}"
     );
     let mut specs = Vec::new();
-    let mut back = Vec::new();
+    // (source, transport, port) of every planned attempt towards Microsoft 365
+    let mut expected = std::collections::BTreeSet::new();
     for f in p.flows.iter().filter(|f| {
         f.destination.role == "microsoft-365" && f.source.members.iter().any(|m| m.host == "edge01")
     }) {
@@ -692,18 +692,15 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
                     sampled_from: None,
                 });
             }
-            back.push(target(src, ms_host, f.transport, port, &f.service));
+            expected.insert((src.to_string(), f.transport.to_string(), port));
         }
     }
     assert!(
-        back.iter()
-            .any(|b| b.port == 5061 && b.source == Some(access)),
-        "the Access Edge sends SIP to Microsoft 365: {back:?}"
+        expected.contains(&(access.to_string(), "tcp".to_string(), 5061)),
+        "the Access Edge sends SIP to Microsoft 365: {expected:?}"
     );
-    let planned = back.len();
     // unplanned: the Access Edge on a port no row gives it towards Microsoft 365
     assert!(!plan_allows(&t, &p, access, ms_host, Transport::Tcp, 5062));
-    back.push(target(access, ms_host, Transport::Tcp, 5062, "SIP/MTLS"));
     specs.push(ListenSpec {
         address: ms_host,
         transport: Transport::Tcp,
@@ -714,28 +711,85 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
     });
     let (stop, served) = microsoft_365_listener(&internet_ns, specs);
     let edge_ns = lab.ns_of("edge01").unwrap().to_string();
-    let out = prober_in(&edge_ns, back);
+    // the CLI, with the servers' listeners still up for edge01's other flows
+    let dial = format!("{ms_net}={ms_host}");
+    let out = lab.exec(
+        &edge_ns,
+        &[
+            PORTPLAN,
+            "probe",
+            &file,
+            "--from",
+            "edge01",
+            "--dial",
+            &dial,
+            "--format",
+            "json",
+            "--timeout",
+            "800",
+        ],
+    );
+    let back: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "probe --from edge01 --dial {dial}: {e}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let fails = failures(&back);
+    assert!(
+        fails.is_empty(),
+        "probe from edge01 --dial {dial}:\n{}",
+        fails.join("\n")
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let dialled: std::collections::BTreeSet<(String, String, u16)> = back["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["destination"] == ms_host.to_string())
+        .map(|o| {
+            (
+                o["source"].as_str().unwrap_or_default().to_string(),
+                o["transport"].as_str().unwrap_or_default().to_string(),
+                o["port"].as_u64().unwrap_or_default() as u16,
+            )
+        })
+        .collect();
+    assert_eq!(
+        dialled, expected,
+        "probe --dial reaches Microsoft 365 on every planned port from edge01, and only those"
+    );
+    let planned = dialled.len();
+    // a --dial address outside the network is refused before anything is sent
+    let outside = format!("{ms_net}={outsider}");
+    let refused = lab.exec(
+        &edge_ns,
+        &[
+            PORTPLAN, "probe", &file, "--from", "edge01", "--dial", &outside,
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "--dial {outside}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is not inside"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // the unplanned port, which no plan row gives a probe, from the library prober: dropped
+    let out = prober_in(
+        &edge_ns,
+        vec![target(access, ms_host, Transport::Tcp, 5062, "SIP/MTLS")],
+    );
     drop(stop);
     served.join().unwrap();
-    for o in &out[..planned] {
-        assert!(
-            o.verdict.passed(),
-            "edge01 {:?} -> Microsoft 365 {}/{}: {:?} {:?}",
-            o.target.source,
-            o.target.transport,
-            o.target.port,
-            o.verdict,
-            o.detail
-        );
-    }
+    drop(listeners);
     assert_eq!(
-        out[planned].verdict,
+        out[0].verdict,
         Verdict::Filtered,
         "unplanned edge01 -> Microsoft 365 5062 is dropped although the host listens: {:?}",
-        out[planned]
+        out[0]
     );
     eprintln!(
-        "hybrid: {} probes from Microsoft 365 passed ({sip_in} SIP, {stun_in} STUN), {planned} from edge01 back, 2 unplanned filtered",
+        "hybrid: {} probes from Microsoft 365 passed ({sip_in} SIP, {stun_in} STUN), {planned} from edge01 back with --dial, 2 unplanned filtered",
         json["summary"]["probes"]
     );
 }
