@@ -1,0 +1,113 @@
+//! Regression tests for the Skype for Business Edge findings of issue #16's cold trial: each test
+//! is named after the mistake it keeps out (planning rows of the Edge environmental requirements
+//! page, src/catalog/catalog.toml, src/plan, src/render/keepalived.rs).
+
+use portplan::catalog::{Catalog, Transport};
+use portplan::plan::{self, Plan};
+use portplan::topology::Topology;
+
+const SINGLE_PUBLIC: &str = include_str!("../examples/edge-single-public.toml");
+const SFBSE_NAT: &str = include_str!("../examples/sfbse-edge-nat.toml");
+const SFB2019_HLB: &str = include_str!("../examples/sfb2019-hlb.toml");
+
+fn parse(text: &str) -> Result<Topology, Vec<String>> {
+    Topology::parse("test.toml", text).map_err(|e| {
+        e.problems
+            .iter()
+            .map(|p| format!("{}: {}", p.code, p.message))
+            .collect()
+    })
+}
+
+fn topology(text: &str) -> Topology {
+    parse(text).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn replace(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "`{from}` is not in the text");
+    text.replacen(from, to, 1)
+}
+
+/// The catalog rows (`scenario/table#n`) the plan's flows came from.
+fn planned_rows(plan: &Plan) -> Vec<String> {
+    let mut rows: Vec<String> = plan
+        .flows
+        .iter()
+        .flat_map(|f| f.rows.iter().map(|r| r.to_string()))
+        .collect();
+    rows.sort();
+    rows.dedup();
+    rows
+}
+
+/// Flows of `port`/`transport` whose source (or destination) group lists `host`.
+fn flows_with(plan: &Plan, transport: Transport, port: u16, host: &str, as_source: bool) -> usize {
+    plan.flows
+        .iter()
+        .filter(|f| f.transport == transport && f.ports.start == port)
+        .filter(|f| {
+            let g = if as_source { &f.source } else { &f.destination };
+            g.members.iter().any(|m| m.host == host)
+        })
+        .count()
+}
+
+#[test]
+fn sfb_outbound_av_media_is_planned_without_federation() {
+    // The page's non-HLB and HLB external tables give outbound RTP 50000-59999 from the A/V Edge
+    // no condition; the catalog used to copy the Lync 2013 `federation` condition onto it.
+    let text = replace(SFBSE_NAT, "federation = true", "federation = false");
+    let plan = plan::compile(&topology(&text));
+    for transport in [Transport::Tcp, Transport::Udp] {
+        let out = plan
+            .flows
+            .iter()
+            .filter(|f| f.transport == transport && f.ports.start == 50000 && f.ports.end == 59999)
+            .filter(|f| f.rows.iter().any(|r| r.scenario == "sfb-edge-nat"))
+            .count();
+        assert!(
+            out > 0,
+            "{transport:?} 50000-59999 out of the A/V Edge is missing"
+        );
+    }
+    for row in Catalog::builtin().rows.iter().filter(|r| {
+        r.scenario.starts_with("sfb-edge-") && r.ports.start == 50000 && r.ports.end == 59999
+    }) {
+        assert_eq!(row.condition, None, "{}/{}", row.scenario, row.table);
+        assert!(row.doubt.is_some(), "the Lync 2013 difference is flagged");
+    }
+}
+
+#[test]
+fn sfb_single_edge_xmpp_without_outbound_5269_is_flagged_not_invented() {
+    // sfb2015 with XMPP on a single Edge: the page's non-HLB external table has only the inbound
+    // 5269 row. portplan keeps the table as written and says so in a doubt the plan shows.
+    let text = replace(SINGLE_PUBLIC, "xmpp = false", "xmpp = true");
+    let text = replace(
+        &text,
+        "name = \"edge-single-public\"\n",
+        "name = \"edge-single-public\"\nversion = \"sfb2015\"\n",
+    );
+    let plan = plan::compile(&topology(&text));
+    let inbound = planned_rows(&plan)
+        .into_iter()
+        .find(|r| r.starts_with("sfb-edge-public/external-interface"))
+        .is_some();
+    assert!(inbound);
+    let doubts = portplan::view::plan::planned_doubts(&plan, None);
+    let xmpp: Vec<_> = doubts
+        .iter()
+        .filter(|d| d.row.to_string() == "sfb-edge-public/external-interface#1")
+        .collect();
+    assert_eq!(xmpp.len(), 1, "the 5269 row's doubt is shown with the plan");
+    assert!(xmpp[0].text.contains("outbound 5269"), "{}", xmpp[0].text);
+    assert!(!xmpp[0].rules.is_empty());
+    // no outbound 5269 row was made up
+    assert!(
+        !plan
+            .flows
+            .iter()
+            .any(|f| f.ports.start == 5269 && f.source.members.iter().any(|m| m.host == "edge01")),
+        "outbound 5269 is not in the page's table"
+    );
+}
