@@ -111,3 +111,36 @@ fn sfb_single_edge_xmpp_without_outbound_5269_is_flagged_not_invented() {
         "outbound 5269 is not in the page's table"
     );
 }
+
+#[test]
+fn keepalived_never_writes_direct_routing_for_the_av_vip() {
+    // Both versions' load balancing pages rule out direct server return; the A/V VIP is LVS NAT
+    // (destination rewritten, client source kept), like the other VIPs.
+    use portplan::render::{self, Scope, Target};
+    for text in [SFB2019_HLB, include_str!("../examples/reference.toml")] {
+        let t = topology(text);
+        let p = plan::compile(&t);
+        let out = render::render_files(&p, &t, Target::Keepalived, &Scope::All).unwrap();
+        assert!(!out.is_empty());
+        for a in &out {
+            assert!(!a.text.contains("lb_kind DR"), "{}", a.file);
+            let av: Vec<&str> = a
+                .text
+                .split("virtual_server ")
+                .filter(|block| block.contains("VIP: NAT") || block.contains("lb_kind"))
+                .filter(|block| {
+                    t.pools.iter().flat_map(|p| &p.vips).any(|v| {
+                        v.service == portplan::topology::VipService::Av
+                            && v.addresses
+                                .iter()
+                                .any(|ip| block.starts_with(&ip.to_string()))
+                    })
+                })
+                .collect();
+            assert!(!av.is_empty(), "{}: no A/V virtual_server", a.file);
+            for block in av {
+                assert!(block.contains("lb_kind NAT"), "{block}");
+            }
+        }
+    }
+}
