@@ -40,18 +40,6 @@ fn planned_rows(plan: &Plan) -> Vec<String> {
     rows
 }
 
-/// Flows of `port`/`transport` whose source (or destination) group lists `host`.
-fn flows_with(plan: &Plan, transport: Transport, port: u16, host: &str, as_source: bool) -> usize {
-    plan.flows
-        .iter()
-        .filter(|f| f.transport == transport && f.ports.start == port)
-        .filter(|f| {
-            let g = if as_source { &f.source } else { &f.destination };
-            g.members.iter().any(|m| m.host == host)
-        })
-        .count()
-}
-
 #[test]
 fn sfb_outbound_av_media_is_planned_without_federation() {
     // The page's non-HLB and HLB external tables give outbound RTP 50000-59999 from the A/V Edge
@@ -143,4 +131,64 @@ fn keepalived_never_writes_direct_routing_for_the_av_vip() {
             }
         }
     }
+}
+
+#[test]
+fn single_address_edge_is_refused_not_planned_on_one_port() {
+    // One address for access, webconf and av is the page's single-address design, where each
+    // service listens on its own port. The catalog gives all three 443, so planning it made one
+    // rule for three services; portplan refuses it and says why.
+    let text = replace(
+        SINGLE_PUBLIC,
+        "webconf = \"192.0.2.11\"",
+        "webconf = \"192.0.2.10\"",
+    );
+    let text = replace(&text, "av = \"192.0.2.12\"", "av = \"192.0.2.10\"");
+    let errors = parse(&text).unwrap_err();
+    let shared: Vec<&String> = errors
+        .iter()
+        .filter(|e| e.starts_with("shared-service-address:"))
+        .collect();
+    assert_eq!(shared.len(), 1, "{errors:?}");
+    assert!(
+        shared[0].contains("`edge01`")
+            && shared[0].contains("192.0.2.10")
+            && shared[0].contains("`access` and `webconf` and `av`")
+            && shared[0].contains("different ports"),
+        "{}",
+        shared[0]
+    );
+    // on Skype for Business too, and for two services sharing one address
+    let text = SFBSE_NAT.to_string();
+    let t = topology(&text);
+    let av = t
+        .pools
+        .iter()
+        .flat_map(|p| &p.servers)
+        .flat_map(|s| &s.interfaces)
+        .flat_map(|i| &i.addresses)
+        .find(|a| a.usage == portplan::topology::AddressUse::Av)
+        .unwrap()
+        .ip;
+    let access = t
+        .pools
+        .iter()
+        .flat_map(|p| &p.servers)
+        .flat_map(|s| &s.interfaces)
+        .flat_map(|i| &i.addresses)
+        .find(|a| a.usage == portplan::topology::AddressUse::Access)
+        .unwrap()
+        .ip;
+    let text = replace(
+        &text,
+        &format!("av = \"{av}\""),
+        &format!("av = \"{access}\""),
+    );
+    let errors = parse(&text).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("shared-service-address:") && e.contains("`access` and `av`")),
+        "{errors:?}"
+    );
 }

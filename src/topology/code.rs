@@ -52,6 +52,7 @@ crate::catalog::string_enum! {
         UnusedInterface = "unused-interface": "a server interface no rule of its role would use",
         MissingAddress = "missing-address": "an Edge interface lacks a service address its role needs",
         UnusedAddress = "unused-address": "a service address no rule would use",
+        SharedServiceAddress = "shared-service-address": "one address serves several Edge services (the single-address design), which needs per-service ports portplan does not plan",
         EdgeOnlyKey = "edge-only-key": "an Edge service address key on an interface that is not an Edge external one",
         GatewayOutsideZone = "gateway-outside-zone": "an interface gateway lies outside the interface's zone",
         GatewayUnknown = "gateway-unknown": "an interface gateway is neither a firewall address nor a VIP of its zone",

@@ -217,7 +217,7 @@ fn address_counts(t: &Topology, pool: &Pool, out: &mut Vec<Finding>) {
                         if odd.len() == 1 { "has" } else { "have" }
                     ),
                 )
-                .help("give access, webconf and av an address each, or the same address for all three")
+                .help("give access, webconf and av an address each")
                 .at(src, Some(pool.span.clone())),
             );
             continue;

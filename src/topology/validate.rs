@@ -784,6 +784,7 @@ impl Validator {
                 addresses.push(InterfaceAddress { ip: *ip, usage });
             }
         }
+        self.shared_service_addresses(server, &addresses, i_span.clone());
         if addresses.is_empty() {
             self.error(
                 Code::NoAddress,
@@ -816,6 +817,43 @@ impl Validator {
                 .unwrap_or_default(),
             span: i_span,
         })
+    }
+
+    /// One address for several Edge services is the Edge page's single-address design: the services
+    /// then differ by port, which the topology cannot say and the catalog's rows do not carry (every
+    /// row gives its service the default port, 443 for all three), so planning it would merge three
+    /// services into one rule on the wrong ports. Refused, naming the services, rather than planned.
+    fn shared_service_addresses(
+        &mut self,
+        server: &str,
+        addresses: &[InterfaceAddress],
+        span: Span,
+    ) {
+        let mut seen: Vec<(IpAddr, Vec<&'static str>)> = Vec::new();
+        for a in addresses {
+            let key = match a.usage {
+                AddressUse::Access => "access",
+                AddressUse::Webconf => "webconf",
+                AddressUse::Av => "av",
+                AddressUse::Host => continue,
+            };
+            match seen.iter_mut().find(|(ip, _)| *ip == a.ip) {
+                Some((_, keys)) if !keys.contains(&key) => keys.push(key),
+                Some(_) => {}
+                None => seen.push((a.ip, vec![key])),
+            }
+        }
+        for (ip, keys) in seen.into_iter().filter(|(_, k)| k.len() > 1) {
+            self.error(
+                Code::SharedServiceAddress,
+                span.clone(),
+                format!(
+                    "Edge server `{server}` uses {ip} for {}: with one address the Edge services must listen on different ports, and portplan plans every service on its default port (443), so it would open one rule for all of them",
+                    keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+                ),
+                "give access, webconf and av an address each (the design the port tables describe and Microsoft recommends); portplan does not plan the single-address, per-service-port design",
+            );
+        }
     }
 
     /// Multi-homed roles need their two named legs.
