@@ -40,6 +40,18 @@ fn planned_rows(plan: &Plan) -> Vec<String> {
     rows
 }
 
+/// Flows of `port`/`transport` whose source (or destination) group lists `host`.
+fn flows_with(plan: &Plan, transport: Transport, port: u16, host: &str, as_source: bool) -> usize {
+    plan.flows
+        .iter()
+        .filter(|f| f.transport == transport && f.ports.start == port)
+        .filter(|f| {
+            let g = if as_source { &f.source } else { &f.destination };
+            g.members.iter().any(|m| m.host == host)
+        })
+        .count()
+}
+
 #[test]
 fn sfb_outbound_av_media_is_planned_without_federation() {
     // The page's non-HLB and HLB external tables give outbound RTP 50000-59999 from the A/V Edge
@@ -189,6 +201,123 @@ fn single_address_edge_is_refused_not_planned_on_one_port() {
         errors
             .iter()
             .any(|e| e.starts_with("shared-service-address:") && e.contains("`access` and `av`")),
+        "{errors:?}"
+    );
+}
+
+/// sfb2019-hlb with its Director pool removed (the cold trial's topology).
+fn hlb_without_director() -> String {
+    let start = SFB2019_HLB.find("[[pool]]\nname = \"dirpool\"").unwrap();
+    let end = start + 1 + SFB2019_HLB[start + 1..].find("[[pool]]").unwrap();
+    format!("{}{}", &SFB2019_HLB[..start], &SFB2019_HLB[end..])
+}
+
+/// The sfb2019-hlb topology text without the Edge pool's internal VIP.
+fn without_internal_vip(text: &str) -> String {
+    replace(
+        text,
+        "  [[pool.vip]]\n  service = \"internal\"\n  zone = \"perimeter-internal\"\n  address = \"172.25.33.100\"\n",
+        "",
+    )
+}
+
+const VIP: &str = "edgepool/internal-vip";
+
+#[test]
+fn sfb_hlb_edge_plans_sip_to_and_from_each_edge_servers_internal_address() {
+    // The page's internal VIP table names the Edge internal interface for 5061/5062 and its note
+    // sends traffic to the individual Edge servers unless Exchange 2007/2010 UM or legacy clients
+    // need the VIP: the plan carries the servers' addresses, and the VIP where there is one.
+    let t = topology(&hlb_without_director());
+    let plan = plan::compile(&t);
+    for host in ["edge01", "edge02", VIP] {
+        assert!(
+            flows_with(&plan, Transport::Tcp, 5061, host, false) > 0,
+            "5061 to {host}"
+        );
+        assert!(
+            flows_with(&plan, Transport::Tcp, 5061, host, true) > 0,
+            "5061 from {host}"
+        );
+        assert!(
+            flows_with(&plan, Transport::Tcp, 5062, host, false) > 0,
+            "5062 to {host}"
+        );
+    }
+    // the rules the fw-internal firewall gets: 5061 in and out for the servers' own addresses
+    let servers = ["172.25.33.11/32", "172.25.33.21/32"];
+    let rules: Vec<_> = plan.rules_for("fw-internal").collect();
+    let text = |r: &&portplan::plan::Rule, side: &str| -> String {
+        serde_json::to_value(r).unwrap()[side].to_string()
+    };
+    for port in [5061, 5062] {
+        let inbound = rules
+            .iter()
+            .filter(|r| r.ports.start == port)
+            .any(|r| servers.iter().all(|s| text(r, "destination").contains(s)));
+        assert!(
+            inbound,
+            "{port} towards the Edge servers' internal addresses"
+        );
+    }
+    let outbound = rules
+        .iter()
+        .filter(|r| r.ports.start == 5061)
+        .any(|r| servers.iter().all(|s| text(r, "source").contains(s)));
+    assert!(outbound, "5061 from the Edge servers' internal addresses");
+    // Lync Server 2013's HLB tables name the internal VIP alone: its plan is unchanged
+    let lync = plan::compile(&topology(include_str!("../examples/reference.toml")));
+    assert_eq!(flows_with(&lync, Transport::Tcp, 5061, "edge01", false), 0);
+    assert!(flows_with(&lync, Transport::Tcp, 5061, VIP, false) > 0);
+}
+
+#[test]
+fn sfb_hlb_edge_without_internal_vip_is_accepted_with_a_note() {
+    // EER keeps the internal VIP for Exchange 2007/2010 UM and legacy clients only; it used to be
+    // `missing-vip` (exit 2) on every version.
+    let text = without_internal_vip(&hlb_without_director());
+    let t = topology(&text);
+    let notes: Vec<_> = portplan::topology::lint::lint(&t)
+        .findings
+        .into_iter()
+        .filter(|f| f.code == "sfb-edge-no-internal-vip")
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].severity, portplan::topology::Severity::Info);
+    assert!(
+        notes[0].message.contains("Unified Messaging"),
+        "{}",
+        notes[0].message
+    );
+    let plan = plan::compile(&t);
+    for host in ["edge01", "edge02"] {
+        assert!(flows_with(&plan, Transport::Tcp, 5061, host, false) > 0);
+        assert!(flows_with(&plan, Transport::Tcp, 5061, host, true) > 0);
+        assert!(flows_with(&plan, Transport::Tcp, 5062, host, false) > 0);
+    }
+    // nothing of the Edge tables is left out for want of the VIP
+    let skipped: Vec<String> = plan
+        .skipped
+        .iter()
+        .filter(|s| s.row.scenario == "sfb-edge-hlb")
+        .map(|s| format!("{}: {}", s.row, s.reason))
+        .collect();
+    assert!(skipped.iter().all(|s| s.contains("XMPP")), "{skipped:?}");
+    // with the VIP the note is gone
+    let with_vip = topology(&hlb_without_director());
+    assert!(
+        !portplan::topology::lint::lint(&with_vip)
+            .findings
+            .iter()
+            .any(|f| f.code == "sfb-edge-no-internal-vip")
+    );
+    // Lync Server 2013 routes all internal Edge traffic through the VIP: still required there
+    let lync = replace(&text, "version = \"sfb2019\"\n", "");
+    let errors = parse(&lync).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("missing-vip:") && e.contains("`internal` VIP")),
         "{errors:?}"
     );
 }

@@ -105,6 +105,7 @@ crate::catalog::string_enum! {
         SfbEdgeNatAsymmetric = "sfb-edge-nat-asymmetric": "an Edge server's NAT is not symmetric: several firewalls translate it, or its gateway is another firewall",
         SfbEdgeAvPeers = "sfb-edge-av-peers": "how the servers of an Edge pool reach each other on their public A/V addresses",
         SfbEdgeAddresses = "sfb-edge-addresses": "the Edge addresses a design needs, counted as the Edge page's tables do",
+        SfbEdgeNoInternalVip = "sfb-edge-no-internal-vip": "a hardware balanced Skype for Business Edge pool without an internal VIP, and what that leaves out",
         SfbEdgePoolSize = "sfb-edge-pool-size": "an Edge pool with more servers than the supported maximum",
 
         // --- planning and the catalog

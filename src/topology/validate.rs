@@ -22,6 +22,7 @@ pub(super) fn parse(source: SourceFile) -> Result<Topology, TopologyError> {
     let mut v = Validator {
         source,
         problems: Vec::new(),
+        version: Default::default(),
     };
     let topology = v.topology(raw);
     if v.problems.is_empty() {
@@ -54,6 +55,8 @@ fn syntax_hint(message: &str) -> String {
 struct Validator {
     source: SourceFile,
     problems: Vec<Finding>,
+    /// The file's product release (read before the pools: some of their rules depend on it).
+    version: crate::catalog::Version,
 }
 
 type AddressField = Option<Spanned<OneOrMany<IpAddr>>>;
@@ -129,6 +132,7 @@ impl Validator {
             }
         }
 
+        self.version = super::version::version_of(&raw);
         let zones = self.zones(&raw);
         let zone_names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
         let firewalls = self.firewalls(&raw, &zones);
@@ -632,6 +636,9 @@ impl Validator {
         }
         if let Some(mode) = mode {
             for need in mode.vips {
+                if super::roles::vip_optional(role, load_balancing, *need, self.version) {
+                    continue; // its absence is a note of the lint (lint_sfb)
+                }
                 if !vips.iter().any(|v| v.service == *need) {
                     self.error(
                         Code::MissingVip,
