@@ -12,7 +12,8 @@
 //! - the servers of one Edge pool reach each other on their public A/V addresses: the plan must carry
 //!   that traffic wherever a firewall is between them (`sfb-edge-av-peers`);
 //! - the number of external addresses per design (single Edge, DNS pool, hardware balanced pool;
-//!   one address per service or one for all) from the page's tables (`sfb-edge-addresses`), and the
+//!   one address per service or one for all, the latter refused earlier when the file is read:
+//!   `shared-service-address`) from the page's tables (`sfb-edge-addresses`), and the
 //!   largest supported pool (`sfb-edge-pool-size`).
 
 use super::{AddressUse, Code, Finding, Leg, LoadBalancing, Pool, Server, Topology, VipService};
