@@ -394,9 +394,15 @@ fn sfb_disagreements_are_kept_and_flagged() {
     assert_eq!(
         doubts,
         [
-            // outbound UDP media: OCS 2007 only on the Lync pages, plain federation here
+            // XMPP on the non-HLB tables: inbound 5269 only, the VIP table has it both ways
+            "sfb-edge-public/external-interface#1",
+            // outbound media: federation (TCP) or OCS 2007 (UDP) on the Lync pages, no condition here
+            "sfb-edge-public/external-interface#9",
             "sfb-edge-public/external-interface#10",
+            "sfb-edge-nat/external-interface#1",
+            "sfb-edge-nat/external-interface#9",
             "sfb-edge-nat/external-interface#10",
+            "sfb-edge-hlb/external-interface#4",
             "sfb-edge-hlb/external-interface#5",
             // the HLB internal table narrows STUN/TURN to Front End servers, the non-HLB one does not
             "sfb-edge-hlb/internal-interface#4",
@@ -408,10 +414,13 @@ fn sfb_disagreements_are_kept_and_flagged() {
             "sfb-edge-hlb/external-vip#6",
             "sfb-edge-hlb/external-vip#7",
             "sfb-edge-hlb/external-vip#8",
-            // internal VIP table cells naming the internal interface
+            // the internal VIP table, read as the pool's internal side (servers and VIP): its cells
+            // name the internal interface or the VIP, its note sends traffic to the servers
             "sfb-edge-hlb/internal-vip#1",
+            "sfb-edge-hlb/internal-vip#2",
             "sfb-edge-hlb/internal-vip#3",
             "sfb-edge-hlb/internal-vip#4",
+            "sfb-edge-hlb/internal-vip#5",
             // carried from the Lync 2013 page: twice listed SQL Browser, Mediation 5070 twice
             "sfb-internal-servers/server-ports#37",
             "sfb-internal-servers/server-ports#40",
@@ -520,14 +529,23 @@ fn compare_lync2013_with_sfb2019_finds_the_known_differences() {
     assert_eq!(
         changed,
         [
+            // outbound RTP: federation (TCP) and OCS 2007 (UDP) on the Lync page, no condition here
+            ("external-interface".to_string(), 50000, &["condition"][..]),
             ("external-interface".to_string(), 50000, &["condition"][..]),
             ("internal-interface".to_string(), 8057, &["source"][..]),
             ("internal-interface".to_string(), 3478, &["source"][..]),
             ("internal-interface".to_string(), 443, &["source"][..]),
             ("external-vip".to_string(), 5061, &["destination"][..]),
+            // Lync: the internal VIP; here the Edge pool's internal side (servers and VIP)
+            ("internal-vip".to_string(), 5061, &["destination"][..]),
+            ("internal-vip".to_string(), 5061, &["source"][..]),
+            ("internal-vip".to_string(), 5062, &["destination"][..]),
+            ("internal-vip".to_string(), 3478, &["destination"][..]),
+            ("internal-vip".to_string(), 443, &["destination"][..]),
         ]
     );
-    let vip = &hlb.changed[4];
+    assert_eq!(hlb.changed[6].to.destination.as_str(), "edge.internal.pool");
+    let vip = &hlb.changed[5];
     assert_eq!(
         (vip.from.destination.as_str(), vip.to.destination.as_str()),
         ("federated-partner", "any")
@@ -560,14 +578,14 @@ fn compare_lync2013_with_sfb2019_finds_the_known_differences() {
     ] {
         assert!(c.slot(slot).unwrap().is_empty(), "{slot}");
     }
-    assert_eq!((c.added(), c.removed(), c.changed()), (6, 72, 10));
+    assert_eq!((c.added(), c.removed(), c.changed()), (6, 72, 19));
     let text = c.to_string();
     assert!(
         text.contains("edge-consolidated-hlb: edge-consolidated-hlb -> sfb-edge-hlb"),
         "{text}"
     );
     assert!(
-        text.ends_with("6 added, 72 removed, 10 changed\n"),
+        text.ends_with("6 added, 72 removed, 19 changed\n"),
         "{text}"
     );
 }

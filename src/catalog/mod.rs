@@ -228,6 +228,7 @@ string_enum! {
         EdgeAvVip = "edge.av.vip": "the A/V Edge VIP of the external load balancer",
         EdgeInternal = "edge.internal": "each Edge server's internal interface address",
         EdgeInternalVip = "edge.internal.vip": "the Edge pool's internal load balancer VIP",
+        EdgeInternalPool = "edge.internal.pool": "the Edge pool's internal side: each Edge server's internal interface address, and the internal load balancer VIP where there is one",
         Microsoft365 = "microsoft-365": "Microsoft 365 (Skype for Business Online / Teams): the address ranges of the Skype service area in the endpoint snapshot in use",
     }
 }
@@ -253,9 +254,10 @@ impl Role {
             | Role::EdgeWebconfVip
             | Role::EdgeAvVip
             | Role::ReverseProxyExternal => Some(Leg::External),
-            Role::EdgeInternal | Role::EdgeInternalVip | Role::ReverseProxyInternal => {
-                Some(Leg::Internal)
-            }
+            Role::EdgeInternal
+            | Role::EdgeInternalVip
+            | Role::EdgeInternalPool
+            | Role::ReverseProxyInternal => Some(Leg::Internal),
             _ => None,
         }
     }
@@ -835,6 +837,7 @@ pub fn role_belongs_to(role: Role, server: ServerRole) -> bool {
                 | EdgeAvVip
                 | EdgeInternal
                 | EdgeInternalVip
+                | EdgeInternalPool
         ),
         ServerRole::ReverseProxy => matches!(role, ReverseProxyExternal | ReverseProxyInternal),
         ServerRole::OfficeWebApps => matches!(role, OfficeWebApps | WebPoolsAndOwa),

@@ -1,7 +1,12 @@
 //! keepalived / Linux Virtual Server for sites that run LVS as the Edge pool's load balancer: VRRP
-//! holds the VIPs, one `virtual_server` per VIP and planned port, NAT forwarding for Access and Web
-//! Conferencing, direct routing for A/V (the A/V Edge answers from its own address), health checks
-//! on every real server.
+//! holds the VIPs, one `virtual_server` per VIP and planned port, health checks on every real server.
+//!
+//! Every VIP, A/V included, uses LVS NAT forwarding (`lb_kind NAT`). The Lync Server 2013 and Skype
+//! for Business load balancing pages both rule out direct server return, so direct routing (`DR`,
+//! which this renderer used to write for A/V) is no choice. LVS NAT rewrites only the destination
+//! (VIP -> real server) and leaves the client's source address alone, which is what the A/V VIP
+//! needs (no SNAT); the replies must come back through the load balancer, which the hardware
+//! balanced Edge design gives by making the load balancer the Edge servers' default gateway.
 
 use super::contract::{
     EDGE_POOL_SCOPE, NO_BALANCED_EDGE_POOL, Piece, RenderError, Renderer, Subject, Unit, banner,
@@ -73,11 +78,8 @@ pub fn config(plan: &Plan, t: &Topology, pool: &Pool) -> String {
     }
     for vip in &pool.vips {
         let services = services_towards(plan, &vip.addresses);
-        let kind = if vip.service == VipService::Av {
-            "DR"
-        } else {
-            "NAT"
-        };
+        // NAT for every VIP: see the module docs (no direct server return, no SNAT)
+        let kind = "NAT";
         for vaddr in &vip.addresses {
             let backends = pool.backends(vip, vaddr.is_ipv4());
             for (transport, ports) in &services {
@@ -95,10 +97,10 @@ pub fn config(plan: &Plan, t: &Topology, pool: &Pool) -> String {
                     "# {} {} VIP: {}\nvirtual_server {vaddr} {port} {{\n\tdelay_loop 5\n\tlb_algo {}\n\tlb_kind {kind}\n\tprotocol {proto}\n\tpersistence_timeout 300",
                     pool.name,
                     vip.service.as_str(),
-                    if kind == "DR" {
-                        "direct routing, the real server answers the client itself"
+                    if vip.service == VipService::Internal {
+                        "NAT (destination only; replies must return through this load balancer)"
                     } else {
-                        "NAT"
+                        "NAT (destination only, the client's source address is kept; replies return through this load balancer, the Edge servers' default gateway)"
                     },
                     if vip.service == VipService::Av {
                         "sh"

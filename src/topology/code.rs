@@ -52,6 +52,7 @@ crate::catalog::string_enum! {
         UnusedInterface = "unused-interface": "a server interface no rule of its role would use",
         MissingAddress = "missing-address": "an Edge interface lacks a service address its role needs",
         UnusedAddress = "unused-address": "a service address no rule would use",
+        SharedServiceAddress = "shared-service-address": "one address serves several Edge services (the single-address design), which needs per-service ports portplan does not plan",
         EdgeOnlyKey = "edge-only-key": "an Edge service address key on an interface that is not an Edge external one",
         GatewayOutsideZone = "gateway-outside-zone": "an interface gateway lies outside the interface's zone",
         GatewayUnknown = "gateway-unknown": "an interface gateway is neither a firewall address nor a VIP of its zone",
@@ -104,6 +105,7 @@ crate::catalog::string_enum! {
         SfbEdgeNatAsymmetric = "sfb-edge-nat-asymmetric": "an Edge server's NAT is not symmetric: several firewalls translate it, or its gateway is another firewall",
         SfbEdgeAvPeers = "sfb-edge-av-peers": "how the servers of an Edge pool reach each other on their public A/V addresses",
         SfbEdgeAddresses = "sfb-edge-addresses": "the Edge addresses a design needs, counted as the Edge page's tables do",
+        SfbEdgeNoInternalVip = "sfb-edge-no-internal-vip": "a hardware balanced Skype for Business Edge pool without an internal VIP, and what that leaves out",
         SfbEdgePoolSize = "sfb-edge-pool-size": "an Edge pool with more servers than the supported maximum",
 
         // --- planning and the catalog

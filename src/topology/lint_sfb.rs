@@ -7,10 +7,13 @@
 //!   server is translated by one firewall, the one its default gateway points at
 //!   (`sfb-edge-nat-asymmetric`);
 //! - NAT only for a pool balanced by DNS: `lb-edge-nat` in `lint.rs` already holds for every version;
+//! - a hardware balanced pool may leave out its internal VIP, which the page keeps for Exchange
+//!   2007/2010 UM and legacy clients only: a note says so (`sfb-edge-no-internal-vip`);
 //! - the servers of one Edge pool reach each other on their public A/V addresses: the plan must carry
 //!   that traffic wherever a firewall is between them (`sfb-edge-av-peers`);
 //! - the number of external addresses per design (single Edge, DNS pool, hardware balanced pool;
-//!   one address per service or one for all) from the page's tables (`sfb-edge-addresses`), and the
+//!   one address per service or one for all, the latter refused earlier when the file is read:
+//!   `shared-service-address`) from the page's tables (`sfb-edge-addresses`), and the
 //!   largest supported pool (`sfb-edge-pool-size`).
 
 use super::{AddressUse, Code, Finding, Leg, LoadBalancing, Pool, Server, Topology, VipService};
@@ -36,6 +39,7 @@ pub fn lint(t: &Topology) -> Vec<Finding> {
     let mut plan = None;
     for pool in t.pools_of(ServerRole::Edge) {
         no_source_rewriting(t, pool, &mut out);
+        internal_vip(t, pool, &mut out);
         symmetric_nat(t, pool, &mut out);
         address_counts(t, pool, &mut out);
         if pool.servers.len() > 1 {
@@ -88,6 +92,27 @@ fn no_source_rewriting(t: &Topology, pool: &Pool, out: &mut Vec<Finding>) {
             .at(&t.source, vip.snat_span.clone().or(Some(vip.span.clone()))),
         );
     }
+}
+
+/// A hardware balanced pool may go without its internal VIP on Skype for Business (see
+/// [`super::roles::vip_optional`]): a note says what is planned instead and who still needs the VIP.
+fn internal_vip(t: &Topology, pool: &Pool, out: &mut Vec<Finding>) {
+    if pool.load_balancing != LoadBalancing::Hlb
+        || pool.vips.iter().any(|v| v.service == VipService::Internal)
+    {
+        return;
+    }
+    out.push(
+        Finding::info(
+            Code::SfbEdgeNoInternalVip,
+            format!(
+                "pool `{}` has no internal VIP: the internal servers reach each Edge server's internal address, as the Central Management store routes them (page {EDGE_PAGE}); an internal VIP is needed only for Exchange 2007 or 2010 Unified Messaging or for legacy clients using the Edge",
+                pool.name
+            ),
+        )
+        .help("add [[pool.vip]] with service = \"internal\" if Exchange 2007/2010 UM or legacy clients use this Edge pool")
+        .at(&t.source, Some(pool.span.clone())),
+    );
 }
 
 /// Symmetric NAT: the firewall that translates a server's incoming traffic also carries (and
@@ -252,7 +277,7 @@ fn address_counts(t: &Topology, pool: &Pool, out: &mut Vec<Finding>) {
                         if odd.len() == 1 { "has" } else { "have" }
                     ),
                 )
-                .help("give access, webconf and av an address each, or the same address for all three")
+                .help("give access, webconf and av an address each")
                 .at(src, Some(pool.span.clone())),
             );
             continue;

@@ -455,6 +455,10 @@ impl Topology {
             Role::EdgeInternalVip => {
                 self.push_vips(&mut out, ServerRole::Edge, VipService::Internal)
             }
+            Role::EdgeInternalPool => {
+                self.push_interface(&mut out, ServerRole::Edge, Leg::Internal, AddressUse::Host);
+                self.push_vips(&mut out, ServerRole::Edge, VipService::Internal);
+            }
             Role::FrontEnd => self.push_servers(&mut out, ServerRole::FrontEnd),
             Role::FrontEndVip => self.push_vips(&mut out, ServerRole::FrontEnd, VipService::Pool),
             Role::WebPoolsAndOwa => {

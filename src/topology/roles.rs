@@ -114,6 +114,23 @@ pub const FEATURE_SLOTS: &[(Feature, &str)] = &[
     (Feature::Hybrid, "hybrid"),
 ];
 
+/// Whether a VIP a mode lists may be left out on this product release. Only the internal VIP of a
+/// hardware balanced Edge pool on Skype for Business: its Edge page routes through that VIP only for
+/// Exchange 2007/2010 Unified Messaging or legacy clients, the Central Management store sending the
+/// rest to the individual Edge servers (the `edge.internal.pool` rows). Lync Server 2013's tables
+/// send all internal traffic to the VIP, so it stays required there.
+pub fn vip_optional(
+    role: ServerRole,
+    mode: LoadBalancing,
+    vip: VipService,
+    version: crate::catalog::Version,
+) -> bool {
+    role == ServerRole::Edge
+        && mode == LoadBalancing::Hlb
+        && vip == VipService::Internal
+        && version != crate::catalog::Version::Lync2013
+}
+
 const fn no(mode: LoadBalancing, instead: &'static str) -> Refusal {
     Refusal { mode, instead }
 }

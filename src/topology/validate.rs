@@ -22,6 +22,7 @@ pub(super) fn parse(source: SourceFile) -> Result<Topology, TopologyError> {
     let mut v = Validator {
         source,
         problems: Vec::new(),
+        version: Default::default(),
     };
     let topology = v.topology(raw);
     if v.problems.is_empty() {
@@ -54,6 +55,8 @@ fn syntax_hint(message: &str) -> String {
 struct Validator {
     source: SourceFile,
     problems: Vec<Finding>,
+    /// The file's product release (read before the pools: some of their rules depend on it).
+    version: crate::catalog::Version,
 }
 
 type AddressField = Option<Spanned<OneOrMany<IpAddr>>>;
@@ -129,6 +132,7 @@ impl Validator {
             }
         }
 
+        self.version = super::version::version_of(&raw);
         let zones = self.zones(&raw);
         let zone_names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
         let firewalls = self.firewalls(&raw, &zones);
@@ -632,6 +636,9 @@ impl Validator {
         }
         if let Some(mode) = mode {
             for need in mode.vips {
+                if super::roles::vip_optional(role, load_balancing, *need, self.version) {
+                    continue; // its absence is a note of the lint (lint_sfb)
+                }
                 if !vips.iter().any(|v| v.service == *need) {
                     self.error(
                         Code::MissingVip,
@@ -784,6 +791,7 @@ impl Validator {
                 addresses.push(InterfaceAddress { ip: *ip, usage });
             }
         }
+        self.shared_service_addresses(server, &addresses, i_span.clone());
         if addresses.is_empty() {
             self.error(
                 Code::NoAddress,
@@ -816,6 +824,43 @@ impl Validator {
                 .unwrap_or_default(),
             span: i_span,
         })
+    }
+
+    /// One address for several Edge services is the Edge page's single-address design: the services
+    /// then differ by port, which the topology cannot say and the catalog's rows do not carry (every
+    /// row gives its service the default port, 443 for all three), so planning it would merge three
+    /// services into one rule on the wrong ports. Refused, naming the services, rather than planned.
+    fn shared_service_addresses(
+        &mut self,
+        server: &str,
+        addresses: &[InterfaceAddress],
+        span: Span,
+    ) {
+        let mut seen: Vec<(IpAddr, Vec<&'static str>)> = Vec::new();
+        for a in addresses {
+            let key = match a.usage {
+                AddressUse::Access => "access",
+                AddressUse::Webconf => "webconf",
+                AddressUse::Av => "av",
+                AddressUse::Host => continue,
+            };
+            match seen.iter_mut().find(|(ip, _)| *ip == a.ip) {
+                Some((_, keys)) if !keys.contains(&key) => keys.push(key),
+                Some(_) => {}
+                None => seen.push((a.ip, vec![key])),
+            }
+        }
+        for (ip, keys) in seen.into_iter().filter(|(_, k)| k.len() > 1) {
+            self.error(
+                Code::SharedServiceAddress,
+                span.clone(),
+                format!(
+                    "Edge server `{server}` uses {ip} for {}: with one address the Edge services must listen on different ports, and portplan plans every service on its default port (443), so it would open one rule for all of them",
+                    keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+                ),
+                "give access, webconf and av an address each (the design the port tables describe and Microsoft recommends); portplan does not plan the single-address, per-service-port design",
+            );
+        }
     }
 
     /// Multi-homed roles need their two named legs.
