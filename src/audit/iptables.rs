@@ -153,9 +153,10 @@ const CONTINUE_TARGETS: &[&str] = &[
     "NFQUEUE_BYPASS",
 ];
 
-/// What a refusal of iptables-restore is said with: such a file loads nothing (the kernel keeps
-/// whatever ruleset it had), so no verdict about it can be definite.
-const REFUSES: &str = "iptables-restore refuses the file";
+/// What a refusal of iptables-restore is said with. It stops at such a line: tables committed
+/// before it are loaded, the rest is not, and the kernel keeps whatever it had for those; so no
+/// verdict about the file can be definite.
+const REFUSES: &str = "iptables-restore refuses the line and stops loading";
 
 /// Targets iptables has extensions for, besides the verdicts and [`CONTINUE_TARGETS`]; a `-j` of
 /// any other name that is not a chain of the table makes iptables-restore refuse the file.
@@ -890,6 +891,8 @@ pub fn parse(text: &str, family: Family) -> Config {
     let no_names = Vec::new();
     // whether the current `*table` block has had its COMMIT, and where it began
     let mut open: Option<(usize, String)> = None;
+    // whether this table block has had a `-P` (see `-Z`)
+    let mut policy_set = false;
     let refused = |line: usize, l: &str, why: String| Unparsed {
         line,
         text: l.into(),
@@ -941,6 +944,7 @@ pub fn parse(text: &str, family: Family) -> Config {
                 keys.push(k);
             }
             policies.retain(|(t, _), _| *t != table);
+            policy_set = false;
             if table == "nat" {
                 nat_chains.clear();
                 nat_order.clear();
@@ -1126,6 +1130,12 @@ pub fn parse(text: &str, family: Family) -> Config {
             continue;
         }
         match (cmd, w.len()) {
+            // iptables-nft's `-Z` puts back the policy of the chain's header line, undoing an
+            // earlier `-P` (seen in a netns); legacy iptables only zeroes the counters
+            ("-Z" | "--zero", _) if policy_set => unparsed.push(refuse(
+                "`-Z` after `-P` works differently in iptables-nft and legacy iptables; not interpreted"
+                    .into(),
+            )),
             ("-Z" | "--zero", _) => {}
             ("-P" | "--policy", 3) => {
                 if !builtins.contains(&chain_name.as_str()) || !matches!(w[2].as_str(), "ACCEPT" | "DROP") {
@@ -1133,6 +1143,7 @@ pub fn parse(text: &str, family: Family) -> Config {
                     continue;
                 }
                 add_chain(q.clone(), &mut chains, &mut chain_at, &mut chain_table, &mut keys);
+                policy_set = true;
                 policies.insert((table.clone(), chain_name.clone()), (w[2] == "ACCEPT", Location::line(line, l)));
             }
             ("-N" | "--new-chain", 2) => {
