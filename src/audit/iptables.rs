@@ -187,12 +187,17 @@ const KNOWN_TARGETS: &[&str] = &[
     "TPROXY",
 ];
 
-/// Protocols whose match module brings `--dport`/`--sport` (`-p tcp`, `-m udp`, ...).
-fn is_port_protocol(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "tcp" | "udp" | "sctp" | "dccp" | "udplite" | "6" | "17" | "132" | "33" | "136"
-    )
+/// The protocols whose match module brings `--dport`/`--sport` (`-p tcp`, `-p 17`, `-m udp`),
+/// by their name.
+fn port_protocol(name: &str) -> Option<&'static str> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "tcp" | "6" => "tcp",
+        "udp" | "17" => "udp",
+        "sctp" | "132" => "sctp",
+        "dccp" | "33" => "dccp",
+        "udplite" | "136" => "udplite",
+        _ => return None,
+    })
 }
 
 /// The value after `key` in an ipset option list (`timeout 300`).
@@ -332,9 +337,12 @@ fn parse_rule_in(
     let mut uncertain: Vec<String> = Vec::new();
     // options of a match module portplan does not model belong to it, not to the rule
     let mut in_unknown_module = false;
-    // iptables knows `--dport` only once a tcp/udp match is loaded, `--dports` only with multiport
+    // iptables knows `--dport` only once a tcp/udp match is loaded (`-p tcp` loads it, negated
+    // or not), `--dports` only with multiport; `-m tcp` and multiport want `-p` of the protocol
     let mut port_module = false;
     let mut multiport = false;
+    let mut tcp_loaded = false;
+    let mut protocol: Option<(String, bool)> = None;
     let mut i = 0;
     let next = |i: &mut usize| -> Result<String, String> {
         *i += 1;
@@ -374,7 +382,17 @@ fn parse_rule_in(
             "-p" | "--protocol" => {
                 let value = next(&mut i)?;
                 // a protocol match loads that protocol's port options, unless negated
-                port_module |= !negate && is_port_protocol(&value);
+                let name = port_protocol(&value);
+                port_module |= name.is_some();
+                tcp_loaded |= name == Some("tcp");
+                if negate && name.is_some() {
+                    // iptables-nft loads the port match for `! -p tcp` and then matches the
+                    // ports of every other protocol; legacy iptables refuses the rule
+                    uncertain.push(format!(
+                        "port match after `! -p {value}` (iptables-nft and legacy differ)"
+                    ));
+                }
+                protocol = name.map(|n| (n.to_string(), negate));
                 rule.proto = Some((proto_bits(&value), negate));
             }
             "-i" | "--in-interface" => {
@@ -391,8 +409,25 @@ fn parse_rule_in(
             }
             "-m" | "--match" => {
                 let module = next(&mut i)?;
-                port_module |= is_port_protocol(&module);
-                multiport |= module == "multiport";
+                if let Some(name) =
+                    port_protocol(&module).filter(|_| module != "6" && module != "17")
+                {
+                    if protocol.as_ref().is_none_or(|(p, neg)| p != name || *neg) {
+                        return Err(format!(
+                            "`-m {module}` without `-p {name}` before it: {REFUSES}"
+                        ));
+                    }
+                    port_module = true;
+                    tcp_loaded |= name == "tcp";
+                }
+                if module == "multiport" {
+                    if protocol.as_ref().is_none_or(|(_, neg)| *neg) {
+                        return Err(format!(
+                            "`-m multiport` without `-p tcp`, `-p udp` (or sctp, dccp, udplite) before it: {REFUSES}"
+                        ));
+                    }
+                    multiport = true;
+                }
                 match module.as_str() {
                     "tcp" | "udp" | "multiport" | "iprange" | "conntrack" | "state" | "comment"
                     | "set" => in_unknown_module = false,
@@ -465,6 +500,9 @@ fn parse_rule_in(
             }
             "--comment" => {
                 next(&mut i)?;
+            }
+            "--syn" | "--tcp-flags" if !tcp_loaded => {
+                return Err(format!("`{w}` without `-p tcp` before it: {REFUSES}"));
             }
             "--syn" | "--tcp-flags" => {
                 use super::model::tcp::{ACK, FIN, RST, SYN};
@@ -1712,6 +1750,49 @@ mod tests {
         assert_eq!(parse_port("1024:"), Ok((1024, 65535)));
         assert!(parse_port("99999").is_err());
         assert!(parse_port("9:1").is_err());
+    }
+
+    /// Each as iptables-nft-restore 1.8.9 answered it in a netns.
+    #[test]
+    fn port_options_need_their_protocol_match() {
+        let read = |rule: &str| {
+            let text = format!(
+                "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD {rule}\nCOMMIT\n"
+            );
+            let c = parse(&text, Family::V4);
+            let uncertain = c
+                .chain("FORWARD")
+                .unwrap()
+                .rules
+                .iter()
+                .any(|r| r.uncertain.is_some());
+            (c.unparsed.len(), uncertain)
+        };
+        // refused: unknown option, "TCP match requires '-p tcp'", "multiport needs `-p tcp' ..."
+        for refused in [
+            "--dport 80 -j DROP",
+            "--sport 80 -j DROP",
+            "-p tcp --dports 80,443 -j DROP",
+            "-m tcp --dport 80 -j DROP",
+            "-p udp -m tcp --dport 80 -j DROP",
+            "-m multiport --dports 80,443 -j DROP",
+            "! -p tcp -m multiport --dports 80 -j DROP",
+            "-p udp --syn -j DROP",
+            "-p udp -m tcp --syn -j DROP",
+        ] {
+            assert_eq!(read(refused).0, 1, "{refused}");
+        }
+        // loaded
+        for fine in [
+            "-p 6 --dport 80 -j DROP",
+            "-p TCP --dport 80 -j DROP",
+            "-p udp -m multiport --dports 80,443 -j DROP",
+            "-p tcp -m tcp ! --syn -j DROP",
+        ] {
+            assert_eq!(read(fine), (0, false), "{fine}");
+        }
+        // loaded, but iptables-nft then matches the port of every other protocol
+        assert_eq!(read("! -p tcp --dport 80 -j DROP"), (0, true));
     }
 
     #[test]
