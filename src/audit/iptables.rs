@@ -1,6 +1,9 @@
-//! `iptables-save` / `ip6tables-save` output. Only the filter table decides forwarding; the FORWARD
-//! chain and its policy are the entry. Matches portplan cannot interpret (`-m limit`, `-m string`,
-//! `--sport`, `-m set` — the sets are not in the file) make their rule uncertain.
+//! `iptables-save` / `ip6tables-save` output (with `ipset save` lines before it), read the way
+//! `ipset restore` and `iptables-restore` apply it: commands in file order, each `*table` block
+//! replacing the table. The raw, mangle, filter and security chains a forwarded packet passes are
+//! the entries; `*nat` gives the translations. Matches portplan cannot interpret (`-m limit`,
+//! `-m string`, `--sport`, a set not in the file) make their rule uncertain; a file
+//! iptables-restore refuses, or a line not interpreted, makes every verdict uncertain.
 
 use super::model::*;
 use super::space::{PROTO_ALL, PROTO_OTHER, PROTO_TCP, PROTO_UDP};
@@ -828,7 +831,9 @@ pub fn parse(text: &str, family: Family) -> Config {
                     let want = super::space::normalize(want);
                     if intersect_intervals(&held, &want) != want {
                         refuse(
-                            format!("`del` of an address not in set `{name}`: {SET_REFUSES}"),
+                            format!(
+                                "`del` of an address not in set `{name}`: {SET_REFUSES} (with -exist, ignores it)"
+                            ),
                             &mut unparsed,
                         );
                         continue;
@@ -851,7 +856,9 @@ pub fn parse(text: &str, family: Family) -> Config {
                             list.remove(at);
                         }
                         None => refuse(
-                            format!("`del` of an entry not in set `{name}`: {SET_REFUSES}"),
+                            format!(
+                                "`del` of an entry not in set `{name}`: {SET_REFUSES} (with -exist, ignores it)"
+                            ),
                             &mut unparsed,
                         ),
                     }
