@@ -1115,9 +1115,15 @@ pub fn parse(text: &str, family: Family) -> Config {
         };
         if let Some((index, spec)) = adding {
             let Some(c) = at_chain else {
-                unparsed.push(refuse(format!(
-                    "chain `{chain_name}` does not exist: {REFUSES}"
-                )));
+                unparsed.push(refuse(if builtins.contains(&chain_name.as_str()) {
+                    // iptables-restore makes the chain; its policy is whatever the kernel had
+                    // (iptables-nft: ACCEPT), which the file does not say
+                    format!(
+                        "built-in chain `{chain_name}` without its `:{chain_name} POLICY` line: not interpreted"
+                    )
+                } else {
+                    format!("chain `{chain_name}` does not exist: {REFUSES}")
+                }));
                 continue;
             };
             let len = chains[c].rules.len();
