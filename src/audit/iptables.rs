@@ -712,15 +712,26 @@ fn rule_key(spec: &[String], family: Family) -> Vec<String> {
     out
 }
 
+/// The [`rule_key`] of a rule added by `-A` or `-I`, from its line (kept in its location), so the
+/// words of every rule need not be held for a `-D rule-spec` that may never come.
+fn stored_key(rule: &Rule, family: Family) -> Option<Vec<String>> {
+    let w = words(&rule.at.text).ok()?;
+    let skip = match w.first().map(String::as_str) {
+        Some("-I" | "--insert") if w.get(2).is_some_and(|n| n.parse::<usize>().is_ok()) => 3,
+        Some("-A" | "--append" | "-I" | "--insert") => 2,
+        _ => return None,
+    };
+    Some(rule_key(w.get(skip..)?, family))
+}
+
 /// Parses `iptables-save` (or `ip6tables-save` with `family` IPv6), applying the restore
 /// commands (`-A`, `-I`, `-D`, `-F`, `-P`, `-N`, `-X`, `-Z`) in file order as iptables-restore
 /// does, each `*table` starting that table afresh. A file iptables-restore refuses, or a line
 /// portplan cannot interpret, leaves every verdict uncertain.
 pub fn parse(text: &str, family: Family) -> Config {
     let mut chains: Vec<Chain> = Vec::new();
-    // per chain (parallel to `chains`): its table, and each rule's words for `-D rule-spec`
+    // per chain (parallel to `chains`): its table
     let mut chain_table: Vec<String> = Vec::new();
-    let mut keys: Vec<Vec<Vec<String>>> = Vec::new();
     let mut unparsed = Vec::new();
     let mut notes = Vec::new();
     let mut table = String::new();
@@ -976,17 +987,15 @@ pub fn parse(text: &str, family: Family) -> Config {
             let mut keep = Vec::new();
             for (i, c) in std::mem::take(&mut chains).into_iter().enumerate() {
                 if chain_table[i] != table {
-                    keep.push((c, chain_table[i].clone(), std::mem::take(&mut keys[i])));
+                    keep.push((c, chain_table[i].clone()));
                 }
             }
             chain_at.clear();
             chain_table.clear();
-            keys.clear();
-            for (c, t, k) in keep {
+            for (c, t) in keep {
                 chain_at.insert(c.name.clone(), chains.len());
                 chains.push(c);
                 chain_table.push(t);
-                keys.push(k);
             }
             policies.retain(|(t, _), _| *t != table);
             policy_set = false;
@@ -1037,8 +1046,7 @@ pub fn parse(text: &str, family: Family) -> Config {
         let add_chain = |name: String,
                          chains: &mut Vec<Chain>,
                          chain_at: &mut HashMap<String, usize>,
-                         chain_table: &mut Vec<String>,
-                         keys: &mut Vec<Vec<Vec<String>>>|
+                         chain_table: &mut Vec<String>|
          -> bool {
             if chain_at.contains_key(&name) {
                 return false;
@@ -1049,7 +1057,6 @@ pub fn parse(text: &str, family: Family) -> Config {
                 rules: Vec::new(),
             });
             chain_table.push(table.clone());
-            keys.push(Vec::new());
             true
         };
         if let Some(decl) = l.strip_prefix(':') {
@@ -1076,7 +1083,6 @@ pub fn parse(text: &str, family: Family) -> Config {
                         &mut chains,
                         &mut chain_at,
                         &mut chain_table,
-                        &mut keys,
                     );
                 }
                 _ => unparsed.push(Unparsed {
@@ -1137,7 +1143,6 @@ pub fn parse(text: &str, family: Family) -> Config {
                     continue;
                 }
             };
-            let key = rule_key(&spec[2..], family);
             let rule = match parse_rule_in(
                 &spec,
                 Location::line(line, l),
@@ -1177,7 +1182,6 @@ pub fn parse(text: &str, family: Family) -> Config {
                 continue;
             }
             chains[c].rules.insert(pos, rule);
-            keys[c].insert(pos, key);
             continue;
         }
         match (cmd, w.len()) {
@@ -1193,19 +1197,18 @@ pub fn parse(text: &str, family: Family) -> Config {
                     unparsed.push(refuse(format!("policy `{}` for chain `{chain_name}`: {REFUSES}", w[2])));
                     continue;
                 }
-                add_chain(q.clone(), &mut chains, &mut chain_at, &mut chain_table, &mut keys);
+                add_chain(q.clone(), &mut chains, &mut chain_at, &mut chain_table);
                 policy_set = true;
                 policies.insert((table.clone(), chain_name.clone()), (w[2] == "ACCEPT", Location::line(line, l)));
             }
             ("-N" | "--new-chain", 2) => {
-                if !add_chain(q.clone(), &mut chains, &mut chain_at, &mut chain_table, &mut keys) {
+                if !add_chain(q.clone(), &mut chains, &mut chain_at, &mut chain_table) {
                     unparsed.push(refuse(format!("chain `{chain_name}` exists already: {REFUSES}")));
                 }
             }
             ("-F" | "--flush", 2) => match at_chain {
                 Some(c) => {
                     chains[c].rules.clear();
-                    keys[c].clear();
                 }
                 None => unparsed.push(refuse(format!("chain `{chain_name}` does not exist: {REFUSES}"))),
             },
@@ -1214,7 +1217,6 @@ pub fn parse(text: &str, family: Family) -> Config {
                 match at_chain {
                     Some(c) if k >= 1 && k <= chains[c].rules.len() => {
                         chains[c].rules.remove(k - 1);
-                        keys[c].remove(k - 1);
                     }
                     _ => unparsed.push(refuse(format!(
                         "no rule {k} in chain `{chain_name}` to delete: {REFUSES}"
@@ -1223,11 +1225,16 @@ pub fn parse(text: &str, family: Family) -> Config {
             }
             ("-D" | "--delete", 3..) => {
                 let key = rule_key(&w[2..], family);
-                let found = at_chain.and_then(|c| keys[c].iter().position(|k| *k == key).map(|i| (c, i)));
+                let found = at_chain.and_then(|c| {
+                    chains[c]
+                        .rules
+                        .iter()
+                        .position(|r| stored_key(r, family).as_ref() == Some(&key))
+                        .map(|i| (c, i))
+                });
                 match found {
                     Some((c, i)) if !key.iter().any(|x| x == "--comment") => {
                         chains[c].rules.remove(i);
-                        keys[c].remove(i);
                     }
                     // iptables compares the parsed rules, which portplan does not reproduce:
                     // either it deletes a rule written differently, or it refuses the file
@@ -1271,7 +1278,6 @@ pub fn parse(text: &str, family: Family) -> Config {
                     if let Some(c) = chain_at.remove(&t) {
                         chains.remove(c);
                         chain_table.remove(c);
-                        keys.remove(c);
                         for v in chain_at.values_mut() {
                             if *v > c {
                                 *v -= 1;
