@@ -1,6 +1,9 @@
-//! `iptables-save` / `ip6tables-save` output. Only the filter table decides forwarding; the FORWARD
-//! chain and its policy are the entry. Matches portplan cannot interpret (`-m limit`, `-m string`,
-//! `--sport`, `-m set` — the sets are not in the file) make their rule uncertain.
+//! `iptables-save` / `ip6tables-save` output (with `ipset save` lines before it), read the way
+//! `ipset restore` and `iptables-restore` apply it: commands in file order, each `*table` block
+//! replacing the table. The raw, mangle, filter and security chains a forwarded packet passes are
+//! the entries; `*nat` gives the translations. Matches portplan cannot interpret (`-m limit`,
+//! `-m string`, `--sport`, a set not in the file) make their rule uncertain; a file
+//! iptables-restore refuses, or a line not interpreted, makes every verdict uncertain.
 
 use super::model::*;
 use super::space::{PROTO_ALL, PROTO_OTHER, PROTO_TCP, PROTO_UDP};
@@ -153,6 +156,53 @@ const CONTINUE_TARGETS: &[&str] = &[
     "NFQUEUE_BYPASS",
 ];
 
+/// What a refusal of iptables-restore is said with. It stops at such a line: tables committed
+/// before it are loaded, the rest is not, and the kernel keeps whatever it had for those; so no
+/// verdict about the file can be definite.
+const REFUSES: &str = "iptables-restore refuses the line and stops loading";
+
+/// Targets iptables has extensions for, besides the verdicts and [`CONTINUE_TARGETS`]; a `-j` of
+/// any other name that is not a chain of the table makes iptables-restore refuse the file.
+const KNOWN_TARGETS: &[&str] = &[
+    "CHECKSUM",
+    "CLUSTERIP",
+    "CT",
+    "DNAT",
+    "DNPT",
+    "ECN",
+    "HMARK",
+    "IDLETIMER",
+    "LED",
+    "MASQUERADE",
+    "NETMAP",
+    "NFQUEUE",
+    "NOTRACK",
+    "QUEUE",
+    "RATEEST",
+    "REDIRECT",
+    "SET",
+    "SNAT",
+    "SNPT",
+    "SYNPROXY",
+    "TCPMSS",
+    "TCPOPTSTRIP",
+    "TEE",
+    "TPROXY",
+];
+
+/// The protocols whose match module brings `--dport`/`--sport` (`-p tcp`, `-p 17`, `-m udp`),
+/// by their name.
+fn port_protocol(name: &str) -> Option<&'static str> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "tcp" | "6" => "tcp",
+        "udp" | "17" => "udp",
+        "sctp" | "132" => "sctp",
+        "dccp" | "33" => "dccp",
+        "udplite" | "136" => "udplite",
+        _ => return None,
+    })
+}
+
 /// The value after `key` in an ipset option list (`timeout 300`).
 fn option_value<'a>(words: &[&'a str], key: &str) -> Option<&'a str> {
     words
@@ -290,6 +340,12 @@ fn parse_rule_in(
     let mut uncertain: Vec<String> = Vec::new();
     // options of a match module portplan does not model belong to it, not to the rule
     let mut in_unknown_module = false;
+    // iptables knows `--dport` only once a tcp/udp match is loaded (`-p tcp` loads it, negated
+    // or not), `--dports` only with multiport; `-m tcp` and multiport want `-p` of the protocol
+    let mut port_module = false;
+    let mut multiport = false;
+    let mut tcp_loaded = false;
+    let mut protocol: Option<(String, bool)> = None;
     let mut i = 0;
     let next = |i: &mut usize| -> Result<String, String> {
         *i += 1;
@@ -328,6 +384,18 @@ fn parse_rule_in(
             }
             "-p" | "--protocol" => {
                 let value = next(&mut i)?;
+                // a protocol match loads that protocol's port options, unless negated
+                let name = port_protocol(&value);
+                port_module |= name.is_some();
+                tcp_loaded |= name == Some("tcp");
+                if negate && name.is_some() {
+                    // iptables-nft loads the port match for `! -p tcp` and then matches the
+                    // ports of every other protocol; legacy iptables refuses the rule
+                    uncertain.push(format!(
+                        "port match after `! -p {value}` (iptables-nft and legacy differ)"
+                    ));
+                }
+                protocol = name.map(|n| (n.to_string(), negate));
                 rule.proto = Some((proto_bits(&value), negate));
             }
             "-i" | "--in-interface" => {
@@ -344,6 +412,25 @@ fn parse_rule_in(
             }
             "-m" | "--match" => {
                 let module = next(&mut i)?;
+                if let Some(name) =
+                    port_protocol(&module).filter(|_| module != "6" && module != "17")
+                {
+                    if protocol.as_ref().is_none_or(|(p, neg)| p != name || *neg) {
+                        return Err(format!(
+                            "`-m {module}` without `-p {name}` before it: {REFUSES}"
+                        ));
+                    }
+                    port_module = true;
+                    tcp_loaded |= name == "tcp";
+                }
+                if module == "multiport" {
+                    if protocol.as_ref().is_none_or(|(_, neg)| *neg) {
+                        return Err(format!(
+                            "`-m multiport` without `-p tcp`, `-p udp` (or sctp, dccp, udplite) before it: {REFUSES}"
+                        ));
+                    }
+                    multiport = true;
+                }
                 match module.as_str() {
                     "tcp" | "udp" | "multiport" | "iprange" | "conntrack" | "state" | "comment"
                     | "set" => in_unknown_module = false,
@@ -352,6 +439,16 @@ fn parse_rule_in(
                         in_unknown_module = true;
                     }
                 }
+            }
+            "--dport" | "--destination-port" | "--sport" | "--source-port" if !port_module => {
+                return Err(format!(
+                    "`{w}` without `-p tcp` or `-p udp` before it: {REFUSES}"
+                ));
+            }
+            "--dports" | "--destination-ports" | "--sports" | "--source-ports" | "--ports"
+                if !multiport =>
+            {
+                return Err(format!("`{w}` without `-m multiport` before it: {REFUSES}"));
             }
             "--dport" | "--destination-port" => {
                 let (a, b) = parse_port(&next(&mut i)?)?;
@@ -407,6 +504,9 @@ fn parse_rule_in(
             "--comment" => {
                 next(&mut i)?;
             }
+            "--syn" | "--tcp-flags" if !tcp_loaded => {
+                return Err(format!("`{w}` without `-p tcp` before it: {REFUSES}"));
+            }
             "--syn" | "--tcp-flags" => {
                 use super::model::tcp::{ACK, FIN, RST, SYN};
                 let flags = if w == "--tcp-flags" {
@@ -441,9 +541,14 @@ fn parse_rule_in(
                             Action::Jump(t.into())
                         }
                     }
-                    t => {
+                    t if KNOWN_TARGETS.contains(&t) => {
                         uncertain.push(format!("target `{t}`"));
                         Action::Jump(t.into())
+                    }
+                    t => {
+                        return Err(format!(
+                            "target `{t}` is neither a chain of this table nor a target iptables knows: {REFUSES}"
+                        ));
                     }
                 };
                 // whatever follows belongs to the target (e.g. --reject-with, --log-prefix)
@@ -553,39 +658,125 @@ fn strip_counters(line: &str) -> &str {
     }
 }
 
-/// Parses `iptables-save` (or `ip6tables-save` with `family` IPv6).
+/// The built-in chains of each table iptables knows; `*` of any other name is refused.
+fn builtin_chains(table: &str) -> Option<&'static [&'static str]> {
+    Some(match table {
+        "filter" | "security" => &["INPUT", "FORWARD", "OUTPUT"],
+        "nat" => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
+        "mangle" => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+        "raw" => &["PREROUTING", "OUTPUT"],
+        _ => return None,
+    })
+}
+
+/// A rule's words in a form two spellings of one rule share, for `-D CHAIN rule-spec`: without
+/// the command and chain, counters, or the `-m tcp`/`-m udp` that `-p tcp`/`-p udp` loads anyway,
+/// and with host addresses given their prefix length.
+fn rule_key(spec: &[String], family: Family) -> Vec<String> {
+    let host = if family == Family::V4 { "/32" } else { "/128" };
+    let mut out: Vec<String> = Vec::new();
+    let mut proto = String::new();
+    let mut i = 0;
+    while i < spec.len() {
+        let w = spec[i].as_str();
+        match w {
+            "-c" | "--set-counters" => i += 2,
+            _ if w.starts_with('[') && w.ends_with(']') => {}
+            "-m" | "--match" if spec.get(i + 1).is_some_and(|m| *m == proto) => i += 1,
+            "-p" | "--protocol" => {
+                proto = spec.get(i + 1).cloned().unwrap_or_default();
+                out.push("-p".into());
+            }
+            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+                out.push(
+                    if w.starts_with("-s") || w.starts_with("--s") {
+                        "-s"
+                    } else {
+                        "-d"
+                    }
+                    .into(),
+                );
+                if let Some(v) = spec.get(i + 1) {
+                    out.push(if v.contains('/') || v == "!" {
+                        v.clone()
+                    } else {
+                        format!("{v}{host}")
+                    });
+                    i += 1;
+                }
+            }
+            _ => out.push(w.to_string()),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The [`rule_key`] of a rule added by `-A` or `-I`, from its line (kept in its location), so the
+/// words of every rule need not be held for a `-D rule-spec` that may never come.
+fn stored_key(rule: &Rule, family: Family) -> Option<Vec<String>> {
+    let w = words(&rule.at.text).ok()?;
+    let skip = match w.first().map(String::as_str) {
+        Some("-I" | "--insert") if w.get(2).is_some_and(|n| n.parse::<usize>().is_ok()) => 3,
+        Some("-A" | "--append" | "-I" | "--insert") => 2,
+        _ => return None,
+    };
+    Some(rule_key(w.get(skip..)?, family))
+}
+
+/// Parses `iptables-save` (or `ip6tables-save` with `family` IPv6), applying the restore
+/// commands (`-A`, `-I`, `-D`, `-F`, `-P`, `-N`, `-X`, `-Z`) in file order as iptables-restore
+/// does, each `*table` starting that table afresh. A file iptables-restore refuses, or a line
+/// portplan cannot interpret, leaves every verdict uncertain.
 pub fn parse(text: &str, family: Family) -> Config {
     let mut chains: Vec<Chain> = Vec::new();
+    // per chain (parallel to `chains`): its table
+    let mut chain_table: Vec<String> = Vec::new();
     let mut unparsed = Vec::new();
     let mut notes = Vec::new();
     let mut table = String::new();
     // (table, built-in chain) -> its policy, for the chains a forwarded packet passes
     let mut policies: HashMap<(String, String), (bool, Location)> = HashMap::new();
-    let mut nat: Vec<Nat> = Vec::new();
+    // nat chain -> one slot per rule (the translations it makes, and its words)
+    let mut nat_chains: NatChains = HashMap::new();
+    let mut nat_order: Vec<String> = Vec::new();
     // chain names per table first, so `-j NAME` can tell a user chain from an unknown target
     let mut names: HashMap<String, Vec<String>> = HashMap::new();
     let mut current_table = String::new();
-    let mut sets: HashMap<String, AddrSet> = HashMap::new();
+    // ipset state, line by line: the set's type and its entries in order
+    let mut set_kind: HashMap<String, String> = HashMap::new();
+    let mut members: HashMap<String, Vec<SetEntry>> = HashMap::new();
     let mut set_lines: std::collections::HashSet<usize> = std::collections::HashSet::new();
-    // sets whose entries can time out, and the entries of each set (for `nomatch`)
     let mut default_timeout: std::collections::HashSet<String> = Default::default();
-    let mut expiring: std::collections::HashSet<String> = Default::default();
     // sets portplan cannot read as address sets: their type (bitmap:port, list:set, hash:mac,
-    // two-dimension types), or a member it could not parse
+    // two-dimension types), a member it could not parse, or a command it does not follow
     let mut unread: HashMap<String, String> = HashMap::new();
-    let mut with_nomatch: std::collections::HashSet<String> = Default::default();
-    let mut entries_of: HashMap<String, Vec<(u8, AddrSet, bool)>> = HashMap::new();
     for (n, line) in text.lines().enumerate() {
         let l = strip_counters(line.trim());
         // rules are most of the file: skip them cheaply in this first pass
         if l.starts_with('-') {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if let ["-N" | "--new-chain", name, ..] = w.as_slice() {
+                names
+                    .entry(current_table.clone())
+                    .or_default()
+                    .push((*name).to_string());
+            }
             continue;
         }
         let w: Vec<&str> = l.split_whitespace().collect();
+        let refuse = |why: String, unparsed: &mut Vec<Unparsed>| {
+            unparsed.push(Unparsed {
+                line: n + 1,
+                text: l.into(),
+                why,
+            })
+        };
         match w.as_slice() {
             ["create", name, rest @ ..] => {
-                sets.entry((*name).to_string()).or_default();
                 let kind = rest.first().copied().unwrap_or("");
+                set_kind.insert((*name).to_string(), kind.to_string());
+                members.entry((*name).to_string()).or_default();
                 if !matches!(kind, "hash:ip" | "hash:net" | "bitmap:ip") {
                     unread.insert(
                         (*name).to_string(),
@@ -598,47 +789,116 @@ pub fn parse(text: &str, family: Family) -> Config {
                 set_lines.insert(n + 1);
             }
             ["add", name, member, rest @ ..] => {
-                let mut one = AddrSet::default();
-                let ok = if member.contains('-') && !member.contains('/') {
-                    parse_range(member, &mut one).is_ok()
-                } else {
-                    parse_addrs(member, &mut one).is_ok()
-                };
-                if !ok {
-                    unread
-                        .entry((*name).to_string())
-                        .or_insert_with(|| format!("member `{member}` was not read"));
-                }
-                if ok {
-                    set_lines.insert(n + 1);
-                    let expires = match option_value(rest, "timeout") {
-                        Some(t) => t != "0",
-                        None => default_timeout.contains(*name),
-                    };
-                    if expires {
-                        expiring.insert((*name).to_string());
+                match set_entry(member, family) {
+                    Some(mut entry) => {
+                        set_lines.insert(n + 1);
+                        entry.expires = match option_value(rest, "timeout") {
+                            Some(t) => t != "0",
+                            None => default_timeout.contains(*name),
+                        };
+                        // hash:net: the most specific entry holding an address decides, and a
+                        // `nomatch` entry says "not in the set"
+                        entry.nomatch = rest.contains(&"nomatch");
+                        members.entry((*name).to_string()).or_default().push(entry);
                     }
-                    // hash:net: the most specific entry holding an address decides, and a
-                    // `nomatch` entry says "not in the set"
-                    let nomatch = rest.contains(&"nomatch");
-                    if nomatch {
-                        with_nomatch.insert((*name).to_string());
+                    None => {
+                        set_lines.insert(n + 1);
+                        unread
+                            .entry((*name).to_string())
+                            .or_insert_with(|| format!("member `{member}` was not read"));
                     }
-                    let level = member
-                        .split_once('/')
-                        .and_then(|(_, p)| p.parse::<u8>().ok())
-                        .unwrap_or(if family == Family::V4 { 32 } else { 128 });
-                    let entry = sets.entry((*name).to_string()).or_default();
-                    entry.v4.extend_from_slice(&one.v4);
-                    entry.v6.extend_from_slice(&one.v6);
-                    entries_of
-                        .entry((*name).to_string())
-                        .or_default()
-                        .push((level, one, nomatch));
                 }
             }
-            ["flush", _] => {
+            ["del", name, member, ..] => {
                 set_lines.insert(n + 1);
+                let by_address = set_kind
+                    .get(*name)
+                    .is_some_and(|k| k == "hash:ip" || k == "bitmap:ip");
+                let (Some(list), Some(gone)) = (members.get_mut(*name), set_entry(member, family))
+                else {
+                    if !unread.contains_key(*name) {
+                        refuse(
+                            format!(
+                                "`del` from a set or of a member portplan did not read: {SET_REFUSES}"
+                            ),
+                            &mut unparsed,
+                        );
+                    }
+                    continue;
+                };
+                if by_address {
+                    // hash:ip holds single addresses: the del takes each of them away
+                    let held: Vec<(u128, u128)> = list
+                        .iter()
+                        .flat_map(|e| e.addrs.v4.iter().chain(&e.addrs.v6).copied())
+                        .collect();
+                    let want: Vec<(u128, u128)> = gone
+                        .addrs
+                        .v4
+                        .iter()
+                        .chain(&gone.addrs.v6)
+                        .copied()
+                        .collect();
+                    let want = super::space::normalize(want);
+                    if intersect_intervals(&held, &want) != want {
+                        refuse(
+                            format!(
+                                "`del` of an address not in set `{name}`: {SET_REFUSES} (with -exist, ignores it)"
+                            ),
+                            &mut unparsed,
+                        );
+                        continue;
+                    }
+                    for e in list.iter_mut() {
+                        for (cur, take, full) in [
+                            (&mut e.addrs.v4, &gone.addrs.v4, (0, u128::from(u32::MAX))),
+                            (&mut e.addrs.v6, &gone.addrs.v6, (0, u128::MAX)),
+                        ] {
+                            if !take.is_empty() {
+                                let keep = complement(&super::space::normalize(take.clone()), full);
+                                *cur = intersect_intervals(cur, &keep);
+                            }
+                        }
+                    }
+                } else {
+                    // hash:net holds networks: the del removes the one entry with that network
+                    match list.iter().position(|e| e.key == gone.key) {
+                        Some(at) => {
+                            list.remove(at);
+                        }
+                        None => refuse(
+                            format!(
+                                "`del` of an entry not in set `{name}`: {SET_REFUSES} (with -exist, ignores it)"
+                            ),
+                            &mut unparsed,
+                        ),
+                    }
+                }
+            }
+            ["flush"] => {
+                set_lines.insert(n + 1);
+                members.values_mut().for_each(Vec::clear);
+            }
+            ["flush", name] => {
+                set_lines.insert(n + 1);
+                match members.get_mut(*name) {
+                    Some(list) => list.clear(),
+                    None => refuse(
+                        format!("`flush` of set `{name}`, which does not exist: {SET_REFUSES}"),
+                        &mut unparsed,
+                    ),
+                }
+            }
+            ["destroy", named @ ..] | ["swap", named @ ..] | ["rename", named @ ..] => {
+                set_lines.insert(n + 1);
+                let all: Vec<String> = if named.is_empty() {
+                    members.keys().cloned().collect()
+                } else {
+                    named.iter().map(|s| s.to_string()).collect()
+                };
+                for name in all {
+                    unread.insert(name, format!("`{}` of ipsets is not followed", w[0]));
+                }
             }
             _ => {}
         }
@@ -653,15 +913,29 @@ pub fn parse(text: &str, family: Family) -> Config {
                 .push(name.to_string());
         }
     }
-    for name in &with_nomatch {
-        if let Some(list) = entries_of.get_mut(name) {
-            sets.insert(name.clone(), paint_nomatch(list));
-        }
-    }
-    drop(entries_of);
-    let sets: Sets = sets
+    let mut expiring: std::collections::HashSet<String> = Default::default();
+    let sets: Sets = members
         .into_iter()
-        .map(|(name, set)| (name, SharedSet::new(set)))
+        .map(|(name, mut list)| {
+            if list.iter().any(|e| e.expires) {
+                expiring.insert(name.clone());
+            }
+            let set = if list.iter().any(|e| e.nomatch) {
+                let mut levels: Vec<(u8, AddrSet, bool)> = list
+                    .drain(..)
+                    .map(|e| (e.level, e.addrs, e.nomatch))
+                    .collect();
+                paint_nomatch(&mut levels)
+            } else {
+                let mut all = AddrSet::default();
+                for e in list {
+                    all.v4.extend(e.addrs.v4);
+                    all.v6.extend(e.addrs.v6);
+                }
+                all
+            };
+            (name, SharedSet::new(set))
+        })
         .collect();
     // sorted, so a target can be told a user chain by binary search
     for list in names.values_mut() {
@@ -671,6 +945,15 @@ pub fn parse(text: &str, family: Family) -> Config {
     // chain name -> position in `chains`
     let mut chain_at: HashMap<String, usize> = HashMap::new();
     let no_names = Vec::new();
+    // whether the current `*table` block has had its COMMIT, and where it began
+    let mut open: Option<(usize, String)> = None;
+    // whether this table block has had a `-P` (see `-Z`)
+    let mut policy_set = false;
+    let refused = |line: usize, l: &str, why: String| Unparsed {
+        line,
+        text: l.into(),
+        why,
+    };
     for (n, raw) in text.lines().enumerate() {
         let line = n + 1;
         let l = strip_counters(raw.trim());
@@ -678,136 +961,351 @@ pub fn parse(text: &str, family: Family) -> Config {
             continue;
         }
         if let Some(t) = l.strip_prefix('*') {
+            if let Some((at, text)) = open.take() {
+                unparsed.push(refused(
+                    at,
+                    &text,
+                    format!("the table has no COMMIT before line {line}: {REFUSES}"),
+                ));
+            }
             table = t.trim().to_string();
-            if !EVALUATED_TABLES.contains(&table.as_str()) && table != "nat" {
+            open = Some((line, l.to_string()));
+            if builtin_chains(&table).is_none() {
+                unparsed.push(refused(
+                    line,
+                    l,
+                    format!("no table `{table}` in iptables: {REFUSES}"),
+                ));
+            } else if !EVALUATED_TABLES.contains(&table.as_str()) && table != "nat" {
                 notes.push(format!(
                     "table `{table}` (line {line}) does not filter forwarding and was not evaluated"
                 ));
             }
-            continue;
-        }
-        if l == "COMMIT" {
-            continue;
-        }
-        if table == "nat" {
-            let table_names = names.get(&table).unwrap_or(&no_names);
-            nat_line(l, line, family, table_names, &sets, &mut nat, &mut unparsed);
-            continue;
-        }
-        if !EVALUATED_TABLES.contains(&table.as_str()) {
-            if table.is_empty() {
-                unparsed.push(Unparsed {
-                    line,
-                    text: l.into(),
-                    why: "outside any `*table`".into(),
-                });
+            // without --noflush each `*table` replaces what the file said of that table before;
+            // the built-in chains' policies start over too (iptables-nft resets them to ACCEPT,
+            // legacy iptables keeps the old ones: only a policy this block declares is known)
+            let mut keep = Vec::new();
+            for (i, c) in std::mem::take(&mut chains).into_iter().enumerate() {
+                if chain_table[i] != table {
+                    keep.push((c, chain_table[i].clone()));
+                }
+            }
+            chain_at.clear();
+            chain_table.clear();
+            for (c, t) in keep {
+                chain_at.insert(c.name.clone(), chains.len());
+                chains.push(c);
+                chain_table.push(t);
+            }
+            policies.retain(|(t, _), _| *t != table);
+            policy_set = false;
+            if table == "nat" {
+                nat_chains.clear();
+                nat_order.clear();
             }
             continue;
         }
+        if l == "COMMIT" {
+            if open.take().is_none() {
+                unparsed.push(refused(
+                    line,
+                    l,
+                    format!("COMMIT outside any `*table`: {REFUSES}"),
+                ));
+            }
+            continue;
+        }
+        if open.is_none() {
+            unparsed.push(Unparsed {
+                line,
+                text: l.into(),
+                why: format!("outside any `*table`: {REFUSES}"),
+            });
+            continue;
+        }
+        let Some(builtins) = builtin_chains(&table) else {
+            continue;
+        };
+        let table_names = names.get(&table).unwrap_or(&no_names);
+        if table == "nat" {
+            nat_command(
+                l,
+                line,
+                family,
+                table_names,
+                builtins,
+                &sets,
+                (&mut nat_chains, &mut nat_order),
+                &mut unparsed,
+            );
+            continue;
+        }
+        if !EVALUATED_TABLES.contains(&table.as_str()) {
+            continue;
+        }
+        let add_chain = |name: String,
+                         chains: &mut Vec<Chain>,
+                         chain_at: &mut HashMap<String, usize>,
+                         chain_table: &mut Vec<String>|
+         -> bool {
+            if chain_at.contains_key(&name) {
+                return false;
+            }
+            chain_at.insert(name.clone(), chains.len());
+            chains.push(Chain {
+                name,
+                rules: Vec::new(),
+            });
+            chain_table.push(table.clone());
+            true
+        };
         if let Some(decl) = l.strip_prefix(':') {
             let parts: Vec<&str> = decl.split_whitespace().collect();
             match parts.as_slice() {
                 [name, policy, ..] => {
-                    if *policy != "-" {
-                        match *policy {
-                            "ACCEPT" | "DROP" => {
-                                policies.insert(
-                                    (table.clone(), (*name).to_string()),
-                                    (*policy == "ACCEPT", Location::line(line, l)),
-                                );
-                            }
-                            _ => unparsed.push(Unparsed {
-                                line,
-                                text: l.into(),
-                                why: format!("policy `{policy}`"),
-                            }),
+                    let builtin = builtins.contains(name);
+                    match (*policy, builtin) {
+                        ("-", false) => {}
+                        ("ACCEPT" | "DROP", true) => {
+                            policies.insert(
+                                (table.clone(), (*name).to_string()),
+                                (*policy == "ACCEPT", Location::line(line, l)),
+                            );
                         }
+                        _ => unparsed.push(refused(
+                            line,
+                            l,
+                            format!("policy `{policy}` for chain `{name}`: {REFUSES}"),
+                        )),
                     }
-                    let name = qualified(&table, name);
-                    if !chain_at.contains_key(&name) {
-                        chain_at.insert(name.clone(), chains.len());
-                        chains.push(Chain {
-                            name,
-                            rules: Vec::new(),
-                        });
-                    }
+                    add_chain(
+                        qualified(&table, name),
+                        &mut chains,
+                        &mut chain_at,
+                        &mut chain_table,
+                    );
                 }
                 _ => unparsed.push(Unparsed {
                     line,
                     text: l.into(),
-                    why: "chain declaration without a policy".into(),
+                    why: format!("chain declaration without a policy: {REFUSES}"),
                 }),
             }
             continue;
         }
-        let parsed = words(l).and_then(|w| {
-            if w.first().map(|s| s.as_str()) != Some("-A")
-                && w.first().map(|s| s.as_str()) != Some("--append")
-            {
-                return Err(format!(
-                    "`{}` is not a rule (`-A CHAIN …`)",
-                    w.first().cloned().unwrap_or_default()
-                ));
+        let w = match words(l) {
+            Ok(w) => w,
+            Err(why) => {
+                unparsed.push(refused(line, l, why));
+                continue;
             }
-            let table_names = names.get(&table).unwrap_or(&no_names);
-            parse_rule_in(
-                &w,
+        };
+        let cmd = w.first().map(String::as_str).unwrap_or("");
+        let chain_name = w.get(1).cloned().unwrap_or_default();
+        let q = qualified(&table, &chain_name);
+        let at_chain = chain_at.get(&q).copied();
+        let refuse = |why: String| refused(line, l, why);
+        // (position to insert at, rule words as `-A CHAIN spec`) for the commands that add a rule
+        let adding: Option<(Option<usize>, Vec<String>)> = match cmd {
+            "-A" | "--append" => Some((None, w.clone())),
+            "-I" | "--insert" => {
+                let (index, rest) = match w.get(2).map(|s| s.parse::<usize>()) {
+                    Some(Ok(k)) => (Some(k), 3),
+                    _ => (Some(1), 2),
+                };
+                let mut spec = vec!["-A".to_string(), chain_name.clone()];
+                spec.extend(w[rest.min(w.len())..].iter().cloned());
+                Some((index, spec))
+            }
+            _ => None,
+        };
+        if let Some((index, spec)) = adding {
+            let Some(c) = at_chain else {
+                unparsed.push(refuse(if builtins.contains(&chain_name.as_str()) {
+                    // iptables-restore makes the chain; its policy is whatever the kernel had
+                    // (iptables-nft: ACCEPT), which the file does not say
+                    format!(
+                        "built-in chain `{chain_name}` without its `:{chain_name} POLICY` line: not interpreted"
+                    )
+                } else {
+                    format!("chain `{chain_name}` does not exist: {REFUSES}")
+                }));
+                continue;
+            };
+            let len = chains[c].rules.len();
+            let pos = match index {
+                None => len,
+                Some(k) if k >= 1 && k - 1 <= len => k - 1,
+                Some(k) => {
+                    unparsed.push(refuse(format!(
+                        "rule number {k} to insert at in `{chain_name}`, which has {len} rules: {REFUSES}"
+                    )));
+                    continue;
+                }
+            };
+            let rule = match parse_rule_in(
+                &spec,
                 Location::line(line, l),
                 family,
                 table_names,
                 &sets,
                 &expiring,
                 &unread,
-            )
-        });
-        match parsed {
-            Ok((chain, mut rule)) => {
-                // a jump stays inside its table
-                let user = |t: &str| {
-                    names
-                        .get(&table)
-                        .is_some_and(|n| n.binary_search_by(|x| x.as_str().cmp(t)).is_ok())
-                };
-                rule.action = match rule.action {
-                    Action::Jump(t) if user(&t) => Action::Jump(qualified(&table, &t)),
-                    Action::Goto(t) if user(&t) => Action::Goto(qualified(&table, &t)),
-                    a => a,
-                };
-                match chain_at
-                    .get(&qualified(&table, &chain))
-                    .map(|&i| &mut chains[i])
-                {
-                    Some(c) => c.rules.push(rule),
-                    None => unparsed.push(Unparsed {
-                        line,
-                        text: l.into(),
-                        why: format!("chain `{chain}` was not declared"),
-                    }),
+            ) {
+                Ok((_, mut rule)) => {
+                    // a jump stays inside its table
+                    let user =
+                        |t: &str| table_names.binary_search_by(|x| x.as_str().cmp(t)).is_ok();
+                    rule.action = match rule.action {
+                        Action::Jump(t) if user(&t) => Action::Jump(qualified(&table, &t)),
+                        Action::Goto(t) if user(&t) => Action::Goto(qualified(&table, &t)),
+                        a => a,
+                    };
+                    rule
+                }
+                Err(why) => {
+                    unparsed.push(refuse(if why.contains(REFUSES) {
+                        why
+                    } else {
+                        format!("{why}: {REFUSES}")
+                    }));
+                    continue;
+                }
+            };
+            if let Action::Jump(t) | Action::Goto(t) = &rule.action
+                && rule.uncertain.is_none()
+                && !chain_at.contains_key(t)
+            {
+                unparsed.push(refuse(format!(
+                    "chain `{t}` does not exist here: {REFUSES}"
+                )));
+                continue;
+            }
+            chains[c].rules.insert(pos, rule);
+            continue;
+        }
+        match (cmd, w.len()) {
+            // iptables-nft's `-Z` puts back the policy of the chain's header line, undoing an
+            // earlier `-P` (seen in a netns); legacy iptables only zeroes the counters
+            ("-Z" | "--zero", _) if policy_set => unparsed.push(refuse(
+                "`-Z` after `-P` works differently in iptables-nft and legacy iptables; not interpreted"
+                    .into(),
+            )),
+            ("-Z" | "--zero", _) => {}
+            ("-P" | "--policy", 3) => {
+                if !builtins.contains(&chain_name.as_str()) || !matches!(w[2].as_str(), "ACCEPT" | "DROP") {
+                    unparsed.push(refuse(format!("policy `{}` for chain `{chain_name}`: {REFUSES}", w[2])));
+                    continue;
+                }
+                add_chain(q.clone(), &mut chains, &mut chain_at, &mut chain_table);
+                policy_set = true;
+                policies.insert((table.clone(), chain_name.clone()), (w[2] == "ACCEPT", Location::line(line, l)));
+            }
+            ("-N" | "--new-chain", 2) => {
+                if !add_chain(q.clone(), &mut chains, &mut chain_at, &mut chain_table) {
+                    unparsed.push(refuse(format!("chain `{chain_name}` exists already: {REFUSES}")));
                 }
             }
-            Err(why) => {
-                // keep its place: a rule we cannot read makes what passes it uncertain
-                let chain = words(l).ok().and_then(|w| {
-                    w.iter()
-                        .position(|x| x == "-A")
-                        .and_then(|i| w.get(i + 1).cloned())
-                });
-                if let Some(c) = chain.and_then(|name| {
-                    let name = qualified(&table, &name);
-                    chain_at.get(&name).map(|&i| &mut chains[i])
-                }) {
-                    let mut r = Rule::new(Location::line(line, l), Action::Jump("?".into()));
-                    r.uncertain = Some(why.clone());
-                    c.rules.push(r);
+            ("-F" | "--flush", 2) => match at_chain {
+                Some(c) => {
+                    chains[c].rules.clear();
                 }
-                unparsed.push(Unparsed {
-                    line,
-                    text: l.into(),
-                    why,
-                });
+                None => unparsed.push(refuse(format!("chain `{chain_name}` does not exist: {REFUSES}"))),
+            },
+            ("-D" | "--delete", 3) if w[2].parse::<usize>().is_ok() => {
+                let k: usize = w[2].parse().unwrap_or(0);
+                match at_chain {
+                    Some(c) if k >= 1 && k <= chains[c].rules.len() => {
+                        chains[c].rules.remove(k - 1);
+                    }
+                    _ => unparsed.push(refuse(format!(
+                        "no rule {k} in chain `{chain_name}` to delete: {REFUSES}"
+                    ))),
+                }
             }
+            ("-D" | "--delete", 3..) => {
+                let key = rule_key(&w[2..], family);
+                let found = at_chain.and_then(|c| {
+                    chains[c]
+                        .rules
+                        .iter()
+                        .position(|r| stored_key(r, family).as_ref() == Some(&key))
+                        .map(|i| (c, i))
+                });
+                match found {
+                    Some((c, i)) if !key.iter().any(|x| x == "--comment") => {
+                        chains[c].rules.remove(i);
+                    }
+                    // iptables compares the parsed rules, which portplan does not reproduce:
+                    // either it deletes a rule written differently, or it refuses the file
+                    _ => unparsed.push(refuse(
+                        "no rule written the same way in the chain: iptables-restore deletes a rule it counts as equal or refuses the file".into(),
+                    )),
+                }
+            }
+            ("-X" | "--delete-chain", 1 | 2) => {
+                let targets: Vec<String> = if w.len() == 2 {
+                    vec![q.clone()]
+                } else {
+                    (0..chains.len())
+                        .filter(|&i| chain_table[i] == table)
+                        .map(|i| chains[i].name.clone())
+                        .filter(|c| {
+                            !builtins.iter().any(|b| qualified(&table, b) == *c)
+                        })
+                        .collect()
+                };
+                let referenced = |name: &str| {
+                    chains.iter().any(|c| {
+                        c.rules.iter().any(|r| {
+                            matches!(&r.action, Action::Jump(t) | Action::Goto(t) if t == name)
+                        })
+                    })
+                };
+                let bad = targets.iter().find(|t| {
+                    let builtin = builtins.iter().any(|b| qualified(&table, b) == **t);
+                    builtin
+                        || chain_at.get(*t).is_none_or(|&c| !chains[c].rules.is_empty())
+                        || referenced(t)
+                });
+                if let Some(t) = bad {
+                    unparsed.push(refuse(format!(
+                        "chain `{t}` is built in, missing, not empty or jumped to, so it cannot be deleted: {REFUSES}"
+                    )));
+                    continue;
+                }
+                for t in targets {
+                    if let Some(c) = chain_at.remove(&t) {
+                        chains.remove(c);
+                        chain_table.remove(c);
+                        for v in chain_at.values_mut() {
+                            if *v > c {
+                                *v -= 1;
+                            }
+                        }
+                    }
+                }
+            }
+            // iptables-nft does not flush rules added earlier in the same file when `-F` names
+            // no chain, and refuses to rename a chain made in it; legacy iptables does both
+            ("-F" | "--flush", 1) | ("-E" | "--rename-chain", _) => unparsed.push(refuse(format!(
+                "`{cmd}` here works differently in iptables-nft and legacy iptables; not interpreted"
+            ))),
+            _ => unparsed.push(refuse(format!("`{cmd}` is not a restore command portplan reads: {REFUSES}"))),
         }
     }
+    if let Some((at, text)) = open.take() {
+        unparsed.push(refused(
+            at,
+            &text,
+            format!("the table has no COMMIT: {REFUSES}"),
+        ));
+    }
+    let nat: Vec<Nat> = nat_order
+        .iter()
+        .filter_map(|c| nat_chains.remove(c))
+        .flat_map(|slots| slots.into_iter().flat_map(|(_, n)| n))
+        .collect();
     // netfilter order for a forwarded packet; nat chains translate and are not evaluated here
     let mut entries = Vec::new();
     for (table, chain) in FORWARD_PATH {
@@ -829,6 +1327,22 @@ pub fn parse(text: &str, family: Family) -> Config {
         );
         entries.clear();
     }
+    // a refused file loads nothing, and a line not interpreted could do anything: every entry
+    // starts with a rule that may decide anything, so no verdict is definite
+    if let Some(first) = unparsed.first() {
+        let why = format!(
+            "{} line(s) refused or not interpreted (from line {})",
+            unparsed.len(),
+            first.line
+        );
+        for e in &entries {
+            if let Some(&c) = chain_at.get(&e.chain) {
+                let mut r = Rule::new(Location::line(first.line, &first.text), Action::Unknown);
+                r.uncertain = Some(why.clone());
+                chains[c].rules.insert(0, r);
+            }
+        }
+    }
     Config {
         format: if family == Family::V4 {
             "iptables-save"
@@ -845,12 +1359,189 @@ pub fn parse(text: &str, family: Family) -> Config {
     }
 }
 
+/// nat chain -> one slot per rule: its words (for `-D rule-spec`) and the translations it makes.
+type NatChains = HashMap<String, Vec<(Vec<String>, Vec<Nat>)>>;
+
+/// What ipset restore refuses makes the sets unknown, and with them the file.
+const SET_REFUSES: &str = "ipset restore refuses it";
+
+/// One `add` of an ipset: its addresses, prefix length, and the key a `del` names it by.
+struct SetEntry {
+    key: String,
+    level: u8,
+    addrs: AddrSet,
+    nomatch: bool,
+    expires: bool,
+}
+
+fn set_entry(member: &str, family: Family) -> Option<SetEntry> {
+    let mut addrs = AddrSet::default();
+    let (key, level) = if member.contains('-') && !member.contains('/') {
+        parse_range(member, &mut addrs).ok()?;
+        (
+            member.to_string(),
+            if family == Family::V4 { 32 } else { 128 },
+        )
+    } else {
+        parse_addrs(member, &mut addrs).ok()?;
+        let net: ipnet::IpNet = match member.parse::<ipnet::IpNet>() {
+            Ok(n) => n.trunc(),
+            Err(_) => member.parse::<std::net::IpAddr>().ok()?.into(),
+        };
+        (net.to_string(), net.prefix_len())
+    };
+    Some(SetEntry {
+        key,
+        level,
+        addrs,
+        nomatch: false,
+        expires: false,
+    })
+}
+
+/// One line of the `*nat` table, applied to its chain's rules as iptables-restore would
+/// (`-A`, `-I [n]`, `-D n`, `-D spec` written the same way, `-F CHAIN`, `-Z`, `-P`); each rule
+/// keeps a slot, so rule numbers count the rules portplan does not translate too.
+#[allow(clippy::too_many_arguments)]
+fn nat_command(
+    l: &str,
+    line: usize,
+    family: Family,
+    chain_names: &[String],
+    builtins: &[&str],
+    sets: &Sets,
+    (chains, order): (&mut NatChains, &mut Vec<String>),
+    unparsed: &mut Vec<Unparsed>,
+) {
+    let refuse = |why: String, unparsed: &mut Vec<Unparsed>| {
+        unparsed.push(Unparsed {
+            line,
+            text: l.into(),
+            why,
+        })
+    };
+    let mut ensure = |name: &str, chains: &mut NatChains| {
+        if !chains.contains_key(name) {
+            chains.insert(name.to_string(), Vec::new());
+            order.push(name.to_string());
+        }
+    };
+    if let Some(decl) = l.strip_prefix(':') {
+        if let Some(name) = decl.split_whitespace().next() {
+            ensure(name, chains);
+        }
+        return;
+    }
+    let w = match words(l) {
+        Ok(w) => w,
+        Err(why) => {
+            refuse(why, unparsed);
+            return;
+        }
+    };
+    let cmd = w.first().map(String::as_str).unwrap_or("");
+    let chain = w.get(1).cloned().unwrap_or_default();
+    if matches!(cmd, "-N" | "--new-chain") && w.len() == 2 && !chains.contains_key(&chain) {
+        ensure(&chain, chains);
+        return;
+    }
+    let (index, spec) = match cmd {
+        "-A" | "--append" => (None, w.clone()),
+        "-I" | "--insert" => {
+            let (k, rest) = match w.get(2).map(|s| s.parse::<usize>()) {
+                Some(Ok(k)) => (k, 3),
+                _ => (1, 2),
+            };
+            let mut spec = vec!["-A".to_string(), chain.clone()];
+            spec.extend(w[rest.min(w.len())..].iter().cloned());
+            (Some(k), spec)
+        }
+        _ => {
+            let slots = chains.get_mut(&chain);
+            match (cmd, w.len(), slots) {
+                ("-Z" | "--zero", _, _) => {}
+                ("-P" | "--policy", 3, _)
+                    if builtins.contains(&chain.as_str()) && w[2] == "ACCEPT" => {}
+                ("-F" | "--flush", 2, Some(s)) => s.clear(),
+                ("-D" | "--delete", 3, Some(s)) if w[2].parse::<usize>().is_ok() => {
+                    let k: usize = w[2].parse().unwrap_or(0);
+                    if k >= 1 && k <= s.len() {
+                        s.remove(k - 1);
+                    } else {
+                        refuse(
+                            format!("no rule {k} in chain `{chain}` to delete: {REFUSES}"),
+                            unparsed,
+                        );
+                    }
+                }
+                ("-D" | "--delete", 3.., Some(s)) => {
+                    let key = rule_key(&w[2..], family);
+                    match s.iter().position(|(k, _)| *k == key) {
+                        Some(i) if !key.iter().any(|x| x == "--comment") => {
+                            s.remove(i);
+                        }
+                        _ => refuse(
+                            "no rule written the same way in the chain: iptables-restore deletes a rule it counts as equal or refuses the file".into(),
+                            unparsed,
+                        ),
+                    }
+                }
+                _ => refuse(
+                    format!(
+                        "`{cmd}` in the nat table is not interpreted (or iptables-restore refuses it)"
+                    ),
+                    unparsed,
+                ),
+            }
+            return;
+        }
+    };
+    let Some(slots) = chains.get(&chain) else {
+        refuse(
+            format!("chain `{chain}` does not exist in the nat table: {REFUSES}"),
+            unparsed,
+        );
+        return;
+    };
+    let len = slots.len();
+    let pos = match index {
+        None => len,
+        Some(k) if k >= 1 && k - 1 <= len => k - 1,
+        Some(k) => {
+            refuse(
+                format!(
+                    "rule number {k} to insert at in `{chain}`, which has {len} rules: {REFUSES}"
+                ),
+                unparsed,
+            );
+            return;
+        }
+    };
+    let mut made = Vec::new();
+    nat_line(
+        l,
+        spec.clone(),
+        line,
+        family,
+        chain_names,
+        sets,
+        &mut made,
+        unparsed,
+    );
+    let key = rule_key(&spec[2.min(spec.len())..], family);
+    if let Some(s) = chains.get_mut(&chain) {
+        s.insert(pos, (key, made));
+    }
+}
+
 /// One line of the `*nat` table. PREROUTING rules rewrite destinations, POSTROUTING rules
 /// sources; OUTPUT and INPUT do not see forwarded packets. A rule portplan cannot read, a jump,
 /// or an ACCEPT/RETURN (which stops translation for what it matches) becomes a translation marked
 /// uncertain over what it matches, so the flows it could touch are uncertain.
+#[allow(clippy::too_many_arguments)]
 fn nat_line(
     l: &str,
+    w: Vec<String>,
     line: usize,
     family: Family,
     chain_names: &[String],
@@ -859,27 +1550,6 @@ fn nat_line(
     unparsed: &mut Vec<Unparsed>,
 ) {
     let at = Location::line(line, l);
-    if l.starts_with(':') {
-        return;
-    }
-    let w = match words(l) {
-        Ok(w) => w,
-        Err(why) => {
-            unparsed.push(Unparsed {
-                line,
-                text: l.into(),
-                why: why.clone(),
-            });
-            out.push(unread_nat(at, NatKind::Destination, family, why.clone()));
-            out.push(unread_nat(
-                Location::line(line, l),
-                NatKind::Source,
-                family,
-                why,
-            ));
-            return;
-        }
-    };
     let chain = w
         .iter()
         .position(|x| x == "-A" || x == "--append")
@@ -1101,15 +1771,58 @@ mod tests {
         assert!(parse_port("9:1").is_err());
     }
 
+    /// Each as iptables-nft-restore 1.8.9 answered it in a netns.
+    #[test]
+    fn port_options_need_their_protocol_match() {
+        let read = |rule: &str| {
+            let text = format!(
+                "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD {rule}\nCOMMIT\n"
+            );
+            let c = parse(&text, Family::V4);
+            let uncertain = c
+                .chain("FORWARD")
+                .unwrap()
+                .rules
+                .iter()
+                .any(|r| r.uncertain.is_some());
+            (c.unparsed.len(), uncertain)
+        };
+        // refused: unknown option, "TCP match requires '-p tcp'", "multiport needs `-p tcp' ..."
+        for refused in [
+            "--dport 80 -j DROP",
+            "--sport 80 -j DROP",
+            "-p tcp --dports 80,443 -j DROP",
+            "-m tcp --dport 80 -j DROP",
+            "-p udp -m tcp --dport 80 -j DROP",
+            "-m multiport --dports 80,443 -j DROP",
+            "! -p tcp -m multiport --dports 80 -j DROP",
+            "-p udp --syn -j DROP",
+            "-p udp -m tcp --syn -j DROP",
+        ] {
+            assert_eq!(read(refused).0, 1, "{refused}");
+        }
+        // loaded
+        for fine in [
+            "-p 6 --dport 80 -j DROP",
+            "-p TCP --dport 80 -j DROP",
+            "-p udp -m multiport --dports 80,443 -j DROP",
+            "-p tcp -m tcp ! --syn -j DROP",
+        ] {
+            assert_eq!(read(fine), (0, false), "{fine}");
+        }
+        // loaded, but iptables-nft then matches the port of every other protocol
+        assert_eq!(read("! -p tcp --dport 80 -j DROP"), (0, true));
+    }
+
     #[test]
     fn a_small_ruleset_parses() {
         let text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:LYNC - [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -i outside -o dmz -j LYNC\n-A LYNC -d 203.0.113.100/32 -p tcp -m multiport --dports 443,5061 -j ACCEPT\n-A LYNC -p udp -m limit --limit 5/s -j ACCEPT\nbogus line\nCOMMIT\n";
         let c = parse(text, Family::V4);
         assert_eq!(c.chain("LYNC").unwrap().rules.len(), 2);
-        assert_eq!(
-            c.chain("FORWARD").unwrap().rules[0].new_connections,
-            Some(false)
-        );
+        // the bogus line (iptables-restore refuses the file) puts a rule that may do anything first
+        let forward = &c.chain("FORWARD").unwrap().rules;
+        assert_eq!(forward[0].action, Action::Unknown);
+        assert_eq!(forward[1].new_connections, Some(false));
         assert!(
             c.chain("LYNC").unwrap().rules[1]
                 .uncertain

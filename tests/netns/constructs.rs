@@ -2,7 +2,9 @@
 //! maps, raw/mangle drops, repeated iptables matches, `-c` counters, interface sets, one-line chains, `define`, filter chains on prerouting and netdev ingress,
 //! family-scoped matches in `inet` tables, marks; and the cold trial's: TCP flag matches, rulesets
 //! without an established accept (the replies decide), the security table, ipset `nomatch`,
-//! rule-per-address blocklists, netdev egress, an ip6 table's policy. Each ruleset is loaded into the lab firewall and
+//! rule-per-address blocklists, netdev egress, an ip6 table's policy; iptables restore commands
+//! (`-I`, `-D`, `-F`, `-P`, `-N`, `-X`, `-Z`), a table given twice, ipset `del`/`flush`, and files
+//! iptables-restore refuses (every verdict uncertain). Each ruleset is loaded into the lab firewall and
 //! a grid of flows in both directions is sent for real (verdicts include the replies); every definite verdict must match what
 //! the kernel did, and a construct portplan cannot read must give `uncertain`, never a verdict.
 
@@ -131,6 +133,71 @@ const IPTABLES: &[(&str, &str)] = &[
     (
         "counters before every rule (iptables-save -c)",
         "*filter\n:INPUT ACCEPT [10:100]\n:FORWARD DROP [5:50]\n:OUTPUT ACCEPT [0:0]\n[12:3400] -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n[0:0] -A FORWARD -i outside -p tcp -m tcp --dport 443 -j ACCEPT\n[0:0] -A FORWARD -o outside -p udp -m multiport --dports 3478,50000 -j ACCEPT\nCOMMIT\n",
+    ),
+    // issue 13: restore commands applied in file order, a table given twice, ipset commands
+    (
+        "insert with and without a number, delete by number and by rule",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp -m tcp --dport 443 -j ACCEPT\n-A FORWARD -p udp -m udp --dport 3478 -j ACCEPT\n-I FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-I FORWARD 2 -d 203.0.113.11/32 -p tcp -m tcp --dport 443 -j DROP\n-A FORWARD -p tcp -m tcp --dport 5061 -j ACCEPT\n-D FORWARD 4\n-D FORWARD -p tcp --dport 5061 -j ACCEPT\n-A FORWARD -d 203.0.113.21 -p udp -j ACCEPT\nCOMMIT\n",
+    ),
+    (
+        "flush, new chain, delete chain, policy and zero commands",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:OLD - [0:0]\n-A FORWARD -p tcp -j DROP\n-F FORWARD\n-X OLD\n-N SIP\n-A SIP -p tcp -m tcp --dport 5061 -j ACCEPT\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -j SIP\n-A FORWARD -p udp -m udp --dport 50000 -j ACCEPT\n-Z\n-P FORWARD DROP\nCOMMIT\n",
+    ),
+    (
+        "a second filter block replaces the first",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p udp -j DROP\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -p udp -j ACCEPT\n-A FORWARD -p tcp -m tcp --dport 443 -j ACCEPT\nCOMMIT\n",
+    ),
+    (
+        "ipset del and flush after the adds",
+        "create ppcolddel hash:ip family inet\nadd ppcolddel 203.0.113.11\nadd ppcolddel 203.0.113.21\nadd ppcolddel 203.0.113.101\ndel ppcolddel 203.0.113.21\ncreate ppcoldfl hash:net family inet\nadd ppcoldfl 198.51.100.0/24\nadd ppcoldfl 203.0.113.0/24\nflush ppcoldfl\nadd ppcoldfl 203.0.113.101\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -m set --match-set ppcolddel dst -p tcp -j ACCEPT\n-A FORWARD -m set --match-set ppcoldfl src -j ACCEPT\nCOMMIT\n",
+    ),
+];
+
+/// iptables files the kernel loads but whose meaning differs between iptables-nft and legacy
+/// iptables: portplan must give `uncertain`, never a verdict.
+const IPTABLES_UNREAD: &[(&str, &str)] = &[(
+    "zero after a policy command (iptables-nft puts the header's policy back)",
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-P FORWARD DROP\n-Z\nCOMMIT\n",
+)];
+
+/// Files iptables-restore refuses (the kernel keeps the ruleset it had): portplan must say
+/// nothing definite about them.
+const IPTABLES_REFUSED: &[(&str, &str)] = &[
+    (
+        "no COMMIT",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p udp -j DROP\n",
+    ),
+    (
+        "prefix length 33",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -s 1.2.3.4/33 -j DROP\nCOMMIT\n",
+    ),
+    (
+        "--dport without a protocol",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD --dport 5061 -j DROP\nCOMMIT\n",
+    ),
+    (
+        "port 70000",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp -m tcp --dport 70000 -j DROP\nCOMMIT\n",
+    ),
+    (
+        "unknown table",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n*filtre\n:FORWARD DROP [0:0]\nCOMMIT\n",
+    ),
+    (
+        "rule in an undefined chain",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A NOSUCH -j DROP\nCOMMIT\n",
+    ),
+    (
+        "jump to an undefined chain",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p udp -j NOSUCHCHAIN\nCOMMIT\n",
+    ),
+    (
+        "insert beyond the end of the chain",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-I FORWARD 2 -j DROP\nCOMMIT\n",
+    ),
+    (
+        "delete of a rule the chain does not have",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-D FORWARD 1\nCOMMIT\n",
     ),
 ];
 
@@ -267,10 +334,46 @@ fn audit_agrees_with_the_kernel_on_real_world_constructs() {
             "{name}: portplan cannot read it, so some verdicts must be uncertain"
         );
     }
+    // a refused file: iptables-restore stops at the line (what was committed before stays, the
+    // rest is the ruleset the kernel had); no verdict may be definite
+    for (name, text) in IPTABLES_REFUSED {
+        let _ = lab.exec(&fw, &["nft", "flush", "ruleset"]);
+        let out = lab.exec_stdin(&fw, "iptables-restore", text);
+        assert!(
+            !out.status.success(),
+            "{name}: iptables-restore accepted it, so it is no refusal case"
+        );
+        let config = portplan::audit::parse(Format::Iptables, text).unwrap();
+        let point = Region::of(PacketBox {
+            src: (0, u128::from(u32::MAX)),
+            dst: (0, u128::from(u32::MAX)),
+            proto: PROTO_TCP | PROTO_UDP,
+            port: (0, u16::MAX),
+        });
+        for piece in eval::evaluate(&config, Family::V4, "outside", "dmz", point) {
+            assert!(
+                matches!(piece.fate, Fate::Uncertain(_)),
+                "{name}: a definite verdict on a file the kernel refuses: {:?}",
+                piece.fate
+            );
+        }
+    }
+    for (name, text) in IPTABLES_UNREAD {
+        let before = tally.uncertain;
+        compare(&lab, &fw, Format::Iptables, (name, text), &mut tally);
+        assert!(
+            tally.uncertain > before,
+            "{name}: portplan cannot read it, so some verdicts must be uncertain"
+        );
+    }
+    eprintln!(
+        "constructs: {} refused iptables files, every verdict uncertain",
+        IPTABLES_REFUSED.len()
+    );
     eprintln!(
         "constructs: {} flows checked against the kernel over {} rulesets ({definite} on fully read ones), {} uncertain, {} disagreements",
         tally.checked,
-        NFT.len() + IPTABLES.len() + NFT_UNREAD.len(),
+        NFT.len() + IPTABLES.len() + NFT_UNREAD.len() + IPTABLES_UNREAD.len(),
         tally.uncertain,
         tally.disagreements.len()
     );

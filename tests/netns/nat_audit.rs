@@ -1,6 +1,7 @@
 //! The audit's NAT verdicts against the kernel: the edge-single-nat lab with fw-external's generated
 //! nftables and iptables rulesets (static NAT: DNAT in, SNAT out) loaded as generated, with NAT
-//! lines removed, retargeted or narrowed, and with random NAT lines dropped. For every planned flow
+//! lines removed, retargeted or narrowed, with random NAT lines dropped, and (iptables) with nat
+//! rules deleted, inserted and flushed by restore commands or replaced by a second `*nat` block. For every planned flow
 //! of fw-external portplan's verdict (filter plus translation) must match what real packets do:
 //! allowed means the connection works with the plan's addresses on both ends (the client dials the
 //! public address, the far end sees the public source); denied means it does not.
@@ -24,6 +25,18 @@ fn drop_lines(text: &str, mut pred: impl FnMut(&str) -> bool) -> String {
         .filter(|l| !pred(l))
         .map(|l| format!("{l}\n"))
         .collect()
+}
+
+/// An edit of the iptables text alone.
+type Edit = fn(&str) -> String;
+
+/// `text` with `lines` added at the end of its `*nat` block.
+fn before_nat_commit(text: &str, lines: &str) -> String {
+    let Some(nat) = text.find("*nat\n") else {
+        return text.to_string();
+    };
+    let commit = nat + text[nat..].find("COMMIT\n").unwrap_or(text.len() - nat);
+    format!("{}{lines}{}", &text[..commit], &text[commit..])
 }
 
 fn variants() -> Vec<Variant> {
@@ -72,6 +85,58 @@ fn variants() -> Vec<Variant> {
             }),
         ),
     ];
+    // issue 13: restore commands in the nat table (iptables only; the nft text is left alone)
+    let ipt_variants: [(&str, Edit); 5] = [
+        ("nat: the A/V DNAT deleted by number", |t| {
+            before_nat_commit(t, "-D PREROUTING 3\n")
+        }),
+        (
+            "nat: the A/V DNAT inserted first instead of appended",
+            |t| {
+                let line = t
+                    .lines()
+                    .find(|l| l.starts_with("-A PREROUTING") && l.contains("edge01 av"))
+                    .unwrap_or_default()
+                    .to_string();
+                let moved = line.replacen("-A PREROUTING", "-I PREROUTING 1", 1);
+                before_nat_commit(&t.replace(&format!("{line}\n"), ""), &format!("{moved}\n"))
+            },
+        ),
+        (
+            "nat: a DNAT of web conferencing elsewhere inserted at 2",
+            |t| {
+                before_nat_commit(
+                    t,
+                    "-I PREROUTING 2 -i outside -d 203.0.113.11/32 -j DNAT --to-destination 172.16.10.99\n",
+                )
+            },
+        ),
+        ("nat: POSTROUTING flushed", |t| {
+            before_nat_commit(t, "-F POSTROUTING\n")
+        }),
+        ("nat: a second *nat block with the access lines only", |t| {
+            let mut out = t.to_string();
+            out.push_str("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n");
+            for l in t.lines().filter(|l| l.contains("static NAT edge01 access")) {
+                out.push_str(l);
+                out.push('\n');
+            }
+            out.push_str("COMMIT\n");
+            out
+        }),
+    ];
+    for (name, edit) in ipt_variants {
+        v.push((
+            name.into(),
+            Box::new(move |t: &str, format: &str| {
+                if format == "iptables" {
+                    edit(t)
+                } else {
+                    t.to_string()
+                }
+            }),
+        ));
+    }
     for seed in 1..=3u64 {
         v.push((
             format!("random NAT lines dropped (seed {seed})"),
