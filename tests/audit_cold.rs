@@ -489,3 +489,103 @@ fn nft_rule_right_before_a_closing_brace_is_refused() {
     // semicolon" (line 122); with `drop; }` it loads, and c2 returns before its drop
     expect_refused_then_repaired("n_return_drop_close.nft", 122, "drop }", "drop; }");
 }
+
+/// Every planned rule of `fw-external`.
+fn every_rule() -> Vec<usize> {
+    (1..=18).collect()
+}
+
+#[test]
+fn nft_ct_state_invalid_drop_before_conntrack_blocks_everything() {
+    // a chain at priority raw (-300) runs before conntrack (-200): no packet has a conntrack
+    // entry there, so `ct state invalid` matches every packet (the kernel drops them all)
+    expect(
+        "ct_invalid_drop_at_priority_raw.nft",
+        "nftables",
+        "blocked",
+        &every_rule(),
+    );
+}
+
+#[test]
+fn nft_ct_state_accept_below_conntrack_matches_nothing() {
+    // `ct state established,related,new accept` at priority -300 with policy drop: the state is
+    // `invalid` there for every packet, so the policy drops everything (text and JSON)
+    expect(
+        "ct_state_accept_below_conntrack.nft",
+        "nftables",
+        "blocked",
+        &every_rule(),
+    );
+    expect(
+        "ct_state_accept_below_conntrack.json",
+        "nftables-json",
+        "blocked",
+        &every_rule(),
+    );
+}
+
+#[test]
+fn iptables_raw_prerouting_ctstate_invalid_drop_blocks_everything() {
+    // the raw table runs before conntrack: `--ctstate INVALID` matches every packet there
+    expect(
+        "raw_prerouting_ctstate_invalid_drop.ipt",
+        "iptables",
+        "blocked",
+        &every_rule(),
+    );
+}
+
+#[test]
+fn nft_notrack_makes_the_flows_it_touches_uncertain() {
+    // `ip daddr 203.0.113.30 notrack`: the reverse proxy's packets are untracked, and neither
+    // `ct state new` nor `established` admits them (the kernel drops them); portplan does not
+    // follow the untracked state, so r17 and r18 are uncertain, never allowed
+    expect(
+        "notrack_before_conntrack.nft",
+        "nftables",
+        "uncertain",
+        PROXY,
+    );
+    expect(
+        "notrack_before_conntrack.json",
+        "nftables-json",
+        "uncertain",
+        PROXY,
+    );
+}
+
+fn notes_of(doc: &serde_json::Value) -> String {
+    doc["notes"].to_string()
+}
+
+#[test]
+fn nft_dormant_table_is_not_evaluated() {
+    // `flags dormant`: the table's forward chain (policy drop) is loaded but sees no packet
+    expect("dormant_table.nft", "nftables", "allowed", &[]);
+    expect("dormant_table_flags.json", "nftables-json", "allowed", &[]);
+    let (_, _, doc) = statuses_in(&fixture("dormant_table.nft"), "nftables", None);
+    assert!(notes_of(&doc).contains("dormant"), "{}", notes_of(&doc));
+}
+
+#[test]
+fn nft_json_table_flags_portplan_cannot_read_are_uncertain() {
+    // nft 1.0.6 prints a dormant table's flags as its name (`"flags": "fw"`): whether the table
+    // is active cannot be told, so nothing is definite
+    let (code, map, _) = statuses_in(&fixture("dormant_table_nft106.json"), "nftables-json", None);
+    assert!(map.values().all(|s| s == "uncertain"), "{map:?}");
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn nft_bridge_only_ruleset_does_not_filter_routed_traffic() {
+    // nft loads it and routed packets meet none of its chains: a definite "allowed", with a note
+    // saying why, not "nothing in it reads as nftables"
+    expect("bridge_only.nft", "nftables", "allowed", &[]);
+    let (_, _, doc) = statuses_in(&fixture("bridge_only.nft"), "nftables", None);
+    assert!(
+        notes_of(&doc).contains("no chain for routed IP traffic"),
+        "{}",
+        notes_of(&doc)
+    );
+}

@@ -728,6 +728,7 @@ pub fn parse(text: &str) -> Config {
                     policy_accept: false,
                     policy_at: implicit,
                     first_packet_only: false,
+                    before_conntrack: false,
                 });
             }
             ["access-group", acl, "global", ..] => {
@@ -743,6 +744,7 @@ pub fn parse(text: &str) -> Config {
                     policy_accept: false,
                     policy_at: implicit,
                     first_packet_only: false,
+                    before_conntrack: false,
                 });
             }
             _ => {}
@@ -803,6 +805,7 @@ pub fn parse(text: &str) -> Config {
                     ),
                 },
                 first_packet_only: false,
+                    before_conntrack: false,
             });
         }
     }
@@ -948,6 +951,7 @@ fn interfaces_that_pass_nothing(
             policy_accept: false,
             policy_at: at,
             first_packet_only: false,
+            before_conntrack: false,
         });
     };
     for (name, at) in &shut {
