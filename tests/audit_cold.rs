@@ -721,3 +721,16 @@ fn asa_clear_configure_nat_removes_every_nat_before_it() {
         "blocked",
     );
 }
+
+#[test]
+fn nft_ct_state_at_conntracks_own_priority_is_uncertain() {
+    // priority -200 is conntrack's own: whether the chain runs before or after it is not fixed,
+    // so `ct state invalid drop` there may drop everything or nothing
+    let (code, map, _) = statuses_in(
+        &fixture("ct_state_at_conntrack_priority.nft"),
+        "nftables",
+        None,
+    );
+    assert!(map.values().all(|s| s == "uncertain"), "{map:?}");
+    assert_eq!(code, Some(1));
+}

@@ -170,6 +170,10 @@ fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
             if rank == 1 && base.prio == CONNTRACK_PRIORITY {
                 // same priority as conntrack: which runs first is not fixed
                 for r in rules.iter_mut().filter(|r| r.new_connections.is_some()) {
+                    // the rule may match any packet: it applies to all, as a "maybe"
+                    r.new_connections = None;
+                    r.established = None;
+                    r.ct_invalid = None;
                     let why =
                         "connection-state match in a chain at conntrack's own priority (-200)"
                             .to_string();
