@@ -626,3 +626,248 @@ fn iptables_input_that_iptables_restore_refuses_gets_no_definite_verdict() {
     // "Chain 'NOSUCHCHAIN' does not exist"
     expect_iptables_refused("refused_unknown_target.ipt", 28);
 }
+
+/// Every planned rule of `fw-external`.
+fn every_rule() -> Vec<usize> {
+    (1..=18).collect()
+}
+
+#[test]
+fn nft_ct_state_invalid_drop_before_conntrack_blocks_everything() {
+    // a chain at priority raw (-300) runs before conntrack (-200): no packet has a conntrack
+    // entry there, so `ct state invalid` matches every packet (the kernel drops them all)
+    expect(
+        "ct_invalid_drop_at_priority_raw.nft",
+        "nftables",
+        "blocked",
+        &every_rule(),
+    );
+}
+
+#[test]
+fn nft_ct_state_accept_below_conntrack_matches_nothing() {
+    // `ct state established,related,new accept` at priority -300 with policy drop: the state is
+    // `invalid` there for every packet, so the policy drops everything (text and JSON)
+    expect(
+        "ct_state_accept_below_conntrack.nft",
+        "nftables",
+        "blocked",
+        &every_rule(),
+    );
+    expect(
+        "ct_state_accept_below_conntrack.json",
+        "nftables-json",
+        "blocked",
+        &every_rule(),
+    );
+}
+
+#[test]
+fn iptables_raw_prerouting_ctstate_invalid_drop_blocks_everything() {
+    // the raw table runs before conntrack: `--ctstate INVALID` matches every packet there
+    expect(
+        "raw_prerouting_ctstate_invalid_drop.ipt",
+        "iptables",
+        "blocked",
+        &every_rule(),
+    );
+}
+
+#[test]
+fn nft_notrack_makes_the_flows_it_touches_uncertain() {
+    // `ip daddr 203.0.113.30 notrack`: the reverse proxy's packets are untracked, and neither
+    // `ct state new` nor `established` admits them (the kernel drops them); portplan does not
+    // follow the untracked state, so r17 and r18 are uncertain, never allowed
+    expect(
+        "notrack_before_conntrack.nft",
+        "nftables",
+        "uncertain",
+        PROXY,
+    );
+    expect(
+        "notrack_before_conntrack.json",
+        "nftables-json",
+        "uncertain",
+        PROXY,
+    );
+}
+
+fn notes_of(doc: &serde_json::Value) -> String {
+    doc["notes"].to_string()
+}
+
+#[test]
+fn nft_dormant_table_is_not_evaluated() {
+    // `flags dormant`: the table's forward chain (policy drop) is loaded but sees no packet
+    expect("dormant_table.nft", "nftables", "allowed", &[]);
+    expect("dormant_table_flags.json", "nftables-json", "allowed", &[]);
+    let (_, _, doc) = statuses_in(&fixture("dormant_table.nft"), "nftables", None);
+    assert!(notes_of(&doc).contains("dormant"), "{}", notes_of(&doc));
+}
+
+#[test]
+fn nft_json_table_flags_portplan_cannot_read_are_uncertain() {
+    // nft 1.0.6 prints a dormant table's flags as its name (`"flags": "fw"`): whether the table
+    // is active cannot be told, so nothing is definite
+    let (code, map, _) = statuses_in(&fixture("dormant_table_nft106.json"), "nftables-json", None);
+    assert!(map.values().all(|s| s == "uncertain"), "{map:?}");
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn nft_bridge_only_ruleset_does_not_filter_routed_traffic() {
+    // nft loads it and routed packets meet none of its chains: a definite "allowed", with a note
+    // saying why, not "nothing in it reads as nftables"
+    expect("bridge_only.nft", "nftables", "allowed", &[]);
+    let (_, _, doc) = statuses_in(&fixture("bridge_only.nft"), "nftables", None);
+    assert!(
+        notes_of(&doc).contains("no chain for routed IP traffic"),
+        "{}",
+        notes_of(&doc)
+    );
+}
+
+// ASA configuration scripts: `no` / `clear configure` forms and blocks entered again
+
+#[test]
+fn asa_no_access_group_removes_the_binding() {
+    // without its ACL, outside (level 0) follows security levels: nothing enters from outside;
+    // dmz (50) keeps its permit-all ACL
+    let (code, map) = statuses("asa_no_access_group.asa", "asa");
+    let blocked: Vec<usize> = map
+        .iter()
+        .filter(|(_, s)| *s == "blocked")
+        .map(|(r, _)| *r)
+        .collect();
+    assert_eq!(blocked.len(), 10, "{map:?}");
+    assert!(
+        map.values().all(|s| s == "blocked" || s == "allowed"),
+        "{map:?}"
+    );
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn asa_clear_configure_access_list_in_use_is_uncertain() {
+    // the ASA refuses it, or keeps an empty bound list, or drops the binding: the flows entering
+    // outside are uncertain, the others keep their definite verdict
+    let (_, map) = statuses("asa_clear_bound_access_list.asa", "asa");
+    let (_, bound) = statuses("asa_no_access_group.asa", "asa");
+    for (r, s) in &map {
+        let want = if bound[r] == "blocked" {
+            "uncertain"
+        } else {
+            "allowed"
+        };
+        assert_eq!(s, want, "r{r}: {map:?}");
+    }
+}
+
+#[test]
+fn asa_clear_configure_access_list_before_the_acls_are_written_is_exact() {
+    expect(
+        "asa_clear_access_list_before_use.asa",
+        "asa",
+        "allowed",
+        &[],
+    );
+}
+
+#[test]
+fn asa_no_nameif_interface_passes_nothing() {
+    expect("asa_no_nameif.asa", "asa", "blocked", &every_rule());
+}
+
+#[test]
+fn asa_shutdown_in_a_later_interface_block_is_honoured() {
+    expect(
+        "asa_shutdown_in_a_later_block.asa",
+        "asa",
+        "blocked",
+        &every_rule(),
+    );
+    // and a later `no shutdown` undoes it
+    expect("asa_no_shutdown_later.asa", "asa", "allowed", &[]);
+}
+
+#[test]
+fn asa_other_no_lines_that_could_change_forwarding_are_uncertain() {
+    let (code, map) = statuses("asa_other_no_line.asa", "asa");
+    assert!(map.values().all(|s| s == "uncertain"), "{map:?}");
+    assert_eq!(code, Some(1));
+    // `no pager`, `no logging …` cannot change a verdict
+    expect("asa_harmless_no_lines.asa", "asa", "allowed", &[]);
+}
+
+/// Statuses of the edge-single-nat example's `fw-external` for an ASA fixture.
+fn nat_statuses(name: &str) -> (Option<i32>, BTreeMap<usize, String>) {
+    let (code, map, _) = statuses_in(
+        &fixture(name),
+        "asa",
+        Some(("edge-single-nat.toml", "fw-external")),
+    );
+    assert_eq!(map.len(), 16, "{name}: {map:?}");
+    (code, map)
+}
+
+/// Asserts that r1 and r2 (the reverse proxy, reached through NAT-rp01) have `proxy` and every
+/// other rule `rest`.
+fn expect_nat(name: &str, proxy: &str, rest: &str) {
+    let (_, map) = nat_statuses(name);
+    for (r, s) in &map {
+        let want = if *r <= 2 { proxy } else { rest };
+        assert_eq!(s, want, "{name}: r{r}: {map:?}");
+    }
+}
+
+#[test]
+fn asa_nat_base_is_allowed() {
+    let (code, map) = nat_statuses("asa_nat_base.asa");
+    assert!(map.values().all(|s| s == "allowed"), "{map:?}");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn asa_object_nat_is_replaced_when_the_object_is_entered_again() {
+    // `object network NAT-rp01` again with `nat (dmz,outside) static 203.0.113.99`: the reverse
+    // proxy is no longer published at 203.0.113.30
+    expect_nat(
+        "asa_object_nat_replaced_on_reentry.asa",
+        "blocked",
+        "allowed",
+    );
+}
+
+#[test]
+fn asa_no_nat_in_an_object_removes_its_nat() {
+    expect_nat("asa_object_no_nat.asa", "blocked", "allowed");
+}
+
+#[test]
+fn asa_no_object_network_removes_its_nat() {
+    expect_nat("asa_no_object_network.asa", "blocked", "allowed");
+}
+
+#[test]
+fn asa_clear_configure_nat_removes_every_nat_before_it() {
+    expect_nat("asa_clear_configure_nat.asa", "blocked", "blocked");
+    // an object NAT given after the clear is back in force
+    expect_nat(
+        "asa_clear_configure_nat_then_one_again.asa",
+        "allowed",
+        "blocked",
+    );
+}
+
+#[test]
+fn nft_ct_state_at_conntracks_own_priority_is_uncertain() {
+    // priority -200 is conntrack's own: whether the chain runs before or after it is not fixed,
+    // so `ct state invalid drop` there may drop everything or nothing
+    let (code, map, _) = statuses_in(
+        &fixture("ct_state_at_conntrack_priority.nft"),
+        "nftables",
+        None,
+    );
+    assert!(map.values().all(|s| s == "uncertain"), "{map:?}");
+    assert_eq!(code, Some(1));
+}

@@ -1,7 +1,14 @@
 //! Cisco ASA configurations: `object` / `object-group` (network, service, protocol, nested groups),
 //! extended `access-list` entries, and `access-group … in|out interface …` bindings. Each bound ACL
 //! is an entry ending in the ASA's implicit deny. An interface with no ACL falls back to security
-//! levels, which portplan does not model: such flows are reported as uncertain.
+//! levels (higher to lower permitted); where a level is not known, flows are uncertain.
+//!
+//! A configuration is read as the script the ASA runs: a block entered again (`interface`,
+//! `object network`) applies its sub-commands to what is already there (a new `nat` replaces the
+//! object's NAT, a later `shutdown` or `no nameif` takes effect), and the `no` / `clear configure`
+//! forms of ACLs, access-groups, NAT, objects and same-security-traffic are applied exactly. Any
+//! other `no` / `clear configure` line that could change what is forwarded makes every verdict
+//! uncertain.
 
 use super::iptables::proto_bits;
 use super::model::*;
@@ -398,6 +405,8 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
     };
     // (kind, name, group protocol for `object-group service NAME tcp`)
     let mut current: Option<(String, String, u8)> = None;
+    // the block is an `object` (one definition, replaced when given again), not a group
+    let mut single = false;
     for (n, raw) in lines.iter().enumerate() {
         let line = n + 1;
         let indented = raw.starts_with(' ') || raw.starts_with('\t');
@@ -406,6 +415,13 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
             continue;
         }
         if !indented {
+            single = w.first() == Some(&"object");
+            if let ["no", "object", "network", name] = w.as_slice() {
+                // the object goes, and its NAT with it (the ASA refuses while an access-list
+                // or group uses it; those uses then fail to resolve and are uncertain)
+                objs.object_nats.retain(|(o, _, _)| o != name);
+                objs.networks.remove(*name);
+            }
             current = match w.as_slice() {
                 ["object", "network", name, ..] => Some(("network".into(), (*name).into(), 0)),
                 ["object-group", "network", name, ..] => {
@@ -454,6 +470,13 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
             })
         };
         let before = unparsed.len();
+        if single
+            && kind == "network"
+            && matches!(w.first(), Some(&"host") | Some(&"subnet") | Some(&"range"))
+        {
+            // `object network X` entered again: the new definition replaces the old one
+            objs.networks.insert(name.clone(), AddrSet::default());
+        }
         match (kind.as_str(), w.as_slice()) {
             (_, ["description", ..]) => {}
             (_, ["group-object", member]) => objs
@@ -508,8 +531,24 @@ fn read_objects(lines: &[&str], unparsed: &mut Vec<Unparsed>) -> Objects {
                 _ => bad("not an address range".into(), unparsed),
             },
             ("network", ["nat", ..]) => {
+                // an object has one NAT rule: a new one replaces it
+                objs.object_nats.retain(|(o, _, _)| *o != name);
                 objs.object_nats
                     .push((name.clone(), line, raw.trim().to_string()))
+            }
+            ("network", ["no", "nat", rest @ ..]) => {
+                let before = objs.object_nats.len();
+                objs.object_nats.retain(|(o, _, t)| {
+                    !(*o == name
+                        && (rest.is_empty()
+                            || t.split_whitespace().skip(1).eq(rest.iter().copied())))
+                });
+                if objs.object_nats.len() == before {
+                    bad(
+                        format!("`no nat` names a NAT object `{name}` does not have"),
+                        unparsed,
+                    );
+                }
             }
             ("network", ["fqdn", ..]) => {
                 bad("an fqdn object resolves at run time".into(), unparsed)
@@ -628,11 +667,20 @@ pub fn parse(text: &str) -> Config {
     let mut unparsed = Vec::new();
     let objs = read_objects(&lines, &mut unparsed);
     let mut chains: Vec<Chain> = Vec::new();
-    let mut entries = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
     let mut notes = Vec::new();
     // each ACL as its entries in order: (the entry's words after the name, its rules); a
     // remark is an entry too (ASA line numbers count remarks)
     let mut acls: Vec<(String, Vec<Ace>)> = Vec::new();
+    // access-lists removed as a whole while bound: (name, line, text)
+    let mut removed_while_bound: Vec<(String, usize, String)> = Vec::new();
+    // `no` / `clear configure` lines that may change what is forwarded and are not applied
+    let mut doubts: Vec<Unparsed> = Vec::new();
+    let doubt = |line: usize, raw: &str, why: &str| Unparsed {
+        line,
+        text: raw.trim().into(),
+        why: why.into(),
+    };
     for (n, raw) in lines.iter().enumerate() {
         let line = n + 1;
         if raw.starts_with(' ') || raw.starts_with('\t') {
@@ -649,6 +697,9 @@ pub fn parse(text: &str) -> Config {
                 };
                 if rest.is_empty() {
                     aces.clear();
+                    if entries.iter().any(|e| e.chain == *name) {
+                        removed_while_bound.push(((*name).to_string(), line, raw.trim().into()));
+                    }
                     continue;
                 }
                 let text = ace_text(rest);
@@ -728,6 +779,7 @@ pub fn parse(text: &str) -> Config {
                     policy_accept: false,
                     policy_at: implicit,
                     first_packet_only: false,
+                    before_conntrack: false,
                 });
             }
             ["access-group", acl, "global", ..] => {
@@ -743,24 +795,107 @@ pub fn parse(text: &str) -> Config {
                     policy_accept: false,
                     policy_at: implicit,
                     first_packet_only: false,
+                    before_conntrack: false,
                 });
+            }
+            ["clear", "configure", "access-list", which @ ..] if which.len() <= 1 => {
+                for (name, aces) in acls
+                    .iter_mut()
+                    .filter(|(n, _)| which.first().is_none_or(|w| w == n))
+                {
+                    aces.clear();
+                    if entries.iter().any(|e| e.chain == *name) {
+                        removed_while_bound.push((name.clone(), line, raw.trim().into()));
+                    }
+                }
+            }
+            ["no", "access-group", acl, dir, "interface", iface, ..] => {
+                let (iif, oif) = match *dir {
+                    "in" => (Some(*iface), None),
+                    "out" => (None, Some(*iface)),
+                    _ => {
+                        doubts.push(doubt(line, raw, "a `no access-group` portplan cannot read"));
+                        continue;
+                    }
+                };
+                match entries.iter().position(|e| {
+                    e.chain == *acl && e.iif.as_deref() == iif && e.oif.as_deref() == oif
+                }) {
+                    Some(i) => {
+                        entries.remove(i);
+                    }
+                    None => notes.push(format!(
+                        "line {line}: `no access-group {acl} {dir} interface {iface}` removes a binding that is not there"
+                    )),
+                }
+            }
+            ["no", "access-group", acl, "global", ..] => {
+                match entries
+                    .iter()
+                    .position(|e| e.chain == *acl && e.iif.is_none() && e.oif.is_none())
+                {
+                    Some(i) => {
+                        entries.remove(i);
+                    }
+                    None => notes.push(format!(
+                        "line {line}: `no access-group {acl} global` removes a binding that is not there"
+                    )),
+                }
+            }
+            ["clear", "configure", "access-group"] => entries.clear(),
+            // read where what they undo is read: interfaces, objects, NAT, same-security-traffic
+            ["clear", "configure", "nat"]
+            | ["no", "object", "network", _]
+            | ["no", "nat", ..]
+            | ["no", "same-security-traffic", "permit", "inter-interface"] => {}
+            ["no", what, ..] | ["clear", "configure", what, ..] if changes_forwarding(what) => {
+                doubts.push(doubt(
+                    line,
+                    raw,
+                    "a `no` or `clear configure` form portplan does not apply",
+                ));
+            }
+            ["clear", "configure"] => {
+                doubts.push(doubt(line, raw, "clears the whole configuration before it"));
             }
             _ => {}
         }
     }
     for (name, aces) in acls {
-        chains.push(Chain {
-            name,
-            rules: aces.into_iter().flat_map(|(_, rules)| rules).collect(),
-        });
+        let mut rules: Vec<Rule> = aces.into_iter().flat_map(|(_, rules)| rules).collect();
+        if let Some((_, line, text)) = removed_while_bound
+            .iter()
+            .rev()
+            .find(|(n, _, _)| *n == name)
+        {
+            // the ASA either refuses to remove an access-list an access-group uses, or (with
+            // forward references) keeps the binding to an empty list, or drops the binding with
+            // it: the flows it filters are uncertain
+            let mut r = Rule::new(Location::line(*line, text), Action::Unknown);
+            r.uncertain = Some(format!(
+                "access-list {name} is removed while an access-group uses it"
+            ));
+            rules.insert(0, r);
+        }
+        chains.push(Chain { name, rules });
     }
     global_fallthrough(&mut chains, &mut entries);
-    let ifaces = read_interfaces(&lines);
+    let hw = interface_blocks(&lines);
+    let ifaces = read_interfaces(&hw);
     let nat = read_nat(&lines, &objs, &ifaces, &mut unparsed);
-    let same_security = lines.iter().any(|l| {
-        l.split_whitespace().collect::<Vec<_>>()
-            == ["same-security-traffic", "permit", "inter-interface"]
-    });
+    // the last of `same-security-traffic permit inter-interface` and its `no` form counts
+    let same_security = lines
+        .iter()
+        .rev()
+        .find_map(
+            |l| match l.split_whitespace().collect::<Vec<_>>().as_slice() {
+                ["same-security-traffic", "permit", "inter-interface"] => Some(true),
+                ["no", "same-security-traffic", "permit", "inter-interface"] => Some(false),
+                ["clear", "configure", "same-security-traffic"] => Some(false),
+                _ => None,
+            },
+        )
+        .unwrap_or(false);
     let global = entries.iter().any(|e| e.iif.is_none() && e.oif.is_none());
     let bound: Vec<String> = entries.iter().filter_map(|e| e.iif.clone()).collect();
     let unbound: Vec<&Iface> = ifaces
@@ -803,10 +938,11 @@ pub fn parse(text: &str) -> Config {
                     ),
                 },
                 first_packet_only: false,
+                    before_conntrack: false,
             });
         }
     }
-    interfaces_that_pass_nothing(&lines, &ifaces, same_security, &mut chains, &mut entries);
+    interfaces_that_pass_nothing(&hw, &ifaces, same_security, &mut chains, &mut entries);
     if no_acl && ifaces.is_empty() {
         notes.push("no access-group binds an access-list and no interface has a nameif and security level: what the ASA forwards cannot be told".into());
     } else if ifaces.is_empty() {
@@ -821,6 +957,23 @@ pub fn parse(text: &str) -> Config {
                 .join(", ")
         ));
     }
+    // a `no` or `clear configure` line portplan does not apply could change any verdict: each
+    // entry starts with a rule that may do anything
+    if let Some(first) = doubts.first() {
+        let why = format!(
+            "{} `no`/`clear configure` line(s) not applied (from line {})",
+            doubts.len(),
+            first.line
+        );
+        let names: std::collections::BTreeSet<String> =
+            entries.iter().map(|e| e.chain.clone()).collect();
+        for c in chains.iter_mut().filter(|c| names.contains(&c.name)) {
+            let mut r = Rule::new(Location::line(first.line, &first.text), Action::Unknown);
+            r.uncertain = Some(why.clone());
+            c.rules.insert(0, r);
+        }
+        unparsed.extend(doubts);
+    }
     Config {
         format: "asa",
         chains,
@@ -831,6 +984,31 @@ pub fn parse(text: &str) -> Config {
         nat,
         chain_index: Default::default(),
     }
+}
+
+/// Whether removing or clearing this kind of command can change what the ASA forwards (a
+/// `no pager` or `no logging …` cannot).
+fn changes_forwarding(what: &str) -> bool {
+    matches!(
+        what,
+        "access-list"
+            | "access-group"
+            | "nat"
+            | "object"
+            | "object-group"
+            | "interface"
+            | "nameif"
+            | "security-level"
+            | "shutdown"
+            | "same-security-traffic"
+            | "static"
+            | "global"
+            | "name"
+            | "names"
+            | "nat-control"
+            | "established"
+            | "all"
+    )
 }
 
 /// One access-list entry: its words after the ACL name (what `no access-list` names) and rules.
@@ -902,38 +1080,37 @@ fn global_fallthrough(chains: &mut Vec<Chain>, entries: &mut Vec<Entry>) {
 /// interface that is `shutdown`, and between two interfaces of equal security level without
 /// `same-security-traffic permit inter-interface`.
 fn interfaces_that_pass_nothing(
-    lines: &[&str],
+    hw: &[HwIface],
     ifaces: &[Iface],
     same_security: bool,
     chains: &mut Vec<Chain>,
     entries: &mut Vec<Entry>,
 ) {
-    // `shutdown` inside an interface block with a nameif
-    let mut shut: Vec<(String, usize)> = Vec::new();
-    let mut block: Option<(Option<String>, Option<usize>)> = None;
-    let mut flush = |b: &mut Option<(Option<String>, Option<usize>)>| {
-        if let Some((Some(name), Some(at))) = b.take() {
-            shut.push((name, at));
-        }
-    };
-    for (n, raw) in lines.iter().enumerate() {
-        let w: Vec<&str> = raw.split_whitespace().collect();
-        if !(raw.starts_with(' ') || raw.starts_with('\t')) {
-            flush(&mut block);
-            if w.first() == Some(&"interface") {
-                block = Some((None, None));
-            }
-            continue;
-        }
-        if let Some(b) = block.as_mut() {
-            match w.as_slice() {
-                ["nameif", name] => b.0 = Some((*name).to_string()),
-                ["shutdown"] => b.1 = Some(n + 1),
-                _ => {}
-            }
+    // `shutdown` in any block of an interface that has a nameif (a later `no shutdown` undoes
+    // it); an interface whose nameif was removed passes nothing either
+    let mut shut: Vec<(String, Location)> = Vec::new();
+    for h in hw {
+        match (&h.nameif, h.shutdown, &h.lost_nameif) {
+            (Some(name), Some(at), _) => shut.push((
+                name.clone(),
+                Location {
+                    line: Some(at),
+                    text: format!("interface {name} is shut down"),
+                },
+            )),
+            (None, _, Some((name, at))) => shut.push((
+                name.clone(),
+                Location {
+                    line: Some(*at),
+                    text: format!(
+                        "`no nameif` on interface {}: {name} no longer exists and passes no traffic",
+                        h.hw
+                    ),
+                },
+            )),
+            _ => {}
         }
     }
-    flush(&mut block);
     let mut deny = |from: &str, to: &str, at: Location| {
         let name = format!("(no traffic {from} -> {to})");
         chains.push(Chain {
@@ -948,19 +1125,13 @@ fn interfaces_that_pass_nothing(
             policy_accept: false,
             policy_at: at,
             first_packet_only: false,
+            before_conntrack: false,
         });
     };
     for (name, at) in &shut {
         for other in ifaces.iter().filter(|i| i.name != *name) {
             for (from, to) in [(name.as_str(), other.name.as_str()), (&other.name, name)] {
-                deny(
-                    from,
-                    to,
-                    Location {
-                        line: Some(*at),
-                        text: format!("interface {name} is shut down"),
-                    },
-                );
+                deny(from, to, at.clone());
             }
         }
     }
@@ -996,48 +1167,99 @@ struct Iface {
     address: Option<IpAddr>,
 }
 
-/// An `interface` block being read: nameif, (level, its line), address, the block's line.
-type IfaceBlock = (Option<String>, Option<(u8, usize)>, Option<IpAddr>, usize);
+/// One physical or logical interface as all its `interface NAME` blocks leave it: the ASA applies
+/// the sub-commands of a block entered again to the interface it already has, and `no nameif`,
+/// `no shutdown`, `no security-level`, `no ip address` undo what came before.
+struct HwIface {
+    /// The name after `interface` (`GigabitEthernet0/0`).
+    hw: String,
+    nameif: Option<String>,
+    /// The nameif a `no nameif` removed, with that line.
+    lost_nameif: Option<(String, usize)>,
+    level: Option<(u8, usize)>,
+    address: Option<IpAddr>,
+    /// The line of a `shutdown` still in force.
+    shutdown: Option<usize>,
+    /// The line of the first block.
+    line: usize,
+}
 
-fn read_interfaces(lines: &[&str]) -> Vec<Iface> {
-    let mut out: Vec<Iface> = Vec::new();
-    // (nameif, level, level line, address, interface line)
-    let mut cur: Option<IfaceBlock> = None;
-    let flush = |cur: &mut Option<IfaceBlock>, out: &mut Vec<Iface>| {
-        if let Some((Some(name), level, address, at)) = cur.take() {
-            let (level, level_line) = level.unwrap_or((if name == "inside" { 100 } else { 0 }, at));
-            out.retain(|i| i.name != name);
-            out.push(Iface {
-                name,
-                level,
-                level_line,
-                address,
-            });
-        }
-    };
+fn interface_blocks(lines: &[&str]) -> Vec<HwIface> {
+    let mut out: Vec<HwIface> = Vec::new();
+    let mut cur: Option<usize> = None;
     for (n, raw) in lines.iter().enumerate() {
         let w: Vec<&str> = raw.split_whitespace().collect();
         let indented = raw.starts_with(' ') || raw.starts_with('\t');
         if !indented {
-            flush(&mut cur, &mut out);
-            if w.first() == Some(&"interface") {
-                cur = Some((None, None, None, n + 1));
+            cur = None;
+            if w.first() == Some(&"interface") && w.len() > 1 {
+                let hw = w[1..].join(" ");
+                cur = Some(match out.iter().position(|h| h.hw == hw) {
+                    Some(i) => i,
+                    None => {
+                        out.push(HwIface {
+                            hw,
+                            nameif: None,
+                            lost_nameif: None,
+                            level: None,
+                            address: None,
+                            shutdown: None,
+                            line: n + 1,
+                        });
+                        out.len() - 1
+                    }
+                });
             }
             continue;
         }
-        let Some(c) = cur.as_mut() else { continue };
+        let Some(c) = cur.map(|i| &mut out[i]) else {
+            continue;
+        };
         match w.as_slice() {
-            ["nameif", name] => c.0 = Some((*name).to_string()),
-            ["security-level", l] => {
-                if let Ok(l) = l.parse::<u8>() {
-                    c.1 = Some((l.min(100), n + 1));
+            ["nameif", name] => {
+                c.nameif = Some((*name).to_string());
+                c.lost_nameif = None;
+            }
+            ["no", "nameif", ..] => {
+                if let Some(name) = c.nameif.take() {
+                    c.lost_nameif = Some((name, n + 1));
                 }
             }
-            ["ip", "address", a, ..] => c.2 = a.parse().ok(),
+            ["security-level", l] => {
+                if let Ok(l) = l.parse::<u8>() {
+                    c.level = Some((l.min(100), n + 1));
+                }
+            }
+            ["no", "security-level", ..] => c.level = None,
+            ["ip", "address", a, ..] => c.address = a.parse().ok(),
+            ["no", "ip", "address", ..] => c.address = None,
+            ["shutdown"] => c.shutdown = Some(n + 1),
+            ["no", "shutdown"] => c.shutdown = None,
             _ => {}
         }
     }
-    flush(&mut cur, &mut out);
+    out
+}
+
+/// The interfaces that have a nameif, with their security level (explicit, or the ASA default:
+/// 100 for `inside`, 0 otherwise).
+fn read_interfaces(hw: &[HwIface]) -> Vec<Iface> {
+    let mut out: Vec<Iface> = Vec::new();
+    for h in hw {
+        let Some(name) = h.nameif.clone() else {
+            continue;
+        };
+        let (level, level_line) = h
+            .level
+            .unwrap_or((if name == "inside" { 100 } else { 0 }, h.line));
+        out.retain(|i| i.name != name);
+        out.push(Iface {
+            name,
+            level,
+            level_line,
+            address: h.address,
+        });
+    }
     out
 }
 
@@ -1149,7 +1371,32 @@ fn read_nat(
     unparsed: &mut Vec<Unparsed>,
 ) -> Vec<Nat> {
     let mut rules: Vec<(usize, NatRule)> = Vec::new();
-    for (object, line, text) in &objs.object_nats {
+    // `clear configure nat` removes every NAT rule before it, object NAT included
+    let cleared = lines
+        .iter()
+        .rposition(|l| l.split_whitespace().collect::<Vec<_>>() == ["clear", "configure", "nat"])
+        .map_or(0, |i| i + 1);
+    // `no nat …` at the top level removes the twice NAT written the same way before it
+    let mut removed: Vec<usize> = Vec::new();
+    for (n, raw) in lines.iter().enumerate() {
+        let w: Vec<&str> = raw.split_whitespace().collect();
+        if w.first() == Some(&"no") && w.get(1) == Some(&"nat") && !raw.starts_with(' ') {
+            let hit = (cleared..n).rev().find(|&i| {
+                !removed.contains(&i)
+                    && !lines[i].starts_with(' ')
+                    && lines[i].split_whitespace().eq(w[1..].iter().copied())
+            });
+            match hit {
+                Some(i) => removed.push(i),
+                None => unparsed.push(Unparsed {
+                    line: n + 1,
+                    text: raw.trim().into(),
+                    why: "`no nat` names a NAT rule that is not there".into(),
+                }),
+            }
+        }
+    }
+    for (object, line, text) in objs.object_nats.iter().filter(|(_, l, _)| *l > cleared) {
         if let Some(at) = objs.unread.get(object) {
             let why = format!("object `{object}` has a member portplan could not read ({at})");
             let mut r = Rule::new(Location::line(*line, text), Action::Continue);
@@ -1178,7 +1425,7 @@ fn read_nat(
         }
     }
     for (n, raw) in lines.iter().enumerate() {
-        if raw.starts_with(' ') || raw.starts_with('\t') {
+        if raw.starts_with(' ') || raw.starts_with('\t') || n < cleared || removed.contains(&n) {
             continue;
         }
         let first = raw.split_whitespace().next();
@@ -1787,6 +2034,51 @@ mod nat_and_levels {
         assert_eq!(dnat.to.as_ref().unwrap().v4, vec![(private, private)]);
         assert_eq!(dnat.matches.iif.as_ref().unwrap().name, "outside");
         assert_eq!(dnat.matches.oif.as_ref().unwrap().name, "dmz");
+    }
+
+    #[test]
+    fn no_nat_removes_the_twice_nat_written_the_same_way() {
+        let c = parse(
+            "object network H\n host 172.16.10.30\nobject network P\n host 203.0.113.30\nnat (dmz,outside) source static H P\nnat (dmz,outside) source static H H\nno nat (dmz,outside) source static H P\nno nat (dmz,outside) source static H NOPE\naccess-group X global\n",
+        );
+        let lines: Vec<Option<usize>> = c.nat.iter().map(|n| n.matches.at.line).collect();
+        assert_eq!(lines, vec![Some(6), Some(6)], "{:?}", c.nat);
+        // the second names nothing: listed, not applied
+        assert!(c.unparsed.iter().any(|u| u.line == 8), "{:?}", c.unparsed);
+    }
+
+    #[test]
+    fn an_object_entered_again_is_redefined_not_extended() {
+        let c = parse(
+            "object network WEB\n host 10.0.0.1\nobject network WEB\n host 10.0.0.2\naccess-list OUT extended permit tcp any object WEB eq 443\naccess-group OUT in interface outside\n",
+        );
+        assert_eq!(
+            verdict(&c, "outside", "dmz", "10.0.0.2", PROTO_TCP, 443),
+            "allowed"
+        );
+        assert_eq!(
+            verdict(&c, "outside", "dmz", "10.0.0.1", PROTO_TCP, 443),
+            "denied"
+        );
+    }
+
+    #[test]
+    fn the_last_same_security_traffic_line_counts() {
+        let base = "interface Gi0/0\n nameif a\n security-level 50\ninterface Gi0/1\n nameif b\n security-level 50\n";
+        let on = parse(&format!(
+            "{base}same-security-traffic permit inter-interface\n"
+        ));
+        assert_eq!(
+            verdict(&on, "a", "b", "10.0.0.1", PROTO_TCP, 443),
+            "allowed"
+        );
+        let off = parse(&format!(
+            "{base}same-security-traffic permit inter-interface\nno same-security-traffic permit inter-interface\n"
+        ));
+        assert_eq!(
+            verdict(&off, "a", "b", "10.0.0.1", PROTO_TCP, 443),
+            "denied"
+        );
     }
 
     #[test]

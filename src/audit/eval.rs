@@ -372,7 +372,7 @@ pub fn evaluate_packet(
             fate: Fate::Uncertain(vec![at]),
         }];
     }
-    let ctx = Ctx {
+    let ctx_at = |before_conntrack: bool| Ctx {
         budget,
         memo: Default::default(),
         active: Default::default(),
@@ -380,8 +380,14 @@ pub fn evaluate_packet(
         family,
         iif,
         oif,
-        packet,
+        packet: Packet {
+            before_conntrack,
+            ..packet
+        },
     };
+    // chains before conntrack see another state than those after: each kind has its own memo
+    let ctx = ctx_at(false);
+    let raw_ctx = ctx_at(true);
     let entries: Vec<_> = config
         .entries
         .iter()
@@ -415,6 +421,11 @@ pub fn evaluate_packet(
     // a packet must pass every entry (nft base chains in priority order, ASA in and out ACLs)
     for entry in entries {
         accepted = Vec::new();
+        let ctx = if entry.before_conntrack {
+            &raw_ctx
+        } else {
+            &ctx
+        };
         for (t, end) in ctx.run(&entry.chain, flowing, 0) {
             match end {
                 ChainEnd::Accept(at) => accepted.push((t, at)),

@@ -116,6 +116,11 @@ fn admits_established(list: &str) -> bool {
         .any(|s| s.eq_ignore_ascii_case("ESTABLISHED"))
 }
 
+/// Whether a comma-separated state list names this state.
+fn admits_state(list: &str, state: &str) -> bool {
+    list.split(',').any(|s| s.eq_ignore_ascii_case(state))
+}
+
 /// `SYN,ACK`, `ALL`, `NONE` as flag bits.
 fn tcp_flag_bits(list: &str) -> Result<u8, String> {
     use super::model::tcp::*;
@@ -500,6 +505,8 @@ fn parse_rule_in(
                 rule.new_connections = Some(rule.new_connections.unwrap_or(true) && new);
                 let est = admits_established(&list) != negate;
                 rule.established = Some(rule.established.unwrap_or(true) && est);
+                let invalid = admits_state(&list, "INVALID") != negate;
+                rule.ct_invalid = Some(rule.ct_invalid.unwrap_or(true) && invalid);
             }
             "--comment" => {
                 next(&mut i)?;
@@ -1318,6 +1325,8 @@ pub fn parse(text: &str, family: Family) -> Config {
                 policy_accept: accept,
                 policy_at: at,
                 first_packet_only: false,
+                // the raw table runs before conntrack (priority -300)
+                before_conntrack: table == "raw",
             });
         }
     }

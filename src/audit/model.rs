@@ -208,6 +208,10 @@ pub struct Rule {
     /// Whether the rule's connection-state match admits a packet of an established connection
     /// (`None`: no state match).
     pub established: Option<bool>,
+    /// Whether the rule's connection-state match admits a packet conntrack has not looked at yet
+    /// (a chain before the conntrack hook sees every packet as state `invalid`; `None`: no state
+    /// match).
+    pub ct_invalid: Option<bool>,
     /// A TCP flags match: `(mask, compare, negated)` matches when `flags & mask == compare`
     /// (inverted when negated). iptables `--syn` is `(SYN|RST|ACK|FIN, SYN, false)`.
     pub tcp_flags: Option<(u8, u8, bool)>,
@@ -233,6 +237,7 @@ impl Rule {
             dport: None,
             new_connections: None,
             established: None,
+            ct_invalid: None,
             tcp_flags: None,
             action,
             uncertain: None,
@@ -293,7 +298,11 @@ impl Rule {
 
     /// Whether the rule can match this kind of packet of this family between these interfaces.
     pub fn applies(&self, family: Family, iif: &str, oif: &str, packet: Packet) -> bool {
-        let state = if packet.established {
+        let state = if packet.before_conntrack {
+            // a state match that does not say how it treats `invalid` cannot match for sure;
+            // every parser that sets the other two sets this one too
+            self.ct_invalid.or(self.new_connections.map(|_| false))
+        } else if packet.established {
             self.established
         } else {
             self.new_connections
@@ -340,6 +349,10 @@ pub mod tcp {
 pub struct Packet {
     pub established: bool,
     pub tcp_flags: u8,
+    /// The chain runs before connection tracking (netdev ingress, prerouting below priority
+    /// -200, the iptables raw table): the packet has no conntrack entry yet, and a state match
+    /// sees it as `invalid` whichever packet of the connection it is.
+    pub before_conntrack: bool,
 }
 
 impl Packet {
@@ -347,16 +360,19 @@ impl Packet {
     pub const NEW: Packet = Packet {
         established: false,
         tcp_flags: tcp::SYN,
+        before_conntrack: false,
     };
     /// The server's first reply.
     pub const SYN_ACK: Packet = Packet {
         established: true,
         tcp_flags: tcp::SYN | tcp::ACK,
+        before_conntrack: false,
     };
     /// Any later packet of the connection, either way.
     pub const ACK: Packet = Packet {
         established: true,
         tcp_flags: tcp::ACK,
+        before_conntrack: false,
     };
 }
 
@@ -407,6 +423,8 @@ pub struct Entry {
     pub policy_at: Location,
     /// The chain sees only the first packet of a connection (an nftables chain of type nat).
     pub first_packet_only: bool,
+    /// The chain runs before connection tracking (see [`Packet::before_conntrack`]).
+    pub before_conntrack: bool,
 }
 
 /// A line the parser could not use.

@@ -4,7 +4,9 @@
 //! without an established accept (the replies decide), the security table, ipset `nomatch`,
 //! rule-per-address blocklists, netdev egress, an ip6 table's policy; iptables restore commands
 //! (`-I`, `-D`, `-F`, `-P`, `-N`, `-X`, `-Z`), a table given twice, ipset `del`/`flush`, and files
-//! iptables-restore refuses (every verdict uncertain). Each ruleset is loaded into the lab firewall and
+//! iptables-restore refuses (every verdict uncertain); conntrack state matches before conntrack
+//! (nft priority raw, the iptables raw table), `notrack`, dormant tables and a bridge-only ruleset.
+//! Each ruleset is loaded into the lab firewall and
 //! a grid of flows in both directions is sent for real (verdicts include the replies); every definite verdict must match what
 //! the kernel did, and a construct portplan cannot read must give `uncertain`, never a verdict.
 
@@ -75,10 +77,40 @@ const NFT: &[(&str, &str)] = &[
         "no established accept: the replies are dropped",
         "table inet fw {\n chain forward { type filter hook forward priority 0; policy drop;\n  tcp dport 443 accept\n  udp dport 3478 accept\n  ip saddr 203.0.113.21 accept\n }\n}\n",
     ),
+    // cold trial (issue 13): conntrack state before conntrack, dormant and bridge-only tables
+    (
+        "ct state invalid drop before conntrack (priority raw): every packet is invalid there",
+        "table inet r {\n chain pre { type filter hook prerouting priority raw; policy accept; ct state invalid drop; }\n}\n",
+    ),
+    (
+        "ct state accept at priority -300 with policy drop: no packet is new or established yet",
+        "table inet r {\n chain pre { type filter hook prerouting priority -300; policy drop; ct state established,related,new accept; }\n}\ntable inet fw {\n chain forward { type filter hook forward priority 0; policy accept; }\n}\n",
+    ),
+    (
+        "ct state untracked accept before conntrack does not match (the state is invalid)",
+        "table inet r {\n chain pre { type filter hook prerouting priority -300; policy drop; ct state untracked accept; udp dport 3478 accept; }\n}\n",
+    ),
+    (
+        "ct state invalid drop after conntrack (priority -150) spares clean flows",
+        "table inet r {\n chain pre { type filter hook prerouting priority -150; policy drop; ct state invalid drop; ct state new,established accept; }\n}\n",
+    ),
+    (
+        "a dormant table filters nothing",
+        "table inet fw {\n flags dormant;\n chain forward { type filter hook forward priority 0; policy drop; }\n}\ntable inet on {\n chain forward { type filter hook forward priority 0; policy accept; udp dport 3478 drop; }\n}\n",
+    ),
+    (
+        "a bridge-only ruleset does not filter routed traffic",
+        "table bridge b {\n chain f { type filter hook forward priority 0; policy drop; }\n}\n",
+    ),
 ];
 
 /// Rulesets portplan reads only in part: their verdicts on the affected flows must be uncertain.
 const NFT_UNREAD: &[(&str, &str)] = &[
+    (
+        // untracked packets match neither `ct state new` nor `established`: the kernel drops them
+        "notrack before conntrack",
+        "table inet r {\n chain pre { type filter hook prerouting priority raw; policy accept; ip daddr 203.0.113.21 notrack; }\n}\ntable inet fw {\n chain forward { type filter hook forward priority 0; policy drop; ct state established,related accept; ct state new accept; }\n}\n",
+    ),
     (
         // the kernel passed these flows although the chain drops them: a nat chain only sees a
         // connection without a NAT binding (conntrack may hold one from an earlier flow)
@@ -150,6 +182,14 @@ const IPTABLES: &[(&str, &str)] = &[
     (
         "ipset del and flush after the adds",
         "create ppcolddel hash:ip family inet\nadd ppcolddel 203.0.113.11\nadd ppcolddel 203.0.113.21\nadd ppcolddel 203.0.113.101\ndel ppcolddel 203.0.113.21\ncreate ppcoldfl hash:net family inet\nadd ppcoldfl 198.51.100.0/24\nadd ppcoldfl 203.0.113.0/24\nflush ppcoldfl\nadd ppcoldfl 203.0.113.101\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -m set --match-set ppcolddel dst -p tcp -j ACCEPT\n-A FORWARD -m set --match-set ppcoldfl src -j ACCEPT\nCOMMIT\n",
+    ),
+    (
+        "conntrack INVALID drop in raw PREROUTING: every packet is invalid there",
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+    ),
+    (
+        "state accept in raw PREROUTING with policy DROP: no packet is new or established yet",
+        "*raw\n:PREROUTING DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -m state --state NEW,ESTABLISHED,RELATED -j ACCEPT\n-A PREROUTING -p udp -m udp --dport 3478 -j ACCEPT\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
     ),
 ];
 

@@ -101,6 +101,8 @@ pub(crate) struct Table {
     pub family: String,
     pub name: String,
     pub chains: Vec<RawChain>,
+    /// `flags dormant`: the table is loaded but none of its chains sees a packet.
+    pub dormant: bool,
     /// Named sets and maps with their elements.
     pub sets: HashMap<String, Vec<Elem>>,
     /// The addresses of each named set, by (set, is IPv6), read on first use.

@@ -421,7 +421,14 @@ impl<'a> Parser<'a> {
                     // named stateful objects: the whole block is one statement
                     self.statement();
                 }
-                Some("flags") | Some("comment") => {
+                Some("flags") => {
+                    let s = self.statement();
+                    // `flags dormant`: the kernel registers none of the table's chains
+                    if s.iter().any(|t| t.word() == Some("dormant")) {
+                        self.rs.tables[ti].dormant = true;
+                    }
+                }
+                Some("comment") => {
                     self.statement();
                 }
                 _ => {
@@ -685,6 +692,16 @@ pub(crate) fn text_of(toks: &[Tok]) -> String {
         }
     }
     s
+}
+
+/// `notrack`: the packets it matches (before conntrack) get the state `untracked`, which no
+/// later `ct state new/established` match admits. portplan does not follow that state, so the
+/// rule's verdict is unknown for what it matches: those flows come out uncertain.
+pub(crate) fn notrack() -> [Stmt; 2] {
+    [
+        Stmt::Unknown("`notrack` (untracked packets are not followed)".into()),
+        Stmt::Verdict(crate::audit::model::Action::Unknown),
+    ]
 }
 
 /// A chain priority: a number, or a standard name with an optional offset.
@@ -1014,7 +1031,7 @@ pub(crate) fn parse_rule(s: &[Tok]) -> Vec<Stmt> {
                 i += 1;
                 out.push(Stmt::Neutral);
             }
-            "notrack" | "flow" if w == "notrack" => out.push(Stmt::Neutral),
+            "notrack" | "flow" if w == "notrack" => out.extend(notrack()),
             "log" => {
                 while matches!(
                     word(i + 1),

@@ -3,7 +3,7 @@
 //! variant that keeps their name, so they make their rule uncertain instead of failing the file.
 
 use super::ast::*;
-use crate::audit::model::{Action, Location, NatKind};
+use crate::audit::model::{Action, Location, NatKind, Unparsed};
 use crate::audit::space::{PROTO_TCP, PROTO_UDP};
 use crate::plan::Family;
 use serde::Deserialize;
@@ -36,6 +36,8 @@ enum Item {
 struct TableJ {
     family: String,
     name: String,
+    #[serde(default)]
+    flags: Option<OneOrMany>,
 }
 
 #[derive(Deserialize)]
@@ -196,7 +198,27 @@ pub(crate) fn read(text: &str) -> Result<Ruleset, String> {
         let ItemOr::Known(item) = item else { continue };
         match item {
             Item::Table(t) => {
-                rs.table(&t.family, &t.name);
+                let ti = rs.table(&t.family, &t.name);
+                let flags: Vec<&String> = match &t.flags {
+                    Some(OneOrMany::One(f)) => vec![f],
+                    Some(OneOrMany::Many(f)) => f.iter().collect(),
+                    None => Vec::new(),
+                };
+                rs.tables[ti].dormant |= flags.iter().any(|f| *f == "dormant");
+                // nft 1.0.6 prints something else than the flag's name here (the table's own
+                // name for a dormant table): whether such a table is active cannot be told
+                if let Some(odd) = flags
+                    .iter()
+                    .find(|f| !matches!(f.as_str(), "dormant" | "owner" | "persist"))
+                {
+                    rs.unparsed.push(Unparsed {
+                        line: 0,
+                        text: format!("table {} {}", t.family, t.name),
+                        why: format!(
+                            "table flags `{odd}` not understood: the table may be dormant"
+                        ),
+                    });
+                }
             }
             Item::Chain(c) => {
                 let ti = rs.table(&c.family, &c.table);
@@ -230,7 +252,14 @@ pub(crate) fn read(text: &str) -> Result<Ruleset, String> {
             Item::Rule(r) => {
                 let ti = rs.table(&r.family, &r.table);
                 let ci = rs.tables[ti].chain(&r.chain);
-                let stmts: Vec<Stmt> = r.expr.iter().map(stmt_of).collect();
+                let stmts: Vec<Stmt> = r
+                    .expr
+                    .iter()
+                    .flat_map(|s| match s {
+                        StmtOr::Known(StmtJ::Notrack(_)) => super::grammar::notrack().to_vec(),
+                        s => vec![stmt_of(s)],
+                    })
+                    .collect();
                 let at = Location {
                     line: None,
                     text: format!(
@@ -392,7 +421,9 @@ fn stmt_of(s: &StmtOr) -> Stmt {
         StmtJ::Continue(_) => Stmt::Neutral,
         StmtJ::Jump(t) => Stmt::Verdict(Action::Jump(t.target.clone())),
         StmtJ::Goto(t) => Stmt::Verdict(Action::Goto(t.target.clone())),
-        StmtJ::Counter(_) | StmtJ::Log(_) | StmtJ::Comment(_) | StmtJ::Notrack(_) => Stmt::Neutral,
+        StmtJ::Counter(_) | StmtJ::Log(_) | StmtJ::Comment(_) => Stmt::Neutral,
+        // read with its verdict where the rule is built (see `grammar::notrack`)
+        StmtJ::Notrack(_) => super::grammar::notrack()[0].clone(),
         StmtJ::Mangle(m) => match keys_of(&m.key).iter().find(|k| k.rewrite_moves_flow()) {
             Some(k) => Stmt::Unknown(format!("header rewrite `{} set`", k.text())),
             None => Stmt::Neutral,

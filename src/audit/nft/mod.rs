@@ -23,6 +23,9 @@ use crate::plan::Family;
 use ast::*;
 use std::net::IpAddr;
 
+/// The priority conntrack registers at on prerouting: chains below it see untracked packets.
+const CONNTRACK_PRIORITY: i64 = -200;
+
 /// Most rules one nft rule may expand into (vmaps × concatenations × interface sets).
 const MAX_EXPANSION: usize = 200_000;
 
@@ -76,8 +79,16 @@ fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
         .tables
         .iter()
         .filter(|t| matches!(t.family.as_str(), "ip" | "ip6" | "inet" | "netdev"))
+        .filter(|t| !t.dormant)
         .count();
     for t in &rs.tables {
+        if t.dormant {
+            notes.push(format!(
+                "table {} {} is dormant (`flags dormant`): none of its chains sees packets, so it was not evaluated",
+                t.family, t.name
+            ));
+            continue;
+        }
         let table_family = match t.family.as_str() {
             "ip" => Some(Family::V4),
             "ip6" => Some(Family::V6),
@@ -154,6 +165,24 @@ fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
             };
             seq += 1;
             let key = (rank, base.prio, seq);
+            // conntrack hooks prerouting at priority -200; ingress runs before prerouting
+            let ahead_of_conntrack = rank == 0 || rank == 1 && base.prio < CONNTRACK_PRIORITY;
+            if rank == 1 && base.prio == CONNTRACK_PRIORITY {
+                // same priority as conntrack: which runs first is not fixed
+                for r in rules.iter_mut().filter(|r| r.new_connections.is_some()) {
+                    // the rule may match any packet: it applies to all, as a "maybe"
+                    r.new_connections = None;
+                    r.established = None;
+                    r.ct_invalid = None;
+                    let why =
+                        "connection-state match in a chain at conntrack's own priority (-200)"
+                            .to_string();
+                    r.uncertain = Some(match r.uncertain.take() {
+                        Some(u) => format!("{u}, {why}"),
+                        None => why,
+                    });
+                }
+            }
             if is_nat {
                 for (at, stmts) in &c.rules {
                     nat_rules(at, stmts, t, table_family, key, &mut nat, &mut notes);
@@ -178,6 +207,7 @@ fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
                         policy_accept: c.policy_accept,
                         policy_at,
                         first_packet_only: true,
+                        before_conntrack: ahead_of_conntrack,
                     },
                 ));
                 chains.push(Chain { name, rules });
@@ -229,6 +259,7 @@ fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
                         policy_accept: c.policy_accept,
                         policy_at: policy_at.clone(),
                         first_packet_only: false,
+                        before_conntrack: ahead_of_conntrack,
                     },
                 ));
             }
@@ -245,7 +276,19 @@ fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
     // pass-through entry keeps each flow evaluated (a netdev ingress chain alone covers only
     // its device)
     let has_forward = entries.iter().any(|(k, _)| k.0 == 2);
-    if !has_forward && (relevant_tables > 0 || !entries.is_empty()) {
+    // a ruleset of bridge or arp tables only (or dormant ones) is a ruleset all the same: nft
+    // loads it, and routed IP packets meet none of its chains
+    let only_other_tables = relevant_tables == 0
+        && rs
+            .tables
+            .iter()
+            .any(|t| t.dormant || matches!(t.family.as_str(), "bridge" | "arp"));
+    if only_other_tables {
+        notes.push(
+            "no active ip, ip6, inet or netdev table: this file has no chain for routed IP traffic, so it does not filter forwarding".into(),
+        );
+    }
+    if !has_forward && (relevant_tables > 0 || !entries.is_empty() || only_other_tables) {
         notes.push(
             "no filter base chain sees forwarded packets: nftables forwards everything".into(),
         );
@@ -267,6 +310,7 @@ fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
                     text: "no forward base chain: forwarded packets pass".into(),
                 },
                 first_packet_only: false,
+                before_conntrack: false,
             },
         ));
         entries.sort_by_key(|(k, _)| *k);
@@ -879,8 +923,11 @@ fn match_stmt(
             }
             Key::CtState => {
                 let has = |state: &str| atoms.iter().flat_map(|a| a.split(',')).any(|w| w == state);
-                p.rule.new_connections = Some(has("new") != negated);
-                p.rule.established = Some(has("established") != negated);
+                // two state matches in one rule both have to hold
+                let and = |prev: Option<bool>, now: bool| Some(prev.unwrap_or(true) && now);
+                p.rule.new_connections = and(p.rule.new_connections, has("new") != negated);
+                p.rule.established = and(p.rule.established, has("established") != negated);
+                p.rule.ct_invalid = and(p.rule.ct_invalid, has("invalid") != negated);
             }
             Key::Nfproto => {
                 let fams: Vec<Option<Family>> = atoms
