@@ -573,9 +573,23 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
         .iter()
         .filter(|o| o["rows"].as_str().unwrap_or("").contains("hybrid/"))
         .collect();
-    let sip_in = hybrid_in
+    // behind the hardware load balancer SIP 5061 from Microsoft 365 goes to the Access Edge VIP,
+    // whose socket pair it shares with the `any` federation row: counted over every outcome, to
+    // the VIP's address (the probes leave from the Microsoft 365 address)
+    let access_vip = t
+        .pools_of(portplan::catalog::ServerRole::Edge)
+        .find_map(|pool| pool.vip(portplan::topology::VipService::Access))
+        .and_then(|vip| vip.addresses.iter().copied().find(|a| a.is_ipv4()))
+        .expect("the Edge pool's access VIP");
+    let sip_in = json["outcomes"]
+        .as_array()
+        .unwrap()
         .iter()
-        .filter(|o| o["port"] == 5061 && o["transport"] == "tcp")
+        .filter(|o| {
+            o["port"] == 5061
+                && o["transport"] == "tcp"
+                && o["destination"] == access_vip.to_string().as_str()
+        })
         .count();
     // UDP 3478 from Microsoft 365 shares its socket pair with the `any` STUN row, so it is counted
     // over every outcome; the STUN answer's mapped address proves the probe left from Microsoft 365
@@ -612,11 +626,6 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
         .ips(portplan::topology::AddressUse::Access)
         .next()
         .unwrap();
-    let access_vip = t
-        .pools_of(portplan::catalog::ServerRole::Edge)
-        .find_map(|pool| pool.vip(portplan::topology::VipService::Access))
-        .and_then(|vip| vip.addresses.iter().copied().find(|a| a.is_ipv4()))
-        .expect("the Edge pool's access VIP");
     assert!(plan_allows(
         &t,
         &p,
