@@ -39,23 +39,37 @@ fn hybrid_rows_open_sip_and_media_between_the_edge_and_microsoft_365() {
     assert_eq!(hybrid.len(), 7, "{hybrid:#?}");
     assert!(hybrid.iter().all(|r| r.firewall == "fw-external"));
     let m365 = |g: &plan::Group| g.role == "microsoft-365";
-    let out_5061 = hybrid
+    let inbound_tcp_media = hybrid
         .iter()
-        .find(|r| r.ports.to_string() == "5061" && m365(&r.destination))
-        .expect("Access Edge -> Microsoft 365 5061");
-    let nets: Vec<String> = out_5061
-        .destination
+        .find(|r| r.ports.to_string() == "50000-59999" && m365(&r.source))
+        .expect("Microsoft 365 -> A/V Edge 50000-59999");
+    let nets: Vec<String> = inbound_tcp_media
+        .source
         .members
         .iter()
         .map(|m| m.net.to_string())
         .collect();
     assert_eq!(nets, vec!["52.112.0.0/14", "52.122.0.0/15"]);
-    assert!(
-        hybrid
+    // the Edge pool is hardware balanced: SIP 5061 both ways is the Access Edge VIP's, as in the
+    // HLB external VIP table, so the hybrid rows ride on the VIP's own 5061 rules
+    for (what, edge_end) in [
+        ("Access Edge -> Microsoft 365 5061", true),
+        ("Microsoft 365 -> Access Edge 5061", false),
+    ] {
+        let rule = hybrid
             .iter()
-            .any(|r| r.ports.to_string() == "5061" && m365(&r.source)),
-        "Microsoft 365 -> Access Edge 5061"
-    );
+            .find(|r| {
+                r.ports.to_string() == "5061"
+                    && (if edge_end { &r.source } else { &r.destination }).role == "edge.access.vip"
+            })
+            .unwrap_or_else(|| panic!("{what}: {hybrid:#?}"));
+        let far = if edge_end {
+            &rule.destination
+        } else {
+            &rule.source
+        };
+        assert!(m365(far) || far.role == "any", "{what}: {rule:#?}");
+    }
     // Microsoft 365 -> A/V Edge 3478/udp lies inside the Edge's own `any` -> A/V 3478/udp rule on
     // the same hop, which carries the hybrid row
     let inbound_media = hybrid
@@ -239,4 +253,126 @@ fn probe_dial_outside_the_destination_network_is_refused_before_anything_is_sent
         assert!(stderr.contains(says), "--dial {dial}: {stderr}");
         assert!(out.stdout.is_empty(), "--dial {dial} printed results");
     }
+}
+
+/// `check` of the hybrid example pointed at an endpoint snapshot holding `ips`: exit code and
+/// the diagnostics.
+fn check_with_endpoint_ips(ips: &str, published: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m365.json"),
+        format!(r#"{{"instance":"Worldwide","published":"{published}","source":"test","endpoints":[{{"id":11,"serviceArea":"Skype","category":"Optimize","udpPorts":"3478-3481","ips":[{ips}]}}]}}"#),
+    )
+    .unwrap();
+    let topo = dir.path().join("t.toml");
+    std::fs::write(
+        &topo,
+        with_hybrid("[hybrid]\nendpoints = \"m365.json\"\nmax_age_days = 100000"),
+    )
+    .unwrap();
+    // JSON: the messages unwrapped, whatever the terminal width
+    let out = portplan()
+        .args(["check", "--format", "json"])
+        .arg(&topo)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn endpoint_ranges_inside_the_topologys_own_networks_are_errors_naming_file_range_and_zone() {
+    let cases: &[(&str, &[&str])] = &[
+        // the perimeter, and one of the Edge's public addresses in it
+        (
+            r#""203.0.113.0/24""#,
+            &["m365.json", "203.0.113.0/24", "perimeter-external"],
+        ),
+        (
+            r#""52.112.0.0/14","203.0.113.11/32""#,
+            &["m365.json", "203.0.113.11/32", "perimeter-external"],
+        ),
+        // the internet-side address of the external firewall
+        (
+            r#""198.51.100.0/24""#,
+            &["m365.json", "198.51.100.0/24", "fw-external", "outside"],
+        ),
+        // the internal network: private, refused with the file named (not `no-firewall-path`)
+        (
+            r#""10.10.0.0/16""#,
+            &["m365.json", "10.10.0.0/16", "private"],
+        ),
+    ];
+    for (ips, named) in cases {
+        let (code, err) = check_with_endpoint_ips(ips, "2026-11-01");
+        assert_eq!(code, 2, "`{ips}`: {err}");
+        for n in *named {
+            assert!(err.contains(n), "`{ips}` does not name {n}: {err}");
+        }
+        assert!(!err.contains("no-firewall-path"), "`{ips}`: {err}");
+    }
+    let (code, err) = check_with_endpoint_ips(r#""52.112.0.0/14""#, "2026-11-01");
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_future_dated_endpoint_snapshot_is_an_error_in_check() {
+    let (code, err) = check_with_endpoint_ips(r#""52.112.0.0/14""#, "2999-01-01");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("hybrid-endpoints-age")
+            && err.contains("2999-01-01")
+            && err.contains("after today"),
+        "{err}"
+    );
+}
+
+#[test]
+fn hybrid_without_federation_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let topo = dir.path().join("t.toml");
+    let text = example().replacen("federation = true", "federation = false", 1);
+    std::fs::write(&topo, &text).unwrap();
+    let out = portplan().arg("check").arg(&topo).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("hybrid-needs-federation") && err.contains("federation = true"),
+        "{err}"
+    );
+    // a [hybrid] section with no federation key at all is refused the same way
+    std::fs::write(&topo, example().replacen("federation = true\n", "", 1)).unwrap();
+    let out = portplan().arg("check").arg(&topo).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("hybrid-needs-federation"), "{err}");
+}
+
+#[test]
+fn hybrid_sip_uses_the_access_edge_vip_behind_a_hardware_load_balancer() {
+    let t = Topology::parse("sfb2019-hybrid.toml", &example()).unwrap();
+    let p = plan::compile(&t);
+    let sip: Vec<_> = p
+        .flows
+        .iter()
+        .filter(|f| f.rows.iter().any(|r| r.scenario == "hybrid") && f.ports.to_string() == "5061")
+        .collect();
+    assert_eq!(sip.len(), 2, "{sip:#?}");
+    for f in &sip {
+        let edge = if f.source.role == "microsoft-365" {
+            &f.destination
+        } else {
+            &f.source
+        };
+        assert_eq!(edge.role, "edge.access.vip", "{f:#?}");
+        let addrs: Vec<String> = edge.members.iter().map(|m| m.net.to_string()).collect();
+        assert_eq!(addrs, ["203.0.113.100/32"], "{f:#?}");
+    }
+    // the A/V Edge rows keep the servers' own addresses (both HLB tables list them there)
+    assert!(
+        p.flows
+            .iter()
+            .any(|f| f.rows.iter().any(|r| r.scenario == "hybrid")
+                && f.destination.role == "edge.av.public")
+    );
 }

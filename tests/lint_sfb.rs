@@ -402,3 +402,74 @@ fn plan_lists_the_av_peer_requirement_it_has_no_rule_for() {
     assert_eq!(code, Some(0));
     assert!(!stdout.contains("carries no rule for"));
 }
+
+/// Every help and message of `t`'s lint, and of its validation when it is refused.
+fn texts(text: &str) -> Vec<String> {
+    match Topology::parse("test.toml", text) {
+        Ok(t) => lint(&t)
+            .findings
+            .into_iter()
+            .flat_map(|f| [Some(f.message), f.help])
+            .flatten()
+            .collect(),
+        Err(e) => e
+            .problems
+            .into_iter()
+            .flat_map(|f| [Some(f.message), f.help])
+            .flatten()
+            .collect(),
+    }
+}
+
+#[test]
+fn sfb_messages_name_the_topologys_product_not_lync() {
+    // the A/V Edge behind NAT: the help says where to enter the public address
+    let all = texts(SFBSE);
+    assert!(
+        all.iter().any(|m| m.contains(
+            "public address in the Skype for Business Server Subscription Edition topology"
+        )),
+        "{all:?}"
+    );
+    assert!(!all.iter().any(|m| m.contains("Lync topology")), "{all:?}");
+    let all = texts(DNS_NAT);
+    assert!(
+        all.iter()
+            .any(|m| m.contains("public address in the Lync Server 2013 topology")),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn role_messages_do_not_double_the_word_pool() {
+    let pool = "\n[[pool]]\nname = \"pchat\"\nrole = \"persistent-chat\"\n  [[pool.server]]\n  name = \"pc01\"\n    [[pool.server.interface]]\n    name = \"lan\"\n    zone = \"internal\"\n    address = \"10.10.5.11\"\n";
+    let all = texts(&format!("{SFB2019}{pool}"));
+    assert!(
+        all.iter()
+            .any(|m| m.starts_with("a Persistent Chat Front End Server pool is not available")),
+        "{all:?}"
+    );
+    assert!(!all.iter().any(|m| m.contains("pool pool")), "{all:?}");
+}
+
+#[test]
+fn sfb_av_snat_help_allows_snat_on_no_edge_vip() {
+    let av_snat = replace(
+        SFB2019,
+        "address = \"203.0.113.102\"\n  snat = false",
+        "address = \"203.0.113.102\"\n  snat = true",
+    );
+    let t = parse(&av_snat);
+    let help: Vec<String> = lint(&t)
+        .findings
+        .into_iter()
+        .filter(|f| f.code == "lb-snat-av")
+        .filter_map(|f| f.help)
+        .collect();
+    assert_eq!(help.len(), 1, "{help:?}");
+    assert!(
+        help[0].contains("SNAT is allowed on no Edge VIP"),
+        "{help:?}"
+    );
+    assert!(!help[0].contains("access and webconf"), "{help:?}");
+}

@@ -8,9 +8,16 @@ use std::path::Path;
 
 pub fn run(cmd: EndpointsCommand) -> Result<(), Failure> {
     use portplan::endpoints::{self as ep, Date, Snapshot};
+    let today = Date::today();
     let load = |path: &Path, version: Option<&str>| -> Result<Snapshot, Failure> {
         let text = read_limited(path, ENDPOINTS_LIMIT, "endpoint file")?;
-        Snapshot::read(&text, version).map_err(|e| anyhow!("{}: {e}", path.display()).into())
+        let snapshot = Snapshot::read(&text, version)
+            .and_then(|s| s.check_date(today).map(|()| s))
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        for w in snapshot.warnings() {
+            eprintln!("portplan: warning: {}: {w}", path.display());
+        }
+        Ok(snapshot)
     };
     match cmd {
         EndpointsCommand::Show { file, max_age } => {
@@ -18,10 +25,10 @@ pub fn run(cmd: EndpointsCommand) -> Result<(), Failure> {
                 Some(path) => load(path, None)?,
                 None => Snapshot::built_in(),
             };
-            if let Some(w) = ep::age_warning(&snapshot, Date::today(), max_age) {
+            if let Some(w) = ep::age_warning(&snapshot, today, max_age) {
                 eprintln!("portplan: warning: {w}");
             }
-            out(&ep::describe(&snapshot, Date::today(), max_age))
+            out(&ep::describe(&snapshot, today, max_age))
         }
         EndpointsCommand::Import {
             file,

@@ -280,6 +280,136 @@ pub enum EndpointError {
     Duplicate { id: u32 },
     #[error("{0}")]
     Version(String),
+    #[error(
+        "endpoint set {id}: `ips` value {net} is {why}; Microsoft 365 publishes public unicast ranges only"
+    )]
+    Range { id: u32, net: IpNet, why: String },
+    #[error(
+        "the `ips` of the endpoint sets together cover {covered} {family} addresses, more than {bound}: not a Microsoft 365 service area"
+    )]
+    TooWide {
+        family: &'static str,
+        covered: String,
+        bound: &'static str,
+    },
+    #[error(
+        "the endpoint data is dated {date}, after today ({today}): a wrong --version or `published` would defeat the age warning"
+    )]
+    Future { date: Date, today: Date },
+}
+
+/// The widest prefix one endpoint range may have. The Skype service area's ranges are /14 to /18
+/// (IPv4) and /38 to /48 (IPv6); a /8 or a /16 is already far beyond anything Microsoft publishes
+/// and keeps a default route, or half of the address space, out of a firewall's allow list.
+pub const MIN_PREFIX_V4: u8 = 8;
+pub const MIN_PREFIX_V6: u8 = 16;
+/// The most address space all the ranges of a file may cover together: one /8 (IPv4) or one /16
+/// (IPv6), so that many narrow ranges cannot add up to the whole internet either.
+const MAX_UNION_V4: u128 = 1 << (32 - MIN_PREFIX_V4);
+const MAX_UNION_V6: u128 = 1 << (128 - MIN_PREFIX_V6);
+
+/// Blocks no Microsoft 365 range can overlap: not routed on the internet, not unicast, or holding
+/// another address family. A range in one of them would open the firewall to spoofed sources.
+const REFUSED: &[(&str, &str)] = &[
+    (
+        "0.0.0.0/8",
+        "in the unspecified (\"this network\") block 0.0.0.0/8",
+    ),
+    ("10.0.0.0/8", "private (RFC 1918: 10.0.0.0/8)"),
+    (
+        "100.64.0.0/10",
+        "in the carrier-grade NAT shared block 100.64.0.0/10",
+    ),
+    ("127.0.0.0/8", "loopback (127.0.0.0/8)"),
+    ("169.254.0.0/16", "link-local (169.254.0.0/16)"),
+    ("172.16.0.0/12", "private (RFC 1918: 172.16.0.0/12)"),
+    (
+        "192.0.0.0/24",
+        "in the IETF protocol assignments block 192.0.0.0/24",
+    ),
+    ("192.168.0.0/16", "private (RFC 1918: 192.168.0.0/16)"),
+    ("198.18.0.0/15", "in the benchmarking block 198.18.0.0/15"),
+    ("224.0.0.0/4", "multicast (224.0.0.0/4)"),
+    ("240.0.0.0/4", "reserved or broadcast (240.0.0.0/4)"),
+    ("::/128", "the unspecified address ::"),
+    ("::1/128", "loopback (::1)"),
+    (
+        "::ffff:0:0/96",
+        "IPv4-mapped (::ffff:0:0/96): an IPv4 address written as IPv6",
+    ),
+    ("::/96", "IPv4-compatible (::/96, deprecated)"),
+    (
+        "64:ff9b::/96",
+        "NAT64 (64:ff9b::/96): IPv4 addresses behind a translator",
+    ),
+    ("64:ff9b:1::/48", "local-use NAT64 (64:ff9b:1::/48)"),
+    ("100::/64", "discard-only (100::/64)"),
+    ("2001::/32", "Teredo (2001::/32): IPv4 tunnelled in IPv6"),
+    ("2002::/16", "6to4 (2002::/16): IPv4 tunnelled in IPv6"),
+    (
+        "fc00::/7",
+        "unique local, the IPv6 private range (fc00::/7)",
+    ),
+    ("fe80::/10", "link-local (fe80::/10)"),
+    ("fec0::/10", "site-local (fec0::/10, deprecated)"),
+    ("ff00::/8", "multicast (ff00::/8)"),
+];
+
+/// Documentation blocks: never real Microsoft 365 addresses, but a lab may stand them in for
+/// Microsoft 365, so they are a warning, not a refusal.
+const DOCUMENTATION: &[&str] = &[
+    "192.0.2.0/24",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "2001:db8::/32",
+    "3fff::/20",
+];
+
+fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+fn block(text: &str) -> IpNet {
+    text.parse().expect("the special blocks are valid prefixes")
+}
+
+/// Why `net` cannot stand for Microsoft 365, if it cannot.
+pub fn range_problem(net: &IpNet) -> Option<String> {
+    let (min, family) = match net {
+        IpNet::V4(_) => (MIN_PREFIX_V4, "IPv4"),
+        IpNet::V6(_) => (MIN_PREFIX_V6, "IPv6"),
+    };
+    if net.prefix_len() == 0 {
+        return Some("a default route (the whole address space)".to_string());
+    }
+    // a range inside a special block is named after the block, even when it is also too wide
+    if let Some((_, why)) = REFUSED.iter().find(|(b, _)| block(b).contains(net)) {
+        return Some((*why).to_string());
+    }
+    if net.prefix_len() < min {
+        return Some(format!(
+            "wider than /{min}, the widest {family} range accepted"
+        ));
+    }
+    REFUSED
+        .iter()
+        .find(|(b, _)| overlaps(net, &block(b)))
+        .map(|(_, why)| format!("overlapping a block that is {why}"))
+}
+
+/// Addresses covered by `nets` together (overlaps counted once), per family.
+fn covered(nets: &[IpNet]) -> (u128, u128) {
+    let mut v4 = 0u128;
+    let mut v6 = 0u128;
+    for net in IpNet::aggregate(&nets.to_vec()) {
+        let host_bits = u32::from(net.max_prefix_len() - net.prefix_len());
+        let size = 1u128.checked_shl(host_bits).unwrap_or(u128::MAX);
+        match net {
+            IpNet::V4(_) => v4 = v4.saturating_add(size),
+            IpNet::V6(_) => v6 = v6.saturating_add(size),
+        }
+    }
+    (v4, v6)
 }
 
 /// The snapshot built into portplan: the Skype service area of the Worldwide instance.
@@ -362,7 +492,72 @@ impl Snapshot {
         }
         self.endpoints.retain(|e| e.service_area == SKYPE_AREA);
         self.endpoints.sort_by_key(|e| e.id);
+        self.vet_ranges()?;
         Ok(self)
+    }
+
+    /// Refuses ranges that cannot be Microsoft 365's (see [`range_problem`]) and files whose
+    /// ranges together cover more than one /8 or /16.
+    fn vet_ranges(&self) -> Result<(), EndpointError> {
+        let mut all = Vec::new();
+        for set in &self.endpoints {
+            for net in &set.ips {
+                if let Some(why) = range_problem(net) {
+                    return Err(EndpointError::Range {
+                        id: set.id,
+                        net: *net,
+                        why,
+                    });
+                }
+                all.push(*net);
+            }
+        }
+        let (v4, v6) = covered(&all);
+        if v4 > MAX_UNION_V4 {
+            return Err(EndpointError::TooWide {
+                family: "IPv4",
+                covered: v4.to_string(),
+                bound: "a /8",
+            });
+        }
+        if v6 > MAX_UNION_V6 {
+            return Err(EndpointError::TooWide {
+                family: "IPv6",
+                covered: format!("2^{:.1}", (v6 as f64).log2()),
+                bound: "a /16",
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses data dated more than a day after `today` (a day of slack for time zones): a date in
+    /// the future would make the data look fresh for years.
+    pub fn check_date(&self, today: Date) -> Result<(), EndpointError> {
+        let date = self
+            .version
+            .as_ref()
+            .map_or(self.published, |v| v.date().max(self.published));
+        if date.days() > today.days() + 1 {
+            return Err(EndpointError::Future { date, today });
+        }
+        Ok(())
+    }
+
+    /// Warnings about ranges that are accepted but suspicious: documentation blocks, which only a
+    /// lab would use for Microsoft 365.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for set in &self.endpoints {
+            for net in &set.ips {
+                if let Some(doc) = DOCUMENTATION.iter().find(|d| overlaps(net, &block(d))) {
+                    out.push(format!(
+                        "endpoint set {}: `ips` value {net} lies in the documentation block {doc}, which Microsoft 365 does not use (fine for a lab, wrong for a real firewall)",
+                        set.id
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// Days between publication and `today` (negative when published "in the future").
@@ -465,7 +660,9 @@ pub fn describe(s: &Snapshot, today: Date, max_age_days: i64) -> String {
     let age = s.age_days(today);
     out.push_str(&format!(
         "Microsoft 365 endpoints, {} instance, service area {SKYPE_AREA}: version {version}, published {} ({age} day(s) ago); {}\n",
-        s.instance, s.published, s.source
+        crate::audit::visible(&s.instance),
+        s.published,
+        crate::audit::visible(&s.source)
     ));
     if age > max_age_days {
         out.push_str(&format!(

@@ -136,6 +136,64 @@ fn servers_label(role: Role) -> Role {
     }
 }
 
+/// The Edge VIP role standing for `role` (an Edge server's public address) on the hybrid rows of
+/// a hardware balanced Edge pool. The hybrid page names "the Access Edge" without saying which
+/// address; behind hardware load balancers the version's own HLB tables say it: when the
+/// external VIP table lists the row's port for the VIP on the same end and the external interface
+/// table does not list it for the servers (Access Edge SIP 5061, in and out), the traffic is the
+/// VIP's. Where both tables list the port (A/V 3478/udp, 443/tcp) the servers stay as written.
+fn hybrid_edge_vip(
+    topology: &Topology,
+    catalog: &Catalog,
+    row: &Row,
+    role: Role,
+    end: End,
+) -> Option<Role> {
+    let vip = match role {
+        Role::EdgeAccessPublic => Role::EdgeAccessVip,
+        Role::EdgeWebconfPublic => Role::EdgeWebconfVip,
+        Role::EdgeAvPublic => Role::EdgeAvVip,
+        _ => return None,
+    };
+    if row.scenario != HYBRID_SCENARIO {
+        return None;
+    }
+    let mut edges = topology.pools_of(ServerRole::Edge).peekable();
+    edges.peek()?;
+    if !edges.all(|p| p.load_balancing == LoadBalancing::Hlb && p.vip(vip_service(vip)).is_some()) {
+        return None;
+    }
+    let hlb = catalog.scenario_for(HLB_EDGE_SLOT, topology.version)?;
+    let lists = |table: &str, who: Role| {
+        catalog.rows.iter().any(|r| {
+            r.scenario == hlb.id
+                && r.table == table
+                && r.applies_to(topology.version, hlb)
+                && r.transport == row.transport
+                && r.ports.start <= row.ports.start
+                && row.ports.end <= r.ports.end
+                && match end {
+                    End::Source => r.source == who,
+                    End::Destination => r.destination == who,
+                }
+        })
+    };
+    (lists("external-vip", vip) && !lists("external-interface", role)).then_some(vip)
+}
+
+/// The catalog scenario whose rows hybrid with Microsoft 365 adds.
+const HYBRID_SCENARIO: &str = "hybrid";
+/// The slot of the hardware balanced Edge pool's tables (one scenario per version fills it).
+const HLB_EDGE_SLOT: &str = "edge-consolidated-hlb";
+
+fn vip_service(vip: Role) -> VipService {
+    match vip {
+        Role::EdgeWebconfVip => VipService::Webconf,
+        Role::EdgeAvVip => VipService::Av,
+        _ => VipService::Access,
+    }
+}
+
 /// The addresses `role` stands for at `end` of `row`, and the role they are labelled with.
 pub(super) fn endpoints(
     topology: &Topology,
@@ -144,6 +202,9 @@ pub(super) fn endpoints(
     role: Role,
     end: End,
 ) -> (Role, Vec<Endpoint>) {
+    if let Some(vip) = hybrid_edge_vip(topology, catalog, row, role, end) {
+        return (vip, topology.endpoints(vip));
+    }
     let Some(pools) = pools_of_role(topology, role) else {
         return (role, topology.endpoints(role));
     };

@@ -83,7 +83,9 @@ crate::catalog::string_enum! {
         // --- hybrid
         HybridOff = "hybrid-off": "a [hybrid] section while the hybrid feature is switched off",
         HybridEndpoints = "hybrid-endpoints": "the Microsoft 365 endpoint snapshot in use, or why it cannot be used (missing, unreadable, no Skype addresses)",
-        HybridEndpointsAge = "hybrid-endpoints-age": "the Microsoft 365 endpoint snapshot is older than its allowed age",
+        HybridEndpointsAge = "hybrid-endpoints-age": "the Microsoft 365 endpoint snapshot is older than its allowed age, or dated after today",
+        HybridEndpointsZone = "hybrid-endpoints-zone": "a Microsoft 365 endpoint range overlaps the topology's own networks or addresses",
+        HybridNeedsFederation = "hybrid-needs-federation": "hybrid with Microsoft 365 while federation is switched off",
 
         // --- lint of the Edge and load balancers
         LbSnatAv = "lb-snat-av": "source NAT is on for a VIP whose service must see the client's own address",

@@ -93,6 +93,16 @@ fn inert(text: &str) -> String {
     out
 }
 
+/// `thing` with its indefinite article, for messages that name a role by its description
+/// ("an Office Web Apps Server farm", "a Persistent Chat Front End Server pool").
+pub(super) fn with_article(thing: &str) -> String {
+    let vowel = thing
+        .chars()
+        .next()
+        .is_some_and(|c| "aeiouAEIOU".contains(c));
+    format!("{} {thing}", if vowel { "an" } else { "a" })
+}
+
 /// `text` for a terminal: control characters written as escapes (`\u{1b}`), the rest as is.
 pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     let shown = |c: char| {

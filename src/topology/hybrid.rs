@@ -4,7 +4,7 @@
 //! old that data may be before `check` warns.
 
 use super::file::RawTopology;
-use super::{Code, Finding, ServerRole, SourceFile, Span, Topology};
+use super::{Code, Finding, ServerRole, SourceFile, Span, Topology, ZoneKind};
 use crate::catalog::Feature;
 use crate::endpoints::{Date, Snapshot};
 use serde::Deserialize;
@@ -91,6 +91,23 @@ pub(super) fn resolve(source: &SourceFile, raw: &RawTopology, t: &mut Topology) 
         );
         return out;
     }
+    if !t.has_feature(Feature::Federation) {
+        // Microsoft 365 and the on-premises deployment talk over the Access Edge's federation
+        // route; features do not switch each other on, so this is refused like
+        // ocs2007-federation without federation
+        let federation_span = t
+            .feature_spans
+            .iter()
+            .find(|(f, _)| *f == Feature::Federation)
+            .map_or(span.clone(), |(_, s)| s.clone());
+        error(
+            Code::HybridNeedsFederation,
+            federation_span,
+            "hybrid with Microsoft 365 needs federation between the on-premises deployment and Microsoft 365, and the feature `federation` is off".into(),
+            "set federation = true under [features]",
+        );
+        return out;
+    }
     let max_age_days = match &section.max_age_days {
         Some(v) if *v.get_ref() < 1 => {
             error(
@@ -135,6 +152,20 @@ pub(super) fn resolve(source: &SourceFile, raw: &RawTopology, t: &mut Topology) 
         );
         return out;
     }
+    if let Some(finding) = overlap_with_topology(t, &snapshot, &from) {
+        out.push(
+            finding.at(
+                source,
+                Some(
+                    section
+                        .endpoints
+                        .as_ref()
+                        .map_or(span.clone(), |f| f.span()),
+                ),
+            ),
+        );
+        return out;
+    }
     t.features.insert(Feature::Hybrid);
     t.hybrid = Some(Hybrid {
         snapshot,
@@ -143,6 +174,52 @@ pub(super) fn resolve(source: &SourceFile, raw: &RawTopology, t: &mut Topology) 
         span,
     });
     out
+}
+
+/// An endpoint range that reaches into the deployment's own networks: a zone other than the
+/// internet, or an address the topology gives a firewall interface. The plan would place such a
+/// range inside that zone, and the hybrid rows would silently vanish or take odd paths.
+fn overlap_with_topology(t: &Topology, snapshot: &Snapshot, from: &str) -> Option<Finding> {
+    let overlaps =
+        |a: &ipnet::IpNet, b: &ipnet::IpNet| a.contains(&b.network()) || b.contains(&a.network());
+    for set in snapshot.address_sets() {
+        for net in &set.ips {
+            for zone in t.zones.iter().filter(|z| z.kind != ZoneKind::Internet) {
+                if let Some(own) = zone.networks.iter().find(|n| overlaps(net, n)) {
+                    return Some(
+                        Finding::error(
+                            Code::HybridEndpointsZone,
+                            format!(
+                                "the endpoint data ({from}) lists {net} (set {}) for Microsoft 365, which overlaps {own} of zone `{}`",
+                                set.id, zone.name
+                            ),
+                        )
+                        .help("Microsoft 365 is reached through the internet: fix the endpoint file, or the zone's networks".to_string()),
+                    );
+                }
+            }
+            for fw in &t.firewalls {
+                for iface in &fw.interfaces {
+                    if let Some(own) = iface.addresses.iter().find(|a| net.contains(&a.addr())) {
+                        return Some(
+                            Finding::error(
+                                Code::HybridEndpointsZone,
+                                format!(
+                                    "the endpoint data ({from}) lists {net} (set {}) for Microsoft 365, which holds {}, the address of firewall `{}` interface `{}`",
+                                    set.id,
+                                    own.addr(),
+                                    fw.name,
+                                    iface.name
+                                ),
+                            )
+                            .help("fix the endpoint file: a firewall's own address is not Microsoft 365".to_string()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 static DEFAULT: RawHybrid = RawHybrid {
@@ -186,6 +263,24 @@ pub(super) fn lint(t: &Topology, today: Date) -> Vec<Finding> {
         )
         .at(&t.source, Some(h.span.clone())),
     ];
+    let at = |f: Finding| f.at(&t.source, Some(h.span.clone()));
+    for w in s.warnings() {
+        out.push(at(Finding::warning(
+            Code::HybridEndpoints,
+            format!("{}: {w}", h.from),
+        )));
+    }
+    if let Err(e) = s.check_date(today) {
+        out.push(at(Finding::error(
+            Code::HybridEndpointsAge,
+            format!("{}: {e}", h.from),
+        )
+        .help(
+            "import the data again with its real version (`portplan endpoints import --version`)"
+                .to_string(),
+        )));
+        return out;
+    }
     if let Some(w) = crate::endpoints::age_warning(s, today, h.max_age_days) {
         out.push(Finding::warning(Code::HybridEndpointsAge, w).at(&t.source, Some(h.span.clone())));
     }

@@ -79,7 +79,13 @@ pub fn lint_with(t: &Topology, catalog: &Catalog, today: crate::endpoints::Date)
             None
         }
     };
-    let snat_allowed = facts.snat_allowed.join(" and ");
+    // Skype for Business forbids SNAT on every external Edge VIP (`sfb-edge-snat`), so the catalog's
+    // Lync Server 2013 allowance is not offered there
+    let snat_allowed = if t.version == crate::catalog::Version::Lync2013 {
+        facts.snat_allowed.join(" and ")
+    } else {
+        String::new()
+    };
 
     for pool in t.pools_of(ServerRole::Edge) {
         // SNAT: only where the catalog allows it; the forbidden VIPs must see the client itself.
@@ -99,7 +105,7 @@ pub fn lint_with(t: &Topology, catalog: &Catalog, today: crate::endpoints::Date)
                     )
                 };
                 let help = if snat_allowed.is_empty() {
-                    format!("set snat = false on the {service} VIP; SNAT is allowed on no VIP")
+                    format!("set snat = false on the {service} VIP; SNAT is allowed on no Edge VIP")
                 } else {
                     format!(
                         "set snat = false on the {service} VIP; SNAT is allowed only on the {snat_allowed} VIPs"
@@ -417,8 +423,9 @@ fn edge_addressing(t: &Topology, pool: &super::Pool, natted: bool, findings: &mu
                         );
                         let finding = if service == VipService::Av {
                             finding.help(format!(
-                                "enter {} as the A/V Edge's public address in the Lync topology, so STUN/TURN hands clients the address they can reach",
-                                nat.public
+                                "enter {} as the A/V Edge's public address in the {} topology, so STUN/TURN hands clients the address they can reach",
+                                nat.public,
+                                t.version.description()
                             ))
                         } else {
                             finding

@@ -1170,8 +1170,8 @@ impl Validator {
                         Code::FeatureNeedsRole,
                         span.clone(),
                         format!(
-                            "feature `{feature}` needs a {} pool, and the topology has none",
-                            need.description()
+                            "feature `{feature}` needs {}, and the topology has none",
+                            super::finding::with_article(need.description())
                         ),
                         format!(
                             "add a [[pool]] with role = \"{need}\", or set `{feature} = false`"

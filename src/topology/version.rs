@@ -108,8 +108,8 @@ pub(super) fn check(source: &SourceFile, raw: &RawTopology, t: &Topology) -> Vec
                 Code::RoleNotInVersion,
                 role.span(),
                 format!(
-                    "a {} pool is not available in {title}: {} (source: {})",
-                    server_role.description(),
+                    "{} is not available in {title}: {} (source: {})",
+                    super::finding::with_article(server_role.description()),
                     why.reason,
                     why.reference
                 ),

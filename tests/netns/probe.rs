@@ -573,9 +573,23 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
         .iter()
         .filter(|o| o["rows"].as_str().unwrap_or("").contains("hybrid/"))
         .collect();
-    let sip_in = hybrid_in
+    // behind the hardware load balancer SIP 5061 from Microsoft 365 goes to the Access Edge VIP,
+    // whose socket pair it shares with the `any` federation row: counted over every outcome, to
+    // the VIP's address (the probes leave from the Microsoft 365 address)
+    let access_vip = t
+        .pools_of(portplan::catalog::ServerRole::Edge)
+        .find_map(|pool| pool.vip(portplan::topology::VipService::Access))
+        .and_then(|vip| vip.addresses.iter().copied().find(|a| a.is_ipv4()))
+        .expect("the Edge pool's access VIP");
+    let sip_in = json["outcomes"]
+        .as_array()
+        .unwrap()
         .iter()
-        .filter(|o| o["port"] == 5061 && o["transport"] == "tcp")
+        .filter(|o| {
+            o["port"] == 5061
+                && o["transport"] == "tcp"
+                && o["destination"] == access_vip.to_string().as_str()
+        })
         .count();
     // UDP 3478 from Microsoft 365 shares its socket pair with the `any` STUN row, so it is counted
     // over every outcome; the STUN answer's mapped address proves the probe left from Microsoft 365
@@ -591,9 +605,10 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
                     .is_some_and(|d| d.contains(&format!("mapped {ms_host}:")))
         })
         .count();
+    // the Edge pool is hardware balanced: Microsoft 365 federates with the Access Edge VIP
     assert!(
-        sip_in >= 2,
-        "SIP 5061 to both Access Edge servers: {hybrid_in:?}"
+        sip_in >= 1,
+        "SIP 5061 to the Access Edge VIP: {hybrid_in:?}"
     );
     assert!(
         stun_in >= 2,
@@ -601,8 +616,9 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
         json["outcomes"]
     );
 
-    // the same Access Edge port from an internet address outside Microsoft 365 is not planned on
-    // the servers (federation comes in through the VIP) and the firewall drops it
+    // behind the hardware load balancer, SIP 5061 from Microsoft 365 is planned to the Access
+    // Edge VIP (as the HLB external VIP table has it), not to the servers' own access addresses:
+    // the firewall drops it there, from Microsoft 365 and from any other internet address
     let edge01 = t.servers().find(|(_, s)| s.name == "edge01").unwrap().1;
     let access = edge01
         .interface(portplan::catalog::Leg::External)
@@ -610,7 +626,15 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
         .ips(portplan::topology::AddressUse::Access)
         .next()
         .unwrap();
-    assert!(plan_allows(&t, &p, ms_host, access, Transport::Tcp, 5061));
+    assert!(plan_allows(
+        &t,
+        &p,
+        ms_host,
+        access_vip,
+        Transport::Tcp,
+        5061
+    ));
+    assert!(!plan_allows(&t, &p, ms_host, access, Transport::Tcp, 5061));
     assert!(!plan_allows(&t, &p, outsider, access, Transport::Tcp, 5061));
     let target = |source: std::net::IpAddr,
                   destination: std::net::IpAddr,
@@ -636,20 +660,27 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
     let out = prober_in(
         &internet_ns,
         vec![
+            target(ms_host, access_vip, Transport::Tcp, 5061, "SIP(MTLS)"),
             target(ms_host, access, Transport::Tcp, 5061, "SIP(MTLS)"),
             target(outsider, access, Transport::Tcp, 5061, "SIP(MTLS)"),
         ],
     );
     assert!(
         out[0].verdict.passed(),
-        "Microsoft 365 -> Access Edge 5061: {:?}",
+        "Microsoft 365 -> Access Edge VIP 5061: {:?}",
         out[0]
     );
     assert_eq!(
         out[1].verdict,
         Verdict::Filtered,
-        "outsider -> Access Edge 5061: {:?}",
+        "Microsoft 365 -> Access Edge server 5061: {:?}",
         out[1]
+    );
+    assert_eq!(
+        out[2].verdict,
+        Verdict::Filtered,
+        "outsider -> Access Edge 5061: {:?}",
+        out[2]
     );
 
     // 2. and back: the Edge's hybrid flows end on Microsoft 365 networks; without --dial
@@ -695,10 +726,20 @@ fn hybrid_listen_and_probe_between_the_edge_and_microsoft_365() {
             expected.insert((src.to_string(), f.transport.to_string(), port));
         }
     }
+    // SIP towards Microsoft 365 leaves from the Access Edge VIP (the HLB external VIP table's
+    // outbound 5061), not from edge01's own access address; edge01's flows back are the A/V ones
     assert!(
-        expected.contains(&(access.to_string(), "tcp".to_string(), 5061)),
-        "the Access Edge sends SIP to Microsoft 365: {expected:?}"
+        p.flows.iter().any(|f| f.destination.role == "microsoft-365"
+            && f.source.role == "edge.access.vip"
+            && f.ports.to_string() == "5061"),
+        "the Access Edge VIP sends SIP to Microsoft 365"
     );
+    assert!(
+        !expected.contains(&(access.to_string(), "tcp".to_string(), 5061)),
+        "edge01's own access address is not planned towards Microsoft 365 on 5061: {expected:?}"
+    );
+    assert!(!plan_allows(&t, &p, access, ms_host, Transport::Tcp, 5061));
+    assert!(!expected.is_empty(), "edge01's A/V flows to Microsoft 365");
     // unplanned: the Access Edge on a port no row gives it towards Microsoft 365
     assert!(!plan_allows(&t, &p, access, ms_host, Transport::Tcp, 5062));
     specs.push(ListenSpec {
