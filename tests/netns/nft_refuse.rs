@@ -430,6 +430,44 @@ fn mutants(text: &str) -> Vec<(&'static str, String)> {
     out.push(("word glued to the next rule", {
         rewrite_after(text, "jump", any, |w| Some(format!("{w}\n_{w}")))
     }));
+    // edits nft accepts: the audit must not call them refused
+    out.push((
+        "(valid) priority with an offset",
+        rewrite_after(text, "priority", is_base_line, |w| {
+            (w.parse::<i64>().is_err() && !w.contains('+')).then(|| format!("{w} + 5"))
+        }),
+    ));
+    out.push((
+        "(valid) counter before a verdict",
+        replace_first(text, " accept\n", " counter accept\n", |l| {
+            !l.contains("policy") && !l.contains("counter")
+        }),
+    ));
+    out.push((
+        "(valid) comment after a verdict",
+        replace_first(text, " accept\n", " accept comment \"m\"\n", |l| {
+            !l.contains("policy") && !l.contains("comment")
+        }),
+    ));
+    out.push((
+        "(valid) conntrack states as a set",
+        replace_first(text, "established,related", "{ established, related }", any),
+    ));
+    out.push(("(valid) policy set in a later block", {
+        let header = text.lines().find_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            match w.as_slice() {
+                ["table", f, n] | ["table", f, n, "{"] => Some(format!("table {f} {n}")),
+                _ => None,
+            }
+        });
+        match (header, base.first()) {
+            (Some(h), Some(b)) => Some(format!(
+                "{text}{h} {{\n chain {b} {{\n  policy accept;\n }}\n}}\n"
+            )),
+            _ => None,
+        }
+    }));
     out.into_iter()
         .filter_map(|(m, t)| t.filter(|t| t != text).map(|t| (m, t)))
         .collect()
