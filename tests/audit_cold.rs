@@ -871,3 +871,71 @@ fn nft_ct_state_at_conntracks_own_priority_is_uncertain() {
     assert!(map.values().all(|s| s == "uncertain"), "{map:?}");
     assert_eq!(code, Some(1));
 }
+
+#[test]
+fn nft_quoted_chain_name_is_refused_not_allowed() {
+    // `chain "dmz_to_outside" {`: nft -c -f says "syntax error, unexpected quoted string,
+    // expecting string" (line 121) and loads nothing
+    expect_refused_then_repaired(
+        "n_quoted_chain_name.nft",
+        121,
+        "\"dmz_to_outside\"",
+        "dmz_to_outside",
+    );
+}
+
+#[test]
+fn nft_quoted_jump_target_is_refused_not_allowed() {
+    // `jump "outside_to_dmz"`: nft -c -f says "syntax error, unexpected quoted string,
+    // expecting '{'" (line 118)
+    expect_refused_then_repaired(
+        "n_quoted_jump_target.nft",
+        118,
+        "jump \"outside_to_dmz\"",
+        "jump outside_to_dmz",
+    );
+}
+
+#[test]
+fn nft_policy_in_a_chain_without_hook_is_refused_not_allowed() {
+    // `chain forward { policy drop; ... }` with no `type ... hook ...`: nft -c -f says "Could not
+    // process rule: Operation not supported" (line 114); portplan used to take the file for one
+    // without a forward chain and call everything allowed
+    expect_refused_then_repaired(
+        "n_policy_without_hook.nft",
+        114,
+        "\t\tpolicy drop;",
+        "\t\ttype filter hook forward priority filter; policy drop;",
+    );
+}
+
+#[test]
+fn nft_missing_forward_chain_is_named_once_in_the_text_output() {
+    // the pass-through of a ruleset without a forward chain has no line: its description was
+    // printed twice ("by no forward base chain: ... `no forward base chain: ...`")
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        f.path(),
+        "table inet t {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("portplan")
+        .unwrap()
+        .args([
+            "audit",
+            "--firewall",
+            "fw-external",
+            "--format",
+            "nftables",
+            "--config",
+        ])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let phrase = "no forward base chain: forwarded packets pass";
+    assert!(text.contains(phrase), "{text}");
+    for line in text.lines() {
+        assert!(line.matches(phrase).count() <= 1, "twice: {line}");
+    }
+}

@@ -493,6 +493,15 @@ impl<'a> Check<'a> {
                 }
                 rest = rest.minus(reg);
                 let fate = match (j, &p.fate) {
+                    // lines the reader could not take (or a file the tool refuses) may hold the
+                    // missing translation: not a definite denial then
+                    (Judged::Wrong(at), Fate::Uncertain(more))
+                        if !self.config.unparsed.is_empty() =>
+                    {
+                        let mut all = vec![at.clone()];
+                        all.extend(more.iter().cloned());
+                        Fate::Uncertain(all)
+                    }
                     (Judged::Wrong(at), _) => Fate::Denied(at.clone()),
                     // whatever the translation does, the filter drops the planned flow
                     (Judged::Unsure(_), Fate::Denied(at)) => Fate::Denied(at.clone()),

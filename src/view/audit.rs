@@ -69,10 +69,7 @@ pub fn audit_text(a: &Audit, path: &Path) -> String {
                 r.rule, r.service, r.transport, r.ports, r.rows
             ));
             for p in &r.parts {
-                let by: Vec<String> =
-                    p.by.iter()
-                        .map(|l| format!("{} `{}`", l.label(), l.text))
-                        .collect();
+                let by: Vec<String> = p.by.iter().map(located).collect();
                 s.push_str(&format!(
                     "    {:<9} {}  [{}]\n",
                     p.verdict,
@@ -86,7 +83,7 @@ pub fn audit_text(a: &Audit, path: &Path) -> String {
         s.push_str("\nAllowed beyond the plan:\n");
         for e in &a.overexposure {
             s.push_str(&format!(
-                "  {}{} -> {} ({}{}) by {} `{}`: {}\n",
+                "  {}{} -> {} ({}{}) by {}: {}\n",
                 if e.certain { "" } else { "MAYBE " },
                 e.ingress,
                 e.egress,
@@ -96,8 +93,7 @@ pub fn audit_text(a: &Audit, path: &Path) -> String {
                 } else {
                     ""
                 },
-                e.by.label(),
-                e.by.text,
+                located(&e.by),
                 e.what.join("; ")
             ));
         }
@@ -129,4 +125,13 @@ pub fn audit_text(a: &Audit, path: &Path) -> String {
         a.unparsed.len()
     ));
     s
+}
+
+/// A place in the configuration: `line N `text`` for a line of the file, the description alone
+/// for what no line says (a missing forward chain, a default), which would otherwise show twice.
+fn located(l: &crate::audit::model::Location) -> String {
+    match l.line {
+        Some(_) => format!("{} `{}`", l.label(), l.text),
+        None => l.text.clone(),
+    }
 }

@@ -17,6 +17,7 @@ mod enforce;
 mod hostile;
 mod lb;
 mod nat_audit;
+mod nft_refuse;
 mod probe;
 mod random;
 mod syntax;

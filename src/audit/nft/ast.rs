@@ -75,6 +75,9 @@ pub(crate) enum Stmt {
     /// Counting, logging, marking, comments: the packet goes on.
     Neutral,
     Unknown(String),
+    /// A statement `nft -f` refuses (a word that starts no nft statement): the file loads
+    /// nothing, so every verdict is open.
+    Refused(String),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -245,7 +248,7 @@ pub(crate) fn describe(stmts: &[Stmt]) -> String {
                     format!("{kind:?} to {}", to.as_deref().unwrap_or("")).to_lowercase()
                 }
                 Stmt::Neutral => return None,
-                Stmt::Unknown(w) => w.clone(),
+                Stmt::Unknown(w) | Stmt::Refused(w) => w.clone(),
             })
         })
         .collect::<Vec<_>>()

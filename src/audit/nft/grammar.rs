@@ -214,20 +214,41 @@ impl<'a> Parser<'a> {
         }
         &self.toks[start..self.i]
     }
-    /// A name (table, chain, set, map) nft's scanner would read as a keyword: the file is refused.
+    /// A name (table, chain, set, map) nft's scanner would read as a keyword, or a quoted name
+    /// (nft 1.0.6 wants a bare word there: "unexpected quoted string"): the file is refused.
     fn refuse_keyword_name(&mut self, at: usize, what: &str) {
-        if let Some(tok) = self.toks.get(at)
-            && let T::Word(w) = &tok.t
-            && is_nft_keyword(w)
-        {
-            self.rs.unparsed.push(Unparsed {
-                line: tok.line,
-                text: w.clone(),
-                why: format!(
-                    "`{w}` is an nft keyword and cannot name a {what}: nft refuses the file"
-                ),
-            });
-        }
+        let Some(tok) = self.toks.get(at) else { return };
+        let why = match &tok.t {
+            T::Word(w) if is_nft_keyword(w) => {
+                format!("`{w}` is an nft keyword and cannot name a {what}: nft refuses the file")
+            }
+            T::Str(w) => format!(
+                "the {what} name \"{w}\" is quoted (nft wants a bare name there): nft refuses the file"
+            ),
+            _ => return,
+        };
+        self.rs.unparsed.push(Unparsed {
+            line: tok.line,
+            text: text_of(std::slice::from_ref(tok)),
+            why,
+        });
+    }
+    /// Records a construct `nft -f` refuses (the file then loads nothing).
+    fn refuse(&mut self, line: usize, text: String, why: String) {
+        self.rs.unparsed.push(Unparsed {
+            line,
+            text,
+            why: format!("{why}: nft refuses the file"),
+        });
+    }
+    /// The input ended inside a `{ }` block.
+    fn refuse_unclosed(&mut self, what: &str) {
+        let line = self.toks.last().map_or(1, |t| t.line);
+        self.refuse(
+            line,
+            String::new(),
+            format!("the file ends inside a {what} block"),
+        );
     }
     /// The `}` at the cursor closes a block: nft wants the last statement before it ended by a
     /// newline or `;` (`drop }`, `} }` on one line are syntax errors, and the file is refused).
@@ -379,6 +400,21 @@ impl<'a> Parser<'a> {
         let start = self.i;
         let (family, name) = self.family_and_name();
         self.refuse_keyword_name(self.i.saturating_sub(1).max(start), "table");
+        if let Some(extra) = self
+            .peek()
+            .filter(|t| matches!(t.t, T::Word(_) | T::Str(_)))
+        {
+            // `table inte x {`: an unknown family is read as the name, and a second name follows
+            let first = self
+                .toks
+                .get(start)
+                .map_or(String::new(), |t| text_of(std::slice::from_ref(t)));
+            self.refuse(
+                extra.line,
+                format!("table {first} {}", text_of(std::slice::from_ref(extra))),
+                format!("`{first}` is not an nft family"),
+            );
+        }
         let ti = self.rs.table(&family, &name);
         self.skip_separators();
         if !self.peek().is_some_and(|t| t.is('{')) {
@@ -387,7 +423,10 @@ impl<'a> Parser<'a> {
         self.i += 1;
         loop {
             self.skip_separators();
-            let Some(tok) = self.peek() else { return };
+            let Some(tok) = self.peek() else {
+                self.refuse_unclosed("table");
+                return;
+            };
             if tok.is('}') {
                 self.check_close(false);
                 self.i += 1;
@@ -445,24 +484,76 @@ impl<'a> Parser<'a> {
 
     /// The inside of `chain NAME { ... }` (cursor after `{`) or of `add chain ... { ... }`.
     fn chain_body(&mut self, ti: usize, ci: usize) {
+        let had_base = self.rs.tables[ti].chains[ci].base.is_some();
+        let mut policies = 0usize;
+        let mut typed = false;
         loop {
             self.skip_separators();
-            let Some(tok) = self.peek() else { return };
+            let Some(tok) = self.peek() else {
+                self.refuse_unclosed("chain");
+                return;
+            };
             if tok.is('}') {
                 self.check_close(false);
                 self.i += 1;
-                return;
+                break;
             }
             let s = self.statement();
             if s.is_empty() {
                 self.i += 1;
                 continue;
             }
+            match s[0].word() {
+                Some("policy") => {
+                    policies += 1;
+                    if policies > 1 {
+                        self.refuse(
+                            s[0].line,
+                            text_of(s),
+                            "a second policy in one chain block".into(),
+                        );
+                    } else if !had_base && !typed && !self.block_declares_base() {
+                        self.refuse(
+                            s[0].line,
+                            text_of(s),
+                            "a policy in a chain without `type ... hook ...` (the kernel does not support it)".into(),
+                        );
+                    }
+                }
+                Some("type") if matches!(s[0].t, T::Word(_)) => typed = true,
+                _ => {}
+            }
             self.chain_statement(ti, ci, s, false);
         }
     }
 
+    /// Whether the rest of the current chain block (from the cursor) has a `type` statement.
+    fn block_declares_base(&self) -> bool {
+        let mut depth = 0usize;
+        let mut line_start = true;
+        for t in &self.toks[self.i..] {
+            match &t.t {
+                T::Punct('{') => depth += 1,
+                T::Punct('}') if depth == 0 => return false,
+                T::Punct('}') => depth -= 1,
+                T::Nl | T::Punct(';') => {
+                    line_start = true;
+                    continue;
+                }
+                T::Word(w) if depth == 0 && line_start && w == "type" => return true,
+                _ => {}
+            }
+            line_start = false;
+        }
+        false
+    }
+
     fn chain_statement(&mut self, ti: usize, ci: usize, s: &[Tok], insert: bool) {
+        if s[0].word() == Some("type") && matches!(s[0].t, T::Word(_)) {
+            if let Some(why) = base_problem(&self.rs.tables[ti].family, s) {
+                self.refuse(s[0].line, text_of(s), why);
+            }
+        }
         let chain = &mut self.rs.tables[ti].chains[ci];
         match s[0].word() {
             Some("type") if matches!(s[0].t, T::Word(_)) => {
@@ -492,15 +583,37 @@ impl<'a> Parser<'a> {
                             .map(|d| d.to_string()),
                     );
                 }
-                chain.base = Some(Base {
+                let base = Base {
                     ctype: w.get(1).map(|s| s.to_string()).unwrap_or_default(),
                     hook,
                     prio: priority(&prio_words),
                     devices,
+                };
+                let changed = chain.base.as_ref().is_some_and(|old| {
+                    (&old.ctype, &old.hook, old.prio) != (&base.ctype, &base.hook, base.prio)
                 });
+                chain.base = Some(base);
                 chain.base_at = Some(Location::line(s[0].line, &text_of(s)));
+                if changed {
+                    self.refuse(
+                        s[0].line,
+                        text_of(s),
+                        "the chain is declared again with another type, hook or priority (the kernel cannot change them)".into(),
+                    );
+                }
             }
             Some("policy") => {
+                if !matches!(s.get(1).and_then(|t| t.word()), Some("accept" | "drop"))
+                    || s.len() > 2
+                {
+                    let text = text_of(s);
+                    self.refuse(
+                        s[0].line,
+                        text,
+                        "a chain policy is `accept` or `drop`".into(),
+                    );
+                }
+                let chain = &mut self.rs.tables[ti].chains[ci];
                 chain.policy_accept = s.get(1).and_then(|t| t.word()) != Some("drop");
                 chain.policy_at = Some(Location::line(s[0].line, &text_of(s)));
             }
@@ -519,6 +632,17 @@ impl<'a> Parser<'a> {
             _ => {
                 // `jump accept`: a keyword where nft wants a chain name
                 for pair in s.windows(2) {
+                    if matches!(pair[0].word(), Some("jump" | "goto"))
+                        && let T::Str(target) = &pair[1].t
+                    {
+                        self.rs.unparsed.push(Unparsed {
+                            line: pair[1].line,
+                            text: text_of(s),
+                            why: format!(
+                                "the jump target \"{target}\" is quoted (nft wants a bare chain name): nft refuses the file"
+                            ),
+                        });
+                    }
                     if matches!(pair[0].word(), Some("jump" | "goto"))
                         && let T::Word(target) = &pair[1].t
                         && is_nft_keyword(target)
@@ -551,7 +675,10 @@ impl<'a> Parser<'a> {
         let mut flags_interval = false;
         loop {
             self.skip_separators();
-            let Some(tok) = self.peek() else { break };
+            let Some(tok) = self.peek() else {
+                self.refuse_unclosed("set or map");
+                break;
+            };
             if tok.is('}') {
                 if in_table {
                     self.check_close(true);
@@ -664,6 +791,124 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// What `nft -f` refuses in a base chain header (`type T hook H [device D] priority P`), in
+/// families that carry IP: an unknown type or hook, a type on a hook it cannot serve, a device on
+/// a hook that takes none (or none where one is needed), a missing or unknown priority (standard
+/// names are valid only on some hooks), and anything after the priority (a `;` left out).
+fn base_problem(family: &str, s: &[Tok]) -> Option<String> {
+    if !matches!(family, "ip" | "ip6" | "inet" | "netdev") {
+        return None;
+    }
+    let w: Vec<&str> = s.iter().map(|t| t.word().unwrap_or(",")).collect();
+    let ctype = w.get(1).copied().unwrap_or("");
+    if !matches!(ctype, "filter" | "nat" | "route") {
+        return Some(format!("`{ctype}` is not a chain type"));
+    }
+    if w.get(2) != Some(&"hook") {
+        return Some("a chain type must be followed by `hook`".into());
+    }
+    let hook = w.get(3).copied().unwrap_or("");
+    let hooks: &[&str] = match family {
+        "netdev" => &["ingress", "egress"],
+        "inet" => &[
+            "prerouting",
+            "input",
+            "forward",
+            "output",
+            "postrouting",
+            "ingress",
+        ],
+        _ => &["prerouting", "input", "forward", "output", "postrouting"],
+    };
+    if !hooks.contains(&hook) {
+        return Some(format!("`{hook}` is not a hook of the {family} family"));
+    }
+    let type_fits = match ctype {
+        "filter" => true,
+        "nat" => {
+            family != "netdev" && matches!(hook, "prerouting" | "input" | "output" | "postrouting")
+        }
+        _ => family != "netdev" && hook == "output",
+    };
+    if !type_fits {
+        return Some(format!(
+            "a chain of type {ctype} cannot be on the {hook} hook"
+        ));
+    }
+    let mut i = 4;
+    let mut device = false;
+    match w.get(i) {
+        Some(&"device") => {
+            device = true;
+            i += 2;
+        }
+        Some(&"devices") => {
+            device = true;
+            i += 1;
+            if w.get(i) == Some(&"=") {
+                i += 1;
+            }
+            if s.get(i).is_some_and(|t| t.is('{')) {
+                while i < s.len() && !s[i].is('}') {
+                    i += 1;
+                }
+            }
+            i += 1;
+        }
+        _ => {}
+    }
+    let needs_device = matches!(hook, "ingress" | "egress");
+    if device && !needs_device {
+        return Some(format!(
+            "a chain on the {hook} hook cannot be bound to a device"
+        ));
+    }
+    if needs_device && !device {
+        return Some(format!("a chain on the {hook} hook needs a `device`"));
+    }
+    if w.get(i) != Some(&"priority") {
+        return Some("the chain header has no `priority`".into());
+    }
+    i += 1;
+    let Some(&first) = w.get(i) else {
+        return Some("`priority` without a value".into());
+    };
+    i += 1;
+    let (name, offset_glued) = match first.split_once('+') {
+        Some((a, b)) if !a.is_empty() => (a, Some(b)),
+        _ => (first, None),
+    };
+    if let Some(b) = offset_glued
+        && b.parse::<i64>().is_err()
+    {
+        return Some(format!("`{first}` is not a priority"));
+    }
+    if name.parse::<i64>().is_err() {
+        let fits = match name {
+            "raw" | "mangle" | "security" => family != "netdev",
+            "filter" => true,
+            "dstnat" => family != "netdev" && matches!(hook, "prerouting" | "output"),
+            "srcnat" => family != "netdev" && matches!(hook, "postrouting" | "input"),
+            _ => false,
+        };
+        if !fits {
+            return Some(format!(
+                "`{name}` is not a priority for the {hook} hook of the {family} family"
+            ));
+        }
+    }
+    if offset_glued.is_none() && matches!(w.get(i), Some(&("+" | "-"))) {
+        if w.get(i + 1).is_none_or(|n| n.parse::<u64>().is_err()) {
+            return Some("a priority offset without a number".into());
+        }
+        i += 2;
+    }
+    if let Some(extra) = w.get(i) {
+        return Some(format!("`{extra}` after the priority (a `;` left out?)"));
+    }
+    None
 }
 
 pub(crate) fn is_family(w: &str) -> bool {
@@ -1089,7 +1334,22 @@ pub(crate) fn parse_rule(s: &[Tok]) -> Vec<Stmt> {
                 out.push(Stmt::Unknown("unexpected punctuation".into()));
             }
             other => {
-                out.push(Stmt::Unknown(format!("statement `{other}`")));
+                // nft's statements all start with a keyword (or a `$variable`, substituted
+                // before this): any other word where a statement starts (first, or after one
+                // read in full) is a syntax error there. Elsewhere it may be an argument of a
+                // statement not modelled (`numgen inc`), so it only makes its rule uncertain.
+                let at_start = matches!(
+                    out.last(),
+                    None | Some(Stmt::Match { .. } | Stmt::Verdict(_) | Stmt::Neutral)
+                );
+                let refused = at_start
+                    && other.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && !is_nft_keyword(other);
+                out.push(if !refused {
+                    Stmt::Unknown(format!("statement `{other}`"))
+                } else {
+                    Stmt::Refused(format!("`{other}` starts no nft statement"))
+                });
                 while i + 1 < s.len() && !verdict_word(word(i + 1)) {
                     i += 1;
                 }

@@ -124,6 +124,35 @@ pub(crate) fn lex(text: &str) -> Vec<Tok> {
     out
 }
 
+/// The line of the first quoted string that the line's end (or the file's) cuts off: nft refuses
+/// such a file, where [`lex`] ends the string at the line end and reads on.
+pub(crate) fn unterminated_quote(text: &str) -> Option<usize> {
+    let mut line = 1usize;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('\n') | None => return Some(line),
+                    Some(_) => {}
+                }
+            },
+            '#' => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+            }
+            '\n' => line += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Replaces `define NAME = value` lines by nothing and `$NAME` by the value's tokens. Returns the
 /// tokens and a message per problem (undefined variable, expansion limit).
 pub(crate) fn substitute(mut toks: Vec<Tok>) -> (Vec<Tok>, Vec<(usize, String)>) {

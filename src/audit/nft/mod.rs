@@ -31,7 +31,13 @@ const MAX_EXPANSION: usize = 200_000;
 
 /// Parses nft text (as `nft -f` reads it, or `nft list ruleset` prints it).
 pub fn parse_text(text: &str) -> Config {
-    let (toks, problems) = lexer::substitute(lexer::lex(text));
+    let (toks, mut problems) = lexer::substitute(lexer::lex(text));
+    if let Some(line) = lexer::unterminated_quote(text) {
+        problems.push((
+            line,
+            "a quoted string is not closed on its line: nft refuses the file".into(),
+        ));
+    }
     let mut rs = grammar::Parser::new(&toks).run();
     // the tokens (several per word of the input) are not needed to assemble the rules
     drop(toks);
@@ -318,10 +324,14 @@ fn assemble(format: &'static str, mut rs: Ruleset) -> Config {
     // a statement that could not be read could add a rule to any chain: every entry starts with
     // a rule that may do anything, so no verdict is definite while such lines remain
     if let Some(first) = rs.unparsed.first() {
+        // once per chain (a chain may be the entry of several devices); the chain's own first
+        // rule may be unknown too, yet match only some packets, so it is no substitute
+        let mut seen = std::collections::HashSet::new();
         for (_, entry) in &entries {
-            if let Some(c) = chains.iter_mut().find(|c| c.name == entry.chain)
-                && c.rules.first().is_none_or(|r| r.action != Action::Unknown)
-            {
+            if !seen.insert(entry.chain.clone()) {
+                continue;
+            }
+            if let Some(c) = chains.iter_mut().find(|c| c.name == entry.chain) {
                 let mut r = Rule::new(Location::line(first.line, &first.text), Action::Unknown);
                 r.uncertain = Some(format!(
                     "{} line(s) not interpreted (from line {}) may add rules to this chain",
@@ -389,6 +399,7 @@ fn refused_by_nft(rs: &Ruleset) -> Vec<Unparsed> {
                 }
             }
         }
+        values_refused(t, &mut out);
         // jump graph of the table: a cycle anywhere is refused
         let index: std::collections::HashMap<&str, usize> = t
             .chains
@@ -455,6 +466,170 @@ fn refused_by_nft(rs: &Ruleset) -> Vec<Unparsed> {
         }
     }
     out
+}
+
+/// What `nft -f` refuses in the rules' values and targets (the whole file then loads nothing):
+/// a word that starts no statement, a jump or goto to a chain the table does not have or to a
+/// base chain, a reference to a set the table does not have, an unknown conntrack state, a port
+/// above 65535, an interface name longer than the kernel's 15 characters, and an address of the
+/// other family or a malformed one. A service name portplan does not know is not refused (nft
+/// looks it up on the machine that loads the file) but leaves every verdict open.
+fn values_refused(t: &Table, out: &mut Vec<Unparsed>) {
+    let mut push = |at: &Location, why: String| {
+        out.push(Unparsed {
+            line: at.line.unwrap_or(0),
+            text: at.text.clone(),
+            why,
+        })
+    };
+    let target_problem = |a: &Action| -> Option<String> {
+        let (Action::Jump(x) | Action::Goto(x)) = a else {
+            return None;
+        };
+        match t.chains.iter().find(|c| c.name == *x) {
+            None => Some(format!(
+                "a jump to `{x}`, a chain this table does not have: nft refuses the file"
+            )),
+            Some(c) if c.base.is_some() => Some(format!(
+                "a jump to `{x}`, a base chain (the kernel does not allow it): nft refuses the file"
+            )),
+            Some(_) => None,
+        }
+    };
+    for c in &t.chains {
+        for (at, stmts) in &c.rules {
+            let mut problems: Vec<String> = Vec::new();
+            for st in stmts {
+                match st {
+                    Stmt::Refused(why) => problems.push(format!("{why}: nft refuses the file")),
+                    Stmt::Verdict(a) => problems.extend(target_problem(a)),
+                    Stmt::Match { keys, value, .. } | Stmt::Compare { keys, value, .. } => {
+                        check_value(keys, value, t, &mut problems)
+                    }
+                    Stmt::VMap { keys, map } => {
+                        check_value(keys, map, t, &mut problems);
+                        let elems: Vec<&Elem> = match map {
+                            Value::Set(items) => items.iter().collect(),
+                            Value::SetRef(n) => t
+                                .sets
+                                .get(n)
+                                .map(|v| v.iter().collect())
+                                .unwrap_or_default(),
+                            _ => Vec::new(),
+                        };
+                        for e in elems {
+                            if let Some(Data::Verdict(a)) = &e.data {
+                                problems.extend(target_problem(a));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(first) = problems.into_iter().next() {
+                push(at, first);
+            }
+        }
+    }
+}
+
+fn check_value(keys: &[Key], v: &Value, t: &Table, problems: &mut Vec<String>) {
+    match v {
+        Value::Atom(a) => {
+            if let [k] = keys
+                && let Some(p) = atom_problem(k, a)
+            {
+                problems.push(p);
+            }
+        }
+        Value::Set(items) => {
+            for e in items {
+                check_value(keys, &e.key, t, problems);
+            }
+        }
+        Value::SetRef(n) => {
+            if !t.sets.contains_key(n) {
+                problems.push(format!(
+                    "`@{n}` names a set or map this table does not have: nft refuses the file"
+                ));
+            }
+        }
+        Value::Concat(parts) => {
+            if parts.len() == keys.len() {
+                for (k, p) in keys.iter().zip(parts) {
+                    check_value(std::slice::from_ref(k), p, t, problems);
+                }
+            }
+        }
+    }
+}
+
+fn atom_problem(key: &Key, a: &str) -> Option<String> {
+    let refused = |why: String| Some(format!("{why}: nft refuses the file"));
+    match key {
+        Key::CtState => (!matches!(
+            a,
+            "new" | "established" | "related" | "invalid" | "untracked"
+        ))
+        .then(|| format!("`{a}` is not a conntrack state: nft refuses the file")),
+        Key::Iif | Key::Oif if a.len() > 15 => refused(format!(
+            "the interface name `{a}` is longer than 15 characters"
+        )),
+        Key::Dport(_) => {
+            for p in split_range(a) {
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    if p.parse::<u32>().map_or(true, |n| n > 65535) {
+                        return refused(format!("the port `{p}` is above 65535"));
+                    }
+                } else if service_port(p).is_none() {
+                    return Some(format!(
+                        "the service name `{p}` is unknown to portplan (nft looks it up on the machine that loads the file and refuses the file when it is not there)"
+                    ));
+                }
+            }
+            None
+        }
+        Key::Saddr(f) | Key::Daddr(f) => {
+            for p in split_range(a) {
+                let (addr, len) = match p.split_once('/') {
+                    Some((x, l)) => (x, Some(l)),
+                    None => (p, None),
+                };
+                let Ok(ip) = addr.parse::<IpAddr>() else {
+                    if addr
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
+                        && addr.bytes().any(|b| b.is_ascii_digit())
+                    {
+                        return refused(format!("`{p}` is not an address"));
+                    }
+                    continue;
+                };
+                let (want, max) = match f {
+                    Family::V4 => (ip.is_ipv4(), 32),
+                    Family::V6 => (ip.is_ipv6(), 128),
+                };
+                if !want {
+                    return refused(format!("`{p}` is an address of the other family"));
+                }
+                if let Some(l) = len
+                    && l.parse::<u32>().map_or(true, |l| l > max)
+                {
+                    return refused(format!("`{p}` has a prefix length above {max}"));
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// The ends of `a-b` (IPv6 addresses contain no `-`), or the word itself.
+fn split_range(a: &str) -> Vec<&str> {
+    match a.split_once('-') {
+        Some((x, y)) if !x.is_empty() && !y.is_empty() => vec![x, y],
+        _ => vec![a],
+    }
 }
 
 fn nat_rules(
@@ -636,7 +811,9 @@ fn build(at: &Location, stmts: &[Stmt], t: &Table, table_family: Option<Family>)
         }
         match s {
             Stmt::Neutral | Stmt::Nat { .. } => {}
-            Stmt::Unknown(why) => live.iter_mut().for_each(|p| p.uncertain.push(why.clone())),
+            Stmt::Unknown(why) | Stmt::Refused(why) => {
+                live.iter_mut().for_each(|p| p.uncertain.push(why.clone()))
+            }
             Stmt::Compare { keys, op, value } => {
                 let why = format!("comparison `{op}` on {}", describe_keys(keys));
                 let _ = value;
@@ -1064,6 +1241,79 @@ mod tests {
         assert_eq!(grammar::priority(&["filter", "+", "10"]), 10);
         assert_eq!(grammar::priority(&["-150"]), -150);
         assert_eq!(grammar::priority(&["dstnat"]), -100);
+    }
+
+    fn refusals(text: &str) -> Vec<String> {
+        parse_text(text)
+            .unparsed
+            .into_iter()
+            .filter(|u| u.why.contains("nft refuses"))
+            .map(|u| u.why)
+            .collect()
+    }
+
+    #[test]
+    fn chain_headers_nft_refuses_are_refused() {
+        for header in [
+            "type filter hook forward",
+            "type filter hook forward priority 0 policy drop",
+            "filter hook forward priority 0",
+            "type filter hook forwarding priority 0",
+            "type nat hook forward priority 0",
+            "type filter hook forward priority dstnat",
+            "type filter hook forward priority filter +",
+            "type filter hook forward device lo priority 0",
+            "type filter hook ingress priority 0",
+        ] {
+            let text = format!("table inet t {{\n chain c {{\n  {header};\n }}\n}}\n");
+            assert!(!refusals(&text).is_empty(), "{header}");
+        }
+    }
+
+    #[test]
+    fn chain_headers_nft_loads_are_not_refused() {
+        for (family, header) in [
+            (
+                "inet",
+                "type filter hook forward priority mangle - 5; policy drop",
+            ),
+            ("inet", "type filter hook forward priority filter+10"),
+            ("ip", "type nat hook prerouting priority dstnat"),
+            ("ip", "type nat hook postrouting priority srcnat"),
+            ("netdev", "type filter hook ingress device lo priority -500"),
+            (
+                "inet",
+                "type filter hook ingress devices = { lo } priority 0",
+            ),
+        ] {
+            let text = format!("table {family} t {{\n chain c {{\n  {header};\n }}\n}}\n");
+            assert_eq!(refusals(&text), Vec::<String>::new(), "{family} {header}");
+        }
+    }
+
+    #[test]
+    fn rule_values_nft_refuses_are_refused() {
+        for rule in [
+            "jump \"other\"",
+            "jump nowhere",
+            "jump c",
+            "ip daddr @nosuchset accept",
+            "tcp dport 70000 accept",
+            "ip daddr 2001:db8::1 accept",
+            "ip daddr 10.0.0.0/33 accept",
+            "ct state establised accept",
+            "iifname \"abcdefghijklmnop\" accept",
+            "tcp dport 443 acept",
+            "policy reject",
+        ] {
+            let text = format!(
+                "table inet t {{\n chain c {{\n  type filter hook forward priority 0;\n  {rule}\n }}\n chain other {{\n }}\n}}\n"
+            );
+            assert!(!refusals(&text).is_empty(), "{rule}");
+        }
+        // an argument of a statement not modelled is not taken for a statement
+        let text = "table ip t {\n chain c {\n  type nat hook prerouting priority dstnat;\n  dnat to numgen inc mod 2 map { 0 : 10.0.0.1, 1 : 10.0.0.2 }\n }\n}\n";
+        assert_eq!(refusals(text), Vec::<String>::new());
     }
 
     #[test]
