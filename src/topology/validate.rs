@@ -1008,18 +1008,12 @@ impl Validator {
                 }
             }
             for v in &pool.vips {
-                // Skype for Business lets one Edge pool answer access, webconf and av on a single
-                // VIP (the page's 1 + N design); `lb-public-addresses` judges the count.
-                let shared = t.version != crate::catalog::Version::Lync2013
-                    && pool.role == ServerRole::Edge
-                    && v.service != VipService::Internal;
-                let service = if shared {
-                    "external"
-                } else {
-                    v.service.as_str()
-                };
                 for ip in &v.addresses {
-                    claim(*ip, format!("VIP {}/{service}", pool.name), v.span.clone());
+                    claim(
+                        *ip,
+                        format!("VIP {}/{}", pool.name, v.service.as_str()),
+                        v.span.clone(),
+                    );
                 }
             }
         }
