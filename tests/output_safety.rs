@@ -160,3 +160,47 @@ fn asa_object_group_names_stay_within_64_characters_and_distinct() {
         assert_eq!(d.len(), names.len(), "{names:#?}");
     }
 }
+
+#[test]
+fn two_units_whose_files_share_a_name_are_refused_not_overwritten() {
+    // a cold trial renamed the reverse proxy `rp01` to `dirpool-vip`: haproxy wrote
+    // `dirpool-vip.haproxy.cfg` for the proxy and again for the Director pool's VIP, exit 0
+    let text = include_str!("../examples/reference.toml").replace("\"rp01\"", "\"dirpool-vip\"");
+    let dir = tempfile::tempdir().unwrap();
+    let topo = dir.path().join("t.toml");
+    std::fs::write(&topo, text).unwrap();
+    let out = dir.path().join("out");
+    let res = portplan()
+        .arg("render")
+        .arg(&topo)
+        .args(["--target", "haproxy", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&res.get_output().stderr).to_string();
+    assert!(err.contains("dirpool-vip.haproxy.cfg"), "{err}");
+    assert!(err.contains("server `dirpool-vip`"), "{err}");
+    assert!(err.contains("pool `dirpool`"), "{err}");
+    assert!(
+        !out.exists() || std::fs::read_dir(&out).unwrap().count() == 0,
+        "nothing is written"
+    );
+}
+
+#[test]
+fn two_units_whose_files_differ_only_in_case_are_refused() {
+    // DIRPOOL-VIP.haproxy.cfg and dirpool-vip.haproxy.cfg are one file on Windows and macOS
+    let text = include_str!("../examples/reference.toml").replace("\"rp01\"", "\"DIRPOOL-VIP\"");
+    let dir = tempfile::tempdir().unwrap();
+    let topo = dir.path().join("t.toml");
+    std::fs::write(&topo, text).unwrap();
+    let res = portplan()
+        .arg("render")
+        .arg(&topo)
+        .args(["--target", "haproxy"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&res.get_output().stderr).to_string();
+    assert!(err.contains("DIRPOOL-VIP.haproxy.cfg"), "{err}");
+    assert!(err.contains("dirpool-vip.haproxy.cfg"), "{err}");
+}
