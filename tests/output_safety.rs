@@ -204,3 +204,41 @@ fn two_units_whose_files_differ_only_in_case_are_refused() {
     assert!(err.contains("DIRPOOL-VIP.haproxy.cfg"), "{err}");
     assert!(err.contains("dirpool-vip.haproxy.cfg"), "{err}");
 }
+
+#[test]
+fn the_probe_table_escapes_control_characters_a_peer_sent() {
+    // a cold trial's server answered with ESC and BEL in its HTTP status line and certificate
+    // names; `probe` printed them raw and the terminal obeyed them
+    use portplan::probe::{prober, report, targets, tls};
+    let t = portplan::topology::Topology::parse(
+        "reference.toml",
+        include_str!("../examples/reference.toml"),
+    )
+    .unwrap();
+    let p = portplan::plan::compile(&t);
+    let origin = targets::origin(&t, "internet").unwrap();
+    let (list, _) = targets::probe_targets(&p, &t, &origin);
+    let target = list.into_iter().next().expect("internet opens flows");
+    let outcome = prober::Outcome {
+        target,
+        verdict: prober::Verdict::Open,
+        detail: Some("HTTP/1.1 200 \u{1b}[2J\u{7}OK \u{202e}".into()),
+        certificate: Some(tls::CertificateInfo {
+            subject: "CN=\u{1b}]0;owned\u{7}".into(),
+            issuer: "CN=x".into(),
+            sans: vec!["a\u{1b}[31m.example".into()],
+            not_after: "2030-01-01".into(),
+            days_left: 1000,
+            self_signed: true,
+        }),
+        millis: 1,
+    };
+    let text = report::matrix(&[outcome]).to_text();
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'),
+        "{text:?}"
+    );
+    assert!(text.contains("HTTP/1.1 200 \\x1b[2J\\x07OK"), "{text}");
+    assert!(text.contains("CN=\\x1b]0;owned\\x07"), "{text}");
+    assert!(text.contains("a\\x1b[31m.example"), "{text}");
+}
