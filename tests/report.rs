@@ -775,3 +775,35 @@ fn report_refuses_a_probe_that_is_not_from_the_topology_or_not_of_its_plan() {
     assert_eq!(code, Some(0), "{err}");
     assert!(written);
 }
+
+#[test]
+fn report_probe_summary_counts_every_outcome_class() {
+    // a cold trial's 12 unreachable probes were summarised "12 probes 0 passed 0 filtered 0
+    // refused 0 silent": the failures were nowhere
+    let mut probe = probe_json("no route to host");
+    probe["outcomes"][0]["verdict"] = "unreachable".into();
+    probe["outcomes"][1]["verdict"] = "error".into();
+    probe["summary"] = serde_json::json!({"probes": 2, "passed": 0, "filtered": 0, "refused": 0, "silent": 0, "unreachable": 1, "errors": 1, "untestable": 0});
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.json"), probe.to_string()).unwrap();
+    let (code, _, err) = portplan(dir.path(), &["report", "-o", "r.html", "--probe", "p.json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let page = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
+    for tag in [
+        "2 probes",
+        "0 passed",
+        "1 unreachable",
+        "1 errors",
+        "0 flows with nothing concrete to probe",
+    ] {
+        assert!(page.contains(&format!("{tag}</span>")), "{tag}");
+    }
+    // a summary that does not count the document's own outcomes is refused
+    probe["summary"]["unreachable"] = 0.into();
+    assert_refused(
+        "--probe",
+        &probe.to_string(),
+        "lying.json",
+        &["does not count its own outcomes"],
+    );
+}

@@ -19,6 +19,13 @@ pub fn run(args: CatalogArgs) -> Result<(), Failure> {
             _ => Err(anyhow!("--compare prints as table or json").into()),
         };
     }
+    // the TOML is the embedded data file as shipped: the whole catalog or nothing
+    if args.format == Format::Toml && args.scenario.is_some() {
+        return Err(anyhow!(
+            "--format toml prints the whole embedded catalog file; it cannot be narrowed with --scenario (use --format json, csv, markdown or table)"
+        )
+        .into());
+    }
     if args.scenario.as_deref() == Some("") {
         return match args.format {
             Format::Json => out_json(&catalog.scenarios),

@@ -509,8 +509,15 @@ fn probe_section(s: &mut String, pr: &ProbeDocument) {
     let sum = &pr.summary;
     let _ = write!(
         s,
-        "<p><span class=\"tag\">{} probes</span><span class=\"tag\">{} passed</span><span class=\"tag\">{} filtered</span><span class=\"tag\">{} refused</span><span class=\"tag\">{} silent</span></p>",
-        sum.probes, sum.passed, sum.filtered, sum.refused, sum.silent
+        "<p><span class=\"tag\">{} probes</span><span class=\"tag\">{} passed</span><span class=\"tag\">{} filtered</span><span class=\"tag\">{} refused</span><span class=\"tag\">{} silent</span><span class=\"tag\">{} unreachable</span><span class=\"tag\">{} errors</span><span class=\"tag\">{} flows with nothing concrete to probe</span></p>",
+        sum.probes,
+        sum.passed,
+        sum.filtered,
+        sum.refused,
+        sum.silent,
+        sum.unreachable,
+        sum.errors,
+        sum.untestable
     );
     table_start(
         s,

@@ -349,5 +349,21 @@ pub fn probe(
             )));
         }
     }
+    let counted = probe_doc::Summary::of(&doc.outcomes, &doc.untestable);
+    if counted != doc.summary {
+        return Err(not_the_plan(format!(
+            "its summary does not count its own outcomes ({} probes, {} passed, {} unreachable, {} errors, {} untestable counted; the summary says {}, {}, {}, {}, {})",
+            counted.probes,
+            counted.passed,
+            counted.unreachable,
+            counted.errors,
+            counted.untestable,
+            doc.summary.probes,
+            doc.summary.passed,
+            doc.summary.unreachable,
+            doc.summary.errors,
+            doc.summary.untestable
+        )));
+    }
     Ok(doc)
 }
