@@ -807,3 +807,50 @@ fn report_probe_summary_counts_every_outcome_class() {
         &["does not count its own outcomes"],
     );
 }
+
+#[test]
+fn report_refuses_an_audit_that_misses_or_repeats_the_plans_rules_or_changes_their_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = audit_json(dir.path());
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut none = doc.clone();
+    none["rules"] = serde_json::json!([]);
+    assert_refused(
+        "--audit",
+        &none.to_string(),
+        "norules.json",
+        &["are missing"],
+    );
+    let mut twice = doc.clone();
+    let first = twice["rules"][0].clone();
+    twice["rules"].as_array_mut().unwrap().push(first);
+    assert_refused(
+        "--audit",
+        &twice.to_string(),
+        "twice.json",
+        &["listed twice"],
+    );
+    let mut ports = doc.clone();
+    ports["rules"][0]["ports"] = "99999-1".into();
+    assert_refused("--audit", &ports.to_string(), "ports.json", &["has ports"]);
+    let mut legs = doc.clone();
+    legs["rules"][0]["ingress"] = "nope-if".into();
+    assert_refused(
+        "--audit",
+        &legs.to_string(),
+        "legs.json",
+        &["has interfaces"],
+    );
+}
+
+#[test]
+fn report_refuses_a_probe_of_a_port_or_protocol_its_flow_does_not_have() {
+    let mut probe = probe_json("");
+    probe["outcomes"][0]["port"] = 8443.into();
+    assert_refused(
+        "--probe",
+        &probe.to_string(),
+        "port.json",
+        &["flow 28 is tcp 443 in the plan"],
+    );
+}

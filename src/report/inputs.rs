@@ -285,6 +285,58 @@ pub fn audit(
                 shown(&r.rows)
             )));
         }
+        // the rest of the row as the plan has it
+        let fields = [
+            ("service", planned.service.clone(), r.service.clone()),
+            (
+                "interfaces",
+                format!(
+                    "{} -> {}",
+                    planned.ingress_interface, planned.egress_interface
+                ),
+                format!("{} -> {}", r.ingress, r.egress),
+            ),
+            (
+                "protocol",
+                planned.transport.to_string(),
+                r.transport.to_string(),
+            ),
+            ("ports", planned.ports.to_string(), r.ports.clone()),
+            (
+                "family",
+                format!("{:?}", planned.family),
+                format!("{:?}", r.family),
+            ),
+        ];
+        if let Some((what, plan_has, file_has)) = fields.iter().find(|(_, a, b)| a != b) {
+            return Err(not_the_plan(format!(
+                "rule {} has {what} `{plan_has}` in the plan, the file says `{}`",
+                rule_tag(r.rule),
+                shown(file_has)
+            )));
+        }
+    }
+    // the audit of a firewall judges each of its planned rules once
+    let mut listed: Vec<usize> = audit.rules.iter().map(|r| r.rule).collect();
+    listed.sort_unstable();
+    if let Some(w) = listed.windows(2).find(|w| w[0] == w[1]) {
+        return Err(not_the_plan(format!(
+            "rule {} is listed twice",
+            rule_tag(w[0])
+        )));
+    }
+    let missing: Vec<usize> = plan
+        .rules
+        .iter()
+        .filter(|p| p.firewall == audit.firewall && listed.binary_search(&p.id).is_err())
+        .map(|p| p.id)
+        .collect();
+    if !missing.is_empty() {
+        return Err(not_the_plan(format!(
+            "the plan's rule(s) {} of firewall `{}` are missing",
+            crate::plan::rule_tags_text(&missing),
+            audit.firewall
+        )));
     }
     Ok(audit)
 }
@@ -346,6 +398,16 @@ pub fn probe(
             return Err(not_the_plan(format!(
                 "flow {flow} implements catalog rows `{planned_rows}`, the file says `{}`",
                 shown(rows)
+            )));
+        }
+    }
+    for o in &doc.outcomes {
+        let t = &o.target;
+        let planned = &plan.flows[t.flow - 1]; // checked above
+        if t.transport != planned.transport || !planned.ports.contains(t.port) {
+            return Err(not_the_plan(format!(
+                "flow {} is {} {} in the plan, the file probed {} {}",
+                t.flow, planned.transport, planned.ports, t.transport, t.port
             )));
         }
     }
