@@ -358,3 +358,31 @@ fn plan_marks_the_rules_of_doubtful_rows_and_gives_the_doubt() {
     assert!(!stdout_of(&["plan", f, "--format", "csv"]).contains(doubt));
     assert!(stdout_of(&["plan", f, "--format", "csv", "--explain"]).contains(doubt));
 }
+
+#[test]
+fn catalog_toml_with_a_scenario_is_refused_not_printed_whole() {
+    // a cold trial asked for one scenario as TOML and got the whole catalog file, exit 0
+    for args in [
+        &[
+            "catalog",
+            "--scenario",
+            "edge-single-nat",
+            "--format",
+            "toml",
+        ][..],
+        &["catalog", "--scenario", "--format", "toml"][..],
+    ] {
+        let out = portplan().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing printed");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--scenario"), "{err}");
+    }
+    // without a scenario the TOML is the embedded file, as before
+    let whole = stdout_of(&["catalog", "--format", "toml"]);
+    assert!(
+        whole.contains("[[scenario]]") || whole.contains("[[row]]"),
+        "{}",
+        &whole[..200]
+    );
+}

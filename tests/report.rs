@@ -137,7 +137,13 @@ fn report_includes_audit_and_probe_results() {
         ],
         "untestable": []
     });
-    let probe = inputs::probe(&probe.to_string(), std::path::Path::new("probe.json")).unwrap();
+    let probe = inputs::probe(
+        &probe.to_string(),
+        std::path::Path::new("probe.json"),
+        &t,
+        &p,
+    )
+    .unwrap();
     let page = html::report(
         &t,
         &p,
@@ -402,8 +408,17 @@ fn report_refuses_an_audit_result_given_as_the_probe() {
 
 #[test]
 fn report_refuses_an_empty_object_as_the_audit() {
-    assert_refused("--audit", "{}", "empty.json", &["missing field `firewall`"]);
-    assert_refused("--probe", "{}", "empty.json", &["missing field `from`"]);
+    assert_refused("--audit", "{}", "empty.json", &["has no `kind`"]);
+    assert_refused("--probe", "{}", "empty.json", &["has no `kind`"]);
+    let audit = r#"{"kind": "portplan-audit", "version": 1}"#;
+    assert_refused(
+        "--audit",
+        audit,
+        "marker.json",
+        &["missing field `firewall`"],
+    );
+    let probe = r#"{"kind": "portplan-probe", "version": 1}"#;
+    assert_refused("--probe", probe, "marker.json", &["missing field `from`"]);
     assert_refused("--audit", "", "blank.json", &["is empty"]);
     assert_refused("--audit", "[]", "list.json", &["not an object"]);
 }
@@ -482,9 +497,17 @@ fn audit_json_from_the_binary_reads_back_into_the_report_with_the_same_verdict_c
     }
 }
 
+/// `text` (a JSON object) with the audit document's marker in front, as the binary writes it.
+fn with_audit_marker(text: &str) -> String {
+    let rest = text.trim_start().strip_prefix('{').expect("an object");
+    format!("{{\n  \"kind\": \"portplan-audit\",\n  \"version\": 1,{rest}")
+}
+
 #[test]
-fn audit_json_written_before_the_kind_marker_still_reads() {
-    // the golden audit documents are the typed result without the marker, as older releases wrote
+fn audit_json_without_the_kind_marker_is_refused_and_with_it_reads_back_unchanged() {
+    // the golden audit documents are the typed result without the marker, as older releases
+    // wrote it: nothing in such a file says what it is, so the report refuses it (a cold trial
+    // passed files of other tools and got exit 0); with the marker, it reads
     for (file, firewall) in [
         ("fw-external.iptables.json", "fw-external"),
         ("fw-external.asa.json", "fw-external"),
@@ -493,7 +516,11 @@ fn audit_json_written_before_the_kind_marker_still_reads() {
         let path = common::repo().join("tests/golden/audit").join(file);
         let text = common::read(&path);
         let t = load("reference.toml");
-        let audit = inputs::audit(&text, &path, &t).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let p = plan::compile(&t);
+        let err = inputs::audit(&text, &path, &t, &p).unwrap_err().to_string();
+        assert!(err.contains("has no `kind`"), "{file}: {err}");
+        let marked = with_audit_marker(&text);
+        let audit = inputs::audit(&marked, &path, &t, &p).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(audit.firewall, firewall);
         // what is read writes back the same fields: writer and reader share one type
         let again = serde_json::to_string_pretty(&audit).unwrap() + "\n";
@@ -506,10 +533,10 @@ fn audit_json_with_bare_rule_numbers_from_older_releases_still_reads() {
     // releases before rule tags wrote `"rule": 12`; the report shows it as the plan does (`r12`)
     let path = common::repo().join("tests/golden/audit/fw-external.iptables.json");
     let text = common::read(&path).replace("\"rule\": \"r", "\"rule\": \"");
-    let numbers = unquote_rule_ids(&text);
+    let numbers = with_audit_marker(&unquote_rule_ids(&text));
     let t = load("reference.toml");
-    let audit = inputs::audit(&numbers, &path, &t).unwrap();
     let p = plan::compile(&t);
+    let audit = inputs::audit(&numbers, &path, &t, &p).unwrap();
     let page = html::report(
         &t,
         &p,
@@ -525,7 +552,7 @@ fn audit_json_with_bare_rule_numbers_from_older_releases_still_reads() {
     );
     // a rule id that is neither a number nor a tag is refused, naming it
     let bad = numbers.replacen("\"rule\": 1,", "\"rule\": \"rule-one\",", 1);
-    let err = inputs::audit(&bad, &path, &t).unwrap_err().to_string();
+    let err = inputs::audit(&bad, &path, &t, &p).unwrap_err().to_string();
     assert!(err.contains("`rule-one` is not a rule id"), "{err}");
 }
 
@@ -542,4 +569,288 @@ fn unquote_rule_ids(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A probe document of the reference topology from `internet` with two outcomes; `detail` is the
+/// second outcome's protocol detail.
+fn probe_json(detail: &str) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "portplan-probe",
+        "version": 1,
+        "from": "internet",
+        "summary": {"probes": 2, "passed": 1, "filtered": 0, "refused": 0, "silent": 0, "unreachable": 0, "errors": 1, "untestable": 0},
+        "outcomes": [
+            {"flow": 28, "rules": ["r11"], "rows": "edge-consolidated-hlb/external-vip#3", "service": "HTTPS", "reason": "", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 443, "kind": "https", "verdict": "open", "millis": 1},
+            {"flow": 29, "rules": ["r12"], "rows": "edge-consolidated-hlb/external-vip#4", "service": "SIP/MTLS", "reason": "", "destination_host": "edgepool/access-vip", "destination": "203.0.113.100", "transport": "tcp", "port": 5061, "kind": "tls", "verdict": "error", "detail": detail, "millis": 3000}
+        ],
+        "untestable": []
+    })
+}
+
+#[test]
+fn report_escapes_control_characters_and_bidi_overrides_from_files() {
+    // a cold trial sent a probe's HTTP status line with ESC and BEL through `probe --format json`
+    // into the report: the page kept them raw and html5lib (strict) rejected it
+    let dir = tempfile::tempdir().unwrap();
+    // check refuses control characters in a description, not bidirectional overrides
+    let topology = common::read(&common::example("reference.toml")).replacen(
+        "description = \"Seed",
+        "description = \"\\u202eSeed\\u2066",
+        1,
+    );
+    std::fs::write(dir.path().join("t.toml"), topology).unwrap();
+    let probe = probe_json("HTTP/1.1 200 \u{1b}]0;owned\u{7} \u{202e}KO \u{0}\u{9b}");
+    std::fs::write(dir.path().join("probe.json"), probe.to_string()).unwrap();
+    let (code, _, err) = portplan(
+        dir.path(),
+        &["report", "t.toml", "-o", "r.html", "--probe", "probe.json"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let page = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
+    let bad: Vec<char> = page
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect();
+    assert!(bad.is_empty(), "raw characters in the page: {bad:?}");
+    // shown, not dropped
+    assert!(page.contains("\\u{202e}Seed"), "description");
+    assert!(
+        page.contains("HTTP/1.1 200 \\x1b]0;owned\\x07"),
+        "probe detail"
+    );
+    let has = Command::new("python3")
+        .args(["-c", "import html5lib"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if needs("python3 html5lib", has) {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys, html5lib; p = html5lib.HTMLParser(strict=True); p.parse(open(sys.argv[1], 'rb')); print('ok')",
+            ])
+            .arg(dir.path().join("r.html"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn report_errors_that_echo_json_values_escape_control_characters() {
+    let mut probe = probe_json("");
+    probe["kind"] = "\u{1b}[31mevil\u{7}".into();
+    let (code, err, _) = report_with("--probe", &probe.to_string(), "kind.json");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("\\x1b[31mevil\\x07"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let audit = audit_json(dir.path()).replacen(
+        "\"firewall\": \"fw-external\"",
+        "\"firewall\": \"\\u001b]0;x\\u0007fw\"",
+        1,
+    );
+    let (code, err, _) = report_with("--audit", &audit, "fw.json");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("\\x1b]0;x\\x07fw"), "{err}");
+    let probe = probe_json("").to_string().replacen(
+        "\"from\":\"internet\"",
+        "\"from\":\"\\u001b[2Jnowhere\"",
+        1,
+    );
+    let (code, err, _) = report_with("--probe", &probe, "from.json");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("\\x1b[2Jnowhere"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err}");
+}
+
+#[test]
+fn report_refuses_an_audit_whose_rules_are_not_the_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = audit_json(dir.path());
+    let first_rule = json
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("\"rule\": "))
+        .unwrap()
+        .trim_end_matches(',')
+        .to_string();
+    let unknown = json.replacen(&format!("\"rule\": {first_rule}"), "\"rule\": \"r999\"", 1);
+    assert_refused(
+        "--audit",
+        &unknown,
+        "r999.json",
+        &["r999 is not in the plan"],
+    );
+    let rows = json.replacen(
+        "\"rows\": \"",
+        "\"rows\": \"edge-single-public/external#99 ",
+        1,
+    );
+    assert_refused("--audit", &rows, "rows.json", &["catalog rows"]);
+    // a rule of the plan, but of the other firewall
+    let t = load("reference.toml");
+    let p = plan::compile(&t);
+    let other = p
+        .rules
+        .iter()
+        .find(|r| r.firewall != "fw-external")
+        .unwrap();
+    let elsewhere = json.replacen(
+        &format!("\"rule\": {first_rule}"),
+        &format!("\"rule\": \"r{}\"", other.id),
+        1,
+    );
+    assert_refused(
+        "--audit",
+        &elsewhere,
+        "elsewhere.json",
+        &["belongs to firewall"],
+    );
+}
+
+#[test]
+fn report_refuses_a_document_without_a_version_or_with_version_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = audit_json(dir.path());
+    let zero = json.replacen("\"version\": 1", "\"version\": 0", 1);
+    assert_refused("--audit", &zero, "zero.json", &["no `version`"]);
+    let none = json.replacen("\"version\": 1,", "", 1);
+    assert!(!none.contains("\"version\""));
+    assert_refused("--audit", &none, "none.json", &["no `version`"]);
+    let mut probe = probe_json("");
+    probe.as_object_mut().unwrap().remove("version");
+    assert_refused(
+        "--probe",
+        &probe.to_string(),
+        "none.json",
+        &["no `version`"],
+    );
+    let mut probe = probe_json("");
+    probe.as_object_mut().unwrap().remove("kind");
+    assert_refused("--probe", &probe.to_string(), "nokind.json", &["no `kind`"]);
+}
+
+#[test]
+fn report_refuses_a_probe_that_is_not_from_the_topology_or_not_of_its_plan() {
+    let mut probe = probe_json("");
+    probe["from"] = "dmz-nowhere".into();
+    assert_refused(
+        "--probe",
+        &probe.to_string(),
+        "from.json",
+        &["dmz-nowhere", "no server, client network or zone"],
+    );
+    let mut probe = probe_json("");
+    probe["outcomes"][0]["rules"] = serde_json::json!(["r999"]);
+    assert_refused(
+        "--probe",
+        &probe.to_string(),
+        "rule.json",
+        &["r999 is not a rule of flow 28"],
+    );
+    let mut probe = probe_json("");
+    probe["outcomes"][0]["flow"] = 9999.into();
+    assert_refused(
+        "--probe",
+        &probe.to_string(),
+        "flow.json",
+        &["flow 9999 is not in the plan"],
+    );
+    let mut probe = probe_json("");
+    probe["outcomes"][1]["rows"] = "edge-consolidated-hlb/external-vip#3".into();
+    assert_refused(
+        "--probe",
+        &probe.to_string(),
+        "rows.json",
+        &["flow 29 implements"],
+    );
+    // the same document unchanged is accepted
+    let (code, err, written) = report_with("--probe", &probe_json("").to_string(), "ok.json");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(written);
+}
+
+#[test]
+fn report_probe_summary_counts_every_outcome_class() {
+    // a cold trial's 12 unreachable probes were summarised "12 probes 0 passed 0 filtered 0
+    // refused 0 silent": the failures were nowhere
+    let mut probe = probe_json("no route to host");
+    probe["outcomes"][0]["verdict"] = "unreachable".into();
+    probe["outcomes"][1]["verdict"] = "error".into();
+    probe["summary"] = serde_json::json!({"probes": 2, "passed": 0, "filtered": 0, "refused": 0, "silent": 0, "unreachable": 1, "errors": 1, "untestable": 0});
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.json"), probe.to_string()).unwrap();
+    let (code, _, err) = portplan(dir.path(), &["report", "-o", "r.html", "--probe", "p.json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let page = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
+    for tag in [
+        "2 probes",
+        "0 passed",
+        "1 unreachable",
+        "1 errors",
+        "0 flows with nothing concrete to probe",
+    ] {
+        assert!(page.contains(&format!("{tag}</span>")), "{tag}");
+    }
+    // a summary that does not count the document's own outcomes is refused
+    probe["summary"]["unreachable"] = 0.into();
+    assert_refused(
+        "--probe",
+        &probe.to_string(),
+        "lying.json",
+        &["does not count its own outcomes"],
+    );
+}
+
+#[test]
+fn report_refuses_an_audit_that_misses_or_repeats_the_plans_rules_or_changes_their_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = audit_json(dir.path());
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut none = doc.clone();
+    none["rules"] = serde_json::json!([]);
+    assert_refused(
+        "--audit",
+        &none.to_string(),
+        "norules.json",
+        &["are missing"],
+    );
+    let mut twice = doc.clone();
+    let first = twice["rules"][0].clone();
+    twice["rules"].as_array_mut().unwrap().push(first);
+    assert_refused(
+        "--audit",
+        &twice.to_string(),
+        "twice.json",
+        &["listed twice"],
+    );
+    let mut ports = doc.clone();
+    ports["rules"][0]["ports"] = "99999-1".into();
+    assert_refused("--audit", &ports.to_string(), "ports.json", &["has ports"]);
+    let mut legs = doc.clone();
+    legs["rules"][0]["ingress"] = "nope-if".into();
+    assert_refused(
+        "--audit",
+        &legs.to_string(),
+        "legs.json",
+        &["has interfaces"],
+    );
+}
+
+#[test]
+fn report_refuses_a_probe_of_a_port_or_protocol_its_flow_does_not_have() {
+    let mut probe = probe_json("");
+    probe["outcomes"][0]["port"] = 8443.into();
+    assert_refused(
+        "--probe",
+        &probe.to_string(),
+        "port.json",
+        &["flow 28 is tcp 443 in the plan"],
+    );
 }

@@ -875,3 +875,24 @@ fn link_local_gateway_is_refused_with_its_own_hint() {
     let f = assert_at(&p, "gateway-outside-zone", line, col);
     assert!(f.help.unwrap().contains("link-local"));
 }
+
+#[test]
+fn firewall_names_that_differ_only_in_case_are_refused() {
+    // the names become render file names: FW-EXTERNAL.nft and fw-external.nft are one file on
+    // Windows and macOS
+    let text = replace("name = \"fw-internal\"", "name = \"FW-EXTERNAL\"");
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"FW-EXTERNAL\"");
+    let f = assert_at(&p, "duplicate-name", line, col);
+    assert!(f.message.contains("only in case"), "{}", f.message);
+    assert!(f.message.contains("fw-external"), "{}", f.message);
+}
+
+#[test]
+fn server_names_that_differ_only_in_case_are_refused() {
+    let text = replace("name = \"edge02\"", "name = \"EDGE01\"");
+    let p = problems(&text);
+    let (line, col) = position(&text, "\"EDGE01\"");
+    let f = assert_at(&p, "duplicate-name", line, col);
+    assert!(f.message.contains("only in case"), "{}", f.message);
+}

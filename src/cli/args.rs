@@ -348,6 +348,12 @@ impl CatalogArgs {
             }
             return Ok(CatalogJob::Compare { from, to, format });
         }
+        // the TOML is the embedded data file as shipped: the whole catalog or nothing
+        if format == Format::Toml && self.scenario.is_some() {
+            return Err(anyhow!(
+                "--format toml prints the whole embedded catalog file; it cannot be narrowed with --scenario (use --format json, csv, markdown or table)"
+            ));
+        }
         match self.scenario {
             Some(id) if id.is_empty() => Ok(CatalogJob::Scenarios(format)),
             Some(id) => {

@@ -1,7 +1,7 @@
 //! `portplan render`: the plan in one output format, to standard output, a file or a directory.
 
 use super::args::RenderArgs;
-use super::output::{out, write_file, write_inside};
+use super::output::{out, write_all_inside, write_file};
 use super::{Failure, Project};
 use anyhow::{Context, anyhow};
 use portplan::render;
@@ -33,9 +33,11 @@ pub fn run(args: RenderArgs) -> Result<(), Failure> {
     }
     std::fs::create_dir_all(path)
         .with_context(|| format!("cannot create directory {}", path.display()))?;
-    for file in &files {
-        // render_files already refused names that could leave the directory
-        write_inside(path, Path::new(&file.file), &file.text)?;
-    }
-    Ok(())
+    // render_files already refused names that could leave the directory or collide; every
+    // target is checked before the first is written, and the files land together or not at all
+    let all: Vec<(&Path, &str)> = files
+        .iter()
+        .map(|f| (Path::new(&f.file), f.text.as_str()))
+        .collect();
+    write_all_inside(path, &all)
 }

@@ -17,13 +17,17 @@ pub fn run(args: ReportArgs) -> Result<(), Failure> {
     let read = |p: &Path, what: &str| read_limited(p, CONFIG_LIMIT, what);
     let extras = html::Extras {
         audit: match &args.audit {
-            Some(p) => {
-                Some(inputs::audit(&read(p, "audit")?, p, &topology).map_err(anyhow::Error::from)?)
-            }
+            Some(p) => Some(
+                inputs::audit(&read(p, "audit")?, p, &topology, &plan)
+                    .map_err(anyhow::Error::from)?,
+            ),
             None => None,
         },
         probe: match &args.probe {
-            Some(p) => Some(inputs::probe(&read(p, "probe")?, p).map_err(anyhow::Error::from)?),
+            Some(p) => Some(
+                inputs::probe(&read(p, "probe")?, p, &topology, &plan)
+                    .map_err(anyhow::Error::from)?,
+            ),
             None => None,
         },
     };

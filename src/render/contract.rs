@@ -51,6 +51,18 @@ impl Subject<'_> {
         }
     }
 
+    /// The subject in words, for messages (`server `rp01` of pool `rp``).
+    pub fn describe(&self) -> String {
+        match self {
+            Subject::Firewall(name) => format!("firewall `{name}`"),
+            Subject::Host { pool, server } => {
+                format!("server `{}` of pool `{}`", server.name, pool.name)
+            }
+            Subject::Pool(pool) => format!("pool `{}`", pool.name),
+            Subject::Plan { .. } => "the plan".to_string(),
+        }
+    }
+
     /// The start of the subject's file names (the firewall, server or pool name; `plan`).
     pub fn stem(&self) -> &str {
         match self {
@@ -118,6 +130,16 @@ pub enum RenderError {
     },
     #[error("`{path}` is not a plain relative file name; refusing to write it")]
     UnsafePath { path: String },
+    #[error(
+        "target `{target}` would write two files with the same name (or names that differ only in case): `{first}` for {first_for} and `{second}` for {second_for}; rename one of them in the topology"
+    )]
+    SameFileName {
+        target: &'static str,
+        first: String,
+        first_for: String,
+        second: String,
+        second_for: String,
+    },
     #[error("could not encode JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error(

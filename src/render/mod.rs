@@ -145,6 +145,11 @@ pub fn render_files(
         )?;
     }
     let mut files = renderer.shared(plan, topology, &subjects)?;
+    // who each file is for, to name both when two files would get the same name
+    let mut owners: Vec<String> = files
+        .iter()
+        .map(|_| format!("the shared files of {}", renderer.name()))
+        .collect();
     let pieces = renderer.render_all(plan, topology, &subjects)?;
     for (subject, pieces) in subjects.iter().zip(pieces) {
         for piece in pieces {
@@ -155,8 +160,10 @@ pub fn render_files(
                 file: format!("{}{}{suffix}", renderer.directory(), subject.stem()),
                 text: piece.text,
             });
+            owners.push(subject.describe());
         }
     }
+    refuse_duplicate_names(renderer, &files, &owners)?;
     if files.is_empty() {
         return Err(RenderError::Nothing {
             target: renderer.name(),
@@ -171,6 +178,30 @@ pub fn render_files(
         }
     }
     Ok(files)
+}
+
+/// Two files of one run may not share a name, nor differ only in case (Windows and macOS file
+/// systems fold case, so one would overwrite the other there): the second would silently replace
+/// the first. Names are compared after lower-casing.
+fn refuse_duplicate_names(
+    renderer: &dyn Renderer,
+    files: &[Artifact],
+    owners: &[String],
+) -> Result<(), RenderError> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, file) in files.iter().enumerate() {
+        if let Some(&first) = seen.get(&file.file.to_lowercase()) {
+            return Err(RenderError::SameFileName {
+                target: renderer.name(),
+                first: files[first].file.clone(),
+                first_for: owners[first].clone(),
+                second: file.file.clone(),
+                second_for: owners[i].clone(),
+            });
+        }
+        seen.insert(file.file.to_lowercase(), i);
+    }
+    Ok(())
 }
 
 /// The units of the target that the scope selects, in the target's order. A scope that names a

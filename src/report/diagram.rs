@@ -58,10 +58,7 @@ pub struct Diagram {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    super::html::esc(s)
 }
 
 /// Zones from the internet inwards: by firewall hops from an internet zone, then (for zones the

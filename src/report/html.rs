@@ -15,11 +15,34 @@ use crate::topology::lint::LintReport;
 use crate::view::plan::{HOP_RULE_HEADERS, group_text, hop_rule_cells};
 use std::fmt::Write;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// `s` as HTML text or attribute value. Besides the markup characters, every character an HTML
+/// parser rejects or a reader cannot see is written as a visible escape (`\x1b`, `\u{202e}`):
+/// control characters (ESC, BEL, NUL, DEL, C1) and noncharacters are parse errors, and the
+/// bidirectional overrides and isolates (U+202A-202E, U+2066-2069) would reorder what the
+/// report shows. Text from files (descriptions, audit comments, probe details) passes here.
+pub(super) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' | '\t' => out.push(c),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                || matches!(c, '\u{fdd0}'..='\u{fdef}')
+                || (c as u32) & 0xfffe == 0xfffe =>
+            {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Optional inputs from other commands, decoded by [`super::inputs`].
@@ -454,8 +477,15 @@ fn probe_section(s: &mut String, pr: &ProbeDocument) {
     let sum = &pr.summary;
     let _ = write!(
         s,
-        "<p><span class=\"tag\">{} probes</span><span class=\"tag\">{} passed</span><span class=\"tag\">{} filtered</span><span class=\"tag\">{} refused</span><span class=\"tag\">{} silent</span></p>",
-        sum.probes, sum.passed, sum.filtered, sum.refused, sum.silent
+        "<p><span class=\"tag\">{} probes</span><span class=\"tag\">{} passed</span><span class=\"tag\">{} filtered</span><span class=\"tag\">{} refused</span><span class=\"tag\">{} silent</span><span class=\"tag\">{} unreachable</span><span class=\"tag\">{} errors</span><span class=\"tag\">{} flows with nothing concrete to probe</span></p>",
+        sum.probes,
+        sum.passed,
+        sum.filtered,
+        sum.refused,
+        sum.silent,
+        sum.unreachable,
+        sum.errors,
+        sum.untestable
     );
     table_start(
         s,
@@ -492,4 +522,19 @@ fn probe_section(s: &mut String, pr: &ProbeDocument) {
         );
     }
     s.push_str("</tbody></table>");
+}
+
+#[cfg(test)]
+mod esc_tests {
+    use super::esc;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_written_as_visible_escapes() {
+        assert_eq!(esc("a<b>&\"c"), "a&lt;b&gt;&amp;&quot;c");
+        assert_eq!(esc("x\u{1b}[31my\u{7}"), "x\\x1b[31my\\x07");
+        assert_eq!(esc("\u{0}\u{7f}\u{9b}"), "\\x00\\x7f\\u{9b}");
+        assert_eq!(esc("ab\u{202e}cd\u{2066}"), "ab\\u{202e}cd\\u{2066}");
+        assert_eq!(esc("\u{fffe}\u{fdd0}"), "\\u{fffe}\\u{fdd0}");
+        assert_eq!(esc("line\nnext\ttab é"), "line\nnext\ttab é");
+    }
 }

@@ -23,7 +23,7 @@ crate::catalog::string_enum! {
         BadName = "bad-name": "a name holds characters or a length some generated file cannot take",
         BadInterfaceName = "bad-interface-name": "an interface name the kernel or a firewall would refuse",
         BadPublishedName = "bad-published-name": "a published web name that is not a usable DNS name",
-        DuplicateName = "duplicate-name": "two things of one kind share a name",
+        DuplicateName = "duplicate-name": "two things of one kind share a name (case ignored)",
         AmbiguousName = "ambiguous-name": "two things of different kinds share a name, so look-ups by name are ambiguous",
 
         // --- zones and addresses

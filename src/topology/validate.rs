@@ -907,16 +907,20 @@ impl Validator {
     }
 
     fn unique_names(&mut self, raw: &RawTopology) {
-        let mut seen: BTreeMap<(&str, String), Span> = BTreeMap::new();
-        let mut check = |kind: &'static str, name: &Spanned<String>, problems: &mut Vec<Span>| {
-            if seen
-                .insert((kind, name.get_ref().clone()), span_of(name))
-                .is_some()
-            {
-                problems.push(span_of(name));
-            }
-        };
-        let mut dup: Vec<(Span, &'static str)> = Vec::new();
+        // compared without case: the names become file names (`render -o DIR`), and Windows and
+        // macOS file systems would let FW-EDGE.nft and fw-edge.nft overwrite each other
+        let mut seen: BTreeMap<(&str, String), String> = BTreeMap::new();
+        let mut check =
+            |kind: &'static str, name: &Spanned<String>, problems: &mut Vec<(Span, String)>| {
+                let key = (kind, name.get_ref().to_lowercase());
+                match seen.get(&key) {
+                    Some(first) => problems.push((span_of(name), first.clone())),
+                    None => {
+                        seen.insert(key, name.get_ref().clone());
+                    }
+                }
+            };
+        let mut dup: Vec<((Span, String), &'static str)> = Vec::new();
         let mut spans = Vec::new();
         for z in &raw.zones {
             check("zone", &z.get_ref().name, &mut spans);
@@ -933,14 +937,24 @@ impl Validator {
             }
         }
         dup.extend(spans.drain(..).map(|s| (s, "pool or server")));
-        for (span, kind) in dup {
+        for ((span, first), kind) in dup {
             let name = self.source.text[span.clone()].trim_matches('"').to_string();
-            self.error(
-                Code::DuplicateName,
-                span,
-                format!("{kind} name {name} is used twice"),
-                "names identify things in rules and reports; give each its own",
-            );
+            if name == first {
+                self.error(
+                    Code::DuplicateName,
+                    span,
+                    format!("{kind} name {name} is used twice"),
+                    "names identify things in rules and reports; give each its own",
+                );
+            } else {
+                self.error(
+                    Code::DuplicateName,
+                    span,
+                    format!("{kind} name {name} differs from {first} only in case"),
+                    "the names become file names, and Windows and macOS file systems do not tell \
+                     them apart: give each a name of its own",
+                );
+            }
         }
         // `between`, `probe --from` and the report look names up across zones, pools, servers,
         // client networks and partners: one name, one thing (a pool may share its name with its

@@ -75,7 +75,9 @@ pub fn matrix(outcomes: &[Outcome]) -> Table {
             } else {
                 format!("{} !", o.verdict.as_str().to_uppercase())
             },
-            detail,
+            // what a peer sent (certificate names, HTTP status lines) reaches a terminal only
+            // with its control characters escaped
+            crate::audit::visible(&detail).into_owned(),
             t_.service.clone(),
         ]);
     }

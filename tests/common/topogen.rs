@@ -75,12 +75,23 @@ const REST: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345
 
 /// Draws names unique within one name space (zones, firewalls, pools+servers, one firewall's
 /// interfaces...).
+/// Object names (zones, firewalls, pools, servers, clients) are also unique without case, as
+/// `check` asks (they become file names); interface names may still differ only in case.
 #[derive(Default)]
 struct Names {
     taken: BTreeSet<String>,
+    /// Set for object names: the lower-cased names taken.
+    folded: Option<BTreeSet<String>>,
 }
 
 impl Names {
+    fn objects() -> Names {
+        Names {
+            taken: BTreeSet::new(),
+            folded: Some(BTreeSet::new()),
+        }
+    }
+
     fn draw(&mut self, rng: &mut Rng, max: usize, hint: &str) -> String {
         loop {
             let name = match rng.below(10) {
@@ -107,7 +118,14 @@ impl Names {
             let name: String = name.chars().take(max).collect();
             let valid = name.starts_with(|c: char| c.is_ascii_alphanumeric())
                 && !LINUX_RESERVED.contains(&name.as_str());
-            if valid && self.taken.insert(name.clone()) {
+            let fresh = match &self.folded {
+                Some(folded) => !folded.contains(&name.to_lowercase()),
+                None => true,
+            };
+            if valid && fresh && self.taken.insert(name.clone()) {
+                if let Some(folded) = &mut self.folded {
+                    folded.insert(name.to_lowercase());
+                }
                 return name;
             }
         }
@@ -367,7 +385,7 @@ pub fn generate(seed: u64) -> Generated {
     // --- zones
     // zones, pools, servers and client networks share one name space (check refuses a name two
     // of them use)
-    let mut zone_names = Names::default();
+    let mut zone_names = Names::objects();
     let mut zones: Vec<Zone> = Vec::new();
     let mut add_zone = |rng: &mut Rng, hint: &str, kind: &'static str, nets: Vec<Net>| {
         let name = zone_names.draw(rng, 63, hint);
@@ -450,7 +468,7 @@ pub fn generate(seed: u64) -> Generated {
     }
 
     // --- firewalls: (name, legs, NAT entries as (public, private, interface named or not))
-    let mut fw_names = Names::default();
+    let mut fw_names = Names::objects();
     let mut firewalls: Vec<(String, Vec<Leg>, Vec<NatEntry>)> = Vec::new();
     let leg_address = |rng: &mut Rng, zones: &mut Vec<Zone>, v4: &mut Plan4, zone: usize| {
         if zone == internet {
