@@ -29,7 +29,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Print the port catalog: every row of every seed port table
+    /// Print the port catalog: every row of every port table portplan encodes
     Catalog(CatalogArgs),
     /// Validate a topology and lint it against the load balancer requirements
     Check(CheckArgs),
