@@ -798,13 +798,18 @@ impl<'a> Parser<'a> {
 /// a hook that takes none (or none where one is needed), a missing or unknown priority (standard
 /// names are valid only on some hooks), and anything after the priority (a `;` left out).
 fn base_problem(family: &str, s: &[Tok]) -> Option<String> {
-    if !matches!(family, "ip" | "ip6" | "inet" | "netdev") {
+    if !matches!(family, "ip" | "ip6" | "inet" | "netdev" | "bridge" | "arp") {
         return None;
     }
     let w: Vec<&str> = s.iter().map(|t| t.word().unwrap_or(",")).collect();
     let ctype = w.get(1).copied().unwrap_or("");
     if !matches!(ctype, "filter" | "nat" | "route") {
         return Some(format!("`{ctype}` is not a chain type"));
+    }
+    // bridge and arp tables see no routed IP packet, but a header nft refuses still makes it
+    // refuse the whole file: their hooks, types and priority names are their own
+    if matches!(family, "bridge" | "arp") {
+        return other_family_base_problem(family, ctype, &w);
     }
     if w.get(2) != Some(&"hook") {
         return Some("a chain type must be followed by `hook`".into());
@@ -891,6 +896,69 @@ fn base_problem(family: &str, s: &[Tok]) -> Option<String> {
             "filter" => true,
             "dstnat" => family != "netdev" && matches!(hook, "prerouting" | "output"),
             "srcnat" => family != "netdev" && matches!(hook, "postrouting" | "input"),
+            _ => false,
+        };
+        if !fits {
+            return Some(format!(
+                "`{name}` is not a priority for the {hook} hook of the {family} family"
+            ));
+        }
+    }
+    if offset_glued.is_none() && matches!(w.get(i), Some(&("+" | "-"))) {
+        if w.get(i + 1).is_none_or(|n| n.parse::<u64>().is_err()) {
+            return Some("a priority offset without a number".into());
+        }
+        i += 2;
+    }
+    if let Some(extra) = w.get(i) {
+        return Some(format!("`{extra}` after the priority (a `;` left out?)"));
+    }
+    None
+}
+
+/// [`base_problem`] for the bridge and arp families: filter chains only, no devices, the
+/// family's hooks, and the priority names nft gives them (bridge: `dstnat` on prerouting,
+/// `filter` anywhere, `out` on output, `srcnat` on postrouting; arp: numbers and `filter`).
+fn other_family_base_problem(family: &str, ctype: &str, w: &[&str]) -> Option<String> {
+    if ctype != "filter" {
+        return Some(format!(
+            "a chain of type {ctype} is not available in the {family} family"
+        ));
+    }
+    if w.get(2) != Some(&"hook") {
+        return Some("a chain type must be followed by `hook`".into());
+    }
+    let hook = w.get(3).copied().unwrap_or("");
+    let hooks: &[&str] = if family == "arp" {
+        &["input", "output"]
+    } else {
+        &["prerouting", "input", "forward", "output", "postrouting"]
+    };
+    if !hooks.contains(&hook) {
+        return Some(format!("`{hook}` is not a hook of the {family} family"));
+    }
+    if w.get(4) != Some(&"priority") {
+        return Some("the chain header has no `priority` (or names a device)".into());
+    }
+    let Some(&first) = w.get(5) else {
+        return Some("`priority` without a value".into());
+    };
+    let mut i = 6;
+    let (name, offset_glued) = match first.split_once('+') {
+        Some((a, b)) if !a.is_empty() => (a, Some(b)),
+        _ => (first, None),
+    };
+    if let Some(b) = offset_glued
+        && b.parse::<i64>().is_err()
+    {
+        return Some(format!("`{first}` is not a priority"));
+    }
+    if name.parse::<i64>().is_err() {
+        let fits = match (family, name) {
+            (_, "filter") => true,
+            ("bridge", "dstnat") => hook == "prerouting",
+            ("bridge", "out") => hook == "output",
+            ("bridge", "srcnat") => hook == "postrouting",
             _ => false,
         };
         if !fits {

@@ -1271,6 +1271,38 @@ mod tests {
     }
 
     #[test]
+    fn bridge_and_arp_headers_nft_refuses_are_refused_and_those_it_loads_are_not() {
+        // checked with nft 1.0.6 (`nft -c -f`): a bridge-only ruleset filters no routed traffic,
+        // yet a header nft refuses makes it load nothing, so no verdict may be definite
+        for (family, header) in [
+            ("bridge", "type filter hook forward priority out"),
+            ("bridge", "type nat hook forward priority 0"),
+            ("bridge", "type filter hook ingress priority 0"),
+            ("bridge", "type filter hook forward policy drop"),
+            ("bridge", "type filter hook forward priority filter +"),
+            ("arp", "type filter hook forward priority 0"),
+        ] {
+            let text = format!("table {family} t {{\n chain c {{\n  {header};\n }}\n}}\n");
+            assert!(!refusals(&text).is_empty(), "{family}: {header}");
+        }
+        for (family, header) in [
+            ("bridge", "type filter hook forward priority 0"),
+            ("bridge", "type filter hook output priority out"),
+            ("bridge", "type filter hook prerouting priority dstnat"),
+            ("bridge", "type filter hook postrouting priority srcnat"),
+            ("bridge", "type filter hook forward priority filter + 10"),
+            ("arp", "type filter hook output priority filter"),
+        ] {
+            let text = format!("table {family} t {{\n chain c {{\n  {header};\n }}\n}}\n");
+            assert!(
+                refusals(&text).is_empty(),
+                "{family}: {header}: {:?}",
+                refusals(&text)
+            );
+        }
+    }
+
+    #[test]
     fn chain_headers_nft_loads_are_not_refused() {
         for (family, header) in [
             (
