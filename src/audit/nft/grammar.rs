@@ -630,6 +630,15 @@ impl<'a> Parser<'a> {
             }
             Some("comment") if s.len() <= 2 => {}
             _ => {
+                // `ct state { established, related },new`: a list that goes on after a braced
+                // set is a syntax error to nft
+                if let Some(pair) = s.windows(2).find(|p| p[0].is('}') && p[1].is(',')) {
+                    self.rs.unparsed.push(Unparsed {
+                        line: pair[1].line,
+                        text: text_of(s),
+                        why: "a `,` right after a `}` (a list cannot go on after a braced set): nft refuses the file".into(),
+                    });
+                }
                 // `jump accept`: a keyword where nft wants a chain name
                 for pair in s.windows(2) {
                     if matches!(pair[0].word(), Some("jump" | "goto"))

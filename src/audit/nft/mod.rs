@@ -1271,6 +1271,15 @@ mod tests {
     }
 
     #[test]
+    fn a_list_going_on_after_a_braced_set_is_refused() {
+        // nft 1.0.6: "syntax error, unexpected comma, expecting newline or semicolon"
+        let text = "table inet t {\n chain c {\n  type filter hook forward priority 0; policy drop;\n  ct state { established, related },new accept\n }\n}\n";
+        assert!(!refusals(text).is_empty());
+        let fine = "table inet t {\n chain c {\n  type filter hook forward priority 0; policy drop;\n  ct state { established, related, new } accept\n  tcp dport { 80, 443 } accept\n }\n}\n";
+        assert!(refusals(fine).is_empty(), "{:?}", refusals(fine));
+    }
+
+    #[test]
     fn bridge_and_arp_headers_nft_refuses_are_refused_and_those_it_loads_are_not() {
         // checked with nft 1.0.6 (`nft -c -f`): a bridge-only ruleset filters no routed traffic,
         // yet a header nft refuses makes it load nothing, so no verdict may be definite
